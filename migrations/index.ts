@@ -1,0 +1,11 @@
+import type { Constructor } from '@mikro-orm/core';
+import type { Migration } from '@mikro-orm/migrations';
+import { Migration20261124095124 } from './Migration20261124095124';
+
+/**
+ * Every migration, in order. `npm run migration:create` writes a new file here; add its class
+ * to this list (listing them keeps `dist/` and ts-jest free of file-system globbing).
+ */
+export const migrationsList: { name: string; class: Constructor<Migration> }[] = [
+  { name: 'Migration20261124095124', class: Migration20261124095124 },
+];

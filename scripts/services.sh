@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Starts the local PostgreSQL and Redis the test suite talks to when they are not running.
+# Quiet and idempotent: does nothing when both already answer. The test database itself is
+# created by the suite's global setup (test/support/global-setup.ts), with the app's own code.
+set -euo pipefail
+
+pg_host=127.0.0.1 pg_port=5432 redis_port=6379
+
+if ! pg_isready -q -h "$pg_host" -p "$pg_port" 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
+  fi
+  for _ in $(seq 1 50); do pg_isready -q -h "$pg_host" -p "$pg_port" && break; sleep 0.2; done
+  pg_isready -q -h "$pg_host" -p "$pg_port" || { echo "PostgreSQL is not reachable on $pg_host:$pg_port" >&2; exit 1; }
+fi
+
+if ! redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.2; done
+  redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 || { echo "Redis is not reachable on 127.0.0.1:$redis_port" >&2; exit 1; }
+fi

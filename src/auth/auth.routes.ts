@@ -1,0 +1,23 @@
+import { Router, type RequestHandler } from 'express';
+import { guestBody, loginBody, registerBody } from '../contract/schemas';
+import { parse } from '../http/validate';
+import type { AuthService } from './auth.service';
+
+/** `/api/v1/auth`: thin handlers that validate, call the service and shape the status. */
+export function authRoutes(deps: { auth: AuthService; authenticate: RequestHandler }): Router {
+  const { auth, authenticate } = deps;
+  const router = Router();
+  router.post('/register', async (req, res) => {
+    res.status(201).json(await auth.register(parse(registerBody, req.body)));
+  });
+  router.post('/login', async (req, res) => {
+    res.status(200).json(await auth.login(parse(loginBody, req.body)));
+  });
+  router.post('/guest', async (req, res) => {
+    res.status(201).json(await auth.guest(parse(guestBody, req.body)));
+  });
+  router.get('/me', authenticate, async (req, res) => {
+    res.status(200).json(await auth.me(req.user!));
+  });
+  return router;
+}

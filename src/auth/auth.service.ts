@@ -1,0 +1,65 @@
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import type { GuestBody, LoginBody, RegisterBody, SessionView, UserView } from '../contract/schemas';
+import { AppError } from '../errors/app-error';
+import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords';
+import type { Principal, TokenService } from './tokens';
+import { User } from './user.entity';
+
+/** Accounts and sessions: register, log in, guest sessions, and who-am-I. */
+export interface AuthService {
+  register(body: RegisterBody): Promise<SessionView>;
+  login(body: LoginBody): Promise<SessionView>;
+  guest(body: GuestBody): Promise<SessionView>;
+  me(principal: Principal): Promise<UserView>;
+}
+
+/** `em` is the ORM's entity manager; inside a request it resolves to that request's fork. */
+export function createAuthService(deps: { em: EntityManager; tokens: TokenService }): AuthService {
+  const { em, tokens } = deps;
+
+  const session = (user: User): SessionView => {
+    const { token, expiresIn } = tokens.issue(user);
+    return { access_token: token, token_type: 'bearer', expires_in: expiresIn, user: toUserView(user) };
+  };
+
+  return {
+    async register({ email, password, display_name }) {
+      const user = new User({ email, displayName: display_name, passwordHash: await hashPassword(password), isGuest: false });
+      try {
+        // The unique index decides, so two concurrent registrations cannot both win.
+        await em.persist(user).flush();
+      } catch (error) {
+        if (error instanceof UniqueConstraintViolationException) throw new AppError('EMAIL_TAKEN');
+        throw error;
+      }
+      return session(user);
+    },
+
+    async login({ email, password }) {
+      const user = await em.findOne(User, { email });
+      const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDecoy(password);
+      if (!user || !ok) throw new AppError('INVALID_CREDENTIALS');
+      return session(user);
+    },
+
+    async guest({ display_name }) {
+      const user = new User({ email: null, displayName: display_name, passwordHash: null, isGuest: true });
+      await em.persist(user).flush();
+      return session(user);
+    },
+
+    async me(principal) {
+      const user = await em.findOne(User, { id: principal.userId });
+      if (!user) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+      return toUserView(user);
+    },
+  };
+}
+
+/** The contract's `User` shape. */
+export const toUserView = (user: User): UserView => ({
+  id: user.id,
+  email: user.email,
+  display_name: user.displayName,
+  is_guest: user.isGuest,
+});

@@ -1,0 +1,56 @@
+import jwt from 'jsonwebtoken';
+import { z } from 'zod';
+import { AppError } from '../errors/app-error';
+
+/** Who is calling, as proven by a bearer token. */
+export interface Principal {
+  userId: string;
+  isGuest: boolean;
+}
+
+const algorithm = 'HS256';
+const claimsSchema = z.object({ sub: z.uuid(), guest: z.boolean(), exp: z.number() });
+
+/** Signs and checks access tokens (HS256 JWTs carrying `sub`, `guest` and `exp`). */
+export interface TokenService {
+  issue(user: { id: string; isGuest: boolean }): { token: string; expiresIn: number };
+  verify(token: string): Principal;
+  /** Maps verified claims to a principal; shared with the passport strategy. */
+  principalFromClaims(claims: unknown): Principal;
+  readonly secret: string;
+  readonly algorithms: [typeof algorithm];
+}
+
+/** Builds the token service for one secret and the configured lifetimes. */
+export function createTokenService(options: { secret: string; accessTtlS: number; guestTtlS: number }): TokenService {
+  const principalFromClaims = (claims: unknown): Principal => {
+    const parsed = claimsSchema.safeParse(claims);
+    if (!parsed.success) throw new AppError('UNAUTHENTICATED', 'The access token is malformed');
+    return { userId: parsed.data.sub, isGuest: parsed.data.guest };
+  };
+  return {
+    secret: options.secret,
+    algorithms: [algorithm],
+    principalFromClaims,
+    issue(user) {
+      const expiresIn = user.isGuest ? options.guestTtlS : options.accessTtlS;
+      const token = jwt.sign({ guest: user.isGuest }, options.secret, { algorithm, subject: user.id, expiresIn });
+      return { token, expiresIn };
+    },
+    verify(token) {
+      try {
+        return principalFromClaims(jwt.verify(token, options.secret, { algorithms: [algorithm] }));
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        throw new AppError('UNAUTHENTICATED', describeJwtError(error));
+      }
+    },
+  };
+}
+
+/** A human detail for a rejected token; the code stays UNAUTHENTICATED whatever the reason. */
+export function describeJwtError(error: unknown): string {
+  if (error instanceof jwt.TokenExpiredError) return 'The access token has expired';
+  if (error instanceof jwt.JsonWebTokenError) return 'The access token is not valid';
+  return 'A valid bearer token is required';
+}

@@ -1,0 +1,39 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * A Redis connection for cluster mode. It connects (and reconnects) in the background, so a
+ * node boots while Redis is down and reports not-ready on /readyz until it answers.
+ */
+export function createRedisConnection(url: string, logger: Logger, name: string): Redis {
+  const redis = new Redis(url, {
+    connectionName: name,
+    maxRetriesPerRequest: 3,
+    // How long a closing socket may linger before it is destroyed; shutdown must stay fast.
+    disconnectTimeout: 500,
+  });
+  let lastError = '';
+  redis.on('error', (error: Error) => {
+    // Reconnect attempts repeat the same error; log each distinct one once.
+    if (error.message !== lastError) logger.warn({ err: error, component: 'redis' }, 'Redis connection error');
+    lastError = error.message;
+  });
+  redis.on('ready', () => {
+    lastError = '';
+  });
+  return redis;
+}
+
+/** Closes politely when connected, immediately otherwise (QUIT would wait for a reconnect). */
+export async function closeRedisConnection(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}
+
+/** `redis://host:port/db` without credentials, for logs. */
+export function describeRedisUrl(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return `Redis ${u.toString()}`;
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The only place that reads the environment (DESIGN.md §3). Every variable has a default and a
+ * reason in the README's configuration table; bad values fail the boot, all listed at once.
+ */
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: int(0, 65535).default(3000),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    SOCKET_ADAPTER: z.enum(['redis', 'redis-streams']).default('redis'),
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
+      .optional(),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{0,64}$/, 'must be at most 64 characters of A-Z a-z 0-9 . _ : -')
+      .default(''),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    ACCESS_TOKEN_TTL_S: int(60, 30 * 86_400).default(3600),
+    GUEST_TOKEN_TTL_S: int(60, 30 * 86_400).default(43_200),
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).default('http://localhost:3000'),
+    ACTIVE_SPEAKER_THRESHOLD_DB: z.coerce.number().min(-127).max(0).default(-40),
+    ACTIVE_SPEAKER_MIN_MS: int(0, 10_000).default(300),
+    DEFAULT_MAX_PARTICIPANTS: int(2, 100_000).default(100),
+    MAX_PARTICIPANTS_LIMIT: int(2, 100_000).default(1000),
+    RECONNECT_GRACE_S: int(0, 86_400).default(30),
+    EMPTY_ROOM_TIMEOUT_S: int(1, 7 * 86_400).default(300),
+    MIGRATE_ON_START: z.stringbool().optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.REDIS_URL && !env.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'is required in cluster mode (REDIS_URL is set): every node must share one database',
+      });
+    }
+    if (env.DEFAULT_MAX_PARTICIPANTS > env.MAX_PARTICIPANTS_LIMIT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEFAULT_MAX_PARTICIPANTS'],
+        message: `must not exceed MAX_PARTICIPANTS_LIMIT (${env.MAX_PARTICIPANTS_LIMIT})`,
+      });
+    }
+  });
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly port: number;
+  /** Unset means single-node mode with an embedded PostgreSQL (see persistence/embedded-postgres.ts). */
+  readonly databaseUrl: string | undefined;
+  /** Unset means single-node mode: in-process live state and Socket.IO adapter. */
+  readonly redisUrl: string | undefined;
+  readonly socketAdapter: 'redis' | 'redis-streams';
+  readonly nodeId: string;
+  readonly redisPrefix: string;
+  readonly jwtSecret: string;
+  /** True when no JWT_SECRET was given and a per-process one was generated (tokens die with the process). */
+  readonly jwtSecretGenerated: boolean;
+  readonly accessTokenTtlS: number;
+  readonly guestTokenTtlS: number;
+  readonly publicBaseUrl: string;
+  readonly activeSpeaker: { readonly thresholdDb: number; readonly minMs: number };
+  readonly defaultMaxParticipants: number;
+  readonly maxParticipantsLimit: number;
+  readonly reconnectGraceS: number;
+  readonly emptyRoomTimeoutS: number;
+  readonly migrateOnStart: boolean;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Thrown when the environment is invalid; `problems` names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the environment into a frozen Config; throws ConfigError listing every bad key. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable (`FOO=` in a .env file) means "not set", not "set to the empty string".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const config: Config = {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    socketAdapter: e.SOCKET_ADAPTER,
+    nodeId: e.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    redisPrefix: e.REDIS_PREFIX,
+    jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: e.JWT_SECRET === undefined,
+    accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
+    guestTokenTtlS: e.GUEST_TOKEN_TTL_S,
+    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    activeSpeaker: { thresholdDb: e.ACTIVE_SPEAKER_THRESHOLD_DB, minMs: e.ACTIVE_SPEAKER_MIN_MS },
+    defaultMaxParticipants: e.DEFAULT_MAX_PARTICIPANTS,
+    maxParticipantsLimit: e.MAX_PARTICIPANTS_LIMIT,
+    reconnectGraceS: e.RECONNECT_GRACE_S,
+    emptyRoomTimeoutS: e.EMPTY_ROOM_TIMEOUT_S,
+    migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,46 @@
+/**
+ * The stable error codes of the wire contract (DESIGN.md §6), with the HTTP status each maps to.
+ * Clients switch on `code`; titles and details are for humans and may change.
+ * Socket.IO acks carry the same codes (`{ok: false, error: {code, message}}`).
+ */
+export const errorCatalog = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Email or password is wrong' },
+  GUESTS_CANNOT_HOST: { status: 403, title: 'Guests cannot create rooms' },
+  NOT_HOST: { status: 403, title: 'Only the host may do this' },
+  NOT_A_PARTICIPANT: { status: 403, title: 'You are not a participant of this room' },
+  REMOVED_FROM_ROOM: { status: 403, title: 'You were removed from this room' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  ROOM_NOT_FOUND: { status: 404, title: 'No such room' },
+  EMAIL_TAKEN: { status: 409, title: 'This email is already registered' },
+  ROOM_FULL: { status: 409, title: 'The room is full' },
+  NOT_IN_LOBBY: { status: 409, title: 'The user is not waiting in the lobby' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body encoding is not supported' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal server error' },
+  UNAVAILABLE: { status: 503, title: 'A backing service is unavailable; retry shortly' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** One failed field of a VALIDATION_FAILED error; `path` is dotted (`settings.max_participants`), empty for the whole body. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** The `application/problem+json` body of every REST error (RFC 9457 plus `code`). */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+}
+
+/** The `type` URI of a problem: a stable, non-resolvable name per code. */
+export const problemType = (code: ErrorCode): string => `urn:meeting-rooms:error:${code.toLowerCase().replaceAll('_', '-')}`;

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * Every REST request body of the wire contract (DESIGN.md §6), validated at the edge. Objects
+ * are strict: unknown fields are rejected. Later issues add the meetings bodies and the
+ * Socket.IO payloads here.
+ */
+
+const displayName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .refine((name) => !/\p{Cc}/u.test(name), 'must not contain control characters');
+
+/** Trimmed and lower-cased before validation, so `Ann@X.org ` and `ann@x.org` are one account. */
+const email = z.string().trim().toLowerCase().max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address'));
+
+// The upper bound keeps one login from costing unbounded hashing work.
+const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
+
+export const registerBody = z.strictObject({ email, password, display_name: displayName });
+export type RegisterBody = z.infer<typeof registerBody>;
+
+export const loginBody = z.strictObject({ email, password: z.string().min(1, 'is required').max(256) });
+export type LoginBody = z.infer<typeof loginBody>;
+
+export const guestBody = z.strictObject({ display_name: displayName });
+export type GuestBody = z.infer<typeof guestBody>;
+
+/** `User` of the contract. */
+export interface UserView {
+  id: string;
+  email: string | null;
+  display_name: string;
+  is_guest: boolean;
+}
+
+/** `Session` of the contract: what register, login and guest return. */
+export interface SessionView {
+  access_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+  user: UserView;
+}

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { RequestContext } from '@mikro-orm/postgresql';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { authRoutes } from '../auth/auth.routes';
+import type { AuthService } from '../auth/auth.service';
+import type { Orm } from '../persistence/orm';
+import { healthRoutes } from './health.routes';
+import { notFound, problemHandler } from './problem';
+
+/** Every body of the contract is a few hundred bytes; anything near this limit is not ours. */
+export const bodyLimit = '16kb';
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
+
+export interface HttpDeps {
+  logger: Logger;
+  orm: Orm;
+  redis: Redis | undefined;
+  auth: AuthService;
+  authenticate: RequestHandler;
+}
+
+/** The Express application: middleware, routes under /api/v1, and the one error handler. */
+export function createHttpApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      // Honour a caller's request id (load balancers set one) when it is sane; otherwise mint one.
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      // Only what an operator needs: headers (Authorization, cookies) and bodies never reach the logs.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+          remote_address: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+    }),
+  );
+  app.use(express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] }));
+  // One forked entity manager per request (AsyncLocalStorage), so requests never share an identity map.
+  app.use((_req, _res, next) => RequestContext.create(deps.orm.em, next));
+
+  app.use(healthRoutes({ orm: deps.orm, redis: deps.redis }));
+  app.use('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate }));
+
+  app.use(notFound);
+  app.use(problemHandler);
+  return app;
+}

@@ -1,0 +1,46 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { errorCatalog, problemType, type ErrorCode, type Problem } from '../contract/errors';
+import { AppError } from '../errors/app-error';
+
+/** Unknown routes: 404 NOT_FOUND as problem+json. */
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('NOT_FOUND', `No route for ${req.method} ${req.path}`));
+};
+
+// body-parser reports its failures as errors with a `type`; these are the client's fault.
+const bodyParserCodes: Record<string, ErrorCode> = {
+  'entity.parse.failed': 'MALFORMED_JSON',
+  'entity.too.large': 'PAYLOAD_TOO_LARGE',
+  'encoding.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
+  'charset.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
+  'request.size.invalid': 'VALIDATION_FAILED',
+  'request.aborted': 'VALIDATION_FAILED',
+};
+
+// Errors that mean PostgreSQL is unreachable or saturated: the request may succeed on retry.
+const unavailableErrorNames = new Set(['ConnectionException', 'KnexTimeoutError']);
+
+/** Maps an error to the AppError a client sees; anything unexpected becomes INTERNAL. */
+export function toAppError(error: unknown): { appError: AppError; expected: boolean } {
+  if (error instanceof AppError) return { appError: error, expected: true };
+  const type = (error as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && bodyParserCodes[type]) return { appError: new AppError(bodyParserCodes[type]), expected: true };
+  if (error instanceof Error && unavailableErrorNames.has(error.name)) return { appError: new AppError('UNAVAILABLE'), expected: false };
+  return { appError: new AppError('INTERNAL', 'Something went wrong on our side'), expected: false };
+}
+
+/** The one Express error handler: every error leaves as `application/problem+json`, never with a stack. */
+export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const { appError, expected } = toAppError(error);
+  if (!expected) req.log.error({ err: error }, 'request failed');
+  const problem: Problem = {
+    type: problemType(appError.code),
+    title: errorCatalog[appError.code].title,
+    status: appError.status,
+    detail: appError.message,
+    code: appError.code,
+    ...(appError.errors ? { errors: appError.errors } : {}),
+  };
+  if (res.headersSent) return res.end();
+  res.status(problem.status).type('application/problem+json').json(problem);
+};

@@ -1,0 +1,53 @@
+import { Client } from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config';
+import { startEmbeddedPostgres } from './embedded-postgres';
+
+/** A PostgreSQL database the server can use, and how to let it go at shutdown. */
+export interface Database {
+  url: string;
+  /** For the boot log: never contains the password. */
+  description: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * DATABASE_URL when set (creating the database if it does not exist), otherwise an embedded
+ * PostgreSQL kept under `.data/` so that `npm start` needs nothing installed.
+ */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.databaseUrl) {
+    await ensureDatabase(config.databaseUrl);
+    return { url: config.databaseUrl, description: describeUrl(config.databaseUrl), stop: async () => {} };
+  }
+  return startEmbeddedPostgres({ dataDir: '.data', logger });
+}
+
+/** Creates the URL's database when it is missing; safe to run concurrently. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  if (!name) return;
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return;
+    await client.query(`create database ${client.escapeIdentifier(name)}`);
+  } catch (error) {
+    // Another process created it between our check and our create: that is what we wanted.
+    const code = (error as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/** `postgres://user@host:port/db` without the password, for logs. */
+export function describeUrl(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  return `PostgreSQL ${u.toString()}`;
+}

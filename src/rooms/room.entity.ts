@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema } from '@mikro-orm/core';
+import { User } from '../auth/user.entity';
+
+export const roomStatuses = ['pending', 'active', 'ended'] as const;
+export type RoomStatus = (typeof roomStatuses)[number];
+
+/** Always complete: defaults are merged when the room is created (DESIGN.md §4). */
+export interface RoomSettings {
+  lock_room: boolean;
+  enable_transcription: boolean;
+  max_participants: number;
+}
+
+/** A meeting room: its share code, host, lifecycle timestamps and settings. */
+export class Room {
+  readonly id: string = randomUUID();
+  readonly roomCode: string;
+  readonly host: User;
+  name: string;
+  status: RoomStatus = 'pending';
+  readonly createdAt: Date = new Date();
+  startedAt: Date | null = null;
+  endedAt: Date | null = null;
+  settings: RoomSettings;
+
+  constructor(init: { roomCode: string; host: User; name: string; settings: RoomSettings }) {
+    this.roomCode = init.roomCode;
+    this.host = init.host;
+    this.name = init.name;
+    this.settings = init.settings;
+  }
+}
+
+export const RoomSchema = new EntitySchema<Room>({
+  class: Room,
+  tableName: 'rooms',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    roomCode: { type: 'character', length: 12, unique: 'rooms_room_code_unique' },
+    host: { kind: 'm:1', entity: () => User, fieldName: 'host_id' },
+    name: { type: 'text' },
+    status: { enum: true, items: () => [...roomStatuses], type: 'text' },
+    createdAt: { type: 'datetime' },
+    startedAt: { type: 'datetime', nullable: true },
+    endedAt: { type: 'datetime', nullable: true },
+    settings: { type: 'json' },
+  },
+  indexes: [
+    // History of hosted rooms: newest ended_at first, keyset-paginated on (ended_at, id).
+    { name: 'rooms_host_history_idx', properties: ['host', 'endedAt', 'id'] },
+  ],
+});

@@ -1,0 +1,147 @@
+import { ConfigError, loadConfig } from '../../src/config/config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults when nothing is set (single node, embedded database)', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 3000,
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      socketAdapter: 'redis',
+      redisPrefix: '',
+      jwtSecretGenerated: true,
+      accessTokenTtlS: 3600,
+      guestTokenTtlS: 43_200,
+      publicBaseUrl: 'http://localhost:3000',
+      activeSpeaker: { thresholdDb: -40, minMs: 300 },
+      defaultMaxParticipants: 100,
+      maxParticipantsLimit: 1000,
+      reconnectGraceS: 30,
+      emptyRoomTimeoutS: 300,
+      migrateOnStart: true,
+      logLevel: 'info',
+    });
+    expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.nodeId).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
+  });
+
+  it('generates a different secret per process start in development', () => {
+    expect(loadConfig({}).jwtSecret).not.toBe(loadConfig({}).jwtSecret);
+  });
+
+  it('parses every variable', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      DATABASE_URL: 'postgres://app:pw@db:5432/meetings',
+      REDIS_URL: 'redis://cache:6379/2',
+      SOCKET_ADAPTER: 'redis-streams',
+      NODE_ID: 'node-a',
+      REDIS_PREFIX: 'staging:',
+      JWT_SECRET: 'x'.repeat(40),
+      ACCESS_TOKEN_TTL_S: '600',
+      GUEST_TOKEN_TTL_S: '1200',
+      PUBLIC_BASE_URL: 'https://meet.example.com/',
+      ACTIVE_SPEAKER_THRESHOLD_DB: '-35.5',
+      ACTIVE_SPEAKER_MIN_MS: '250',
+      DEFAULT_MAX_PARTICIPANTS: '50',
+      MAX_PARTICIPANTS_LIMIT: '500',
+      RECONNECT_GRACE_S: '10',
+      EMPTY_ROOM_TIMEOUT_S: '60',
+      MIGRATE_ON_START: 'true',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toEqual({
+      env: 'production',
+      port: 8080,
+      databaseUrl: 'postgres://app:pw@db:5432/meetings',
+      redisUrl: 'redis://cache:6379/2',
+      socketAdapter: 'redis-streams',
+      nodeId: 'node-a',
+      redisPrefix: 'staging:',
+      jwtSecret: 'x'.repeat(40),
+      jwtSecretGenerated: false,
+      accessTokenTtlS: 600,
+      guestTokenTtlS: 1200,
+      publicBaseUrl: 'https://meet.example.com',
+      activeSpeaker: { thresholdDb: -35.5, minMs: 250 },
+      defaultMaxParticipants: 50,
+      maxParticipantsLimit: 500,
+      reconnectGraceS: 10,
+      emptyRoomTimeoutS: 60,
+      migrateOnStart: true,
+      logLevel: 'warn',
+    });
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.activeSpeaker)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 3000, databaseUrl: undefined });
+  });
+
+  it('lists every bad variable at once', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://db/x',
+      SOCKET_ADAPTER: 'kafka',
+      ACCESS_TOKEN_TTL_S: '-5',
+      MIGRATE_ON_START: 'maybe',
+      ACTIVE_SPEAKER_THRESHOLD_DB: '10',
+      NODE_ID: 'has spaces',
+    });
+    const keys = problems.map((problem) => problem.split(':')[0]);
+    expect(keys).toEqual(
+      expect.arrayContaining(['PORT', 'DATABASE_URL', 'SOCKET_ADAPTER', 'ACCESS_TOKEN_TTL_S', 'MIGRATE_ON_START', 'ACTIVE_SPEAKER_THRESHOLD_DB', 'NODE_ID']),
+    );
+    expect(problems).toHaveLength(7);
+  });
+
+  it('puts every problem in the error message', () => {
+    expect(() => loadConfig({ PORT: '70000', LOG_LEVEL: 'loud' })).toThrow(/PORT:[\s\S]*LOG_LEVEL:/);
+  });
+
+  it('requires JWT_SECRET in production and does not migrate on start there by default', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^JWT_SECRET: .*production/)]);
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) });
+    expect(config).toMatchObject({ jwtSecretGenerated: false, migrateOnStart: false });
+  });
+
+  it('rejects a short JWT_SECRET', () => {
+    expect(problemsOf({ JWT_SECRET: 'short' })).toEqual([expect.stringMatching(/^JWT_SECRET: .*32/)]);
+  });
+
+  it('requires DATABASE_URL in cluster mode', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*cluster/)]);
+  });
+
+  it('keeps the default room size within the limit', () => {
+    expect(problemsOf({ DEFAULT_MAX_PARTICIPANTS: '200', MAX_PARTICIPANTS_LIMIT: '150' })).toEqual([
+      expect.stringMatching(/^DEFAULT_MAX_PARTICIPANTS: .*150/),
+    ]);
+  });
+
+  it('accepts the usual spellings of booleans', () => {
+    expect(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+    expect(loadConfig({ MIGRATE_ON_START: '0' }).migrateOnStart).toBe(false);
+    expect(loadConfig({ MIGRATE_ON_START: 'yes' }).migrateOnStart).toBe(true);
+  });
+});
