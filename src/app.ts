@@ -1,12 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { version } from '../package.json';
 import { createAuthService } from './auth/auth.service';
 import { createAuthenticate } from './auth/authenticate';
 import { createTokenService } from './auth/tokens';
 import { closeRedisConnection, createRedisConnection } from './cluster/redis-connection';
 import type { Config } from './config/config';
+import { buildOpenApiDocument } from './contract/openapi';
 import { createHttpApp } from './http/http-app';
+import { createMetrics } from './http/metrics';
 import { createLogger } from './logging/logger';
 import { openOrm, type Orm } from './persistence/orm';
 
@@ -43,7 +46,15 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     guestTtlS: config.guestTokenTtlS,
   });
   const auth = createAuthService({ em: orm.em, tokens });
-  const httpApp = createHttpApp({ logger, orm, redis, auth, authenticate: createAuthenticate(tokens) });
+  const httpApp = createHttpApp({
+    logger,
+    orm,
+    redis,
+    auth,
+    authenticate: createAuthenticate(tokens),
+    metrics: createMetrics({ node: config.nodeId }),
+    openApiDocument: buildOpenApiDocument(version),
+  });
   const httpServer = createServer(httpApp);
 
   let closing: Promise<void> | undefined;

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The stable error codes of the wire contract (DESIGN.md §6), with the HTTP status each maps to.
  * Clients switch on `code`; titles and details are for humans and may change.
@@ -27,20 +29,19 @@ export const errorCatalog = {
 export type ErrorCode = keyof typeof errorCatalog;
 
 /** One failed field of a VALIDATION_FAILED error; `path` is dotted (`settings.max_participants`), empty for the whole body. */
-export interface FieldError {
-  path: string;
-  message: string;
-}
+export const fieldError = z.object({ path: z.string(), message: z.string() });
+export type FieldError = z.infer<typeof fieldError>;
 
 /** The `application/problem+json` body of every REST error (RFC 9457 plus `code`). */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-  errors?: FieldError[];
-}
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  code: z.enum(Object.keys(errorCatalog) as [ErrorCode, ...ErrorCode[]]),
+  errors: z.array(fieldError).optional(),
+});
+export type Problem = z.infer<typeof problemSchema>;
 
 /** The `type` URI of a problem: a stable, non-resolvable name per code. */
 export const problemType = (code: ErrorCode): string => `urn:meeting-rooms:error:${code.toLowerCase().replaceAll('_', '-')}`;

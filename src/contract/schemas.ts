@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /**
  * Every REST request body of the wire contract (DESIGN.md §6), validated at the edge. Objects
- * are strict: unknown fields are rejected. Later issues add the meetings bodies and the
- * Socket.IO payloads here.
+ * are strict: unknown fields are rejected. Response shapes are here too, so that the OpenAPI
+ * document (contract/openapi.ts) is generated from the same source. Later issues add the
+ * meetings bodies and the Socket.IO payloads.
  */
 
 const displayName = z
@@ -29,17 +30,19 @@ export const guestBody = z.strictObject({ display_name: displayName });
 export type GuestBody = z.infer<typeof guestBody>;
 
 /** `User` of the contract. */
-export interface UserView {
-  id: string;
-  email: string | null;
-  display_name: string;
-  is_guest: boolean;
-}
+export const userView = z.object({
+  id: z.uuid(),
+  email: z.string().nullable(),
+  display_name: z.string(),
+  is_guest: z.boolean(),
+});
+export type UserView = z.infer<typeof userView>;
 
 /** `Session` of the contract: what register, login and guest return. */
-export interface SessionView {
-  access_token: string;
-  token_type: 'bearer';
-  expires_in: number;
-  user: UserView;
-}
+export const sessionView = z.object({
+  access_token: z.string(),
+  token_type: z.literal('bearer'),
+  expires_in: z.number().int().describe('seconds until the token expires'),
+  user: userView,
+});
+export type SessionView = z.infer<typeof sessionView>;

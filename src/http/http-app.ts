@@ -8,7 +8,8 @@ import { pinoHttp } from 'pino-http';
 import { authRoutes } from '../auth/auth.routes';
 import type { AuthService } from '../auth/auth.service';
 import type { Orm } from '../persistence/orm';
-import { healthRoutes } from './health.routes';
+import type { Metrics } from './metrics';
+import { opsRoutes } from './ops.routes';
 import { notFound, problemHandler } from './problem';
 
 /** Every body of the contract is a few hundred bytes; anything near this limit is not ours. */
@@ -22,6 +23,8 @@ export interface HttpDeps {
   redis: Redis | undefined;
   auth: AuthService;
   authenticate: RequestHandler;
+  metrics: Metrics;
+  openApiDocument: object;
 }
 
 /** The Express application: middleware, routes under /api/v1, and the one error handler. */
@@ -56,8 +59,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   // One forked entity manager per request (AsyncLocalStorage), so requests never share an identity map.
   app.use((_req, _res, next) => RequestContext.create(deps.orm.em, next));
 
-  app.use(healthRoutes({ orm: deps.orm, redis: deps.redis }));
-  app.use('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate }));
+  app.use(deps.metrics.observeRequests);
+  app.use(opsRoutes({ orm: deps.orm, redis: deps.redis, metrics: deps.metrics, openApiDocument: deps.openApiDocument }));
+  const mount = (prefix: string, router: express.Router) => app.use(prefix, deps.metrics.routePrefix(prefix), router);
+  mount('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate }));
 
   app.use(notFound);
   app.use(problemHandler);

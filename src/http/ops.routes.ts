@@ -1,11 +1,16 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
+import swaggerUi from 'swagger-ui-express';
 import type { Orm } from '../persistence/orm';
+import type { Metrics } from './metrics';
 
 const checkTimeoutMs = 1000;
 
-/** `/healthz` (the process answers) and `/readyz` (PostgreSQL and, in cluster mode, Redis answer). */
-export function healthRoutes(deps: { orm: Orm; redis: Redis | undefined }): Router {
+/**
+ * Operations endpoints: `/healthz` (the process answers), `/readyz` (PostgreSQL and, in cluster
+ * mode, Redis answer), `/metrics` (Prometheus), `/api/openapi.json` and `/api/docs`.
+ */
+export function opsRoutes(deps: { orm: Orm; redis: Redis | undefined; metrics: Metrics; openApiDocument: object }): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -22,6 +27,15 @@ export function healthRoutes(deps: { orm: Orm; redis: Redis | undefined }): Rout
     const ready = Object.values(checks).every((state) => state === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  router.get('/api/openapi.json', (_req, res) => {
+    res.json(deps.openApiDocument);
+  });
+  router.use('/api/docs', swaggerUi.serveFiles(undefined, { swaggerUrl: '/api/openapi.json' }), swaggerUi.setup(undefined, { swaggerUrl: '/api/openapi.json' }));
 
   return router;
 }

@@ -62,6 +62,57 @@ describe('health and readiness', () => {
   });
 });
 
+describe('metrics and API docs', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server.close());
+
+  it('exposes Prometheus metrics, with requests labelled by route pattern', async () => {
+    await server.request('GET', '/api/v1/auth/me');
+    await server.request('GET', '/no/such/path/12345');
+    const response = await server.request('GET', '/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = response.body as string;
+    expect(text).toMatch(/^nodejs_heap_size_total_bytes\{.*\} \d+/m);
+    expect(text).toMatch(/^http_request_duration_seconds_count\{.*method="GET",route="\/api\/v1\/auth\/me",status="401"\} 1$/m);
+    // Unknown paths share one label value instead of creating a series each.
+    expect(text).toMatch(/route="unmatched",status="404"/);
+    expect(text).not.toContain('/no/such/path/12345');
+  });
+
+  it('serves an OpenAPI 3.1 document generated from the request schemas', async () => {
+    const response = await server.request('GET', '/api/openapi.json');
+    expect(response.status).toBe(200);
+    const doc = response.body;
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/auth/register', '/api/v1/auth/login', '/api/v1/auth/guest', '/api/v1/auth/me']));
+    const register = doc.paths['/api/v1/auth/register'].post;
+    expect(register.requestBody.content['application/json'].schema).toMatchObject({
+      type: 'object',
+      required: ['email', 'password', 'display_name'],
+      additionalProperties: false,
+      properties: { password: { type: 'string', minLength: 8 } },
+    });
+    expect(register.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Session' });
+    expect(register.responses['409'].description).toBe('EMAIL_TAKEN');
+    expect(register.responses['400'].description).toBe('VALIDATION_FAILED, MALFORMED_JSON');
+    expect(doc.paths['/api/v1/auth/me'].get.security).toEqual([{ bearer: [] }]);
+    expect(doc.components.schemas.Problem.properties.code.enum).toContain('ROOM_FULL');
+  });
+
+  it('serves the interactive docs page and its assets', async () => {
+    const page = await server.request('GET', '/api/docs/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Swagger UI');
+    const init = await server.request('GET', '/api/docs/swagger-ui-init.js');
+    expect(init.status).toBe(200);
+    expect(init.body).toContain('/api/openapi.json');
+  });
+});
+
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
