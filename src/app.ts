@@ -40,23 +40,31 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const orm = await openOrm(config.databaseUrl, { migrate: config.migrateOnStart, logger });
   const redis = config.redisUrl ? createRedisConnection(config.redisUrl, logger, `meeting-rooms:${config.nodeId}`) : undefined;
 
-  const tokens = createTokenService({
-    secret: config.jwtSecret,
-    accessTtlS: config.accessTokenTtlS,
-    guestTtlS: config.guestTokenTtlS,
-  });
-  const auth = createAuthService({ em: orm.em, tokens });
-  const httpApp = createHttpApp({
-    logger,
-    orm,
-    redis,
-    auth,
-    authenticate: createAuthenticate(tokens),
-    metrics: createMetrics({ node: config.nodeId }),
-    openApiDocument: buildOpenApiDocument(version),
-  });
-  const httpServer = createServer(httpApp);
+  try {
+    const tokens = createTokenService({
+      secret: config.jwtSecret,
+      accessTtlS: config.accessTokenTtlS,
+      guestTtlS: config.guestTokenTtlS,
+    });
+    const httpApp = createHttpApp({
+      logger,
+      orm,
+      redis,
+      auth: createAuthService({ em: orm.em, tokens }),
+      authenticate: createAuthenticate(tokens),
+      metrics: createMetrics({ node: config.nodeId }),
+      openApiDocument: buildOpenApiDocument(version),
+    });
+    return assemble(config, createServer(httpApp), orm, redis);
+  } catch (error) {
+    // Nothing half-built stays open: the caller gets the error and no connections linger.
+    await orm.close(true);
+    if (redis) await closeRedisConnection(redis);
+    throw error;
+  }
+}
 
+function assemble(config: AppConfig, httpServer: Server, orm: Orm, redis: Redis | undefined): App {
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -71,8 +79,11 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
 async function closeHttpServer(server: Server): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
+  // A keep-alive connection goes idle when its in-flight request ends; close it then rather
+  // than waiting for the client's idle timeout.
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  const deadline = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
   await closed;
-  clearTimeout(timer);
+  clearInterval(sweep);
+  clearTimeout(deadline);
 }

@@ -26,8 +26,11 @@ export function createRedisConnection(url: string, logger: Logger, name: string)
 
 /** Closes politely when connected, immediately otherwise (QUIT would wait for a reconnect). */
 export async function closeRedisConnection(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-  else redis.disconnect();
+  if (redis.status !== 'ready') return redis.disconnect();
+  // QUIT resolves on the server's OK; the socket is released a moment later, at 'end'.
+  const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
+  await redis.quit().catch(() => redis.disconnect());
+  await ended;
 }
 
 /** `redis://host:port/db` without credentials, for logs. */

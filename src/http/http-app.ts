@@ -13,7 +13,7 @@ import { opsRoutes } from './ops.routes';
 import { notFound, problemHandler } from './problem';
 
 /** Every body of the contract is a few hundred bytes; anything near this limit is not ours. */
-export const bodyLimit = '16kb';
+const bodyLimit = '16kb';
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 

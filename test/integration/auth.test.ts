@@ -216,6 +216,12 @@ describe('bad input', () => {
     }
   });
 
+  it('rejects control characters (a NUL byte would fail in PostgreSQL) with 400, not 500', async () => {
+    const response = await server.request('POST', '/api/v1/auth/guest', { body: { display_name: 'a\u0000b' } });
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([{ path: 'display_name', message: 'must not contain control characters' }]);
+  });
+
   it('answers malformed JSON with 400 MALFORMED_JSON', async () => {
     const response = await server.request('POST', '/api/v1/auth/login', { rawBody: '{"email": ', headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(400);
