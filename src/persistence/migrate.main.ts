@@ -1,7 +1,8 @@
 import { loadConfig } from '../config/config';
 import { createLogger } from '../logging/logger';
 import { openDatabase } from './database';
-import { migrationsPath, openOrm } from './orm';
+import { migrationsPath } from '../../mikro-orm.config';
+import { openOrm } from './orm';
 
 /**
  * `npm run migrate` (up) and `npm run migration:create [-- --initial]`, against DATABASE_URL or
