@@ -2,15 +2,17 @@ import { Router, type RequestHandler } from 'express';
 import { guestBody, loginBody, registerBody } from '../contract/schemas';
 import { parse } from '../http/validate';
 import type { AuthService } from './auth.service';
+import { createLoginThrottle } from './login-throttle';
 
 /** `/api/v1/auth`: thin handlers that validate, call the service and shape the status. */
 export function authRoutes(deps: { auth: AuthService; authenticate: RequestHandler }): Router {
   const { auth, authenticate } = deps;
   const router = Router();
+  const loginThrottle = createLoginThrottle();
   router.post('/register', async (req, res) => {
     res.status(201).json(await auth.register(parse(registerBody, req.body)));
   });
-  router.post('/login', async (req, res) => {
+  router.post('/login', loginThrottle, async (req, res) => {
     res.status(200).json(await auth.login(parse(loginBody, req.body)));
   });
   router.post('/guest', async (req, res) => {

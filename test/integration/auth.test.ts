@@ -111,6 +111,36 @@ describe('register, login, me', () => {
   });
 });
 
+describe('login throttling', () => {
+  it('refuses an account after 10 failed logins, even with the right password, and only that account', async () => {
+    const { credentials } = await registerUser(server);
+    const other = await registerUser(server);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const failed = await server.request('POST', '/api/v1/auth/login', { body: { email: credentials.email, password: `wrong-${attempt}-guess` } });
+      expect(failed.status).toBe(401);
+    }
+    // The same account spelled differently shares the budget.
+    const throttled = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: ` ${credentials.email.toUpperCase()}`, password: credentials.password },
+    });
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(throttled.body).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    expect(throttled.headers.get('ratelimit')).toMatch(/t=\d+/);
+
+    const unaffected = await server.request('POST', '/api/v1/auth/login', { body: { email: other.credentials.email, password: other.credentials.password } });
+    expect(unaffected.status).toBe(200);
+  });
+
+  it('never throttles successful logins', async () => {
+    const { credentials } = await registerUser(server);
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const ok = await server.request('POST', '/api/v1/auth/login', { body: { email: credentials.email, password: credentials.password } });
+      expect(ok.status).toBe(200);
+    }
+  });
+});
+
 describe('guest sessions', () => {
   it('creates a guest account with a guest token of the guest lifetime', async () => {
     const guest = await server.request('POST', '/api/v1/auth/guest', { body: { display_name: 'Visitor' } });
