@@ -40,7 +40,7 @@ route('post', '/api/v1/auth/login', {
   summary: 'Start a session with email and password',
   body: loginBody,
   success: { status: 200, component: 'Session', description: 'A new session' },
-  errors: ['INVALID_CREDENTIALS'],
+  errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
 });
 route('post', '/api/v1/auth/guest', {
   tag: 'auth',

@@ -99,6 +99,7 @@ describe('metrics and API docs', () => {
     expect(register.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Session' });
     expect(register.responses['409'].description).toBe('EMAIL_TAKEN');
     expect(register.responses['400'].description).toBe('VALIDATION_FAILED, MALFORMED_JSON');
+    expect(doc.paths['/api/v1/auth/login'].post.responses['429'].description).toBe('RATE_LIMITED');
     expect(doc.paths['/api/v1/auth/me'].get.security).toEqual([{ bearer: [] }]);
     expect(doc.components.schemas.Problem.properties.code.enum).toContain('ROOM_FULL');
   });
