@@ -20,10 +20,11 @@ export async function startEmbeddedPostgres(options: { dataDir: string; logger: 
   const credentialsFile = join(dataDir, 'embedded-postgres.json');
   const initialised = existsSync(join(clusterDir, 'PG_VERSION')) && existsSync(credentialsFile);
 
-  if (existsSync(join(clusterDir, 'postmaster.pid'))) {
+  const runningPid = await livePostmasterPid(clusterDir);
+  if (runningPid !== undefined) {
     throw new Error(
-      `${clusterDir} is in use by another PostgreSQL (postmaster.pid exists). Stop the other server, ` +
-        'or if a previous run was killed, end its postgres process, then start again.',
+      `${clusterDir} is in use by PostgreSQL process ${runningPid}. Stop the other server using it, ` +
+        `or, if a previous run was killed, end that process (kill ${runningPid}), then start again.`,
     );
   }
 
@@ -55,7 +56,11 @@ export async function startEmbeddedPostgres(options: { dataDir: string; logger: 
     await writeFile(credentialsFile, JSON.stringify({ password }), { mode: 0o600 });
     await chmod(credentialsFile, 0o600);
   }
-  await pg.start();
+  await pg.start().catch((error: unknown) => {
+    // The library rejects with nothing when postgres exits during start-up; its log says why.
+    const reason = error instanceof Error ? `: ${error.message}` : '';
+    throw new Error(`embedded PostgreSQL did not start${reason} (LOG_LEVEL=debug shows its log)`);
+  });
   // On Ctrl-C the terminal signals the whole process group, so postgres may already be gone by
   // the time we stop it; the library would then wait forever for an exit event that has passed.
   const server = (pg as unknown as { process?: ChildProcess }).process;
@@ -86,6 +91,23 @@ async function importWithoutSignalHandlers() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/**
+ * The PID in the cluster's lock file when that process is alive. A lock left by a process that
+ * no longer exists (a reboot, an OOM kill) is stale, and PostgreSQL clears it by itself.
+ */
+async function livePostmasterPid(clusterDir: string): Promise<number | undefined> {
+  const lockFile = join(clusterDir, 'postmaster.pid');
+  if (!existsSync(lockFile)) return undefined;
+  const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
 }
 
 function freeLoopbackPort(): Promise<number> {
