@@ -7,8 +7,13 @@ import { z } from 'zod';
  * meetings bodies and the Socket.IO payloads.
  */
 
+/** Lone UTF-16 surrogates cannot be stored as UTF-8: PostgreSQL would receive U+FFFD instead. */
+const wellFormed = (text: string) => text.isWellFormed();
+const notWellFormed = 'must be valid Unicode text';
+
 const displayName = z
   .string()
+  .refine(wellFormed, notWellFormed)
   .trim()
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
@@ -18,12 +23,16 @@ const displayName = z
 const email = z.string().trim().toLowerCase().max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address'));
 
 // The upper bound keeps one login from costing unbounded hashing work.
-const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
+const password = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(256, 'must be at most 256 characters')
+  .refine(wellFormed, notWellFormed);
 
 export const registerBody = z.strictObject({ email, password, display_name: displayName });
 export type RegisterBody = z.infer<typeof registerBody>;
 
-export const loginBody = z.strictObject({ email, password: z.string().min(1, 'is required').max(256) });
+export const loginBody = z.strictObject({ email, password: z.string().min(1, 'is required').max(256).refine(wellFormed, notWellFormed) });
 export type LoginBody = z.infer<typeof loginBody>;
 
 export const guestBody = z.strictObject({ display_name: displayName });

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { testDatabaseUrl } from '../support/env';
+import { startServer, type TestServer } from '../support/server';
+
+// "No input from a client may crash a node or leave state half written": every auth route fed
+// odd and hostile bodies must answer a 4xx problem, never a 5xx, and create no account. Every
+// body that could name an account carries this run's marker, so the check ignores other tests.
+const marker = `hostile${randomBytes(4).toString('hex')}`;
+const email = (local = marker) => `${local}@example.test`;
+
+const bodies: Array<[string, string]> = [
+  ['empty body', ''],
+  ['null', 'null'],
+  ['a number', '42'],
+  ['a string', '"hello"'],
+  ['an array', `["${marker}"]`],
+  ['nested arrays', '[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]'],
+  ['deep object', `${'{"a":'.repeat(200)}1${'}'.repeat(200)}`],
+  ['__proto__ key', `{"__proto__":{"is_guest":true},"display_name":"${marker}"}`],
+  ['constructor key', `{"constructor":{"prototype":{"admin":true}},"display_name":"${marker}"}`],
+  ['wrong types', '{"email":123,"password":true,"display_name":{"x":1}}'],
+  ['null fields', '{"email":null,"password":null,"display_name":null}'],
+  ['huge number', '{"display_name":1e999}'],
+  ['NUL in email', JSON.stringify({ email: email(`${marker}\u0000`), password: 'password123', display_name: marker })],
+  ['lone surrogate in the name', JSON.stringify({ email: email(), password: 'password123', display_name: `${marker}\ud800` })],
+  ['lone surrogate in the password', JSON.stringify({ email: email(), password: 'password\udc00123', display_name: marker })],
+  ['very long email', JSON.stringify({ email: email(`${marker}${'a'.repeat(300)}`), password: 'password123', display_name: marker })],
+  ['very long password', JSON.stringify({ email: email(), password: 'p'.repeat(5000), display_name: marker })],
+  ['whitespace name', JSON.stringify({ email: email(), password: 'password123', display_name: '   \t  ' })],
+  ['duplicate keys', `{"display_name":"${marker}","display_name":{"b":1}}`],
+  ['trailing garbage', `{"display_name":"${marker}"} trailing`],
+];
+
+const routes = ['/api/v1/auth/register', '/api/v1/auth/login', '/api/v1/auth/guest'];
+
+let server: TestServer;
+let db: Client;
+beforeAll(async () => {
+  server = await startServer();
+  db = new Client({ connectionString: testDatabaseUrl });
+  await db.connect();
+});
+afterAll(async () => {
+  await server.close();
+  await db.end();
+});
+
+const accountsMadeByThisFile = async () =>
+  Number((await db.query("select count(*) from users where email like '%' || $1 || '%' or display_name like '%' || $1 || '%'", [marker])).rows[0].count);
+
+describe.each(routes)('POST %s', (route) => {
+  it.each(bodies)('answers %s with a 4xx problem and creates nothing', async (_label, rawBody) => {
+    const response = await server.request('POST', route, { rawBody, headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.body.code).toMatch(/^[A-Z_]+$/);
+    expect(await accountsMadeByThisFile()).toBe(0);
+  });
+});
+
+describe('odd Authorization headers', () => {
+  it.each([
+    ['a 12 kB token', `Bearer ${'a'.repeat(12_000)}`],
+    ['two tokens', 'Bearer a.b.c Bearer d.e.f'],
+    ['a token of dots', 'Bearer ...'],
+    ['lower-case scheme with an unsigned JWT', 'bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'],
+    ['non-ASCII', 'Bearer t\u00f6ken'],
+  ])('answers %s with 401', async (_label, authorization) => {
+    const response = await server.request('GET', '/api/v1/auth/me', { headers: { authorization } });
+    expect(response.status).toBe(401);
+    expect(response.body.code).toBe('UNAUTHENTICATED');
+  });
+});
