@@ -58,8 +58,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     return assemble(config, createServer(httpApp), orm, redis);
   } catch (error) {
     // Nothing half-built stays open: the caller gets the error and no connections linger.
-    await orm.close(true);
-    if (redis) await closeRedisConnection(redis);
+    await releaseConnections(orm, redis);
     throw error;
   }
 }
@@ -69,11 +68,15 @@ function assemble(config: AppConfig, httpServer: Server, orm: Orm, redis: Redis 
   const close = () =>
     (closing ??= (async () => {
       await closeHttpServer(httpServer);
-      await orm.close(true);
-      if (redis) await closeRedisConnection(redis);
+      await releaseConnections(orm, redis);
     })());
 
   return { config, httpServer, orm, redis, close };
+}
+
+async function releaseConnections(orm: Orm, redis: Redis | undefined): Promise<void> {
+  await orm.close(true);
+  if (redis) await closeRedisConnection(redis);
 }
 
 async function closeHttpServer(server: Server): Promise<void> {

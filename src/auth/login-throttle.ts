@@ -1,9 +1,11 @@
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { normalizeEmail } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 
 /** Failed logins allowed per account and window before further attempts are refused. */
-export const loginThrottleLimits = { maxFailures: 10, windowMs: 15 * 60_000 } as const;
+const maxFailures = 10;
+const windowMs = 15 * 60_000;
 
 /**
  * Bounds online password guessing per account: after `maxFailures` failed logins for one email
@@ -11,16 +13,16 @@ export const loginThrottleLimits = { maxFailures: 10, windowMs: 15 * 60_000 } as
  * Keyed by email rather than IP because behind a load balancer all clients may share one
  * address. Counts live in this process (a cluster allows that many per node).
  */
-export function createLoginThrottle(limits: { maxFailures: number; windowMs: number } = loginThrottleLimits): RequestHandler {
+export function createLoginThrottle(): RequestHandler {
   return rateLimit({
-    windowMs: limits.windowMs,
-    limit: limits.maxFailures,
+    windowMs,
+    limit: maxFailures,
     // Only failures count: a user who logs in often is never throttled.
     skipSuccessfulRequests: true,
     // Bodies without an email are rejected by validation and say nothing about an account.
     skip: (req) => typeof req.body?.email !== 'string',
     // Normalised as the request schema does, so `Ann@x.org ` and `ann@x.org` share one budget.
-    keyGenerator: (req) => `login:${(req.body.email as string).trim().toLowerCase()}`,
+    keyGenerator: (req) => `login:${normalizeEmail(req.body.email as string)}`,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (_req, _res, next) => next(new AppError('RATE_LIMITED', 'Too many failed logins for this account; try again later')),

@@ -19,8 +19,10 @@ const displayName = z
   .max(64, 'must be at most 64 characters')
   .refine((name) => !/\p{Cc}/u.test(name), 'must not contain control characters');
 
-/** Trimmed and lower-cased before validation, so `Ann@X.org ` and `ann@x.org` are one account. */
-const email = z.string().trim().toLowerCase().max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address'));
+/** How an email is compared and stored: `Ann@X.org ` and `ann@x.org` are one account. */
+export const normalizeEmail = (raw: string): string => raw.trim().toLowerCase();
+
+const email = z.string().overwrite(normalizeEmail).max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address'));
 
 // The upper bound keeps one login from costing unbounded hashing work.
 const password = z
