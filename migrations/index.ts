@@ -1,6 +1,7 @@
 import type { Constructor } from '@mikro-orm/core';
 import type { Migration } from '@mikro-orm/migrations';
 import { Migration20261124095124 } from './Migration20261124095124';
+import { Migration20261124140000 } from './Migration20261124140000';
 
 /**
  * Every migration, in order. `npm run migration:create` writes a new file here; add its class
@@ -8,4 +9,5 @@ import { Migration20261124095124 } from './Migration20261124095124';
  */
 export const migrationsList: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261124095124', class: Migration20261124095124 },
+  { name: 'Migration20261124140000', class: Migration20261124140000 },
 ];

@@ -1,0 +1,66 @@
+/**
+ * The live, ephemeral state of a room (DESIGN.md §5): who is in it and how they are doing, who
+ * waits in the lobby, who speaks, and the room's pending deadlines. The room actor is the only
+ * writer; other services may read the Redis keys (documented in the README). PostgreSQL keeps
+ * the durable facts; this keeps what a room needs while it lives and is deleted when it ends.
+ *
+ * Two implementations pass one contract suite (test/contract/live-state.contract.ts):
+ * in-process (single node) and Redis (cluster).
+ */
+
+/** The value of `room:{code}:participants` → user_id, exactly as DESIGN.md §5 specifies. */
+export interface LiveParticipant {
+  status: 'connected' | 'disconnected';
+  language: string | null;
+  hardware_ready: boolean;
+  display_name: string;
+  role: 'host' | 'guest';
+  /** ISO 8601. */
+  joined_at: string;
+}
+
+/** What the room keeps about a user waiting in the lobby (`room:{code}:lobby_entries` → user_id). */
+export interface LiveLobbyEntry {
+  display_name: string;
+  language: string | null;
+  hardware_ready: boolean;
+  /** ISO 8601: when the user started waiting (the lobby is served in this order). */
+  since: string;
+}
+
+/** Everything stored for one room. An unknown or expired room reads as `emptyLiveState()`. */
+export interface LiveRoomState {
+  participants: Record<string, LiveParticipant>;
+  lobby: Record<string, LiveLobbyEntry>;
+  activeSpeaker: string | null;
+  /** Named deadlines (e.g. `empty_room`), epoch milliseconds. */
+  deadlines: Record<string, number>;
+}
+
+/** A partial update of one map: entries to set (insert or replace) and keys to delete. */
+export interface MapChange<V> {
+  set?: Record<string, V>;
+  delete?: string[];
+}
+
+/** One atomic update of a room's live state; absent parts are left unchanged. */
+export interface LiveStateChange {
+  participants?: MapChange<LiveParticipant>;
+  lobby?: MapChange<LiveLobbyEntry>;
+  /** `undefined` leaves it unchanged; `null` clears it. */
+  activeSpeaker?: string | null;
+  deadlines?: MapChange<number>;
+}
+
+export interface LiveStateStore {
+  /** The room's live state; empty when nothing is stored (never started, ended, or expired). */
+  read(roomCode: string): Promise<LiveRoomState>;
+  /** Applies the change atomically and refreshes the TTL of every key of the room. */
+  apply(roomCode: string, change: LiveStateChange): Promise<void>;
+  /** Pushes back the expiry of these rooms' keys (the owner calls this while the rooms live). */
+  refresh(roomCodes: readonly string[]): Promise<void>;
+  /** Deletes every key of the room (it ended). */
+  delete(roomCode: string): Promise<void>;
+}
+
+export const emptyLiveState = (): LiveRoomState => ({ participants: {}, lobby: {}, activeSpeaker: null, deadlines: {} });

@@ -1,0 +1,38 @@
+/**
+ * The Redis key names of a room's live state (DESIGN.md §5). Other services read these keys,
+ * so the names are part of the contract: with an empty prefix they are exactly
+ *
+ *   room:{code}:participants    Hash   user_id → JSON {status, language, hardware_ready, display_name, role, joined_at}
+ *   room:{code}:lobby           Set    user_id (who waits; the authority on lobby membership)
+ *   room:{code}:lobby_entries   Hash   user_id → JSON {display_name, language, hardware_ready, since}
+ *   room:{code}:active_speaker  String user_id
+ *   room:{code}:deadlines       Hash   name → epoch milliseconds as a decimal string
+ *
+ * The prefix (REDIS_PREFIX) is applied here rather than through ioredis `keyPrefix`, so every
+ * key the code touches is visible in one place and raw clients see the same names.
+ */
+
+export interface LiveStateKeys {
+  participants: string;
+  lobby: string;
+  lobbyEntries: string;
+  activeSpeaker: string;
+  deadlines: string;
+}
+
+/** The key names of one room's live state under `prefix`. */
+export function liveStateKeys(prefix: string, roomCode: string): LiveStateKeys {
+  const base = `${prefix}room:${roomCode}:`;
+  return {
+    participants: `${base}participants`,
+    lobby: `${base}lobby`,
+    lobbyEntries: `${base}lobby_entries`,
+    activeSpeaker: `${base}active_speaker`,
+    deadlines: `${base}deadlines`,
+  };
+}
+
+/** Every key of one room's live state (what expires together and is deleted together). */
+export function allLiveStateKeys(prefix: string, roomCode: string): string[] {
+  return Object.values(liveStateKeys(prefix, roomCode));
+}

@@ -1,0 +1,429 @@
+import { and, not, setup } from 'xstate';
+
+/**
+ * The room: every rule of DESIGN.md §6 as one XState machine, and nothing else. It is pure: it
+ * never does I/O. The room runtime (room-runtime.ts) feeds it one command at a time through
+ * xstate's `transition()`, which returns the next snapshot and the effects without running them:
+ *
+ * - `persist` actions name the durable changes (PostgreSQL) a command makes;
+ * - emitted events (`RoomNotice`) are what the room tells its members (broadcast by #4's layer);
+ * - a refused command sets `context.refusal` and the runtime throws that snapshot away, so a
+ *   refused command changes nothing;
+ * - the live state (Redis) is a projection of the context, written by the runtime.
+ *
+ * Time comes in on every event (`at`, the server's clock), so the machine never reads a clock.
+ */
+
+export interface RoomSettings {
+  lock_room: boolean;
+  enable_transcription: boolean;
+  max_participants: number;
+}
+
+export type Role = 'host' | 'guest';
+export type LeaveReason = 'left' | 'removed' | 'disconnected';
+
+/** An admitted participant. */
+export interface Member {
+  userId: string;
+  displayName: string;
+  role: Role;
+  /** `disconnected` until a socket attaches (issue #4 keeps it current). */
+  status: 'connected' | 'disconnected';
+  language: string | null;
+  hardwareReady: boolean;
+  joinedAt: number;
+}
+
+/** A user waiting in the lobby. */
+export interface Waiting {
+  userId: string;
+  displayName: string;
+  language: string | null;
+  hardwareReady: boolean;
+  since: number;
+}
+
+/** Codes a command can be refused with (a subset of the error catalog, src/contract/errors.ts). */
+export type RefusalCode = 'NOT_HOST' | 'NOT_A_PARTICIPANT' | 'REMOVED_FROM_ROOM' | 'ROOM_NOT_FOUND' | 'ROOM_FULL' | 'NOT_IN_LOBBY' | 'VALIDATION_FAILED';
+export interface Refusal {
+  code: RefusalCode;
+  detail: string;
+}
+
+export interface RoomContext {
+  roomId: string;
+  roomCode: string;
+  name: string;
+  hostId: string;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  settings: RoomSettings;
+  participants: Record<string, Member>;
+  lobby: Record<string, Waiting>;
+  /** Users removed by the host: they may not join again. */
+  removed: string[];
+  activeSpeaker: string | null;
+  /** When an active room with nobody in it ends by itself (epoch ms), or null. */
+  emptyDeadline: number | null;
+  emptyRoomTimeoutMs: number;
+  /** Set only on a refused command's snapshot, which is never adopted. */
+  refusal: Refusal | null;
+}
+
+export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs'>;
+
+/** Commands. `at` is the server's clock; `by` is the acting user. */
+export type RoomEvent =
+  | { type: 'join'; at: number; userId: string; displayName: string; language: string | null; hardwareReady: boolean }
+  | { type: 'admit'; at: number; by: string; userId: string }
+  | { type: 'admitAll'; at: number; by: string }
+  | { type: 'reject'; at: number; by: string; userId: string }
+  | { type: 'remove'; at: number; by: string; userId: string }
+  | { type: 'leave'; at: number; userId: string; reason: 'left' | 'disconnected' }
+  | { type: 'end'; at: number; by: string }
+  | { type: 'configure'; at: number; by: string; settings: Partial<RoomSettings> }
+  | { type: 'viewParticipants'; at: number; by: string }
+  /** Sent by the deadline scheduler when a stored deadline is due. */
+  | { type: 'expire'; at: number };
+
+/** A durable change: the runtime writes these to PostgreSQL in one transaction per command. */
+export type DurableChange =
+  | { kind: 'roomStarted'; at: number }
+  | { kind: 'roomEnded'; at: number }
+  | { kind: 'settingsChanged'; settings: RoomSettings }
+  | { kind: 'attendanceOpened'; userId: string; role: Role; at: number }
+  | { kind: 'attendanceClosed'; userId: string; reason: LeaveReason; at: number };
+
+/** What the room tells its members; the realtime layer turns each into a DESIGN.md §7 event. */
+export type RoomNotice =
+  | { type: 'lobby:waiting'; userId: string; reason: 'locked' | 'host_not_started' }
+  | { type: 'lobby:entered'; userId: string; displayName: string }
+  | { type: 'lobby:left'; userId: string }
+  | { type: 'lobby:admitted'; userId: string }
+  | { type: 'lobby:rejected'; userId: string }
+  | { type: 'participant:joined'; userId: string }
+  | { type: 'participant:left'; userId: string; reason: LeaveReason }
+  | { type: 'participant:removed'; userId: string }
+  | { type: 'speaker:changed'; userId: string | null; at: number }
+  | { type: 'room:updated' }
+  | { type: 'room:ended'; at: number };
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers: each computes one step (a context patch, durable changes and notices).
+
+interface Step {
+  context: Partial<RoomContext>;
+  persist: DurableChange[];
+  notices: RoomNotice[];
+}
+
+const nothing = (): Step => ({ context: {}, persist: [], notices: [] });
+
+/** Runs steps one after another, each seeing the context the previous ones produced. */
+function chain(context: RoomContext, ...steps: ((c: RoomContext) => Step)[]): Step {
+  const out = nothing();
+  let current = context;
+  for (const step of steps) {
+    const result = step(current);
+    current = { ...current, ...result.context };
+    Object.assign(out.context, result.context);
+    out.persist.push(...result.persist);
+    out.notices.push(...result.notices);
+  }
+  return out;
+}
+
+/** Participants other than the host: what `max_participants` counts. */
+const guestCount = (c: RoomContext) => Object.keys(c.participants).filter((id) => id !== c.hostId).length;
+const freeSeats = (c: RoomContext) => Math.max(0, c.settings.max_participants - guestCount(c));
+/** The lobby in the order it is served: first come, first admitted. */
+export const lobbyInOrder = (c: RoomContext): Waiting[] =>
+  Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));
+
+type Seated = Pick<Waiting, 'userId' | 'displayName' | 'language' | 'hardwareReady'>;
+
+/** Makes users participants (from the lobby or straight in). */
+const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
+  const participants = { ...c.participants };
+  const lobby = { ...c.lobby };
+  const step = nothing();
+  for (const user of users) {
+    const role: Role = user.userId === c.hostId ? 'host' : 'guest';
+    participants[user.userId] = { ...pick(user), role, status: 'disconnected', joinedAt: at };
+    step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
+    if (lobby[user.userId]) {
+      delete lobby[user.userId];
+      step.notices.push({ type: 'lobby:admitted', userId: user.userId });
+    }
+    step.notices.push({ type: 'participant:joined', userId: user.userId });
+  }
+  step.context = { participants, lobby };
+  return step;
+};
+
+const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated => ({ userId, displayName, language, hardwareReady });
+
+/** Admits waiting users in lobby order while seats are free. */
+const admitWaiting = (at: number) => (c: RoomContext): Step => seat(lobbyInOrder(c).slice(0, freeSeats(c)), at)(c);
+
+const enterLobby = (user: Seated, at: number, reason: 'locked' | 'host_not_started') => (c: RoomContext): Step => ({
+  context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at } } },
+  persist: [],
+  notices: [
+    { type: 'lobby:waiting', userId: user.userId, reason },
+    { type: 'lobby:entered', userId: user.userId, displayName: user.displayName },
+  ],
+});
+
+const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:rejected') => (c: RoomContext): Step => {
+  const { [userId]: _gone, ...lobby } = c.lobby;
+  return { context: { lobby }, persist: [], notices: [{ type: notice, userId }] };
+};
+
+const unseat = (userId: string, reason: LeaveReason, at: number) => (c: RoomContext): Step => {
+  const { [userId]: _gone, ...participants } = c.participants;
+  const step: Step = {
+    context: { participants },
+    persist: [{ kind: 'attendanceClosed', userId, reason, at }],
+    notices: [{ type: 'participant:left', userId, reason }],
+  };
+  if (reason === 'removed') {
+    step.context.removed = [...c.removed, userId];
+    step.notices.push({ type: 'participant:removed', userId });
+  }
+  // The speaker region notices and announces the change (see `speakerGone`).
+  if (c.activeSpeaker === userId) step.context.activeSpeaker = null;
+  return step;
+};
+
+const startRoom = (at: number) => (): Step => ({
+  context: { startedAt: at },
+  persist: [{ kind: 'roomStarted', at }],
+  notices: [{ type: 'room:updated' }],
+});
+
+const endRoom = (at: number) => (): Step => ({
+  context: { endedAt: at, participants: {}, lobby: {}, activeSpeaker: null, emptyDeadline: null },
+  persist: [{ kind: 'roomEnded', at }],
+  notices: [{ type: 'room:ended', at }],
+});
+
+const configure = (patch: Partial<RoomSettings>) => (c: RoomContext): Step => {
+  const settings = { ...c.settings, ...patch };
+  const changed = (Object.keys(settings) as (keyof RoomSettings)[]).some((key) => settings[key] !== c.settings[key]);
+  if (!changed) return nothing();
+  return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices: [{ type: 'room:updated' }] };
+};
+
+type EventOf<T extends RoomEvent['type']> = Extract<RoomEvent, { type: T }>;
+function as<T extends RoomEvent['type']>(event: RoomEvent, type: T): EventOf<T> {
+  if (event.type !== type) throw new Error(`room machine: expected ${type}, got ${event.type}`);
+  return event as EventOf<T>;
+}
+const targetOf = (event: RoomEvent): string | undefined => ('userId' in event ? event.userId : undefined);
+const joiner = (event: RoomEvent): Seated => {
+  const e = as(event, 'join');
+  return { userId: e.userId, displayName: e.displayName, language: e.language, hardwareReady: e.hardwareReady };
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const room = setup({
+  types: {} as { context: RoomContext; events: RoomEvent; input: RoomInput; emitted: RoomNotice },
+  actions: {
+    /** Implemented by the room runtime: written to PostgreSQL before the snapshot is adopted. */
+    persist: (_args, _change: DurableChange) => {},
+  },
+  guards: {
+    byHost: ({ context, event }) => 'by' in event && event.by === context.hostId,
+    isHost: ({ context, event }) => targetOf(event) === context.hostId,
+    isBanned: ({ context, event }) => context.removed.includes(targetOf(event) ?? ''),
+    isPresent: ({ context, event }) => Object.hasOwn(context.participants, targetOf(event) ?? ''),
+    isWaiting: ({ context, event }) => Object.hasOwn(context.lobby, targetOf(event) ?? ''),
+    hasFreeSeat: ({ context }) => freeSeats(context) > 0,
+    lobbyNotEmpty: ({ context }) => Object.keys(context.lobby).length > 0,
+    roomLocked: ({ context }) => context.settings.lock_room,
+    locks: ({ event }) => event.type === 'configure' && event.settings.lock_room === true,
+    unlocks: ({ event }) => event.type === 'configure' && event.settings.lock_room === false,
+    mayViewParticipants: ({ context, event }) =>
+      'by' in event && (event.by === context.hostId || Object.hasOwn(context.participants, event.by)),
+    becameEmpty: ({ context }) => context.emptyDeadline === null && Object.keys(context.participants).length === 0,
+    refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
+    emptyDeadlinePassed: ({ context, event }) =>
+      context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
+    speakerGone: ({ context }) => context.activeSpeaker === null,
+  },
+});
+
+/** Applies a step computed from the current context and event: patch, then effects, then notices. */
+const apply = (compute: (context: RoomContext, event: RoomEvent) => Step) =>
+  room.enqueueActions(({ context, event, enqueue }) => {
+    const step = compute(context, event);
+    // An empty patch would still make a new context object, and the runtime reads that as a change.
+    if (Object.keys(step.context).length > 0) enqueue.assign(step.context);
+    for (const change of step.persist) enqueue({ type: 'persist', params: change });
+    for (const notice of step.notices) enqueue.emit(notice);
+  });
+
+const refuse = (code: RefusalCode, detail: string) => room.assign({ refusal: { code, detail } });
+
+const refuseUnlessHost = { guard: not('byHost'), actions: refuse('NOT_HOST', 'Only the host may do this') };
+const notLive = refuse('ROOM_NOT_FOUND', 'The room has ended');
+const refuseBanned = { guard: 'isBanned' as const, actions: refuse('REMOVED_FROM_ROOM', 'You were removed from this room') };
+const idempotent = <G extends 'isPresent' | 'isWaiting'>(guard: G) => ({ guard, actions: [] });
+
+const seatJoiner = apply((c, e) => seat([joiner(e)], e.at)(c));
+const reconfigure = apply((c, e) => configure(as(e, 'configure').settings)(c));
+const admitTarget = apply((c, e) => {
+  const waiting = c.lobby[as(e, 'admit').userId];
+  return waiting ? seat([waiting], e.at)(c) : nothing();
+});
+
+export const roomMachine = room.createMachine({
+  id: 'room',
+  context: ({ input }) => ({
+    ...input,
+    startedAt: null,
+    endedAt: null,
+    participants: {},
+    lobby: {},
+    removed: [],
+    activeSpeaker: null,
+    emptyDeadline: null,
+    refusal: null,
+  }),
+  initial: 'pending',
+  // Handlers shared by `pending` and `active`; `ended` overrides them.
+  on: {
+    viewParticipants: [{ guard: 'mayViewParticipants' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants may see who is in the room') }],
+    leave: [
+      { guard: 'isPresent', actions: apply((c, e) => unseat(as(e, 'leave').userId, as(e, 'leave').reason, e.at)(c)) },
+      { guard: 'isWaiting', actions: apply((c, e) => dropFromLobby(as(e, 'leave').userId, 'lobby:left')(c)) },
+      // Leaving a room one is not in is a no-op: leave is idempotent.
+    ],
+    reject: [
+      refuseUnlessHost,
+      { guard: 'isWaiting', actions: apply((c, e) => dropFromLobby(as(e, 'reject').userId, 'lobby:rejected')(c)) },
+      { actions: refuse('NOT_IN_LOBBY', 'This user is not waiting in the lobby') },
+    ],
+    remove: [
+      refuseUnlessHost,
+      { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host cannot remove themselves; leave or end the room instead') },
+      { guard: 'isPresent', actions: apply((c, e) => unseat(as(e, 'remove').userId, 'removed', e.at)(c)) },
+      { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
+    ],
+    end: [refuseUnlessHost, { target: '.ended', actions: apply((_c, e) => endRoom(e.at)()) }],
+    configure: [refuseUnlessHost, { actions: reconfigure }],
+  },
+  states: {
+    pending: {
+      on: {
+        join: [
+          refuseBanned,
+          {
+            guard: 'isHost',
+            target: 'active',
+            // The host starts the room; waiting users come in with them unless the room is locked.
+            actions: apply((c, e) =>
+              chain(c, startRoom(e.at), seat([joiner(e)], e.at), (next) => (next.settings.lock_room ? nothing() : admitWaiting(e.at)(next))),
+            ),
+          },
+          idempotent('isWaiting'),
+          { actions: apply((c, e) => enterLobby(joiner(e), e.at, 'host_not_started')(c)) },
+        ],
+        // The host letting someone in starts the meeting, as joining would.
+        admit: [
+          refuseUnlessHost,
+          { guard: 'isWaiting', target: 'active', actions: [apply((_c, e) => startRoom(e.at)()), admitTarget] },
+          { actions: refuse('NOT_IN_LOBBY', 'This user is not waiting in the lobby') },
+        ],
+        admitAll: [
+          refuseUnlessHost,
+          { guard: 'lobbyNotEmpty', target: 'active', actions: apply((c, e) => chain(c, startRoom(e.at), admitWaiting(e.at))) },
+          {},
+        ],
+      },
+    },
+    active: {
+      type: 'parallel',
+      // An empty active room ends by itself once the deadline passes (the scheduler sends `expire`).
+      always: [
+        { guard: 'becameEmpty', actions: room.assign({ emptyDeadline: ({ context, event }) => event.at + context.emptyRoomTimeoutMs }) },
+        { guard: 'refilled', actions: room.assign({ emptyDeadline: null }) },
+      ],
+      on: {
+        admit: [
+          refuseUnlessHost,
+          idempotent('isPresent'),
+          { guard: and(['isWaiting', 'hasFreeSeat']), actions: admitTarget },
+          { guard: 'isWaiting', actions: refuse('ROOM_FULL', 'The room has reached its participant limit') },
+          { actions: refuse('NOT_IN_LOBBY', 'This user is not waiting in the lobby') },
+        ],
+        admitAll: [refuseUnlessHost, { actions: apply((c, e) => admitWaiting(e.at)(c)) }],
+        expire: [{ guard: 'emptyDeadlinePassed', target: 'ended', actions: apply((_c, e) => endRoom(e.at)()) }, {}],
+      },
+      states: {
+        admission: {
+          initial: 'deciding',
+          states: {
+            deciding: { always: [{ guard: 'roomLocked', target: 'locked' }, { target: 'open' }] },
+            open: {
+              on: {
+                join: [
+                  refuseBanned,
+                  idempotent('isPresent'),
+                  // The host always gets in, whatever the cap.
+                  { guard: 'isHost', actions: seatJoiner },
+                  { guard: 'hasFreeSeat', actions: seatJoiner },
+                  idempotent('isWaiting'),
+                  { actions: refuse('ROOM_FULL', 'The room has reached its participant limit') },
+                ],
+                configure: [refuseUnlessHost, { guard: 'locks', target: 'locked', actions: reconfigure }, { actions: reconfigure }],
+              },
+            },
+            locked: {
+              on: {
+                join: [
+                  refuseBanned,
+                  idempotent('isPresent'),
+                  { guard: 'isHost', actions: seatJoiner },
+                  idempotent('isWaiting'),
+                  { actions: apply((c, e) => enterLobby(joiner(e), e.at, 'locked')(c)) },
+                ],
+                configure: [
+                  refuseUnlessHost,
+                  // Unlocking lets everyone waiting in, as far as seats allow.
+                  { guard: 'unlocks', target: 'open', actions: apply((c, e) => chain(c, configure(as(e, 'configure').settings), admitWaiting(e.at))) },
+                  { actions: reconfigure },
+                ],
+              },
+            },
+          },
+        },
+        speaker: {
+          initial: 'none',
+          states: {
+            none: {},
+            speaker: { always: { guard: 'speakerGone', target: 'none', actions: room.emit(({ event }) => ({ type: 'speaker:changed', userId: null, at: event.at })) } },
+          },
+        },
+      },
+    },
+    ended: {
+      on: {
+        join: { actions: notLive },
+        admit: { actions: notLive },
+        admitAll: { actions: notLive },
+        reject: { actions: notLive },
+        remove: { actions: notLive },
+        configure: { actions: notLive },
+        // Ending again answers with the first end: `ended_at` does not move.
+        end: [refuseUnlessHost, {}],
+        leave: {},
+        expire: {},
+      },
+    },
+  },
+});

@@ -1,0 +1,387 @@
+import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot, type StepResult } from '../../src/rooms/room-step';
+import type { RoomEvent, RoomSettings } from '../../src/rooms/room.machine';
+
+/**
+ * The room rules of DESIGN.md §6, checked on the pure machine: each command goes through
+ * xstate's transition() with time from a simulated clock, and nothing is executed.
+ */
+
+const host = 'host-1';
+const timeoutMs = 300_000;
+
+/** A room under test: the current snapshot plus a simulated clock. */
+function room(settings: Partial<RoomSettings> = {}) {
+  let snapshot: RoomSnapshot = createRoomSnapshot({
+    roomId: 'room-id',
+    roomCode: 'abcdefghijkl',
+    name: 'Standup',
+    hostId: host,
+    createdAt: 0,
+    settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
+    emptyRoomTimeoutMs: timeoutMs,
+  });
+  let now = 1_000;
+  const self = {
+    get snapshot() {
+      return snapshot;
+    },
+    get ctx() {
+      return snapshot.context;
+    },
+    get status() {
+      return statusOf(snapshot);
+    },
+    advance(ms: number) {
+      now += ms;
+    },
+    /** Sends a command; adopts the next snapshot unless it was refused (as the runtime does). */
+    send(event: DistributiveOmit<RoomEvent, 'at'>): StepResult {
+      const result = step(snapshot, { ...event, at: now } as RoomEvent);
+      if (!result.refused) snapshot = result.snapshot;
+      return result;
+    },
+    join: (userId: string, displayName = userId) => self.send({ type: 'join', userId, displayName, language: null, hardwareReady: false }),
+    admit: (userId: string, by = host) => self.send({ type: 'admit', by, userId }),
+    leave: (userId: string) => self.send({ type: 'leave', userId, reason: 'left' }),
+    configure: (patch: Partial<RoomSettings>, by = host) => self.send({ type: 'configure', by, settings: patch }),
+    members: () => Object.keys(snapshot.context.participants).sort(),
+    waiting: () => Object.keys(snapshot.context.lobby).sort(),
+  };
+  return self;
+}
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const refusalOf = (result: StepResult) => result.refused?.code;
+const accepted = (result: StepResult) => {
+  if (result.refused) throw new Error(`refused: ${result.refused.code}`);
+  return result;
+};
+
+describe('room machine: lifecycle', () => {
+  it('starts pending; the host joining starts it and records started_at', () => {
+    const r = room();
+    expect(r.status).toBe('pending');
+    const result = accepted(r.join(host));
+    expect(r.status).toBe('active');
+    expect(r.ctx.startedAt).toBe(1_000);
+    expect(r.ctx.participants[host]).toMatchObject({ role: 'host', status: 'disconnected', joinedAt: 1_000 });
+    expect(result.changes).toEqual([
+      { kind: 'roomStarted', at: 1_000 },
+      { kind: 'attendanceOpened', userId: host, role: 'host', at: 1_000 },
+    ]);
+    expect(result.notices).toEqual([{ type: 'room:updated' }, { type: 'participant:joined', userId: host }]);
+  });
+
+  it('everyone else waits in the lobby until the host arrives, then comes in unless the room is locked', () => {
+    const r = room();
+    const waiting = accepted(r.join('ann'));
+    expect(waiting.notices).toEqual([
+      { type: 'lobby:waiting', userId: 'ann', reason: 'host_not_started' },
+      { type: 'lobby:entered', userId: 'ann', displayName: 'ann' },
+    ]);
+    r.join('bob');
+    expect(r.waiting()).toEqual(['ann', 'bob']);
+    expect(r.status).toBe('pending');
+
+    const start = accepted(r.join(host));
+    expect(r.members()).toEqual(['ann', 'bob', host].sort());
+    expect(r.waiting()).toEqual([]);
+    expect(start.notices).toContainEqual({ type: 'lobby:admitted', userId: 'ann' });
+    expect(start.changes.filter((c) => c.kind === 'attendanceOpened')).toHaveLength(3);
+  });
+
+  it('a locked room keeps the lobby waiting when the host arrives', () => {
+    const r = room({ lock_room: true });
+    r.join('ann');
+    r.join(host);
+    expect(r.members()).toEqual([host]);
+    expect(r.waiting()).toEqual(['ann']);
+    expect(r.snapshot.matches({ active: { admission: 'locked' } })).toBe(true);
+  });
+
+  it('end closes everything, is host-only and idempotent (ended_at does not move)', () => {
+    const r = room();
+    r.join(host);
+    r.join('ann');
+    expect(refusalOf(r.send({ type: 'end', by: 'ann' }))).toBe('NOT_HOST');
+    const ended = accepted(r.send({ type: 'end', by: host }));
+    expect(r.status).toBe('ended');
+    expect(ended.changes).toEqual([{ kind: 'roomEnded', at: 1_000 }]);
+    expect(ended.notices).toEqual([{ type: 'room:ended', at: 1_000 }]);
+    expect(r.ctx.participants).toEqual({});
+    r.advance(5_000);
+    const again = accepted(r.send({ type: 'end', by: host }));
+    expect(again.changed).toBe(false);
+    expect(again.changes).toEqual([]);
+    expect(r.ctx.endedAt).toBe(1_000);
+    expect(refusalOf(r.send({ type: 'end', by: 'ann' }))).toBe('NOT_HOST');
+  });
+
+  it('an ended room refuses every live command with ROOM_NOT_FOUND; leave is a no-op', () => {
+    const r = room();
+    r.join(host);
+    r.send({ type: 'end', by: host });
+    expect(refusalOf(r.join('ann'))).toBe('ROOM_NOT_FOUND');
+    expect(refusalOf(r.join(host))).toBe('ROOM_NOT_FOUND');
+    expect(refusalOf(r.admit('ann'))).toBe('ROOM_NOT_FOUND');
+    expect(refusalOf(r.send({ type: 'admitAll', by: host }))).toBe('ROOM_NOT_FOUND');
+    expect(refusalOf(r.send({ type: 'reject', by: host, userId: 'ann' }))).toBe('ROOM_NOT_FOUND');
+    expect(refusalOf(r.send({ type: 'remove', by: host, userId: 'ann' }))).toBe('ROOM_NOT_FOUND');
+    expect(refusalOf(r.configure({ lock_room: true }))).toBe('ROOM_NOT_FOUND');
+    expect(accepted(r.leave('ann')).changed).toBe(false);
+  });
+
+  it('the host may end a room that never started', () => {
+    const r = room();
+    r.join('ann');
+    accepted(r.send({ type: 'end', by: host }));
+    expect(r.status).toBe('ended');
+    expect(r.ctx.startedAt).toBeNull();
+    expect(r.ctx.lobby).toEqual({});
+  });
+});
+
+describe('room machine: admission', () => {
+  it('an open active room lets people straight in; a locked one sends them to the lobby', () => {
+    const r = room();
+    r.join(host);
+    expect(accepted(r.join('ann')).notices).toEqual([{ type: 'participant:joined', userId: 'ann' }]);
+    r.configure({ lock_room: true });
+    const waiting = accepted(r.join('bob'));
+    expect(waiting.notices[0]).toEqual({ type: 'lobby:waiting', userId: 'bob', reason: 'locked' });
+    expect(r.members()).toEqual(['ann', host].sort());
+    expect(r.waiting()).toEqual(['bob']);
+  });
+
+  it('the host and current participants never wait, even when locked', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.admit('x'); // not waiting: refused, nothing changes
+    r.configure({ lock_room: false });
+    r.join('ann');
+    r.configure({ lock_room: true });
+    expect(accepted(r.join('ann')).changed).toBe(false);
+    r.leave(host);
+    expect(accepted(r.join(host)).notices).toEqual([{ type: 'participant:joined', userId: host }]);
+  });
+
+  it('admit moves a waiting user in; it is idempotent and host-only', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.join('ann');
+    expect(refusalOf(r.admit('ann', 'bob'))).toBe('NOT_HOST');
+    const admitted = accepted(r.admit('ann'));
+    expect(admitted.changes).toEqual([{ kind: 'attendanceOpened', userId: 'ann', role: 'guest', at: 1_000 }]);
+    expect(admitted.notices).toEqual([
+      { type: 'lobby:admitted', userId: 'ann' },
+      { type: 'participant:joined', userId: 'ann' },
+    ]);
+    const again = accepted(r.admit('ann'));
+    expect(again.changed).toBe(false);
+    expect(again.changes).toEqual([]);
+    expect(refusalOf(r.admit('nobody'))).toBe('NOT_IN_LOBBY');
+  });
+
+  it('admitting before the host has joined starts the meeting', () => {
+    const r = room();
+    r.join('ann');
+    accepted(r.admit('ann'));
+    expect(r.status).toBe('active');
+    expect(r.members()).toEqual(['ann']);
+    expect(r.ctx.startedAt).toBe(1_000);
+  });
+
+  it('reject removes from the lobby; the user may ask again', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.join('ann');
+    expect(accepted(r.send({ type: 'reject', by: host, userId: 'ann' })).notices).toEqual([{ type: 'lobby:rejected', userId: 'ann' }]);
+    expect(r.waiting()).toEqual([]);
+    expect(refusalOf(r.send({ type: 'reject', by: host, userId: 'ann' }))).toBe('NOT_IN_LOBBY');
+    expect(refusalOf(r.send({ type: 'reject', by: 'ann', userId: 'ann' }))).toBe('NOT_HOST');
+    accepted(r.join('ann'));
+    expect(r.waiting()).toEqual(['ann']);
+  });
+
+  it('turning lock_room off admits everyone waiting, in arrival order, as far as seats allow', () => {
+    const r = room({ lock_room: true, max_participants: 2 });
+    r.join(host);
+    for (const user of ['u1', 'u2', 'u3']) {
+      r.join(user);
+      r.advance(10);
+    }
+    const unlocked = accepted(r.configure({ lock_room: false }));
+    expect(r.members()).toEqual([host, 'u1', 'u2'].sort());
+    expect(r.waiting()).toEqual(['u3']);
+    expect(unlocked.changes[0]).toEqual({ kind: 'settingsChanged', settings: { lock_room: false, enable_transcription: false, max_participants: 2 } });
+    expect(r.snapshot.matches({ active: { admission: 'open' } })).toBe(true);
+  });
+
+  it('admit-all admits in order up to the cap and leaves the rest waiting', () => {
+    const r = room({ lock_room: true, max_participants: 3 });
+    r.join(host);
+    r.join('a');
+    r.admit('a');
+    for (const user of ['b', 'c', 'd']) {
+      r.advance(1);
+      r.join(user);
+    }
+    expect(refusalOf(r.send({ type: 'admitAll', by: 'a' }))).toBe('NOT_HOST');
+    accepted(r.send({ type: 'admitAll', by: host }));
+    expect(r.members()).toEqual(['a', 'b', 'c', host].sort());
+    expect(r.waiting()).toEqual(['d']);
+  });
+});
+
+describe('room machine: the cap', () => {
+  it('max_participants counts everyone but the host; the host always gets in', () => {
+    const r = room({ max_participants: 2 });
+    r.join('early'); // waits: the host has not started
+    r.join(host);
+    r.join('ann');
+    expect(r.members()).toEqual(['ann', 'early', host].sort());
+    expect(refusalOf(r.join('bob'))).toBe('ROOM_FULL');
+    r.leave(host);
+    expect(accepted(r.join(host)).changed).toBe(true);
+    expect(r.members()).toHaveLength(3);
+  });
+
+  it('admit into a full room is refused and the user keeps waiting', () => {
+    const r = room({ lock_room: true, max_participants: 2 });
+    r.join(host);
+    for (const user of ['a', 'b', 'c']) r.join(user);
+    r.admit('a');
+    r.admit('b');
+    expect(refusalOf(r.admit('c'))).toBe('ROOM_FULL');
+    expect(r.waiting()).toEqual(['c']);
+    r.leave('a');
+    accepted(r.admit('c'));
+  });
+
+  it('lowering the cap keeps who is in and blocks newcomers', () => {
+    const r = room();
+    r.join(host);
+    for (const user of ['a', 'b', 'c']) r.join(user);
+    accepted(r.configure({ max_participants: 2 }));
+    expect(r.members()).toHaveLength(4);
+    expect(refusalOf(r.join('d'))).toBe('ROOM_FULL');
+  });
+});
+
+describe('room machine: leaving and removal', () => {
+  it('leave is idempotent and works from the lobby too', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.join('ann');
+    expect(accepted(r.leave('ann')).notices).toEqual([{ type: 'lobby:left', userId: 'ann' }]);
+    r.configure({ lock_room: false });
+    r.join('ann');
+    const left = accepted(r.leave('ann'));
+    expect(left.changes).toEqual([{ kind: 'attendanceClosed', userId: 'ann', reason: 'left', at: 1_000 }]);
+    expect(left.notices).toEqual([{ type: 'participant:left', userId: 'ann', reason: 'left' }]);
+    const again = accepted(r.leave('ann'));
+    expect(again.changed).toBe(false);
+    expect(again.changes).toEqual([]);
+  });
+
+  it('removal closes the attendance and bars the user from joining again', () => {
+    const r = room();
+    r.join(host);
+    r.join('ann');
+    expect(refusalOf(r.send({ type: 'remove', by: 'ann', userId: host }))).toBe('NOT_HOST');
+    const removed = accepted(r.send({ type: 'remove', by: host, userId: 'ann' }));
+    expect(removed.changes).toEqual([{ kind: 'attendanceClosed', userId: 'ann', reason: 'removed', at: 1_000 }]);
+    expect(removed.notices).toEqual([
+      { type: 'participant:left', userId: 'ann', reason: 'removed' },
+      { type: 'participant:removed', userId: 'ann' },
+    ]);
+    expect(refusalOf(r.join('ann'))).toBe('REMOVED_FROM_ROOM');
+    r.configure({ lock_room: true });
+    expect(refusalOf(r.join('ann'))).toBe('REMOVED_FROM_ROOM');
+    expect(refusalOf(r.send({ type: 'remove', by: host, userId: 'ann' }))).toBe('NOT_A_PARTICIPANT');
+    expect(refusalOf(r.send({ type: 'remove', by: host, userId: host }))).toBe('VALIDATION_FAILED');
+  });
+
+  it('only the host and participants see the participant list', () => {
+    const r = room({ lock_room: true });
+    expect(accepted(r.send({ type: 'viewParticipants', by: host })).changed).toBe(false);
+    r.join(host);
+    r.join('ann');
+    expect(refusalOf(r.send({ type: 'viewParticipants', by: 'ann' }))).toBe('NOT_A_PARTICIPANT');
+    r.admit('ann');
+    expect(r.send({ type: 'viewParticipants', by: 'ann' }).refused).toBeNull();
+    expect(refusalOf(r.send({ type: 'viewParticipants', by: 'stranger' }))).toBe('NOT_A_PARTICIPANT');
+  });
+});
+
+describe('room machine: settings', () => {
+  it('configure is host-only, merges, and announces only real changes', () => {
+    const r = room();
+    expect(refusalOf(r.configure({ enable_transcription: true }, 'ann'))).toBe('NOT_HOST');
+    const changed = accepted(r.configure({ enable_transcription: true }));
+    expect(changed.notices).toEqual([{ type: 'room:updated' }]);
+    expect(r.ctx.settings).toEqual({ lock_room: false, enable_transcription: true, max_participants: 100 });
+    const same = accepted(r.configure({ enable_transcription: true }));
+    expect(same.changed).toBe(false);
+    expect(same.notices).toEqual([]);
+  });
+});
+
+describe('room machine: empty-room deadline', () => {
+  it('an active room that empties gets a deadline; rejoining clears it; expiry ends the room', () => {
+    const r = room();
+    r.join(host);
+    expect(r.ctx.emptyDeadline).toBeNull();
+    r.advance(1_000);
+    r.leave(host);
+    expect(r.ctx.emptyDeadline).toBe(2_000 + timeoutMs);
+
+    r.advance(1_000);
+    r.join(host);
+    expect(r.ctx.emptyDeadline).toBeNull();
+    r.leave(host);
+    const deadline = r.ctx.emptyDeadline!;
+
+    r.advance(timeoutMs - 1);
+    expect(accepted(r.send({ type: 'expire' })).changed).toBe(false);
+    expect(r.status).toBe('active');
+    r.advance(1);
+    const ended = accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('ended');
+    expect(r.ctx.endedAt).toBe(deadline);
+    expect(ended.changes).toEqual([{ kind: 'roomEnded', at: deadline }]);
+  });
+
+  it('a stale expiry does nothing once someone is back', () => {
+    const r = room();
+    r.join(host);
+    r.leave(host);
+    r.advance(timeoutMs);
+    r.join('ann');
+    expect(accepted(r.send({ type: 'expire' })).changed).toBe(false);
+    expect(r.status).toBe('active');
+  });
+
+  it('a pending room has no deadline', () => {
+    const r = room();
+    r.join('ann');
+    r.leave('ann');
+    expect(r.ctx.emptyDeadline).toBeNull();
+    r.advance(timeoutMs * 2);
+    accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('pending');
+  });
+});
+
+describe('room machine: restoring a stored room', () => {
+  it('rebuilds the state value from the stored status and settings', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.join('ann');
+    const restored = restoreRoomSnapshot('active', r.ctx);
+    expect(restored.matches({ active: { admission: 'locked', speaker: 'none' } })).toBe(true);
+    const next = step(restored, { type: 'admit', by: host, userId: 'ann', at: 5_000 });
+    expect(next.refused).toBeNull();
+    expect(restoreRoomSnapshot('ended', r.ctx).matches('ended')).toBe(true);
+  });
+});
