@@ -10,8 +10,15 @@ import type { Config } from './config/config';
 import { buildOpenApiDocument } from './contract/openapi';
 import { createHttpApp } from './http/http-app';
 import { createMetrics } from './http/metrics';
+import type { LiveStateStore } from './live-state/live-state';
+import { createMemoryLiveStateStore } from './live-state/memory-live-state';
+import { createRedisLiveStateStore } from './live-state/redis-live-state';
 import { createLogger } from './logging/logger';
 import { openOrm, type Orm } from './persistence/orm';
+import { createLocalRoomDirectory } from './rooms/local-room-directory';
+import { createMeetingsService } from './rooms/meetings.service';
+import type { RoomDirectory } from './rooms/room-directory';
+import { createRoomRepository } from './rooms/room-repository';
 
 /** The configuration once the database is resolved (DATABASE_URL or the embedded one). */
 export type AppConfig = Config & { readonly databaseUrl: string };
@@ -27,12 +34,19 @@ export interface App {
   readonly httpServer: Server;
   readonly orm: Orm;
   readonly redis: Redis | undefined;
+  readonly rooms: RoomDirectory;
   /** Stops accepting work, drains HTTP, then closes PostgreSQL and Redis. Safe to call twice. */
   close(): Promise<void>;
 }
 
 /** How long in-flight requests get to finish at shutdown before their connections are cut. */
 const drainTimeoutMs = 5000;
+
+/**
+ * Live room keys expire this long after their last write or refresh, so a room whose owner
+ * vanished leaves nothing behind for good; owners refresh their rooms four times per period.
+ */
+const liveStateTtlMs = 24 * 3600_000;
 
 /** The composition root: builds every component from plain factories and wires them together. */
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<App> {
@@ -46,16 +60,34 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       accessTtlS: config.accessTokenTtlS,
       guestTtlS: config.guestTokenTtlS,
     });
+    const liveState: LiveStateStore & { close?(): void } = redis
+      ? createRedisLiveStateStore(redis, { prefix: config.redisPrefix, ttlMs: liveStateTtlMs })
+      : createMemoryLiveStateStore({ ttlMs: liveStateTtlMs });
+    const rooms = createLocalRoomDirectory({
+      repository: createRoomRepository(orm),
+      liveState,
+      logger,
+      emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
+      refreshEveryMs: liveStateTtlMs / 4,
+    });
+    const limits = { maxParticipantsLimit: config.maxParticipantsLimit };
     const httpApp = createHttpApp({
       logger,
       orm,
       redis,
       auth: createAuthService({ em: orm.em, tokens }),
+      meetings: createMeetingsService({
+        em: orm.em,
+        rooms,
+        publicBaseUrl: config.publicBaseUrl,
+        defaultMaxParticipants: config.defaultMaxParticipants,
+      }),
+      limits,
       authenticate: createAuthenticate(tokens),
       metrics: createMetrics({ node: config.nodeId }),
-      openApiDocument: buildOpenApiDocument(version),
+      openApiDocument: buildOpenApiDocument(version, limits),
     });
-    return assemble(config, createServer(httpApp), orm, redis);
+    return assemble(config, createServer(httpApp), orm, redis, rooms, () => liveState.close?.());
   } catch (error) {
     // Nothing half-built stays open: the caller gets the error and no connections linger.
     await releaseConnections(orm, redis);
@@ -63,15 +95,25 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   }
 }
 
-function assemble(config: AppConfig, httpServer: Server, orm: Orm, redis: Redis | undefined): App {
+function assemble(
+  config: AppConfig,
+  httpServer: Server,
+  orm: Orm,
+  redis: Redis | undefined,
+  rooms: RoomDirectory,
+  closeLiveState: () => void,
+): App {
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await closeHttpServer(httpServer);
+      // Room commands still queued finish their effects before the connections go.
+      await rooms.close();
+      closeLiveState();
       await releaseConnections(orm, redis);
     })());
 
-  return { config, httpServer, orm, redis, close };
+  return { config, httpServer, orm, redis, rooms, close };
 }
 
 async function releaseConnections(orm: Orm, redis: Redis | undefined): Promise<void> {

@@ -1,6 +1,26 @@
 import { z } from 'zod';
 import { errorCatalog, problemSchema, type ErrorCode } from './errors';
-import { guestBody, loginBody, registerBody, sessionView, userView } from './schemas';
+import {
+  admitAllResult,
+  admitResult,
+  guestBody,
+  historyPage,
+  historyQuery,
+  joinBody,
+  joinResult,
+  lobbyEntryView,
+  loginBody,
+  meetingBodies,
+  participantsResult,
+  participantView,
+  registerBody,
+  roomView,
+  sessionView,
+  settingsResult,
+  statusResult,
+  userView,
+  type MeetingLimits,
+} from './schemas';
 
 /**
  * The OpenAPI 3.1 document of the REST API, generated from the same zod schemas that validate
@@ -13,6 +33,8 @@ interface Operation {
   tag: string;
   /** Request body schema (validated input). */
   body?: z.ZodType;
+  /** Query string schema. */
+  query?: z.ZodObject;
   /** Whether the route needs `Authorization: Bearer`. */
   auth?: boolean;
   /** Success status and the component name of its body. */
@@ -21,41 +43,130 @@ interface Operation {
   errors: ErrorCode[];
 }
 
-const components = { Problem: problemSchema, User: userView, Session: sessionView } as const;
+const components = {
+  Problem: problemSchema,
+  User: userView,
+  Session: sessionView,
+  Room: roomView,
+  Participant: participantView,
+  LobbyEntry: lobbyEntryView,
+  JoinResult: joinResult,
+  Participants: participantsResult,
+  AdmitResult: admitResult,
+  AdmitAllResult: admitAllResult,
+  StatusResult: statusResult,
+  SettingsResult: settingsResult,
+  HistoryPage: historyPage,
+} as const;
 
-const operations: Record<string, Record<'get' | 'post' | 'patch', Operation>> = {} as never;
-function route(method: 'get' | 'post' | 'patch', path: string, operation: Operation) {
-  (operations[path] ??= {} as never)[method] = operation;
+type Operations = Record<string, Partial<Record<'get' | 'post' | 'patch', Operation>>>;
+
+/** Every route of DESIGN.md §6 with its schemas and error codes. */
+function operations(limits: MeetingLimits): Operations {
+  const ops: Operations = {};
+  const route = (method: 'get' | 'post' | 'patch', path: string, operation: Operation) => {
+    (ops[path] ??= {})[method] = operation;
+  };
+  route('post', '/api/v1/auth/register', {
+    tag: 'auth',
+    summary: 'Create an account and a session',
+    body: registerBody,
+    success: { status: 201, component: 'Session', description: 'The new account and its session' },
+    errors: ['EMAIL_TAKEN'],
+  });
+  route('post', '/api/v1/auth/login', {
+    tag: 'auth',
+    summary: 'Start a session with email and password',
+    body: loginBody,
+    success: { status: 200, component: 'Session', description: 'A new session' },
+    errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
+  });
+  route('post', '/api/v1/auth/guest', {
+    tag: 'auth',
+    summary: 'Create a guest account (display name only) and its session',
+    body: guestBody,
+    success: { status: 201, component: 'Session', description: 'The guest account and its session' },
+    errors: [],
+  });
+  route('get', '/api/v1/auth/me', {
+    tag: 'auth',
+    summary: 'The account of the bearer token',
+    auth: true,
+    success: { status: 200, component: 'User', description: 'The caller' },
+    errors: [],
+  });
+
+  const { createRoomBody, configBody } = meetingBodies(limits);
+  const m = '/api/v1/meetings';
+  const live: ErrorCode[] = ['ROOM_NOT_FOUND', 'UNAVAILABLE'];
+  const meeting = (method: 'get' | 'post' | 'patch', path: string, op: Omit<Operation, 'tag' | 'auth'>) =>
+    route(method, `${m}${path}`, { tag: 'meetings', auth: true, ...op });
+  meeting('post', '', {
+    summary: 'Create a room (not for guests)',
+    body: createRoomBody,
+    success: { status: 201, component: 'Room', description: 'The new room, pending until its host joins' },
+    errors: ['GUESTS_CANNOT_HOST'],
+  });
+  meeting('get', '/history', {
+    summary: 'Ended rooms the caller hosted (role=host), attended (participant) or both (all), newest first',
+    query: historyQuery,
+    success: { status: 200, component: 'HistoryPage', description: 'One page; pass next_cursor back as cursor for the next' },
+    errors: ['VALIDATION_FAILED'],
+  });
+  meeting('get', '/{room_code}', {
+    summary: 'A room, ended ones too',
+    success: { status: 200, component: 'Room', description: 'The room; lobby_count for the host' },
+    errors: live,
+  });
+  meeting('get', '/{room_code}/participants', {
+    summary: 'Who is in the room (participants only); the host also gets the lobby',
+    success: { status: 200, component: 'Participants', description: 'Participants by joining time; lobby in serving order' },
+    errors: ['NOT_A_PARTICIPANT', ...live],
+  });
+  meeting('post', '/{room_code}/join', {
+    summary: 'Join, or wait in the lobby (locked room, or host not there yet)',
+    body: joinBody,
+    success: { status: 200, component: 'JoinResult', description: 'joined, or waiting in the lobby' },
+    errors: ['ROOM_FULL', 'REMOVED_FROM_ROOM', ...live],
+  });
+  meeting('post', '/{room_code}/admit/{user_id}', {
+    summary: 'Let a waiting user in (host)',
+    success: { status: 200, component: 'AdmitResult', description: 'The user is a participant (also if already admitted)' },
+    errors: ['NOT_HOST', 'NOT_IN_LOBBY', 'ROOM_FULL', 'VALIDATION_FAILED', ...live],
+  });
+  meeting('post', '/{room_code}/admit-all', {
+    summary: 'Let everyone waiting in, as far as the cap allows (host)',
+    success: { status: 200, component: 'AdmitAllResult', description: 'Who came in and who still waits' },
+    errors: ['NOT_HOST', ...live],
+  });
+  meeting('post', '/{room_code}/reject/{user_id}', {
+    summary: 'Turn a waiting user away; they may ask again (host)',
+    success: { status: 200, component: 'StatusResult', description: 'rejected' },
+    errors: ['NOT_HOST', 'NOT_IN_LOBBY', 'VALIDATION_FAILED', ...live],
+  });
+  meeting('post', '/{room_code}/remove/{user_id}', {
+    summary: 'Remove a participant; they may not join again (host)',
+    success: { status: 200, component: 'StatusResult', description: 'removed' },
+    errors: ['NOT_HOST', 'NOT_A_PARTICIPANT', 'VALIDATION_FAILED', ...live],
+  });
+  meeting('post', '/{room_code}/leave', {
+    summary: 'Leave the room or its lobby (also fine when not there)',
+    success: { status: 200, component: 'StatusResult', description: 'left' },
+    errors: live,
+  });
+  meeting('post', '/{room_code}/end', {
+    summary: 'End the meeting for everyone (host); repeating it returns the same ended_at',
+    success: { status: 200, component: 'Room', description: 'The ended room' },
+    errors: ['NOT_HOST', ...live],
+  });
+  meeting('patch', '/{room_code}/config', {
+    summary: 'Change settings (host); turning lock_room off admits the lobby',
+    body: configBody,
+    success: { status: 200, component: 'SettingsResult', description: 'The settings now in force' },
+    errors: ['NOT_HOST', ...live],
+  });
+  return ops;
 }
-
-route('post', '/api/v1/auth/register', {
-  tag: 'auth',
-  summary: 'Create an account and a session',
-  body: registerBody,
-  success: { status: 201, component: 'Session', description: 'The new account and its session' },
-  errors: ['EMAIL_TAKEN'],
-});
-route('post', '/api/v1/auth/login', {
-  tag: 'auth',
-  summary: 'Start a session with email and password',
-  body: loginBody,
-  success: { status: 200, component: 'Session', description: 'A new session' },
-  errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
-});
-route('post', '/api/v1/auth/guest', {
-  tag: 'auth',
-  summary: 'Create a guest account (display name only) and its session',
-  body: guestBody,
-  success: { status: 201, component: 'Session', description: 'The guest account and its session' },
-  errors: [],
-});
-route('get', '/api/v1/auth/me', {
-  tag: 'auth',
-  summary: 'The account of the bearer token',
-  auth: true,
-  success: { status: 200, component: 'User', description: 'The caller' },
-  errors: [],
-});
 
 // OpenAPI 3.1's dialect is JSON Schema 2020-12 already, so each schema's `$schema` is dropped.
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
@@ -64,7 +175,21 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
 };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-function toOpenApiOperation(op: Operation) {
+const pathParameters = (path: string) =>
+  [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: name === 'room_code' ? { type: 'string', pattern: '^[A-Za-z0-9_-]{12}$' } : { type: 'string', format: 'uuid' },
+  }));
+
+function queryParameters(query: z.ZodObject | undefined) {
+  if (!query) return [];
+  const schema = jsonSchema(query, 'input') as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(schema.properties ?? {}).map(([name, property]) => ({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: property }));
+}
+
+function toOpenApiOperation(path: string, op: Operation) {
   const codes: ErrorCode[] = [...(op.body ? (['VALIDATION_FAILED', 'MALFORMED_JSON'] as const) : []), ...(op.auth ? (['UNAUTHENTICATED'] as const) : []), ...op.errors];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(errorCatalog[code].status, [...(byStatus.get(errorCatalog[code].status) ?? []), code]);
@@ -72,6 +197,7 @@ function toOpenApiOperation(op: Operation) {
     tags: [op.tag],
     summary: op.summary,
     ...(op.auth ? { security: [{ bearer: [] }] } : {}),
+    parameters: [...pathParameters(path), ...queryParameters(op.query)],
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body, 'input') } } } } : {}),
     responses: {
       [op.success.status]: { description: op.success.description, content: { 'application/json': { schema: ref(op.success.component) } } },
@@ -82,8 +208,8 @@ function toOpenApiOperation(op: Operation) {
   };
 }
 
-/** Builds the whole document; `version` is the package version. */
-export function buildOpenApiDocument(version: string) {
+/** Builds the whole document; `version` is the package version, `limits` bound the room settings. */
+export function buildOpenApiDocument(version: string, limits: MeetingLimits) {
   return {
     openapi: '3.1.0',
     info: {
@@ -96,7 +222,10 @@ export function buildOpenApiDocument(version: string) {
       schemas: Object.fromEntries(Object.entries(components).map(([name, schema]) => [name, jsonSchema(schema, 'output')])),
     },
     paths: Object.fromEntries(
-      Object.entries(operations).map(([path, methods]) => [path, Object.fromEntries(Object.entries(methods).map(([m, op]) => [m, toOpenApiOperation(op)]))]),
+      Object.entries(operations(limits)).map(([path, methods]) => [
+        path,
+        Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, toOpenApiOperation(path, op)])),
+      ]),
     ),
   };
 }

@@ -3,8 +3,8 @@ import { z } from 'zod';
 /**
  * Every REST request body of the wire contract (DESIGN.md §6), validated at the edge. Objects
  * are strict: unknown fields are rejected. Response shapes are here too, so that the OpenAPI
- * document (contract/openapi.ts) is generated from the same source. Later issues add the
- * meetings bodies and the Socket.IO payloads.
+ * document (contract/openapi.ts) is generated from the same source. Issue #4 adds the
+ * Socket.IO payloads.
  */
 
 /** Lone UTF-16 surrogates cannot be stored as UTF-8: PostgreSQL would receive U+FFFD instead. */
@@ -57,3 +57,125 @@ export const sessionView = z.object({
   user: userView,
 });
 export type SessionView = z.infer<typeof sessionView>;
+
+// ---------------------------------------------------------------------------------------------
+// Meetings (`/api/v1/meetings`). The participant cap's upper bound is configuration
+// (MAX_PARTICIPANTS_LIMIT), so the bodies that carry it are built from the limits.
+
+/** 9 random bytes in base64url: exactly 12 characters of A-Z a-z 0-9 - _. */
+export const roomCodePattern = /^[A-Za-z0-9_-]{12}$/;
+
+const roomName = z
+  .string()
+  .refine(wellFormed, notWellFormed)
+  .trim()
+  .min(1, 'must not be empty')
+  .max(120, 'must be at most 120 characters')
+  .refine((name) => !/\p{Cc}/u.test(name), 'must not contain control characters');
+
+/** A BCP 47 language tag such as `en` or `pt-BR` (shape only; the server does not interpret it). */
+const language = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as en or pt-BR').max(35);
+
+export interface MeetingLimits {
+  maxParticipantsLimit: number;
+}
+
+/** The request bodies of /meetings whose bounds depend on the configuration. */
+export function meetingBodies(limits: MeetingLimits) {
+  const settings = z.strictObject({
+    lock_room: z.boolean(),
+    enable_transcription: z.boolean(),
+    max_participants: z
+      .number()
+      .int('must be an integer')
+      .min(2, 'must be at least 2')
+      .max(limits.maxParticipantsLimit, `must be at most ${limits.maxParticipantsLimit}`),
+  });
+  return {
+    createRoomBody: z.strictObject({ name: roomName, settings: settings.partial().optional() }),
+    /** PATCH /{room_code}/config: any subset of the settings. */
+    configBody: settings.partial(),
+  };
+}
+export type CreateRoomBody = z.infer<ReturnType<typeof meetingBodies>['createRoomBody']>;
+export type ConfigBody = z.infer<ReturnType<typeof meetingBodies>['configBody']>;
+
+export const joinBody = z.strictObject({ language: language.optional(), hardware_ready: z.boolean().optional() });
+export type JoinBody = z.infer<typeof joinBody>;
+
+/** Routes that take no body accept none, `{}`, or an empty JSON body; anything else is an unknown field. */
+export const emptyBody = z.strictObject({}).optional();
+
+export const historyQuery = z.object({
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(100, 'must be at most 100').default(20),
+  cursor: z.string().max(200).optional(),
+  role: z.enum(['host', 'participant', 'all']).default('host'),
+});
+export type HistoryQuery = z.infer<typeof historyQuery>;
+
+export const roomSettingsView = z.object({
+  lock_room: z.boolean(),
+  enable_transcription: z.boolean(),
+  max_participants: z.number().int(),
+});
+
+const timestamp = z.iso.datetime();
+
+/** `Room` of the contract. `lobby_count` is present for the host only. */
+export const roomView = z.object({
+  room_code: z.string(),
+  name: z.string(),
+  status: z.enum(['pending', 'active', 'ended']),
+  host_id: z.uuid(),
+  settings: roomSettingsView,
+  created_at: timestamp,
+  started_at: timestamp.nullable(),
+  ended_at: timestamp.nullable(),
+  participant_count: z.number().int().describe('people in the room now (0 once it ended)'),
+  join_url: z.string(),
+  lobby_count: z.number().int().optional().describe('people waiting in the lobby; the host only'),
+});
+export type RoomView = z.infer<typeof roomView>;
+
+/** `Participant` of the contract. */
+export const participantView = z.object({
+  user_id: z.uuid(),
+  display_name: z.string(),
+  role: z.enum(['host', 'guest']),
+  status: z.enum(['connected', 'disconnected']),
+  language: z.string().nullable(),
+  hardware_ready: z.boolean(),
+  joined_at: timestamp,
+});
+export type ParticipantView = z.infer<typeof participantView>;
+
+/** Someone waiting in the lobby, as the host sees them (served in this order). */
+export const lobbyEntryView = z.object({
+  user_id: z.uuid(),
+  display_name: z.string(),
+  language: z.string().nullable(),
+  hardware_ready: z.boolean(),
+  waiting_since: timestamp,
+});
+export type LobbyEntryView = z.infer<typeof lobbyEntryView>;
+
+export const joinResult = z.object({ status: z.enum(['joined', 'waiting']), room: roomView, participant: participantView.optional() });
+export const participantsResult = z.object({ participants: z.array(participantView), lobby: z.array(lobbyEntryView).optional() });
+export const admitResult = z.object({ status: z.literal('admitted'), participant: participantView });
+export const admitAllResult = z.object({ admitted: z.array(z.uuid()), waiting: z.array(z.uuid()) });
+export const statusResult = z.object({ status: z.enum(['rejected', 'removed', 'left']) });
+export const settingsResult = z.object({ settings: roomSettingsView });
+
+export const historyItemView = z.object({
+  room_code: z.string(),
+  name: z.string(),
+  role: z.enum(['host', 'participant']),
+  created_at: timestamp,
+  started_at: timestamp.nullable(),
+  ended_at: timestamp,
+  duration_seconds: z.number().int().describe('ended_at - started_at; 0 for a room that never started'),
+  participant_count: z.number().int().describe('distinct users who attended'),
+});
+export type HistoryItemView = z.infer<typeof historyItemView>;
+export const historyPage = z.object({ items: z.array(historyItemView), next_cursor: z.string().nullable() });
+export type HistoryPage = z.infer<typeof historyPage>;

@@ -7,7 +7,10 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { authRoutes } from '../auth/auth.routes';
 import type { AuthService } from '../auth/auth.service';
+import type { MeetingLimits } from '../contract/schemas';
 import type { Orm } from '../persistence/orm';
+import { meetingsRoutes } from '../rooms/meetings.routes';
+import type { MeetingsService } from '../rooms/meetings.service';
 import type { Metrics } from './metrics';
 import { opsRoutes } from './ops.routes';
 import { notFound, problemHandler } from './problem';
@@ -22,6 +25,8 @@ export interface HttpDeps {
   orm: Orm;
   redis: Redis | undefined;
   auth: AuthService;
+  meetings: MeetingsService;
+  limits: MeetingLimits;
   authenticate: RequestHandler;
   metrics: Metrics;
   openApiDocument: object;
@@ -63,6 +68,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(opsRoutes({ orm: deps.orm, redis: deps.redis, metrics: deps.metrics, openApiDocument: deps.openApiDocument }));
   const mount = (prefix: string, router: express.Router) => app.use(prefix, deps.metrics.routePrefix(prefix), router);
   mount('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate }));
+  mount('/api/v1/meetings', meetingsRoutes({ meetings: deps.meetings, authenticate: deps.authenticate, limits: deps.limits }));
 
   app.use(notFound);
   app.use(problemHandler);

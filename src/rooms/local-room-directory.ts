@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error';
+import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
+import type { RoomEvent } from './room.machine';
+import { createDeadlineScheduler } from './deadline-scheduler';
+import { replyTo, summarize, type RoomCommand, type RoomDirectory } from './room-directory';
+import { contextFromStores, liveChange } from './room-projection';
+import type { RoomRepository } from './room-repository';
+import { restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
+
+export interface LocalRoomDirectoryDeps {
+  repository: RoomRepository;
+  liveState: LiveStateStore;
+  logger: Logger;
+  emptyRoomTimeoutMs: number;
+  /** How often the live state's TTL is pushed back for the rooms this node holds. */
+  refreshEveryMs: number;
+  now?: () => number;
+}
+
+/** One live room on this node: its adopted snapshot and its mailbox. */
+interface Actor {
+  /** Undefined until activated, and again after a failed command (the next one reloads). */
+  snapshot: RoomSnapshot | undefined;
+  /** The last queued command; the next one runs after it settles. */
+  tail: Promise<unknown>;
+  queued: number;
+}
+
+/**
+ * The single-node room directory: every room's actor runs in this process. Commands for one
+ * room run strictly one after another; different rooms run concurrently. For each command the
+ * pure machine computes the next snapshot and its effects; the effects run (PostgreSQL, then the
+ * live state) and only then is the snapshot adopted and the caller answered. If an effect fails,
+ * the snapshot is dropped, the caller gets 503 UNAVAILABLE, and the next command reloads the
+ * room from the stores, so memory never runs ahead of what was written.
+ */
+export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDirectory {
+  const { repository, liveState, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const actors = new Map<string, Actor>();
+  const scheduler = createDeadlineScheduler((roomCode) => {
+    dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
+  }, now);
+
+  async function activate(roomCode: string): Promise<RoomSnapshot> {
+    const stored = await repository.load(roomCode);
+    if (!stored) throw new AppError('ROOM_NOT_FOUND');
+    const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
+    const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, now: now() });
+    const snapshot = restoreRoomSnapshot(stored.status, context);
+    scheduler.arm(roomCode, context.emptyDeadline);
+    return snapshot;
+  }
+
+  async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, changes: Parameters<RoomRepository['apply']>[1]) {
+    await repository.apply(before.context.roomId, changes);
+    if (statusOf(after) === 'ended') return liveState.delete(roomCode);
+    const change = liveChange(before.context, after.context);
+    if (change) await liveState.apply(roomCode, change);
+  }
+
+  async function run(roomCode: string, actor: Actor, command: RoomCommand) {
+    actor.snapshot ??= await activate(roomCode);
+    const before = actor.snapshot;
+    if (command.type === 'inspect') return { room: summarize(before) };
+    const result = step(before, { ...command, at: now() } as RoomEvent);
+    if (result.refused) throw new AppError(result.refused.code, result.refused.detail);
+    if (result.changed) {
+      try {
+        await commit(roomCode, before, result.snapshot, result.changes);
+      } catch (error) {
+        actor.snapshot = undefined;
+        throw error;
+      }
+      actor.snapshot = result.snapshot;
+      scheduler.arm(roomCode, result.snapshot.context.emptyDeadline);
+    }
+    return replyTo(command, before.context, result.snapshot);
+  }
+
+  /** Rooms with nothing live (ended, or pending with an empty lobby) leave memory once idle. */
+  function evictIfIdle(roomCode: string, actor: Actor) {
+    if (actor.queued > 0 || actors.get(roomCode) !== actor) return;
+    const snapshot = actor.snapshot;
+    const status = snapshot ? statusOf(snapshot) : undefined;
+    if (snapshot && status === 'active') return;
+    if (snapshot && status === 'pending' && Object.keys(snapshot.context.lobby).length > 0) return;
+    actors.delete(roomCode);
+    if (status === 'ended') scheduler.arm(roomCode, null);
+  }
+
+  function dispatch<C extends RoomCommand>(roomCode: string, command: C) {
+    let actor = actors.get(roomCode);
+    if (!actor) {
+      actor = { snapshot: undefined, tail: Promise.resolve(), queued: 0 };
+      actors.set(roomCode, actor);
+    }
+    const current = actor;
+    current.queued += 1;
+    const result = current.tail.then(() => run(roomCode, current, command)).catch((error: unknown) => {
+      if (error instanceof AppError) throw error;
+      // PostgreSQL or the live state failed: the room did not change; the caller may retry.
+      logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
+      throw new AppError('UNAVAILABLE');
+    });
+    current.tail = result
+      .catch(() => undefined)
+      .finally(() => {
+        current.queued -= 1;
+        evictIfIdle(roomCode, current);
+      });
+    return result as ReturnType<RoomDirectory['dispatch']>;
+  }
+
+  const refresher = setInterval(() => {
+    const live = [...actors].filter(([, actor]) => actor.snapshot && statusOf(actor.snapshot) !== 'ended').map(([code]) => code);
+    if (live.length > 0) liveState.refresh(live).catch((error: unknown) => logger.warn({ err: error }, 'live state refresh failed'));
+  }, deps.refreshEveryMs);
+  refresher.unref();
+
+  return {
+    dispatch: dispatch as RoomDirectory['dispatch'],
+    async close() {
+      clearInterval(refresher);
+      scheduler.clear();
+      await Promise.allSettled([...actors.values()].map((actor) => actor.tail));
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import type { Principal } from '../auth/tokens';
+import { User } from '../auth/user.entity';
+import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import { AppError } from '../errors/app-error';
+import type { RoomDirectory, RoomSummary } from './room-directory';
+import { Room } from './room.entity';
+import type { RoomSettings } from './room.machine';
+import { queryHistory } from './room-history';
+import { toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
+
+/**
+ * The meetings API behind the routes. Creating a room and reading history touch PostgreSQL
+ * directly (no room actor exists yet, or any more); everything about a room goes through the
+ * room directory, which runs it on the room's actor.
+ */
+export interface MeetingsService {
+  create(principal: Principal, body: CreateRoomBody): Promise<RoomView>;
+  history(principal: Principal, query: HistoryQuery): Promise<HistoryPage>;
+  details(principal: Principal, roomCode: string): Promise<RoomView>;
+  participants(principal: Principal, roomCode: string): Promise<{ participants: ParticipantView[]; lobby?: LobbyEntryView[] }>;
+  join(principal: Principal, roomCode: string, body: JoinBody): Promise<{ status: 'joined' | 'waiting'; room: RoomView; participant?: ParticipantView }>;
+  admit(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'admitted'; participant: ParticipantView }>;
+  admitAll(principal: Principal, roomCode: string): Promise<{ admitted: string[]; waiting: string[] }>;
+  reject(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'rejected' }>;
+  remove(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'removed' }>;
+  leave(principal: Principal, roomCode: string): Promise<{ status: 'left' }>;
+  end(principal: Principal, roomCode: string): Promise<RoomView>;
+  configure(principal: Principal, roomCode: string, body: ConfigBody): Promise<{ settings: RoomSettings }>;
+}
+
+export interface MeetingsDeps {
+  /** Resolves to the current request's fork (RequestContext). */
+  em: EntityManager;
+  rooms: RoomDirectory;
+  publicBaseUrl: string;
+  defaultMaxParticipants: number;
+}
+
+/** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (DESIGN.md §4). */
+const newRoomCode = () => randomBytes(9).toString('base64url');
+const codeAttempts = 5;
+
+export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
+  const { em, rooms } = deps;
+  const view = (room: RoomSummary, principal: Principal) => toRoomView(room, principal.userId, deps.publicBaseUrl);
+
+  return {
+    async create(principal, body) {
+      if (principal.isGuest) throw new AppError('GUESTS_CANNOT_HOST');
+      const settings: RoomSettings = { lock_room: false, enable_transcription: false, max_participants: deps.defaultMaxParticipants, ...body.settings };
+      // A collision of 72 random bits is all but impossible; the unique index decides anyway.
+      for (let attempt = 1; ; attempt++) {
+        const room = new Room({ roomCode: newRoomCode(), host: em.getReference(User, principal.userId), name: body.name, settings });
+        try {
+          await em.persist(room).flush();
+        } catch (error) {
+          em.clear();
+          if (error instanceof UniqueConstraintViolationException && attempt < codeAttempts && /room_code/.test(error.message)) continue;
+          throw error;
+        }
+        return view(
+          { roomCode: room.roomCode, name: room.name, status: 'pending', hostId: principal.userId, settings, createdAt: room.createdAt.getTime(), startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 },
+          principal,
+        );
+      }
+    },
+
+    history: (principal, query) => queryHistory(em, principal.userId, query),
+
+    async details(principal, roomCode) {
+      return view((await rooms.dispatch(roomCode, { type: 'inspect' })).room, principal);
+    },
+
+    async participants(principal, roomCode) {
+      const reply = await rooms.dispatch(roomCode, { type: 'viewParticipants', by: principal.userId });
+      return {
+        participants: reply.participants.map(toParticipantView),
+        ...(reply.room.hostId === principal.userId ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
+      };
+    },
+
+    async join(principal, roomCode, body) {
+      const user = await em.findOne(User, principal.userId, { fields: ['displayName'] });
+      if (!user) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+      const reply = await rooms.dispatch(roomCode, {
+        type: 'join',
+        userId: principal.userId,
+        displayName: user.displayName,
+        language: body.language ?? null,
+        hardwareReady: body.hardware_ready ?? false,
+      });
+      return {
+        status: reply.joined ? 'joined' : 'waiting',
+        room: view(reply.room, principal),
+        ...(reply.participant ? { participant: toParticipantView(reply.participant) } : {}),
+      };
+    },
+
+    async admit(principal, roomCode, userId) {
+      const reply = await rooms.dispatch(roomCode, { type: 'admit', by: principal.userId, userId });
+      return { status: 'admitted', participant: toParticipantView(reply.participant) };
+    },
+
+    async admitAll(principal, roomCode) {
+      const { admitted, waiting } = await rooms.dispatch(roomCode, { type: 'admitAll', by: principal.userId });
+      return { admitted, waiting };
+    },
+
+    async reject(principal, roomCode, userId) {
+      await rooms.dispatch(roomCode, { type: 'reject', by: principal.userId, userId });
+      return { status: 'rejected' };
+    },
+
+    async remove(principal, roomCode, userId) {
+      await rooms.dispatch(roomCode, { type: 'remove', by: principal.userId, userId });
+      return { status: 'removed' };
+    },
+
+    async leave(principal, roomCode) {
+      await rooms.dispatch(roomCode, { type: 'leave', userId: principal.userId, reason: 'left' });
+      return { status: 'left' };
+    },
+
+    async end(principal, roomCode) {
+      return view((await rooms.dispatch(roomCode, { type: 'end', by: principal.userId })).room, principal);
+    },
+
+    async configure(principal, roomCode, body) {
+      return { settings: (await rooms.dispatch(roomCode, { type: 'configure', by: principal.userId, settings: body })).room.settings };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { lobbyInOrder, type Member, type RoomContext, type RoomEvent, type RoomSettings, type Waiting } from './room.machine';
+import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
+
+/**
+ * The only way code touches a room: `dispatch(room_code, command)`. The directory finds (or
+ * activates) the room's actor, runs the command there after the ones before it, and answers
+ * with a typed reply or throws an AppError. Callers cannot tell whether the actor is local:
+ * the single-node directory runs it in this process (local-room-directory.ts); the cluster
+ * directory (issue #5) forwards to the node that owns the room. Replies are plain JSON so they
+ * can cross the wire.
+ */
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A command: a machine event without its time (the actor stamps it), or a read of the room. */
+export type RoomCommand = DistributiveOmit<RoomEvent, 'at'> | { type: 'inspect' };
+export type RoomCommandType = RoomCommand['type'];
+
+/** What every reply carries: the room after the command. */
+export interface RoomSummary {
+  roomCode: string;
+  name: string;
+  status: RoomStatus;
+  hostId: string;
+  settings: RoomSettings;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  participantCount: number;
+  lobbyCount: number;
+}
+
+interface ReplyDetails {
+  inspect: object;
+  join: { joined: boolean; participant: Member | null };
+  admit: { participant: Member };
+  admitAll: { admitted: string[]; waiting: string[] };
+  reject: object;
+  remove: object;
+  leave: object;
+  end: object;
+  configure: object;
+  expire: object;
+  /** Participants by joining time, and the lobby in serving order (only the host may be shown it). */
+  viewParticipants: { participants: Member[]; lobby: Waiting[] };
+}
+
+export type RoomReply<T extends RoomCommandType> = { room: RoomSummary } & ReplyDetails[T];
+
+export interface RoomDirectory {
+  dispatch<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
+  /** Stops timers and waits for commands in flight. */
+  close(): Promise<void>;
+}
+
+/** The summary of a snapshot. */
+export function summarize(snapshot: RoomSnapshot): RoomSummary {
+  const c = snapshot.context;
+  return {
+    roomCode: c.roomCode,
+    name: c.name,
+    status: statusOf(snapshot),
+    hostId: c.hostId,
+    settings: c.settings,
+    createdAt: c.createdAt,
+    startedAt: c.startedAt,
+    endedAt: c.endedAt,
+    participantCount: Object.keys(c.participants).length,
+    lobbyCount: Object.keys(c.lobby).length,
+  };
+}
+
+/** The reply to an accepted command, from the context before it and the snapshot after it. */
+export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, after: RoomSnapshot): RoomReply<C['type']> {
+  const room = summarize(after);
+  const next = after.context;
+  const details = (): ReplyDetails[RoomCommandType] => {
+    switch (command.type) {
+      case 'join': {
+        const participant = next.participants[command.userId] ?? null;
+        return { joined: participant !== null, participant };
+      }
+      case 'admit':
+        return { participant: next.participants[command.userId]! };
+      case 'admitAll':
+        return {
+          admitted: lobbyInOrder(before).filter((w) => next.participants[w.userId]).map((w) => w.userId),
+          waiting: lobbyInOrder(next).map((w) => w.userId),
+        };
+      case 'viewParticipants':
+        return {
+          participants: Object.values(next.participants).sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1)),
+          lobby: lobbyInOrder(next),
+        };
+      default:
+        return {};
+    }
+  };
+  return { room, ...details() } as RoomReply<C['type']>;
+}

@@ -1,0 +1,104 @@
+import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
+import type { Member, RoomContext, Waiting } from './room.machine';
+import type { StoredRoom } from './room-repository';
+
+/**
+ * The room's context and its two stores: the live state (Redis or in-process) is a projection
+ * of the context, written as a diff after each accepted command; on activation the context is
+ * rebuilt from PostgreSQL (who is admitted, bans, settings) and the live state (details, lobby,
+ * speaker, deadlines). PostgreSQL wins where they disagree: it is written first.
+ */
+
+const emptyRoomDeadline = 'empty_room';
+
+const toLiveParticipant = (m: Member): LiveParticipant => ({
+  status: m.status,
+  language: m.language,
+  hardware_ready: m.hardwareReady,
+  display_name: m.displayName,
+  role: m.role,
+  joined_at: new Date(m.joinedAt).toISOString(),
+});
+
+const toLiveLobbyEntry = (w: Waiting): LiveLobbyEntry => ({
+  display_name: w.displayName,
+  language: w.language,
+  hardware_ready: w.hardwareReady,
+  since: new Date(w.since).toISOString(),
+});
+
+function diffMap<T, V>(before: Record<string, T>, after: Record<string, T>, project: (value: T) => V): MapChange<V> | undefined {
+  const set: Record<string, V> = {};
+  const deleted = Object.keys(before).filter((key) => !Object.hasOwn(after, key));
+  // The machine replaces an entry whenever it changes it, so identity tells what changed.
+  for (const [key, value] of Object.entries(after)) if (before[key] !== value) set[key] = project(value);
+  if (deleted.length === 0 && Object.keys(set).length === 0) return undefined;
+  return { set, delete: deleted };
+}
+
+/** What to write to the live state after `prev` became `next`, or null when nothing changed. */
+export function liveChange(prev: RoomContext, next: RoomContext): LiveStateChange | null {
+  const change: LiveStateChange = {};
+  const participants = diffMap(prev.participants, next.participants, toLiveParticipant);
+  const lobby = diffMap(prev.lobby, next.lobby, toLiveLobbyEntry);
+  if (participants) change.participants = participants;
+  if (lobby) change.lobby = lobby;
+  if (prev.activeSpeaker !== next.activeSpeaker) change.activeSpeaker = next.activeSpeaker;
+  if (prev.emptyDeadline !== next.emptyDeadline) {
+    change.deadlines = next.emptyDeadline === null ? { delete: [emptyRoomDeadline] } : { set: { [emptyRoomDeadline]: next.emptyDeadline } };
+  }
+  return Object.keys(change).length > 0 ? change : null;
+}
+
+/** Rebuilds a room's context from what PostgreSQL and the live state hold. */
+export function contextFromStores(stored: StoredRoom, live: LiveRoomState, options: { emptyRoomTimeoutMs: number; now: number }): RoomContext {
+  const participants: Record<string, Member> = {};
+  if (stored.status !== 'ended') {
+    for (const row of stored.attendance) {
+      const details = live.participants[row.userId];
+      participants[row.userId] = {
+        userId: row.userId,
+        displayName: row.displayName,
+        role: row.role,
+        // Without live details (e.g. a single node restarted) nobody is known to be connected.
+        status: details?.status ?? 'disconnected',
+        language: details?.language ?? null,
+        hardwareReady: details?.hardware_ready ?? false,
+        joinedAt: row.joinedAt,
+      };
+    }
+  }
+  const lobby: Record<string, Waiting> = {};
+  if (stored.status !== 'ended') {
+    for (const [userId, entry] of Object.entries(live.lobby)) {
+      if (participants[userId] || stored.removed.includes(userId)) continue;
+      lobby[userId] = {
+        userId,
+        displayName: entry.display_name,
+        language: entry.language,
+        hardwareReady: entry.hardware_ready,
+        since: Date.parse(entry.since) || 0,
+      };
+    }
+  }
+  const empty = Object.keys(participants).length === 0;
+  const storedDeadline = live.deadlines[emptyRoomDeadline];
+  return {
+    roomId: stored.id,
+    roomCode: stored.roomCode,
+    name: stored.name,
+    hostId: stored.hostId,
+    createdAt: stored.createdAt,
+    startedAt: stored.startedAt,
+    endedAt: stored.endedAt,
+    settings: stored.settings,
+    participants,
+    lobby,
+    removed: stored.removed,
+    activeSpeaker: live.activeSpeaker && participants[live.activeSpeaker] ? live.activeSpeaker : null,
+    // An empty active room always has a deadline; one lost with the live state starts again now.
+    emptyDeadline: stored.status === 'active' && empty ? (storedDeadline ?? options.now + options.emptyRoomTimeoutMs) : null,
+    emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
+    refusal: null,
+  };
+}

@@ -1,0 +1,132 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Orm } from '../persistence/orm';
+import type { DurableChange, Role, RoomSettings } from './room.machine';
+import type { RoomStatus } from './room-step';
+
+/** A room as PostgreSQL holds it: the row, its open attendances and its bans. */
+export interface StoredRoom {
+  id: string;
+  roomCode: string;
+  hostId: string;
+  name: string;
+  status: RoomStatus;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  settings: RoomSettings;
+  /** Open attendances (left_at is null), oldest first. */
+  attendance: { userId: string; displayName: string; role: Role; joinedAt: number }[];
+  /** Users the host removed: they may not join again. */
+  removed: string[];
+}
+
+/** The durable side of the room actor: loads a room for activation and writes a command's changes. */
+export interface RoomRepository {
+  load(roomCode: string): Promise<StoredRoom | null>;
+  /** Writes one command's changes in one transaction. Every statement is idempotent, so a retried command converges. */
+  apply(roomId: string, changes: readonly DurableChange[]): Promise<void>;
+}
+
+interface RoomRow {
+  id: string;
+  room_code: string;
+  host_id: string;
+  name: string;
+  status: RoomStatus;
+  created_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+  settings: RoomSettings;
+}
+
+interface AttendanceRow {
+  user_id: string;
+  display_name: string;
+  role: Role;
+  joined_at: Date;
+  left_at: Date | null;
+}
+
+const time = (value: Date | null) => (value ? value.getTime() : null);
+
+/** Each call forks its own entity manager (the actor runs outside any request context). */
+export function createRoomRepository(orm: Orm): RoomRepository {
+  return {
+    async load(roomCode) {
+      const em = orm.em.fork();
+      const [room] = await em.execute<RoomRow[]>(
+        'select id, room_code, host_id, name, status, created_at, started_at, ended_at, settings from rooms where room_code = ?',
+        [roomCode],
+      );
+      if (!room) return null;
+      // An ended room has no open attendance, and nobody can join it: bans no longer matter.
+      const rows =
+        room.status === 'ended'
+          ? []
+          : await em.execute<AttendanceRow[]>(
+              `select p.user_id, u.display_name, p.role, p.joined_at, p.left_at
+                 from participants p join users u on u.id = p.user_id
+                where p.room_id = ? and (p.left_at is null or p.left_reason = 'removed')
+                order by p.joined_at, p.user_id`,
+              [room.id],
+            );
+      return {
+        id: room.id,
+        roomCode: room.room_code,
+        hostId: room.host_id,
+        name: room.name,
+        status: room.status,
+        createdAt: room.created_at.getTime(),
+        startedAt: time(room.started_at),
+        endedAt: time(room.ended_at),
+        settings: room.settings,
+        attendance: rows
+          .filter((row) => row.left_at === null)
+          .map((row) => ({ userId: row.user_id, displayName: row.display_name, role: row.role, joinedAt: row.joined_at.getTime() })),
+        removed: [...new Set(rows.filter((row) => row.left_at !== null).map((row) => row.user_id))],
+      };
+    },
+
+    async apply(roomId, changes) {
+      const statements = changes.flatMap((change) => toSql(roomId, change));
+      if (statements.length === 0) return;
+      const run = (em: EntityManager) => statements.reduce((done, [sql, params]) => done.then(() => em.execute(sql, params, 'run')), Promise.resolve() as Promise<unknown>);
+      const em = orm.em.fork();
+      // One statement is atomic by itself; more share a transaction.
+      if (statements.length === 1) await run(em);
+      else await em.transactional((tx) => run(tx));
+    },
+  };
+}
+
+type Statement = [sql: string, params: unknown[]];
+
+function toSql(roomId: string, change: DurableChange): Statement[] {
+  switch (change.kind) {
+    case 'roomStarted':
+      return [["update rooms set status = 'active', started_at = ? where id = ? and status = 'pending'", [new Date(change.at), roomId]]];
+    case 'roomEnded':
+      return [
+        ["update rooms set status = 'ended', ended_at = ? where id = ? and status <> 'ended'", [new Date(change.at), roomId]],
+        ["update participants set left_at = ?, left_reason = 'ended' where room_id = ? and left_at is null", [new Date(change.at), roomId]],
+      ];
+    case 'settingsChanged':
+      return [['update rooms set settings = ?::jsonb where id = ?', [JSON.stringify(change.settings), roomId]]];
+    case 'attendanceOpened':
+      // The partial unique index makes a repeated insert of an open attendance a no-op.
+      return [
+        [
+          `insert into participants (id, room_id, user_id, role, joined_at) values (gen_random_uuid(), ?, ?, ?, ?)
+           on conflict (room_id, user_id) where left_at is null do nothing`,
+          [roomId, change.userId, change.role, new Date(change.at)],
+        ],
+      ];
+    case 'attendanceClosed':
+      return [
+        [
+          'update participants set left_at = ?, left_reason = ? where room_id = ? and user_id = ? and left_at is null',
+          [new Date(change.at), change.reason, roomId, change.userId],
+        ],
+      ];
+  }
+}

@@ -1,0 +1,45 @@
+import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import type { Member, Waiting } from './room.machine';
+import type { RoomSummary } from './room-directory';
+
+/** The contract's shapes (snake_case, ISO times) of what the directory replies. */
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+/** `Room`; the host also sees `lobby_count`. */
+export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: string): RoomView {
+  return {
+    room_code: room.roomCode,
+    name: room.name,
+    status: room.status,
+    host_id: room.hostId,
+    settings: room.settings,
+    created_at: iso(room.createdAt),
+    started_at: isoOrNull(room.startedAt),
+    ended_at: isoOrNull(room.endedAt),
+    participant_count: room.participantCount,
+    join_url: `${publicBaseUrl}/join/${room.roomCode}`,
+    ...(viewerId === room.hostId ? { lobby_count: room.lobbyCount } : {}),
+  };
+}
+
+/** `Participant`. */
+export const toParticipantView = (m: Member): ParticipantView => ({
+  user_id: m.userId,
+  display_name: m.displayName,
+  role: m.role,
+  status: m.status,
+  language: m.language,
+  hardware_ready: m.hardwareReady,
+  joined_at: iso(m.joinedAt),
+});
+
+/** A lobby entry, as the host sees it. */
+export const toLobbyEntryView = (w: Waiting): LobbyEntryView => ({
+  user_id: w.userId,
+  display_name: w.displayName,
+  language: w.language,
+  hardware_ready: w.hardwareReady,
+  waiting_since: iso(w.since),
+});

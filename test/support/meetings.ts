@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { RoomView, SessionView } from '../../src/contract/schemas';
+import { testRedisUrl } from './env';
+import { registerUser, type TestServer } from './server';
+
+/** A signed-in user of a test: their token and id. */
+export interface Actor {
+  token: string;
+  userId: string;
+  name: string;
+}
+
+/** A registered (non-guest) user, who may host rooms. */
+export async function hostUser(server: TestServer, name = 'Host'): Promise<Actor> {
+  const session = await registerUser(server, { display_name: name });
+  return { token: session.access_token, userId: session.user.id, name };
+}
+
+/** A guest user (no password hashing: cheap enough to make dozens). */
+export async function guestUser(server: TestServer, name = 'Guest'): Promise<Actor> {
+  const response = await server.request<SessionView>('POST', '/api/v1/auth/guest', { body: { display_name: name } });
+  if (response.status !== 201) throw new Error(`guest failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return { token: response.body.access_token, userId: response.body.user.id, name };
+}
+
+/** Creates a room as `host`, failing the test unless it is 201. */
+export async function createRoom(server: TestServer, host: Actor, body: object = { name: 'Weekly sync' }): Promise<RoomView> {
+  const response = await server.request<RoomView>('POST', '/api/v1/meetings', { token: host.token, body });
+  if (response.status !== 201) throw new Error(`create room failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/** Shorthand for a meetings request as `actor`. */
+export const meetings = (server: TestServer) => (actor: Actor, method: string, path: string, body?: unknown) =>
+  server.request(method, `/api/v1/meetings${path}`, { token: actor.token, ...(body === undefined ? {} : { body }) });
+
+/** A Redis key prefix of one's own, so parallel test files never see each other's keys. */
+export const uniqueRedisPrefix = () => `test-${randomBytes(4).toString('hex')}:`;
+
+/** Both modes of DESIGN.md §1: in-process live state, and Redis live state (with a private prefix). */
+export function liveStateModes(): [string, Record<string, string>][] {
+  return [
+    ['in-process live state', {}],
+    ['Redis live state', { REDIS_URL: testRedisUrl, REDIS_PREFIX: uniqueRedisPrefix() }],
+  ];
+}
+
+/** Every key under a prefix (SCAN), for asserting on live state and for cleanup. */
+export async function redisKeys(pattern: string): Promise<string[]> {
+  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    return keys;
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** Deletes every key under a prefix (rooms a test left running). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const keys = await redisKeys(`${prefix}*`);
+  if (keys.length === 0) return;
+  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    await redis.del(...keys);
+  } finally {
+    await redis.quit();
+  }
+}
