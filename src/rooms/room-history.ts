@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { HistoryPage, HistoryQuery } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
+import { epochMs } from './room-repository';
 
 /**
  * `/history`: ended rooms, newest `ended_at` first, keyset-paginated on (ended_at, id) so a page
@@ -19,16 +20,17 @@ function decodeCursor(cursor: string): [string, string] {
   }
 }
 
-const encodeCursor = (endedAt: Date, id: string) => Buffer.from(JSON.stringify([endedAt.toISOString(), id])).toString('base64url');
+const encodeCursor = (endedAt: number, id: string) => Buffer.from(JSON.stringify([new Date(endedAt).toISOString(), id])).toString('base64url');
+const iso = (value: Date | string) => new Date(epochMs(value)).toISOString();
 
 interface HistoryRow {
   id: string;
   room_code: string;
   name: string;
   role: 'host' | 'participant';
-  created_at: Date;
-  started_at: Date | null;
-  ended_at: Date;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  ended_at: Date | string;
   participant_count: string | number;
 }
 
@@ -61,12 +63,12 @@ export async function queryHistory(em: EntityManager, userId: string, query: His
       room_code: row.room_code,
       name: row.name,
       role: row.role,
-      created_at: row.created_at.toISOString(),
-      started_at: row.started_at?.toISOString() ?? null,
-      ended_at: row.ended_at.toISOString(),
-      duration_seconds: row.started_at ? Math.max(0, Math.floor((row.ended_at.getTime() - row.started_at.getTime()) / 1000)) : 0,
+      created_at: iso(row.created_at),
+      started_at: row.started_at === null ? null : iso(row.started_at),
+      ended_at: iso(row.ended_at),
+      duration_seconds: row.started_at === null ? 0 : Math.max(0, Math.floor((epochMs(row.ended_at) - epochMs(row.started_at)) / 1000)),
       participant_count: Number(row.participant_count),
     })),
-    next_cursor: rows.length > query.limit && last ? encodeCursor(last.ended_at, last.id) : null,
+    next_cursor: rows.length > query.limit && last ? encodeCursor(epochMs(last.ended_at), last.id) : null,
   };
 }

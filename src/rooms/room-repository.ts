@@ -33,9 +33,9 @@ interface RoomRow {
   host_id: string;
   name: string;
   status: RoomStatus;
-  created_at: Date;
-  started_at: Date | null;
-  ended_at: Date | null;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  ended_at: Date | string | null;
   settings: RoomSettings;
 }
 
@@ -43,11 +43,13 @@ interface AttendanceRow {
   user_id: string;
   display_name: string;
   role: Role;
-  joined_at: Date;
-  left_at: Date | null;
+  joined_at: Date | string;
+  left_at: Date | string | null;
 }
 
-const time = (value: Date | null) => (value ? value.getTime() : null);
+/** MikroORM's driver returns timestamptz as text (`2026-11-24 10:30:21.149+00`); V8 parses it exactly. */
+export const epochMs = (value: Date | string) => new Date(value).getTime();
+const epochMsOrNull = (value: Date | string | null) => (value === null ? null : epochMs(value));
 
 /** Each call forks its own entity manager (the actor runs outside any request context). */
 export function createRoomRepository(orm: Orm): RoomRepository {
@@ -76,13 +78,14 @@ export function createRoomRepository(orm: Orm): RoomRepository {
         hostId: room.host_id,
         name: room.name,
         status: room.status,
-        createdAt: room.created_at.getTime(),
-        startedAt: time(room.started_at),
-        endedAt: time(room.ended_at),
-        settings: room.settings,
+        createdAt: epochMs(room.created_at),
+        startedAt: epochMsOrNull(room.started_at),
+        endedAt: epochMsOrNull(room.ended_at),
+        // jsonb keeps its own key order; answer in the contract's.
+        settings: { lock_room: room.settings.lock_room, enable_transcription: room.settings.enable_transcription, max_participants: room.settings.max_participants },
         attendance: rows
           .filter((row) => row.left_at === null)
-          .map((row) => ({ userId: row.user_id, displayName: row.display_name, role: row.role, joinedAt: row.joined_at.getTime() })),
+          .map((row) => ({ userId: row.user_id, displayName: row.display_name, role: row.role, joinedAt: epochMs(row.joined_at) })),
         removed: [...new Set(rows.filter((row) => row.left_at !== null).map((row) => row.user_id))],
       };
     },
