@@ -40,7 +40,7 @@ interface Operation {
   /** Success status and the component name of its body. */
   success: { status: number; component: keyof typeof components; description: string };
   /** Stable error codes this route may answer with, besides the validation ones. */
-  errors: ErrorCode[];
+  errors: (ErrorCode | [ErrorCode, number])[];
 }
 
 const components = {
@@ -147,7 +147,8 @@ function operations(limits: MeetingLimits): Operations {
   meeting('post', '/{room_code}/remove/{user_id}', {
     summary: 'Remove a participant; they may not join again (host)',
     success: { status: 200, component: 'StatusResult', description: 'removed' },
-    errors: ['NOT_HOST', 'NOT_A_PARTICIPANT', 'VALIDATION_FAILED', ...live],
+    // The one code the contract answers with a status other than its usual one.
+    errors: ['NOT_HOST', ['NOT_A_PARTICIPANT', 409], 'VALIDATION_FAILED', ...live],
   });
   meeting('post', '/{room_code}/leave', {
     summary: 'Leave the room or its lobby (also fine when not there)',
@@ -190,9 +191,12 @@ function queryParameters(query: z.ZodObject | undefined) {
 }
 
 function toOpenApiOperation(path: string, op: Operation) {
-  const codes: ErrorCode[] = [...(op.body ? (['VALIDATION_FAILED', 'MALFORMED_JSON'] as const) : []), ...(op.auth ? (['UNAUTHENTICATED'] as const) : []), ...op.errors];
+  const codes = [...(op.body ? (['VALIDATION_FAILED', 'MALFORMED_JSON'] as const) : []), ...(op.auth ? (['UNAUTHENTICATED'] as const) : []), ...op.errors];
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) byStatus.set(errorCatalog[code].status, [...(byStatus.get(errorCatalog[code].status) ?? []), code]);
+  for (const entry of codes) {
+    const [code, status] = typeof entry === 'string' ? [entry, errorCatalog[entry].status] : entry;
+    if (!byStatus.get(status)?.includes(code)) byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
   return {
     tags: [op.tag],
     summary: op.summary,

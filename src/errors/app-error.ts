@@ -5,7 +5,7 @@ import { errorCatalog, type ErrorCode, type FieldError } from '../contract/error
  * purpose is an AppError; anything else reaching a transport boundary is a bug and answers INTERNAL.
  */
 export class AppError extends Error {
-  readonly status: number;
+  status: number;
 
   constructor(
     readonly code: ErrorCode,
@@ -16,5 +16,11 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.status = errorCatalog[code].status;
   }
-}
 
+  /** The same error with another HTTP status, where the contract gives one code two statuses. */
+  withStatus(status: number): AppError {
+    const copy = new AppError(this.code, this.message, this.errors);
+    copy.status = status;
+    return copy;
+  }
+}

@@ -114,7 +114,11 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async remove(principal, roomCode, userId) {
-      await rooms.dispatch(roomCode, { type: 'remove', by: principal.userId, userId });
+      await rooms.dispatch(roomCode, { type: 'remove', by: principal.userId, userId }).catch((error: unknown) => {
+        // DESIGN.md §6: NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409
+        // when the host names someone who is not (a conflict with the room's state).
+        throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
+      });
       return { status: 'removed' };
     },
 
