@@ -102,6 +102,28 @@ describe('metrics and API docs', () => {
     expect(doc.paths['/api/v1/auth/login'].post.responses['429'].description).toBe('RATE_LIMITED');
     expect(doc.paths['/api/v1/auth/me'].get.security).toEqual([{ bearer: [] }]);
     expect(doc.components.schemas.Problem.properties.code.enum).toContain('ROOM_FULL');
+
+    // Every meetings route of DESIGN.md §6, with its parameters and contract-specific statuses.
+    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/api/v1/meetings')).sort()).toEqual([
+      '/api/v1/meetings',
+      '/api/v1/meetings/history',
+      '/api/v1/meetings/{room_code}',
+      '/api/v1/meetings/{room_code}/admit-all',
+      '/api/v1/meetings/{room_code}/admit/{user_id}',
+      '/api/v1/meetings/{room_code}/config',
+      '/api/v1/meetings/{room_code}/end',
+      '/api/v1/meetings/{room_code}/join',
+      '/api/v1/meetings/{room_code}/leave',
+      '/api/v1/meetings/{room_code}/participants',
+      '/api/v1/meetings/{room_code}/reject/{user_id}',
+      '/api/v1/meetings/{room_code}/remove/{user_id}',
+    ]);
+    const remove = doc.paths['/api/v1/meetings/{room_code}/remove/{user_id}'].post;
+    expect(remove.parameters.map((p: { name: string }) => p.name)).toEqual(['room_code', 'user_id']);
+    expect(remove.responses['409'].description).toBe('NOT_A_PARTICIPANT');
+    expect(doc.paths['/api/v1/meetings/history'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['limit', 'cursor', 'role']);
+    const create = doc.paths['/api/v1/meetings'].post.requestBody.content['application/json'].schema;
+    expect(create.properties.settings.properties.max_participants).toMatchObject({ minimum: 2, maximum: 1000 });
   });
 
   it('serves the interactive docs page and its assets', async () => {
