@@ -1,4 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
+import { z } from 'zod';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateStore, MapChange } from './live-state';
 import { allLiveStateKeys, liveStateKeys } from './redis-keys';
 
@@ -121,34 +122,30 @@ function parseLobby(members: string[], rawEntries: Record<string, string>): Reco
   );
 }
 
-function parseJsonObject(value: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+// The stored JSON shapes (DESIGN.md §5). z.object drops fields we do not know.
+const participantJson = z.object({
+  status: z.enum(['connected', 'disconnected']),
+  language: z.string().nullable(),
+  hardware_ready: z.boolean(),
+  display_name: z.string(),
+  role: z.enum(['host', 'guest']),
+  joined_at: z.string(),
+});
+const lobbyEntryJson = z.object({ display_name: z.string(), language: z.string().nullable(), hardware_ready: z.boolean(), since: z.string() });
 
-const isLanguage = (value: unknown): value is string | null => value === null || typeof value === 'string';
-
-function parseParticipant(value: string): LiveParticipant | undefined {
-  const o = parseJsonObject(value);
-  if (!o) return undefined;
-  const { status, language, hardware_ready, display_name, role, joined_at } = o;
-  if (status !== 'connected' && status !== 'disconnected') return undefined;
-  if (role !== 'host' && role !== 'guest') return undefined;
-  if (!isLanguage(language) || typeof hardware_ready !== 'boolean' || typeof display_name !== 'string' || typeof joined_at !== 'string') return undefined;
-  return { status, language, hardware_ready, display_name, role, joined_at };
-}
-
-function parseLobbyEntry(value: string): LiveLobbyEntry | undefined {
-  const o = parseJsonObject(value);
-  if (!o) return undefined;
-  const { display_name, language, hardware_ready, since } = o;
-  if (typeof display_name !== 'string' || !isLanguage(language) || typeof hardware_ready !== 'boolean' || typeof since !== 'string') return undefined;
-  return { display_name, language, hardware_ready, since };
-}
+/** A JSON value of the given shape, or undefined for anything else (bad JSON included). */
+const parseJson =
+  <T>(schema: z.ZodType<T>) =>
+  (value: string): T | undefined => {
+    try {
+      const result = schema.safeParse(JSON.parse(value));
+      return result.success ? result.data : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+const parseParticipant = parseJson<LiveParticipant>(participantJson);
+const parseLobbyEntry = parseJson<LiveLobbyEntry>(lobbyEntryJson);
 
 function parseDeadline(value: string): number | undefined {
   // Number('') and Number(' ') are 0; a deadline must be written as a decimal number.
