@@ -73,3 +73,36 @@ describe('odd Authorization headers', () => {
     expect(response.body.code).toBe('UNAUTHENTICATED');
   });
 });
+
+describe('meetings routes', () => {
+  let token: string;
+  let code: string;
+  const settings = { lock_room: false, enable_transcription: false, max_participants: 100 };
+
+  beforeAll(async () => {
+    const host = await server.request('POST', '/api/v1/auth/register', { body: { email: email(`${marker}host`), password: 'password123', display_name: 'Host' } });
+    token = host.body.access_token;
+    code = (await server.request('POST', '/api/v1/meetings', { token, body: { name: 'Target' } })).body.room_code;
+  });
+
+  const roomsMadeByThisFile = async () => Number((await db.query("select count(*) from rooms where name like '%' || $1 || '%'", [marker])).rows[0].count);
+
+  // An empty JSON body is `{}`: a valid join or config (which changes nothing), so it is not hostile there.
+  const routes: Array<[string, string, () => string, Array<[string, string]>]> = [
+    ['POST', 'create', () => '/api/v1/meetings', bodies],
+    ['POST', 'join', () => `/api/v1/meetings/${code}/join`, bodies.filter(([label]) => label !== 'empty body')],
+    ['PATCH', 'config', () => `/api/v1/meetings/${code}/config`, bodies.filter(([label]) => label !== 'empty body')],
+  ];
+
+  describe.each(routes)('%s %s', (method, _name, path, cases) => {
+    it.each(cases)('answers %s with a 4xx problem and changes nothing', async (_label, rawBody) => {
+      const response = await server.request(method, path(), { token, rawBody, headers: { 'content-type': 'application/json' } });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+      expect(response.body.code).toMatch(/^[A-Z_]+$/);
+      expect(await roomsMadeByThisFile()).toBe(0);
+      const room = await server.request('GET', `/api/v1/meetings/${code}`, { token });
+      expect(room.body).toMatchObject({ status: 'pending', participant_count: 0, settings });
+    });
+  });
+});
