@@ -74,8 +74,9 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDire
         throw error;
       }
       actor.snapshot = result.snapshot;
-      scheduler.arm(roomCode, result.snapshot.context.emptyDeadline);
     }
+    // Also after a no-op: an `expire` that came a moment early must find its timer set again.
+    scheduler.arm(roomCode, actor.snapshot.context.emptyDeadline);
     return replyTo(command, before.context, result.snapshot);
   }
 
