@@ -21,7 +21,8 @@ export function createAuthenticate(tokens: TokenService): RequestHandler {
     new JwtStrategy(
       {
         jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-        secretOrKey: tokens.secret,
+        // passport-jwt hands the key straight to jsonwebtoken, which takes a KeyObject.
+        secretOrKey: tokens.key as unknown as string,
         algorithms: tokens.algorithms,
       },
       (claims: unknown, done: (error: unknown, user?: Principal) => void) => {

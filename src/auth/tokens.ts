@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error';
@@ -17,7 +18,9 @@ export interface TokenService {
   verify(token: string): Principal;
   /** Maps verified claims to a principal; shared with the passport strategy. */
   principalFromClaims(claims: unknown): Principal;
-  readonly secret: string;
+  /** The HS256 key. A KeyObject, not the string: given a string, jsonwebtoken first tries to parse
+   * it as a PEM public key and throws, which cost ~0.4 ms per verification (vs ~7 µs). */
+  readonly key: KeyObject;
   readonly algorithms: [typeof algorithm];
 }
 
@@ -28,18 +31,19 @@ export function createTokenService(options: { secret: string; accessTtlS: number
     if (!parsed.success) throw new AppError('UNAUTHENTICATED', 'The access token is malformed');
     return { userId: parsed.data.sub, isGuest: parsed.data.guest };
   };
+  const key = createSecretKey(Buffer.from(options.secret, 'utf8'));
   return {
-    secret: options.secret,
+    key,
     algorithms: [algorithm],
     principalFromClaims,
     issue(user) {
       const expiresIn = user.isGuest ? options.guestTtlS : options.accessTtlS;
-      const token = jwt.sign({ guest: user.isGuest }, options.secret, { algorithm, subject: user.id, expiresIn });
+      const token = jwt.sign({ guest: user.isGuest }, key, { algorithm, subject: user.id, expiresIn });
       return { token, expiresIn };
     },
     verify(token) {
       try {
-        return principalFromClaims(jwt.verify(token, options.secret, { algorithms: [algorithm] }));
+        return principalFromClaims(jwt.verify(token, key, { algorithms: [algorithm] }));
       } catch (error) {
         if (error instanceof AppError) throw error;
         throw new AppError('UNAUTHENTICATED', describeJwtError(error));
