@@ -6,6 +6,7 @@ import { allLiveStateKeys, liveStateKeys } from '../../src/live-state/redis-keys
 import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
 import { liveStateContract, lobbyEntry, participant, randomRoomCode } from '../contract/live-state.contract';
 import { testRedisUrl } from '../support/env';
+import { deleteRedisPrefix, redisKeys } from '../support/redis';
 
 // One Redis serves parallel test runs; a prefix per run keeps their keys apart. Hex, so the
 // prefix has no SCAN glob characters in it.
@@ -17,25 +18,9 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  await deleteMatching(`${runPrefix}*`);
+  await deleteRedisPrefix(runPrefix);
   await redis.quit();
 });
-
-async function scanKeys(pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    found.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
-}
-
-async function deleteMatching(pattern: string): Promise<void> {
-  const keys = await scanKeys(pattern);
-  if (keys.length > 0) await redis.del(...keys);
-}
 
 liveStateContract('memory', async (ttlMs) => {
   const store = createMemoryLiveStateStore({ ttlMs });
@@ -57,7 +42,7 @@ describe('Redis live state, as other services see it', () => {
       return room;
     };
     afterAll(async () => {
-      for (const room of rooms) await deleteMatching(`room:${room}:*`);
+      for (const room of rooms) await deleteRedisPrefix(`room:${room}:`);
     });
     const store = () => createRedisLiveStateStore(redis, { prefix: '', ttlMs });
 
@@ -81,7 +66,7 @@ describe('Redis live state, as other services see it', () => {
       expect(await redis.get(`room:${room}:active_speaker`)).toBe('u1');
       expect(await redis.hgetall(`room:${room}:deadlines`)).toEqual({ empty_room: '1700000000123' });
 
-      const keys = await scanKeys(`*${room}*`);
+      const keys = await redisKeys(`*${room}*`);
       expect(keys.sort()).toEqual(allLiveStateKeys('', room).sort());
       for (const key of keys) {
         const pttl = await redis.pttl(key);
@@ -100,9 +85,9 @@ describe('Redis live state, as other services see it', () => {
     it('deletes every key of the room', async () => {
       const room = newRoom();
       await store().apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } } });
-      expect(await scanKeys(`*${room}*`)).toHaveLength(5);
+      expect(await redisKeys(`*${room}*`)).toHaveLength(5);
       await store().delete(room);
-      expect(await scanKeys(`*${room}*`)).toEqual([]);
+      expect(await redisKeys(`*${room}*`)).toEqual([]);
     });
   });
 
@@ -111,7 +96,7 @@ describe('Redis live state, as other services see it', () => {
     const store = createRedisLiveStateStore(redis, { prefix: runPrefix, ttlMs });
     await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } } });
 
-    const keys = await scanKeys(`*${room}*`);
+    const keys = await redisKeys(`*${room}*`);
     expect(keys.sort()).toEqual(Object.values(liveStateKeys(runPrefix, room)).sort());
     for (const key of keys) expect(key.startsWith(`${runPrefix}room:${room}:`)).toBe(true);
   });
@@ -159,7 +144,7 @@ describe('Redis live state, as other services see it', () => {
 
     await createRedisLiveStateStore(redis, { prefix: runPrefix, ttlMs }).refresh([a, b]);
     for (const room of [a, b]) {
-      for (const key of await scanKeys(`${runPrefix}room:${room}:*`)) expect(await redis.pttl(key)).toBeGreaterThan(5_000);
+      for (const key of await redisKeys(`${runPrefix}room:${room}:*`)) expect(await redis.pttl(key)).toBeGreaterThan(5_000);
     }
     expect(await short.read(a)).not.toEqual(emptyLiveState());
   });

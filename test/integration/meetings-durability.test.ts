@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { ensureDatabase } from '../../src/persistence/database';
+import { attendanceRows, waitFor, type AttendanceRow } from '../support/db';
 import { databaseUrlFor, testDatabaseUrl, testRedisUrl } from '../support/env';
-import { createRoom, deleteRedisPrefix, guestUser, hostUser, liveStateModes, meetings, redisKeys, uniqueRedisPrefix, type Actor } from '../support/meetings';
+import { createRoom, guestUser, hostUser, liveStateModes, meetings, uniqueRedisPrefix, type Actor } from '../support/meetings';
+import { deleteRedisPrefix, redisKeys } from '../support/redis';
 import { startServer, type ApiResponse, type TestServer } from '../support/server';
 
 /**
@@ -12,14 +14,6 @@ import { startServer, type ApiResponse, type TestServer } from '../support/serve
  * room comes back from the stores on a fresh node, a failed effect changes nothing, and an
  * empty room ends by itself.
  */
-
-interface AttendanceRow {
-  user_id: string;
-  role: 'host' | 'guest';
-  joined_at: Date;
-  left_at: Date | null;
-  left_reason: string | null;
-}
 
 interface RoomRow {
   status: string;
@@ -36,16 +30,7 @@ function rowsOf(db: Client) {
       if (rows.length !== 1) throw new Error(`room ${roomCode}: ${rows.length} rows`);
       return rows[0]!;
     },
-    async attendance(roomCode: string, userId?: string): Promise<AttendanceRow[]> {
-      const { rows } = await db.query<AttendanceRow>(
-        `select p.user_id, p.role, p.joined_at, p.left_at, p.left_reason
-           from participants p join rooms r on r.id = p.room_id
-          where r.room_code = $1 and ($2::uuid is null or p.user_id = $2::uuid)
-          order by p.joined_at`,
-        [roomCode, userId ?? null],
-      );
-      return rows;
-    },
+    attendance: (roomCode: string, userId?: string) => attendanceRows(db, roomCode, userId),
   };
 }
 
@@ -54,13 +39,6 @@ const jwtSecret = { JWT_SECRET: randomBytes(32).toString('base64url') };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const userIds = (list: { user_id: string }[]) => list.map((entry) => entry.user_id).sort();
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
 
 let db: Client;
 let rows: ReturnType<typeof rowsOf>;

@@ -1,6 +1,8 @@
 import { Client } from 'pg';
+import { attendanceRows } from '../support/db';
 import { testDatabaseUrl } from '../support/env';
-import { createRoom, deleteRedisPrefix, guestUser, hostUser, liveStateModes, meetings, redisKeys, type Actor } from '../support/meetings';
+import { createRoom, guestUser, hostUser, liveStateModes, meetings, type Actor } from '../support/meetings';
+import { deleteRedisPrefix, redisKeys } from '../support/redis';
 import { startServer, type ApiResponse, type TestServer } from '../support/server';
 
 /**
@@ -8,14 +10,6 @@ import { startServer, type ApiResponse, type TestServer } from '../support/serve
  * "commands for a room run strictly one after another"): the cap is exact, join/admit/leave are
  * idempotent, and a join racing the end of a room never leaves an open attendance behind.
  */
-
-interface AttendanceRow {
-  user_id: string;
-  role: 'host' | 'guest';
-  joined_at: Date;
-  left_at: Date | null;
-  left_reason: string | null;
-}
 
 describe.each(liveStateModes())('meeting races (%s)', (_mode, env) => {
   let server: TestServer;
@@ -35,16 +29,7 @@ describe.each(liveStateModes())('meeting races (%s)', (_mode, env) => {
     if (env.REDIS_PREFIX) await deleteRedisPrefix(env.REDIS_PREFIX);
   });
 
-  /** Every attendance row of the room, straight from PostgreSQL. */
-  async function attendance(roomCode: string): Promise<AttendanceRow[]> {
-    const { rows } = await db.query<AttendanceRow>(
-      `select p.user_id, p.role, p.joined_at, p.left_at, p.left_reason
-         from participants p join rooms r on r.id = p.room_id
-        where r.room_code = $1`,
-      [roomCode],
-    );
-    return rows;
-  }
+  const attendance = (roomCode: string) => attendanceRows(db, roomCode);
 
   const guests = (count: number) => Promise.all(Array.from({ length: count }, (_, i) => guestUser(server, `Guest ${i + 1}`)));
   const statuses = (responses: ApiResponse[]) => responses.map((r) => r.status);

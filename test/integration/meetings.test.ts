@@ -1,4 +1,5 @@
-import { createRoom, deleteRedisPrefix, guestUser, hostUser, liveStateModes, meetings, type Actor } from '../support/meetings';
+import { createRoom, guestUser, hostUser, liveStateModes, meetings, type Actor } from '../support/meetings';
+import { deleteRedisPrefix } from '../support/redis';
 import { startServer, type TestServer } from '../support/server';
 
 /** The meetings API of DESIGN.md §6 over HTTP, against real PostgreSQL, in both live-state modes. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { ensureDatabase } from '../../src/persistence/database';
+import { waitFor } from '../support/db';
 import { databaseUrlFor, testDatabaseUrl, testRedisUrl } from '../support/env';
 import { startServer, type TestServer } from '../support/server';
 
@@ -136,10 +137,3 @@ describe('metrics and API docs', () => {
   });
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

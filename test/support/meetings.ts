@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { RoomView, SessionView } from '../../src/contract/schemas';
 import { testRedisUrl } from './env';
 import { registerUser, type TestServer } from './server';
@@ -44,33 +43,4 @@ export function liveStateModes(): [string, Record<string, string>][] {
     ['in-process live state', {}],
     ['Redis live state', { REDIS_URL: testRedisUrl, REDIS_PREFIX: uniqueRedisPrefix() }],
   ];
-}
-
-/** Every key under a prefix (SCAN), for asserting on live state and for cleanup. */
-export async function redisKeys(pattern: string): Promise<string[]> {
-  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
-  try {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    return keys;
-  } finally {
-    await redis.quit();
-  }
-}
-
-/** Deletes every key under a prefix (rooms a test left running). */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const keys = await redisKeys(`${prefix}*`);
-  if (keys.length === 0) return;
-  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
-  try {
-    await redis.del(...keys);
-  } finally {
-    await redis.quit();
-  }
 }
