@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
-import type { RoomEvent } from './room.machine';
+import type { DurableChange, RoomEvent } from './room.machine';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { replyTo, summarize, type RoomCommand, type RoomDirectory } from './room-directory';
 import { contextFromStores, liveChange } from './room-projection';
@@ -53,7 +53,8 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDire
     return snapshot;
   }
 
-  async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, changes: Parameters<RoomRepository['apply']>[1]) {
+  /** The effects of one accepted command: PostgreSQL first, then the live state. */
+  async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, changes: DurableChange[]) {
     await repository.apply(before.context.roomId, changes);
     if (statusOf(after) === 'ended') return liveState.delete(roomCode);
     const change = liveChange(before.context, after.context);
