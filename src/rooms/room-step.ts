@@ -1,4 +1,5 @@
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import type { RoomStatus } from './room.entity';
 import { roomMachine, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.machine';
 
 /**
@@ -8,7 +9,7 @@ import { roomMachine, type DurableChange, type Refusal, type RoomContext, type R
  */
 
 export type RoomSnapshot = SnapshotFrom<typeof roomMachine>;
-export type RoomStatus = 'pending' | 'active' | 'ended';
+export type { RoomStatus };
 
 export type StepResult =
   | { refused: Refusal }

@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 import { User } from '../auth/user.entity';
+import type { RoomSettings } from './room.machine';
 
 export const roomStatuses = ['pending', 'active', 'ended'] as const;
 export type RoomStatus = (typeof roomStatuses)[number];
 
-/** Always complete: defaults are merged when the room is created (DESIGN.md §4). */
-export interface RoomSettings {
-  lock_room: boolean;
-  enable_transcription: boolean;
-  max_participants: number;
-}
 
 /** A meeting room: its share code, host, lifecycle timestamps and settings. */
 export class Room {
@@ -22,6 +17,7 @@ export class Room {
   readonly createdAt: Date = new Date();
   startedAt: Date | null = null;
   endedAt: Date | null = null;
+  /** Always complete: defaults are merged when the room is created (DESIGN.md §4). */
   settings: RoomSettings;
 
   constructor(init: { roomCode: string; host: User; name: string; settings: RoomSettings }) {
