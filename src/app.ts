@@ -15,6 +15,9 @@ import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createRedisLiveStateStore } from './live-state/redis-live-state';
 import { createLogger } from './logging/logger';
 import { openOrm, type Orm } from './persistence/orm';
+import { registerRealtime } from './realtime/realtime';
+import { createRoomPublisher } from './realtime/room-publisher';
+import { createSocketServer, type MeetingServer } from './realtime/socket-server';
 import { createLocalRoomDirectory } from './rooms/local-room-directory';
 import { createMeetingsService } from './rooms/meetings.service';
 import type { RoomDirectory } from './rooms/room-directory';
@@ -32,10 +35,12 @@ export interface App {
   readonly config: AppConfig;
   /** Not listening yet: the caller chooses the port (tests use 0). */
   readonly httpServer: Server;
+  /** Socket.IO on the same HTTP server (path /socket.io). */
+  readonly io: MeetingServer;
   readonly orm: Orm;
   readonly redis: Redis | undefined;
   readonly rooms: RoomDirectory;
-  /** Stops accepting work, drains HTTP, then closes PostgreSQL and Redis. Safe to call twice. */
+  /** Disconnects sockets, stops accepting work, drains HTTP, then closes PostgreSQL and Redis. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -63,13 +68,18 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     const liveState: LiveStateStore & { close?(): void } = redis
       ? createRedisLiveStateStore(redis, { prefix: config.redisPrefix, ttlMs: liveStateTtlMs })
       : createMemoryLiveStateStore({ ttlMs: liveStateTtlMs });
+    // Socket.IO first: rooms publish through it. It is attached to the HTTP server below.
+    const io = createSocketServer(tokens);
     const rooms = createLocalRoomDirectory({
       repository: createRoomRepository(orm),
       liveState,
       logger,
+      publish: createRoomPublisher(io),
       emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
+      reconnectGraceMs: config.reconnectGraceS * 1000,
       refreshEveryMs: liveStateTtlMs / 4,
     });
+    const realtime = registerRealtime(io, { rooms, logger, speaker: config.activeSpeaker });
     const limits = { maxParticipantsLimit: config.maxParticipantsLimit };
     const httpApp = createHttpApp({
       logger,
@@ -87,7 +97,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       metrics: createMetrics({ node: config.nodeId }),
       openApiDocument: buildOpenApiDocument(version, limits),
     });
-    return assemble(config, createServer(httpApp), orm, redis, rooms, () => liveState.close?.());
+    const httpServer = createServer(httpApp);
+    io.attach(httpServer);
+    return assemble({ config, httpServer, io, orm, redis, rooms }, () => {
+      realtime.close();
+      liveState.close?.();
+    });
   } catch (error) {
     // Nothing half-built stays open: the caller gets the error and no connections linger.
     await releaseConnections(orm, redis);
@@ -95,25 +110,23 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   }
 }
 
-function assemble(
-  config: AppConfig,
-  httpServer: Server,
-  orm: Orm,
-  redis: Redis | undefined,
-  rooms: RoomDirectory,
-  closeLiveState: () => void,
-): App {
+function assemble(parts: Omit<App, 'close'>, stopTimers: () => void): App {
+  const { httpServer, io, orm, redis, rooms } = parts;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // Sockets first: their connections would hold the HTTP server open, and each one's detach
+      // is queued to its rooms before those drain.
+      io.local.disconnectSockets(true);
       await closeHttpServer(httpServer);
+      await io.close();
       // Room commands still queued finish their effects before the connections go.
       await rooms.close();
-      closeLiveState();
+      stopTimers();
       await releaseConnections(orm, redis);
     })());
 
-  return { config, httpServer, orm, redis, rooms, close };
+  return { ...parts, close };
 }
 
 async function releaseConnections(orm: Orm, redis: Redis | undefined): Promise<void> {

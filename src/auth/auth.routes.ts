@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { guestBody, loginBody, registerBody } from '../contract/schemas';
-import { parse } from '../http/validate';
+import { parse } from '../contract/validate';
 import type { AuthService } from './auth.service';
 import { createLoginThrottle } from './login-throttle';
 

@@ -118,6 +118,7 @@ export const roomSettingsView = z.object({
   enable_transcription: z.boolean(),
   max_participants: z.number().int(),
 });
+export type RoomSettingsView = z.infer<typeof roomSettingsView>;
 
 const timestamp = z.iso.datetime();
 
@@ -179,3 +180,20 @@ export const historyItemView = z.object({
 export type HistoryItemView = z.infer<typeof historyItemView>;
 export const historyPage = z.object({ items: z.array(historyItemView), next_cursor: z.string().nullable() });
 export type HistoryPage = z.infer<typeof historyPage>;
+
+// ---------------------------------------------------------------------------------------------
+// Socket.IO payloads (client → server, DESIGN.md §7). The event map is contract/events.ts.
+
+const roomCode = z.string().regex(roomCodePattern, 'must be a room code (12 characters of A-Z a-z 0-9 - _)');
+
+/** `room:attach`, `room:detach`, `lobby:cancel`. */
+export const roomCodePayload = z.strictObject({ room_code: roomCode });
+export type RoomCodePayload = z.infer<typeof roomCodePayload>;
+
+/** `audio:level`: the microphone level in dBFS. */
+export const audioLevelPayload = z.strictObject({ room_code: roomCode, level: z.number().min(-127).max(0) });
+export type AudioLevelPayload = z.infer<typeof audioLevelPayload>;
+
+/** `hardware:status`. */
+export const hardwareStatusPayload = z.strictObject({ room_code: roomCode, hardware_ready: z.boolean() });
+export type HardwareStatusPayload = z.infer<typeof hardwareStatusPayload>;

@@ -1,52 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { errorCatalog, problemType, type ErrorCode, type Problem } from '../contract/errors';
+import { errorCatalog, problemType, type Problem } from '../contract/errors';
 import { AppError } from '../errors/app-error';
+import { toAppError } from '../errors/to-app-error';
 
 /** Unknown routes: 404 NOT_FOUND as problem+json. */
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new AppError('NOT_FOUND', `No route for ${req.method} ${req.path}`));
 };
-
-// body-parser reports its failures as errors with a `type`; these are the client's fault.
-const bodyParserCodes: Record<string, ErrorCode> = {
-  'entity.parse.failed': 'MALFORMED_JSON',
-  'entity.too.large': 'PAYLOAD_TOO_LARGE',
-  'encoding.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
-  'charset.unsupported': 'UNSUPPORTED_MEDIA_TYPE',
-  'request.size.invalid': 'VALIDATION_FAILED',
-  'request.aborted': 'VALIDATION_FAILED',
-};
-
-// Errors that mean PostgreSQL is unreachable or saturated: the request may succeed on retry.
-// MikroORM reports most of them as a plain DriverException carrying the SQLSTATE in `code`.
-const unavailableErrorNames = new Set(['ConnectionException', 'KnexTimeoutError']);
-const unavailableCodes = new Set([
-  '53300', // too_many_connections
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now (starting up, shutting down)
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-]);
-
-function isOutage(error: Error): boolean {
-  if (unavailableErrorNames.has(error.name)) return true;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return /Connection terminated/.test(error.message);
-  // Class 08 is "connection exception"; 55000 is also how a database refusing connections answers.
-  return code.startsWith('08') || unavailableCodes.has(code) || (code === '55000' && /not currently accepting connections/.test(error.message));
-}
-
-/** Maps an error to the AppError a client sees; anything unexpected becomes INTERNAL. */
-export function toAppError(error: unknown): { appError: AppError; expected: boolean } {
-  if (error instanceof AppError) return { appError: error, expected: true };
-  const type = (error as { type?: unknown } | null)?.type;
-  if (typeof type === 'string' && bodyParserCodes[type]) return { appError: new AppError(bodyParserCodes[type]), expected: true };
-  if (error instanceof Error && isOutage(error)) return { appError: new AppError('UNAVAILABLE'), expected: false };
-  return { appError: new AppError('INTERNAL', 'Something went wrong on our side'), expected: false };
-}
 
 /** The one Express error handler: every error leaves as `application/problem+json`, never with a stack. */
 export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {

@@ -33,8 +33,10 @@ export interface LiveRoomState {
   participants: Record<string, LiveParticipant>;
   lobby: Record<string, LiveLobbyEntry>;
   activeSpeaker: string | null;
-  /** Named deadlines (e.g. `empty_room`), epoch milliseconds. */
+  /** Named deadlines (`empty_room`, `grace:{user_id}`), epoch milliseconds. */
   deadlines: Record<string, number>;
+  /** The sockets each user has attached to the room (`room:{code}:connections` → user_id). */
+  connections: Record<string, string[]>;
 }
 
 /** A partial update of one map: entries to set (insert or replace) and keys to delete. */
@@ -50,6 +52,7 @@ export interface LiveStateChange {
   /** `undefined` leaves it unchanged; `null` clears it. */
   activeSpeaker?: string | null;
   deadlines?: MapChange<number>;
+  connections?: MapChange<string[]>;
 }
 
 export interface LiveStateStore {
@@ -63,4 +66,4 @@ export interface LiveStateStore {
   delete(roomCode: string): Promise<void>;
 }
 
-export const emptyLiveState = (): LiveRoomState => ({ participants: {}, lobby: {}, activeSpeaker: null, deadlines: {} });
+export const emptyLiveState = (): LiveRoomState => ({ participants: {}, lobby: {}, activeSpeaker: null, deadlines: {}, connections: {} });

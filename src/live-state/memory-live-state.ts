@@ -7,6 +7,7 @@ interface StoredRoom {
   lobby: Map<string, LiveLobbyEntry>;
   activeSpeaker: string | null;
   deadlines: Map<string, number>;
+  connections: Map<string, string[]>;
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -59,6 +60,7 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
         lobby: Object.fromEntries(structuredClone(room.lobby)),
         activeSpeaker: room.activeSpeaker,
         deadlines: Object.fromEntries(room.deadlines),
+        connections: Object.fromEntries(structuredClone(room.connections)),
       };
       return state;
     },
@@ -94,13 +96,14 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
 }
 
 function newRoom(): StoredRoom {
-  return { participants: new Map(), lobby: new Map(), activeSpeaker: null, deadlines: new Map(), expiresAt: 0, timer: undefined };
+  return { participants: new Map(), lobby: new Map(), activeSpeaker: null, deadlines: new Map(), connections: new Map(), expiresAt: 0, timer: undefined };
 }
 
 function applyChange(room: StoredRoom, change: LiveStateChange): void {
   applyMapChange(room.participants, change.participants);
   applyMapChange(room.lobby, change.lobby);
   applyMapChange(room.deadlines, change.deadlines);
+  applyMapChange(room.connections, change.connections);
   if (change.activeSpeaker !== undefined) room.activeSpeaker = change.activeSpeaker;
 }
 
@@ -112,5 +115,5 @@ function applyMapChange<V>(map: Map<string, V>, change: MapChange<V> | undefined
 }
 
 function isEmpty(room: StoredRoom): boolean {
-  return room.participants.size === 0 && room.lobby.size === 0 && room.activeSpeaker === null && room.deadlines.size === 0;
+  return room.participants.size === 0 && room.lobby.size === 0 && room.activeSpeaker === null && room.deadlines.size === 0 && room.connections.size === 0;
 }

@@ -6,7 +6,8 @@
  *   room:{code}:lobby           Set    user_id (who waits; the authority on lobby membership)
  *   room:{code}:lobby_entries   Hash   user_id → JSON {display_name, language, hardware_ready, since}
  *   room:{code}:active_speaker  String user_id
- *   room:{code}:deadlines       Hash   name → epoch milliseconds as a decimal string
+ *   room:{code}:deadlines       Hash   name (`empty_room`, `grace:{user_id}`) → epoch milliseconds as a decimal string
+ *   room:{code}:connections     Hash   user_id → JSON array of the socket ids attached to the room
  *
  * The prefix (REDIS_PREFIX) is applied here rather than through ioredis `keyPrefix`, so every
  * key the code touches is visible in one place and raw clients see the same names.
@@ -18,6 +19,7 @@ export interface LiveStateKeys {
   lobbyEntries: string;
   activeSpeaker: string;
   deadlines: string;
+  connections: string;
 }
 
 /** The key names of one room's live state under `prefix`. */
@@ -29,6 +31,7 @@ export function liveStateKeys(prefix: string, roomCode: string): LiveStateKeys {
     lobbyEntries: `${base}lobby_entries`,
     activeSpeaker: `${base}active_speaker`,
     deadlines: `${base}deadlines`,
+    connections: `${base}connections`,
   };
 }
 

@@ -13,15 +13,23 @@ export function createRedisLiveStateStore(redis: Redis, options: { prefix: strin
   return {
     async read(roomCode) {
       const keys = liveStateKeys(prefix, roomCode);
-      // MULTI, not a plain pipeline, so the five parts are one consistent snapshot.
+      // MULTI, not a plain pipeline, so the parts are one consistent snapshot.
       const results = await exec(
-        redis.multi().hgetall(keys.participants).smembers(keys.lobby).hgetall(keys.lobbyEntries).get(keys.activeSpeaker).hgetall(keys.deadlines),
+        redis
+          .multi()
+          .hgetall(keys.participants)
+          .smembers(keys.lobby)
+          .hgetall(keys.lobbyEntries)
+          .get(keys.activeSpeaker)
+          .hgetall(keys.deadlines)
+          .hgetall(keys.connections),
       );
-      const [participants, lobby, lobbyEntries, activeSpeaker, deadlines] = results as [
+      const [participants, lobby, lobbyEntries, activeSpeaker, deadlines, connections] = results as [
         Record<string, string>,
         string[],
         Record<string, string>,
         string | null,
+        Record<string, string>,
         Record<string, string>,
       ];
       return {
@@ -29,6 +37,7 @@ export function createRedisLiveStateStore(redis: Redis, options: { prefix: strin
         lobby: parseLobby(lobby, lobbyEntries),
         activeSpeaker,
         deadlines: parseEntries(deadlines, parseDeadline),
+        connections: parseEntries(connections, parseConnections),
       } satisfies LiveRoomState;
     },
 
@@ -45,6 +54,7 @@ export function createRedisLiveStateStore(redis: Redis, options: { prefix: strin
       if (change.activeSpeaker === null) multi.del(keys.activeSpeaker);
       else if (change.activeSpeaker !== undefined) multi.set(keys.activeSpeaker, change.activeSpeaker);
       writeHash(multi, keys.deadlines, change.deadlines, String);
+      writeHash(multi, keys.connections, change.connections, (ids) => JSON.stringify(ids));
       for (const key of allLiveStateKeys(prefix, roomCode)) multi.pexpire(key, ttlMs);
       // EXEC does not roll back a command that fails at run time (e.g. WRONGTYPE); the others
       // still apply. We can only refuse to report success.
@@ -146,6 +156,7 @@ const parseJson =
   };
 const parseParticipant = parseJson<LiveParticipant>(participantJson);
 const parseLobbyEntry = parseJson<LiveLobbyEntry>(lobbyEntryJson);
+const parseConnections = parseJson<string[]>(z.array(z.string()));
 
 function parseDeadline(value: string): number | undefined {
   // Number('') and Number(' ') are 0; a deadline must be written as a decimal number.

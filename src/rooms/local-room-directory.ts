@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
-import type { DurableChange, RoomEvent } from './room.machine';
+import { nextDeadline, type DurableChange, type RoomEvent, type RoomNotice } from './room.machine';
 import { createDeadlineScheduler } from './deadline-scheduler';
-import { replyTo, summarize, type RoomCommand, type RoomDirectory } from './room-directory';
+import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomDirectory } from './room-directory';
 import { contextFromStores, liveChange } from './room-projection';
 import type { RoomRepository } from './room-repository';
 import { restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
@@ -12,7 +12,10 @@ export interface LocalRoomDirectoryDeps {
   repository: RoomRepository;
   liveState: LiveStateStore;
   logger: Logger;
+  /** Tells members what changed; a failure here is logged, never undoes the command. */
+  publish: NoticePublisher;
   emptyRoomTimeoutMs: number;
+  reconnectGraceMs: number;
   /** How often the live state's TTL is pushed back for the rooms this node holds. */
   refreshEveryMs: number;
   now?: () => number;
@@ -47,9 +50,9 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDire
     const stored = await repository.load(roomCode);
     if (!stored) throw new AppError('ROOM_NOT_FOUND');
     const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
-    const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, now: now() });
+    const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, reconnectGraceMs: deps.reconnectGraceMs, now: now() });
     const snapshot = restoreRoomSnapshot(stored.status, context);
-    scheduler.arm(roomCode, context.emptyDeadline);
+    scheduler.arm(roomCode, nextDeadline(context));
     return snapshot;
   }
 
@@ -75,10 +78,20 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDire
         throw error;
       }
       actor.snapshot = result.snapshot;
+      publish(roomCode, result.notices);
     }
     // Also after a no-op: an `expire` that came a moment early must find its timer set again.
-    scheduler.arm(roomCode, actor.snapshot.context.emptyDeadline);
+    scheduler.arm(roomCode, nextDeadline(actor.snapshot.context));
     return replyTo(command, before.context, result.snapshot);
+  }
+
+  function publish(roomCode: string, notices: RoomNotice[]) {
+    if (notices.length === 0) return;
+    try {
+      deps.publish(roomCode, notices);
+    } catch (error) {
+      logger.error({ err: error, room_code: roomCode }, 'publishing room notices failed');
+    }
   }
 
   /** Rooms with nothing live (ended, or pending with an empty lobby) leave memory once idle. */

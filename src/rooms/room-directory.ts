@@ -1,4 +1,4 @@
-import { lobbyInOrder, type Member, type RoomContext, type RoomEvent, type RoomSettings, type Waiting } from './room.machine';
+import { lobbyInOrder, type Member, type RoomContext, type RoomEvent, type RoomNotice, type RoomSettings, type Waiting } from './room.machine';
 import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
 
 /**
@@ -42,10 +42,28 @@ interface ReplyDetails {
   configure: object;
   expire: object;
   /** Participants by joining time, and the lobby in serving order (only the host may be shown it). */
-  viewParticipants: { participants: Member[]; lobby: Waiting[] };
+  viewParticipants: RoomRoster;
+  /** What a socket needs to show the room at once (DESIGN.md §7 `room:attach`). */
+  attach: RoomRoster & { joined: boolean; activeSpeaker: string | null };
+  detach: object;
+  cancelWaiting: object;
+  setHardware: object;
+  speakingStarted: object;
+  speakingStopped: object;
+}
+
+export interface RoomRoster {
+  participants: Member[];
+  lobby: Waiting[];
 }
 
 export type RoomReply<T extends RoomCommandType> = { room: RoomSummary } & ReplyDetails[T];
+
+/**
+ * Delivers what a room tells its members (the realtime layer, src/realtime/room-publisher.ts).
+ * Called once per accepted command, after its effects are written, in the room's command order.
+ */
+export type NoticePublisher = (roomCode: string, notices: readonly RoomNotice[]) => void;
 
 export interface RoomDirectory {
   dispatch<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
@@ -88,13 +106,17 @@ export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, 
           waiting: lobbyInOrder(next).map((w) => w.userId),
         };
       case 'viewParticipants':
-        return {
-          participants: Object.values(next.participants).sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1)),
-          lobby: lobbyInOrder(next),
-        };
+        return rosterOf(next);
+      case 'attach':
+        return { ...rosterOf(next), joined: Object.hasOwn(next.participants, command.userId), activeSpeaker: next.activeSpeaker };
       default:
         return {};
     }
   };
   return { room, ...details() } as RoomReply<C['type']>;
 }
+
+const rosterOf = (c: RoomContext): RoomRoster => ({
+  participants: Object.values(c.participants).sort((a, b) => a.joinedAt - b.joinedAt || (a.userId < b.userId ? -1 : 1)),
+  lobby: lobbyInOrder(c),
+});

@@ -6,10 +6,11 @@ import type { StoredRoom } from './room-repository';
  * The room's context and its two stores: the live state (Redis or in-process) is a projection
  * of the context, written as a diff after each accepted command; on activation the context is
  * rebuilt from PostgreSQL (who is admitted, bans, settings) and the live state (details, lobby,
- * speaker, deadlines). PostgreSQL wins where they disagree: it is written first.
+ * speaker, attached sockets, deadlines). PostgreSQL wins where they disagree: it is written first.
  */
 
 const emptyRoomDeadline = 'empty_room';
+const gracePrefix = 'grace:';
 
 const toLiveParticipant = (m: Member): LiveParticipant => ({
   status: m.status,
@@ -41,17 +42,31 @@ export function liveChange(prev: RoomContext, next: RoomContext): LiveStateChang
   const change: LiveStateChange = {};
   const participants = diffMap(prev.participants, next.participants, toLiveParticipant);
   const lobby = diffMap(prev.lobby, next.lobby, toLiveLobbyEntry);
+  const connections = diffMap(prev.connections, next.connections, (ids) => ids);
+  const deadlines = diffMap(namedDeadlines(prev), namedDeadlines(next), (at) => at);
   if (participants) change.participants = participants;
   if (lobby) change.lobby = lobby;
+  if (connections) change.connections = connections;
+  if (deadlines) change.deadlines = deadlines;
   if (prev.activeSpeaker !== next.activeSpeaker) change.activeSpeaker = next.activeSpeaker;
-  if (prev.emptyDeadline !== next.emptyDeadline) {
-    change.deadlines = next.emptyDeadline === null ? { delete: [emptyRoomDeadline] } : { set: { [emptyRoomDeadline]: next.emptyDeadline } };
-  }
   return Object.keys(change).length > 0 ? change : null;
 }
 
+/** The room's deadlines under their stored names: `empty_room` and `grace:{user_id}`. */
+function namedDeadlines(c: RoomContext): Record<string, number> {
+  const named: Record<string, number> = {};
+  if (c.emptyDeadline !== null) named[emptyRoomDeadline] = c.emptyDeadline;
+  for (const [userId, at] of Object.entries(c.graceDeadlines)) named[`${gracePrefix}${userId}`] = at;
+  return named;
+}
+
 /** Rebuilds a room's context from what PostgreSQL and the live state hold. */
-export function contextFromStores(stored: StoredRoom, live: LiveRoomState, options: { emptyRoomTimeoutMs: number; now: number }): RoomContext {
+export function contextFromStores(
+  stored: StoredRoom,
+  live: LiveRoomState,
+  options: { emptyRoomTimeoutMs: number; reconnectGraceMs: number; now: number },
+): RoomContext {
+  const connections = stored.status === 'ended' ? {} : live.connections;
   const participants: Record<string, Member> = {};
   if (stored.status !== 'ended') {
     for (const row of stored.attendance) {
@@ -60,8 +75,8 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, optio
         userId: row.userId,
         displayName: row.displayName,
         role: row.role,
-        // Without live details (e.g. a single node restarted) nobody is known to be connected.
-        status: details?.status ?? 'disconnected',
+        // Without live state (e.g. a single node restarted) nobody is known to be connected.
+        status: connections[row.userId]?.length ? 'connected' : 'disconnected',
         language: details?.language ?? null,
         hardwareReady: details?.hardware_ready ?? false,
         joinedAt: row.joinedAt,
@@ -81,6 +96,12 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, optio
       };
     }
   }
+  // Everyone without a socket has a deadline to attach by; one lost with the live state starts now.
+  const graceDeadlines: Record<string, number> = {};
+  for (const userId of [...Object.keys(participants), ...Object.keys(lobby)]) {
+    if (connections[userId]?.length) continue;
+    graceDeadlines[userId] = live.deadlines[`${gracePrefix}${userId}`] ?? options.now + options.reconnectGraceMs;
+  }
   const empty = Object.keys(participants).length === 0;
   const storedDeadline = live.deadlines[emptyRoomDeadline];
   return {
@@ -96,9 +117,13 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, optio
     lobby,
     removed: stored.removed,
     activeSpeaker: live.activeSpeaker && participants[live.activeSpeaker] ? live.activeSpeaker : null,
+    speaking: {},
+    connections,
+    graceDeadlines,
     // An empty active room always has a deadline; one lost with the live state starts again now.
     emptyDeadline: stored.status === 'active' && empty ? (storedDeadline ?? options.now + options.emptyRoomTimeoutMs) : null,
     emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
+    reconnectGraceMs: options.reconnectGraceMs,
     refusal: null,
   };
 }

@@ -1,12 +1,14 @@
-import { and, not, setup } from 'xstate';
+import { and, not, or, setup } from 'xstate';
 
 /**
- * The room: every rule of DESIGN.md §6 as one XState machine, and nothing else. It is pure: it
- * never does I/O. The room runtime (room-runtime.ts) feeds it one command at a time through
- * xstate's `transition()`, which returns the next snapshot and the effects without running them:
+ * The room: every rule of DESIGN.md §6 and §8 as one XState machine, and nothing else. It is
+ * pure: it never does I/O. The room directory (local-room-directory.ts) feeds it one command at a
+ * time through xstate's `transition()`, which returns the next snapshot and the effects without
+ * running them:
  *
  * - `persist` actions name the durable changes (PostgreSQL) a command makes;
- * - emitted events (`RoomNotice`) are what the room tells its members (broadcast by #4's layer);
+ * - emitted events (`RoomNotice`) are what the room tells its members; each carries what the
+ *   realtime layer needs to deliver it (src/realtime/room-publisher.ts);
  * - a refused command sets `context.refusal` and the runtime throws that snapshot away, so a
  *   refused command changes nothing;
  * - the live state (Redis) is a projection of the context, written by the runtime.
@@ -28,7 +30,7 @@ export interface Member {
   userId: string;
   displayName: string;
   role: Role;
-  /** `disconnected` until a socket attaches (issue #4 keeps it current). */
+  /** `connected` while at least one of the user's sockets is attached to the room. */
   status: 'connected' | 'disconnected';
   language: string | null;
   hardwareReady: boolean;
@@ -65,14 +67,21 @@ export interface RoomContext {
   /** Users removed by the host: they may not join again. */
   removed: string[];
   activeSpeaker: string | null;
+  /** Members speaking right now, with the level (dBFS) they started at. Not stored: it lives seconds. */
+  speaking: Record<string, number>;
+  /** The sockets each user has attached to the room (ids from the realtime layer), member or not. */
+  connections: Record<string, string[]>;
+  /** When each member or waiting user with no socket attached leaves (epoch ms). */
+  graceDeadlines: Record<string, number>;
   /** When an active room with nobody in it ends by itself (epoch ms), or null. */
   emptyDeadline: number | null;
   emptyRoomTimeoutMs: number;
+  reconnectGraceMs: number;
   /** Set only on a refused command's snapshot, which is never adopted. */
   refusal: Refusal | null;
 }
 
-export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs'>;
+export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs' | 'reconnectGraceMs'>;
 
 /** Commands. `at` is the server's clock; `by` is the acting user. */
 export type RoomEvent =
@@ -82,10 +91,19 @@ export type RoomEvent =
   | { type: 'reject'; at: number; by: string; userId: string }
   | { type: 'remove'; at: number; by: string; userId: string }
   | { type: 'leave'; at: number; userId: string; reason: 'left' | 'disconnected' }
+  /** A waiting user gives up (`lobby:cancel`); unlike leave, it never takes a participant out. */
+  | { type: 'cancelWaiting'; at: number; userId: string }
+  /** A socket of the user attaches to the room or goes away (presence). */
+  | { type: 'attach'; at: number; userId: string; connectionId: string }
+  | { type: 'detach'; at: number; userId: string; connectionId: string }
+  | { type: 'setHardware'; at: number; userId: string; hardwareReady: boolean }
+  /** From the speaking detector (src/realtime/speaking-detector.ts): only starts and stops arrive here. */
+  | { type: 'speakingStarted'; at: number; userId: string; level: number }
+  | { type: 'speakingStopped'; at: number; userId: string }
   | { type: 'end'; at: number; by: string }
   | { type: 'configure'; at: number; by: string; settings: Partial<RoomSettings> }
   | { type: 'viewParticipants'; at: number; by: string }
-  /** Sent by the deadline scheduler when a stored deadline is due. */
+  /** Sent by the deadline scheduler when a stored deadline (empty room, reconnect grace) is due. */
   | { type: 'expire'; at: number };
 
 /** A durable change: the runtime writes these to PostgreSQL in one transaction per command. */
@@ -96,19 +114,24 @@ export type DurableChange =
   | { kind: 'attendanceOpened'; userId: string; role: Role; at: number }
   | { kind: 'attendanceClosed'; userId: string; reason: LeaveReason; at: number };
 
-/** What the room tells its members; the realtime layer turns each into a DESIGN.md §7 event. */
+/**
+ * What the room tells its members; the realtime layer turns each into a DESIGN.md §7 event.
+ * `connections` name the sockets that enter or leave the room's channel with the change.
+ */
 export type RoomNotice =
   | { type: 'lobby:waiting'; userId: string; reason: 'locked' | 'host_not_started' }
-  | { type: 'lobby:entered'; userId: string; displayName: string }
-  | { type: 'lobby:left'; userId: string }
+  | { type: 'lobby:entered'; hostId: string; userId: string; displayName: string }
+  | { type: 'lobby:left'; hostId: string; userId: string }
   | { type: 'lobby:admitted'; userId: string }
   | { type: 'lobby:rejected'; userId: string }
-  | { type: 'participant:joined'; userId: string }
-  | { type: 'participant:left'; userId: string; reason: LeaveReason }
+  | { type: 'participant:joined'; participant: Member; connections: string[] }
+  | { type: 'participant:updated'; participant: Member }
+  | { type: 'participant:left'; userId: string; reason: LeaveReason; connections: string[] }
   | { type: 'participant:removed'; userId: string }
   | { type: 'speaker:changed'; userId: string | null; at: number }
-  | { type: 'room:updated' }
-  | { type: 'room:ended'; at: number };
+  | { type: 'room:updated'; settings: RoomSettings; status: 'pending' | 'active' }
+  /** `userIds`: everyone in the room or its lobby, told on their own channels too. */
+  | { type: 'room:ended'; at: number; userIds: string[] };
 
 // ---------------------------------------------------------------------------------------------
 // Pure helpers: each computes one step (a context patch, durable changes and notices).
@@ -135,59 +158,85 @@ function chain(context: RoomContext, ...steps: ((c: RoomContext) => Step)[]): St
   return out;
 }
 
+/** The record without `key`: a copy, or the same object when the key is absent (so nothing reads as changed). */
+const without = <V>(record: Record<string, V>, key: string): Record<string, V> => {
+  if (!Object.hasOwn(record, key)) return record;
+  const { [key]: _gone, ...rest } = record;
+  return rest;
+};
+
 /** Participants other than the host: what `max_participants` counts. */
 const guestCount = (c: RoomContext) => Object.keys(c.participants).filter((id) => id !== c.hostId).length;
 const freeSeats = (c: RoomContext) => Math.max(0, c.settings.max_participants - guestCount(c));
+const socketsOf = (c: RoomContext, userId: string) => c.connections[userId] ?? [];
 /** The lobby in the order it is served: first come, first admitted. */
 export const lobbyInOrder = (c: RoomContext): Waiting[] =>
   Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));
 
+/** The earliest deadline of the room (empty room, reconnect grace), or null. */
+export const nextDeadline = (c: RoomContext): number | null => {
+  const all = Object.values(c.graceDeadlines);
+  if (c.emptyDeadline !== null) all.push(c.emptyDeadline);
+  return all.length > 0 ? Math.min(...all) : null;
+};
+
+/**
+ * A member or waiting user with no socket attached gets a deadline to attach by (a REST join
+ * counts from joining); one with a socket has none. An existing deadline is kept, so moving
+ * from the lobby into the room does not extend it.
+ */
+const graceFor = (c: RoomContext, userId: string, at: number): Record<string, number> =>
+  socketsOf(c, userId).length > 0
+    ? without(c.graceDeadlines, userId)
+    : { ...c.graceDeadlines, [userId]: c.graceDeadlines[userId] ?? at + c.reconnectGraceMs };
+
 type Seated = Pick<Waiting, 'userId' | 'displayName' | 'language' | 'hardwareReady'>;
+const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated => ({ userId, displayName, language, hardwareReady });
 
 /** Makes users participants (from the lobby or straight in). */
 const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
-  const participants = { ...c.participants };
-  const lobby = { ...c.lobby };
+  let next = { participants: { ...c.participants }, lobby: { ...c.lobby }, graceDeadlines: c.graceDeadlines };
   const step = nothing();
   for (const user of users) {
     const role: Role = user.userId === c.hostId ? 'host' : 'guest';
-    participants[user.userId] = { ...pick(user), role, status: 'disconnected', joinedAt: at };
+    const connections = socketsOf(c, user.userId);
+    const member: Member = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at };
+    next.participants[user.userId] = member;
+    next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
     step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
-    if (lobby[user.userId]) {
-      delete lobby[user.userId];
+    if (next.lobby[user.userId]) {
+      next = { ...next, lobby: without(next.lobby, user.userId) };
       step.notices.push({ type: 'lobby:admitted', userId: user.userId });
     }
-    step.notices.push({ type: 'participant:joined', userId: user.userId });
+    step.notices.push({ type: 'participant:joined', participant: member, connections });
   }
-  step.context = { participants, lobby };
+  step.context = next;
   return step;
 };
-
-const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated => ({ userId, displayName, language, hardwareReady });
 
 /** Admits waiting users in lobby order while seats are free. */
 const admitWaiting = (at: number) => (c: RoomContext): Step => seat(lobbyInOrder(c).slice(0, freeSeats(c)), at)(c);
 
 const enterLobby = (user: Seated, at: number, reason: 'locked' | 'host_not_started') => (c: RoomContext): Step => ({
-  context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at } } },
+  context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at } }, graceDeadlines: graceFor(c, user.userId, at) },
   persist: [],
   notices: [
     { type: 'lobby:waiting', userId: user.userId, reason },
-    { type: 'lobby:entered', userId: user.userId, displayName: user.displayName },
+    { type: 'lobby:entered', hostId: c.hostId, userId: user.userId, displayName: user.displayName },
   ],
 });
 
-const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:rejected') => (c: RoomContext): Step => {
-  const { [userId]: _gone, ...lobby } = c.lobby;
-  return { context: { lobby }, persist: [], notices: [{ type: notice, userId }] };
-};
+const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:rejected') => (c: RoomContext): Step => ({
+  context: { lobby: without(c.lobby, userId), graceDeadlines: without(c.graceDeadlines, userId) },
+  persist: [],
+  notices: [notice === 'lobby:left' ? { type: notice, hostId: c.hostId, userId } : { type: notice, userId }],
+});
 
 const unseat = (userId: string, reason: LeaveReason, at: number) => (c: RoomContext): Step => {
-  const { [userId]: _gone, ...participants } = c.participants;
   const step: Step = {
-    context: { participants },
+    context: { participants: without(c.participants, userId), graceDeadlines: without(c.graceDeadlines, userId), speaking: without(c.speaking, userId) },
     persist: [{ kind: 'attendanceClosed', userId, reason, at }],
-    notices: [{ type: 'participant:left', userId, reason }],
+    notices: [{ type: 'participant:left', userId, reason, connections: socketsOf(c, userId) }],
   };
   if (reason === 'removed') {
     step.context.removed = [...c.removed, userId];
@@ -198,23 +247,103 @@ const unseat = (userId: string, reason: LeaveReason, at: number) => (c: RoomCont
   return step;
 };
 
-const startRoom = (at: number) => (): Step => ({
-  context: { startedAt: at },
-  persist: [{ kind: 'roomStarted', at }],
-  notices: [{ type: 'room:updated' }],
+/** Replaces a member with a changed copy and tells the room. */
+const updateMember = (userId: string, patch: Partial<Member>) => (c: RoomContext): Step => {
+  const current = c.participants[userId];
+  if (!current || (Object.keys(patch) as (keyof Member)[]).every((key) => current[key] === patch[key])) return nothing();
+  const participant = { ...current, ...patch };
+  return { context: { participants: { ...c.participants, [userId]: participant } }, persist: [], notices: [{ type: 'participant:updated', participant }] };
+};
+
+/** A socket of the user attached: they are connected and have no deadline. */
+const connect = (userId: string, connectionId: string) => (c: RoomContext): Step => {
+  const sockets = socketsOf(c, userId);
+  if (sockets.includes(connectionId)) return nothing();
+  const connections = { ...c.connections, [userId]: [...sockets, connectionId] };
+  const next = { ...c, connections, graceDeadlines: without(c.graceDeadlines, userId) };
+  const step = updateMember(userId, { status: 'connected' })(next);
+  return { ...step, context: { connections, graceDeadlines: next.graceDeadlines, ...step.context } };
+};
+
+/** A socket went away; the user's last one starts the reconnect grace. */
+const disconnect = (userId: string, connectionId: string, at: number) => (c: RoomContext): Step => {
+  const sockets = socketsOf(c, userId);
+  if (!sockets.includes(connectionId)) return nothing();
+  const rest = sockets.filter((id) => id !== connectionId);
+  const connections = rest.length > 0 ? { ...c.connections, [userId]: rest } : without(c.connections, userId);
+  if (rest.length > 0 || !(c.participants[userId] || c.lobby[userId])) return { context: { connections }, persist: [], notices: [] };
+  const next = { ...c, connections, graceDeadlines: graceFor({ ...c, connections }, userId, at) };
+  const step = updateMember(userId, { status: 'disconnected' })(next);
+  return { ...step, context: { connections, graceDeadlines: next.graceDeadlines, ...step.context } };
+};
+
+/** Members and waiting users whose grace has run out leave (`disconnected`; the lobby's just go). */
+const expireGrace = (at: number) => (c: RoomContext): Step => {
+  const due = Object.entries(c.graceDeadlines).filter(([, deadline]) => deadline <= at).map(([userId]) => userId);
+  return chain(
+    c,
+    ...due.map((userId) => (current: RoomContext): Step => {
+      if (current.participants[userId]) return unseat(userId, 'disconnected', at)(current);
+      if (current.lobby[userId]) return dropFromLobby(userId, 'lobby:left')(current);
+      return { context: { graceDeadlines: without(current.graceDeadlines, userId) }, persist: [], notices: [] };
+    }),
+  );
+};
+
+const setHardware = (userId: string, hardwareReady: boolean) => (c: RoomContext): Step => {
+  const waiting = c.lobby[userId];
+  if (!waiting) return updateMember(userId, { hardwareReady })(c);
+  if (waiting.hardwareReady === hardwareReady) return nothing();
+  return { context: { lobby: { ...c.lobby, [userId]: { ...waiting, hardwareReady } } }, persist: [], notices: [] };
+};
+
+const announceSpeaker = (userId: string | null, at: number): Step => ({
+  context: { activeSpeaker: userId },
+  persist: [],
+  notices: [{ type: 'speaker:changed', userId, at }],
 });
 
-const endRoom = (at: number) => (): Step => ({
-  context: { endedAt: at, participants: {}, lobby: {}, activeSpeaker: null, emptyDeadline: null },
+/** DESIGN.md §8: the floor goes to who starts speaking, unless the speaker still speaks and is louder. */
+const startSpeaking = (userId: string, level: number, at: number) => (c: RoomContext): Step => {
+  const speaking = { ...c.speaking, [userId]: level };
+  const current = c.activeSpeaker;
+  const keepsFloor = current === userId || (current !== null && (c.speaking[current] ?? -Infinity) > level);
+  if (keepsFloor) return { context: { speaking }, persist: [], notices: [] };
+  const step = announceSpeaker(userId, at);
+  return { ...step, context: { ...step.context, speaking } };
+};
+
+/**
+ * The speaker stays active through silence; but when they stop while others still speak (who
+ * started while the speaker was louder), the loudest of those takes the floor.
+ */
+const stopSpeaking = (userId: string, at: number) => (c: RoomContext): Step => {
+  if (!Object.hasOwn(c.speaking, userId)) return nothing();
+  const speaking = without(c.speaking, userId);
+  const [next] = Object.entries(speaking).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  if (c.activeSpeaker !== userId || !next) return { context: { speaking }, persist: [], notices: [] };
+  const step = announceSpeaker(next[0], at);
+  return { ...step, context: { ...step.context, speaking } };
+};
+
+const startRoom = (at: number) => (c: RoomContext): Step => ({
+  context: { startedAt: at },
+  persist: [{ kind: 'roomStarted', at }],
+  notices: [{ type: 'room:updated', settings: c.settings, status: 'active' }],
+});
+
+const endRoom = (at: number) => (c: RoomContext): Step => ({
+  context: { endedAt: at, participants: {}, lobby: {}, activeSpeaker: null, speaking: {}, connections: {}, graceDeadlines: {}, emptyDeadline: null },
   persist: [{ kind: 'roomEnded', at }],
-  notices: [{ type: 'room:ended', at }],
+  notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
 });
 
 const configure = (patch: Partial<RoomSettings>) => (c: RoomContext): Step => {
   const settings = { ...c.settings, ...patch };
   const changed = (Object.keys(settings) as (keyof RoomSettings)[]).some((key) => settings[key] !== c.settings[key]);
   if (!changed) return nothing();
-  return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices: [{ type: 'room:updated' }] };
+  const status = c.startedAt === null ? 'pending' : 'active';
+  return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices: [{ type: 'room:updated', settings, status }] };
 };
 
 type EventOf<T extends RoomEvent['type']> = Extract<RoomEvent, { type: T }>;
@@ -253,6 +382,7 @@ const room = setup({
     refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
     emptyDeadlinePassed: ({ context, event }) =>
       context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
+    hasSpeaker: ({ context }) => context.activeSpeaker !== null,
     speakerGone: ({ context }) => context.activeSpeaker === null,
   },
 });
@@ -291,6 +421,9 @@ export const roomMachine = room.createMachine({
     lobby: {},
     removed: [],
     activeSpeaker: null,
+    speaking: {},
+    connections: {},
+    graceDeadlines: {},
     emptyDeadline: null,
     refusal: null,
   }),
@@ -303,6 +436,21 @@ export const roomMachine = room.createMachine({
       { guard: 'isWaiting', actions: apply((c, e) => dropFromLobby(as(e, 'leave').userId, 'lobby:left')(c)) },
       // Leaving a room one is not in is a no-op: leave is idempotent.
     ],
+    cancelWaiting: [
+      { guard: 'isWaiting', actions: apply((c, e) => dropFromLobby(as(e, 'cancelWaiting').userId, 'lobby:left')(c)) },
+      { guard: 'isPresent', actions: refuse('NOT_IN_LOBBY', 'You are in the room, not in its lobby; leave the room instead') },
+    ],
+    attach: [
+      refuseBanned,
+      { guard: or(['isPresent', 'isWaiting']), actions: apply((c, e) => connect(as(e, 'attach').userId, as(e, 'attach').connectionId)(c)) },
+      { actions: refuse('NOT_A_PARTICIPANT', 'Join the room (POST /join) before attaching to it') },
+    ],
+    detach: { actions: apply((c, e) => disconnect(as(e, 'detach').userId, as(e, 'detach').connectionId, e.at)(c)) },
+    setHardware: [
+      { guard: or(['isPresent', 'isWaiting']), actions: apply((c, e) => setHardware(as(e, 'setHardware').userId, as(e, 'setHardware').hardwareReady)(c)) },
+      { actions: refuse('NOT_A_PARTICIPANT', 'Only participants and waiting users have hardware status') },
+    ],
+    expire: { actions: apply((c, e) => expireGrace(e.at)(c)) },
     reject: [
       refuseUnlessHost,
       { guard: 'isWaiting', actions: apply((c, e) => dropFromLobby(as(e, 'reject').userId, 'lobby:rejected')(c)) },
@@ -314,7 +462,7 @@ export const roomMachine = room.createMachine({
       { guard: 'isPresent', actions: apply((c, e) => unseat(as(e, 'remove').userId, 'removed', e.at)(c)) },
       { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
     ],
-    end: [refuseUnlessHost, { target: '.ended', actions: apply((_c, e) => endRoom(e.at)()) }],
+    end: [refuseUnlessHost, { target: '.ended', actions: apply((c, e) => endRoom(e.at)(c)) }],
     configure: [refuseUnlessHost, { actions: reconfigure }],
   },
   states: {
@@ -336,7 +484,7 @@ export const roomMachine = room.createMachine({
         // The host letting someone in starts the meeting, as joining would.
         admit: [
           refuseUnlessHost,
-          { guard: 'isWaiting', target: 'active', actions: [apply((_c, e) => startRoom(e.at)()), admitTarget] },
+          { guard: 'isWaiting', target: 'active', actions: [apply((c, e) => startRoom(e.at)(c)), admitTarget] },
           { actions: refuse('NOT_IN_LOBBY', 'This user is not waiting in the lobby') },
         ],
         admitAll: [
@@ -362,7 +510,7 @@ export const roomMachine = room.createMachine({
           { actions: refuse('NOT_IN_LOBBY', 'This user is not waiting in the lobby') },
         ],
         admitAll: [refuseUnlessHost, { actions: apply((c, e) => admitWaiting(e.at)(c)) }],
-        expire: [{ guard: 'emptyDeadlinePassed', target: 'ended', actions: apply((_c, e) => endRoom(e.at)()) }, {}],
+        expire: [{ guard: 'emptyDeadlinePassed', target: 'ended', actions: apply((c, e) => endRoom(e.at)(c)) }, { actions: apply((c, e) => expireGrace(e.at)(c)) }],
       },
       states: {
         admission: {
@@ -402,10 +550,15 @@ export const roomMachine = room.createMachine({
             },
           },
         },
+        // DESIGN.md §8. Speaking starts and stops come from the detectors on the socket nodes.
         speaker: {
           initial: 'none',
+          on: {
+            speakingStarted: { guard: 'isPresent', actions: apply((c, e) => startSpeaking(as(e, 'speakingStarted').userId, as(e, 'speakingStarted').level, e.at)(c)) },
+            speakingStopped: { actions: apply((c, e) => stopSpeaking(as(e, 'speakingStopped').userId, e.at)(c)) },
+          },
           states: {
-            none: {},
+            none: { always: { guard: 'hasSpeaker', target: 'speaker' } },
             speaker: { always: { guard: 'speakerGone', target: 'none', actions: room.emit(({ event }) => ({ type: 'speaker:changed', userId: null, at: event.at })) } },
           },
         },
@@ -422,6 +575,10 @@ export const roomMachine = room.createMachine({
         // Ending again answers with the first end: `ended_at` does not move.
         end: [refuseUnlessHost, {}],
         leave: {},
+        cancelWaiting: {},
+        attach: { actions: notLive },
+        setHardware: { actions: notLive },
+        detach: {},
         expire: {},
       },
     },

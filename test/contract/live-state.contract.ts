@@ -66,6 +66,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         lobby: { set: { u3: lobbyEntry(), u4: lobbyEntry({ display_name: 'Linus', language: 'fi', hardware_ready: true }) } },
         activeSpeaker: 'u1',
         deadlines: { set: { empty_room: 1_700_000_000_123 } },
+        connections: { set: { u1: ['s1', 's2'], u3: ['s3'] } },
       });
 
       expect(await store.read(room)).toEqual({
@@ -73,6 +74,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         lobby: { u3: lobbyEntry(), u4: lobbyEntry({ display_name: 'Linus', language: 'fi', hardware_ready: true }) },
         activeSpeaker: 'u1',
         deadlines: { empty_room: 1_700_000_000_123 },
+        connections: { u1: ['s1', 's2'], u3: ['s3'] },
       });
     });
 
@@ -109,6 +111,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         lobby: { u2: lobbyEntry() },
         activeSpeaker: 'u1',
         deadlines: { empty_room: 5, grace_u1: 7 },
+        connections: {},
       });
     });
 
@@ -119,12 +122,14 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         participants: { set: { u1: participant(), u2: participant(), u3: participant() } },
         lobby: { set: { l1: lobbyEntry(), l2: lobbyEntry() } },
         deadlines: { set: { a: 1, b: 2 } },
+        connections: { set: { u1: ['s1'], u2: ['s2'] } },
       });
 
       await store.apply(room, {
         participants: { set: { u1: participant({ status: 'disconnected' }), u3: participant({ display_name: 'Back' }) }, delete: ['u2', 'u3', 'nobody'] },
         lobby: { delete: ['l1'] },
         deadlines: { delete: ['a'] },
+        connections: { set: { u1: ['s1', 's9'] }, delete: ['u2'] },
       });
 
       expect(await store.read(room)).toEqual({
@@ -132,6 +137,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         lobby: { l2: lobbyEntry() },
         activeSpeaker: null,
         deadlines: { b: 2 },
+        connections: { u1: ['s1', 's9'] },
       });
     });
 
@@ -163,6 +169,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         lobby: { u2: lobbyEntry() },
         activeSpeaker: null,
         deadlines: { d: 1 },
+        connections: {},
       });
     });
 
@@ -183,7 +190,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
       await store.apply(b, { lobby: { set: { u2: lobbyEntry() } }, deadlines: { set: { d: 1 } } });
       await store.delete(b);
 
-      expect(await store.read(a)).toEqual({ participants: { u1: participant() }, lobby: {}, activeSpeaker: 'u1', deadlines: {} });
+      expect(await store.read(a)).toEqual({ participants: { u1: participant() }, lobby: {}, activeSpeaker: 'u1', deadlines: {}, connections: {} });
       expect(await store.read(b)).toEqual(emptyLiveState());
     });
 
@@ -196,7 +203,13 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
     });
 
     describe('expiry', () => {
-      const fullChange = { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } } };
+      const fullChange = {
+        participants: { set: { u1: participant() } },
+        lobby: { set: { u2: lobbyEntry() } },
+        activeSpeaker: 'u1',
+        deadlines: { set: { d: 1 } },
+        connections: { set: { u1: ['s1'] } },
+      };
 
       it('forgets a room after the TTL', async () => {
         const store = await open(SHORT_TTL_MS);
@@ -216,7 +229,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         await store.refresh([kept, randomRoomCode()]);
         await sleep(200);
 
-        expect(await store.read(kept)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 } });
+        expect(await store.read(kept)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: { u1: ['s1'] } });
         expect(await store.read(other)).toEqual(emptyLiveState());
       });
 
@@ -228,7 +241,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         await store.apply(room, { lobby: { set: { u2: lobbyEntry() } } });
         await sleep(200);
 
-        expect(await store.read(room)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 } });
+        expect(await store.read(room)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: {} });
       });
     });
   });

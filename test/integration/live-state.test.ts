@@ -52,7 +52,8 @@ describe('Redis live state, as other services see it', () => {
         participants: { set: { u1: participant({ role: 'host', language: null }) } },
         lobby: { set: { u2: lobbyEntry() } },
         activeSpeaker: 'u1',
-        deadlines: { set: { empty_room: 1_700_000_000_123 } },
+        deadlines: { set: { empty_room: 1_700_000_000_123, 'grace:u1': 1_700_000_000_456 } },
+        connections: { set: { u1: ['socket-a', 'socket-b'] } },
       });
 
       const participants = await redis.hgetall(`room:${room}:participants`);
@@ -64,7 +65,8 @@ describe('Redis live state, as other services see it', () => {
       expect(await redis.smembers(`room:${room}:lobby`)).toEqual(['u2']);
       expect(JSON.parse((await redis.hget(`room:${room}:lobby_entries`, 'u2'))!)).toEqual(lobbyEntry());
       expect(await redis.get(`room:${room}:active_speaker`)).toBe('u1');
-      expect(await redis.hgetall(`room:${room}:deadlines`)).toEqual({ empty_room: '1700000000123' });
+      expect(await redis.hgetall(`room:${room}:deadlines`)).toEqual({ empty_room: '1700000000123', 'grace:u1': '1700000000456' });
+      expect(JSON.parse((await redis.hget(`room:${room}:connections`, 'u1'))!)).toEqual(['socket-a', 'socket-b']);
 
       const keys = await redisKeys(`*${room}*`);
       expect(keys.sort()).toEqual(allLiveStateKeys('', room).sort());
@@ -84,8 +86,8 @@ describe('Redis live state, as other services see it', () => {
 
     it('deletes every key of the room', async () => {
       const room = newRoom();
-      await store().apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } } });
-      expect(await redisKeys(`*${room}*`)).toHaveLength(5);
+      await store().apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } }, connections: { set: { u1: ['s'] } } });
+      expect(await redisKeys(`*${room}*`)).toHaveLength(6);
       await store().delete(room);
       expect(await redisKeys(`*${room}*`)).toEqual([]);
     });
@@ -94,7 +96,7 @@ describe('Redis live state, as other services see it', () => {
   it('starts every key with the prefix', async () => {
     const room = randomRoomCode();
     const store = createRedisLiveStateStore(redis, { prefix: runPrefix, ttlMs });
-    await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } } });
+    await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } }, connections: { set: { u1: ['s'] } } });
 
     const keys = await redisKeys(`*${room}*`);
     expect(keys.sort()).toEqual(Object.values(liveStateKeys(runPrefix, room)).sort());
@@ -108,10 +110,12 @@ describe('Redis live state, as other services see it', () => {
     await store.apply(room, { participants: { set: { good: participant() } }, deadlines: { set: { ok: 5 } } });
     await redis.hset(keys.participants, 'bad', 'not json', 'array', '[1]', 'partial', JSON.stringify({ status: 'connected' }));
     await redis.hset(keys.deadlines, 'bad', 'soon', 'empty', '');
+    await redis.hset(keys.connections, 'good', '["s1"]', 'bad', '[1]', 'worse', 'nope');
 
     const state = await store.read(room);
     expect(state.participants).toEqual({ good: participant() });
     expect(state.deadlines).toEqual({ ok: 5 });
+    expect(state.connections).toEqual({ good: ['s1'] });
   });
 
   it('reads a lobby member without usable metadata with neutral metadata', async () => {

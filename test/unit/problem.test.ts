@@ -1,4 +1,4 @@
-import { toAppError } from '../../src/http/problem';
+import { toAppError } from '../../src/errors/to-app-error';
 
 /** Which failures a client may retry (503) and which are bugs (500). */
 describe('toAppError', () => {

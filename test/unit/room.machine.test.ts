@@ -1,61 +1,10 @@
-import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot, type StepResult } from '../../src/rooms/room-step';
-import type { RoomEvent, RoomSettings } from '../../src/rooms/room.machine';
+import { restoreRoomSnapshot, step } from '../../src/rooms/room-step';
+import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs } from '../support/room-machine';
 
 /**
  * The room rules of DESIGN.md §6, checked on the pure machine: each command goes through
  * xstate's transition() with time from a simulated clock, and nothing is executed.
  */
-
-const host = 'host-1';
-const timeoutMs = 300_000;
-
-/** A room under test: the current snapshot plus a simulated clock. */
-function room(settings: Partial<RoomSettings> = {}) {
-  let snapshot: RoomSnapshot = createRoomSnapshot({
-    roomId: 'room-id',
-    roomCode: 'abcdefghijkl',
-    name: 'Standup',
-    hostId: host,
-    createdAt: 0,
-    settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
-    emptyRoomTimeoutMs: timeoutMs,
-  });
-  let now = 1_000;
-  const self = {
-    get snapshot() {
-      return snapshot;
-    },
-    get ctx() {
-      return snapshot.context;
-    },
-    get status() {
-      return statusOf(snapshot);
-    },
-    advance(ms: number) {
-      now += ms;
-    },
-    /** Sends a command; adopts the next snapshot unless it was refused (as the runtime does). */
-    send(event: DistributiveOmit<RoomEvent, 'at'>): StepResult {
-      const result = step(snapshot, { ...event, at: now } as RoomEvent);
-      if (!result.refused) snapshot = result.snapshot;
-      return result;
-    },
-    join: (userId: string, displayName = userId) => self.send({ type: 'join', userId, displayName, language: null, hardwareReady: false }),
-    admit: (userId: string, by = host) => self.send({ type: 'admit', by, userId }),
-    leave: (userId: string) => self.send({ type: 'leave', userId, reason: 'left' }),
-    configure: (patch: Partial<RoomSettings>, by = host) => self.send({ type: 'configure', by, settings: patch }),
-    members: () => Object.keys(snapshot.context.participants).sort(),
-    waiting: () => Object.keys(snapshot.context.lobby).sort(),
-  };
-  return self;
-}
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-const refusalOf = (result: StepResult) => result.refused?.code;
-const accepted = (result: StepResult) => {
-  if (result.refused) throw new Error(`refused: ${result.refused.code}`);
-  return result;
-};
 
 describe('room machine: lifecycle', () => {
   it('starts pending; the host joining starts it and records started_at', () => {
@@ -69,7 +18,7 @@ describe('room machine: lifecycle', () => {
       { kind: 'roomStarted', at: 1_000 },
       { kind: 'attendanceOpened', userId: host, role: 'host', at: 1_000 },
     ]);
-    expect(result.notices).toEqual([{ type: 'room:updated' }, { type: 'participant:joined', userId: host }]);
+    expect(result.notices).toEqual([{ type: 'room:updated', settings: r.ctx.settings, status: 'active' }, joinedNotice(host)]);
   });
 
   it('everyone else waits in the lobby until the host arrives, then comes in unless the room is locked', () => {
@@ -77,7 +26,7 @@ describe('room machine: lifecycle', () => {
     const waiting = accepted(r.join('ann'));
     expect(waiting.notices).toEqual([
       { type: 'lobby:waiting', userId: 'ann', reason: 'host_not_started' },
-      { type: 'lobby:entered', userId: 'ann', displayName: 'ann' },
+      { type: 'lobby:entered', hostId: host, userId: 'ann', displayName: 'ann' },
     ]);
     r.join('bob');
     expect(r.waiting()).toEqual(['ann', 'bob']);
@@ -107,7 +56,7 @@ describe('room machine: lifecycle', () => {
     const ended = accepted(r.send({ type: 'end', by: host }));
     expect(r.status).toBe('ended');
     expect(ended.changes).toEqual([{ kind: 'roomEnded', at: 1_000 }]);
-    expect(ended.notices).toEqual([{ type: 'room:ended', at: 1_000 }]);
+    expect(ended.notices).toEqual([{ type: 'room:ended', at: 1_000, userIds: [host, 'ann'] }]);
     expect(r.ctx.participants).toEqual({});
     r.advance(5_000);
     const again = accepted(r.send({ type: 'end', by: host }));
@@ -145,7 +94,7 @@ describe('room machine: admission', () => {
   it('an open active room lets people straight in; a locked one sends them to the lobby', () => {
     const r = room();
     r.join(host);
-    expect(accepted(r.join('ann')).notices).toEqual([{ type: 'participant:joined', userId: 'ann' }]);
+    expect(accepted(r.join('ann')).notices).toEqual([joinedNotice('ann')]);
     r.configure({ lock_room: true });
     const waiting = accepted(r.join('bob'));
     expect(waiting.notices[0]).toEqual({ type: 'lobby:waiting', userId: 'bob', reason: 'locked' });
@@ -162,7 +111,7 @@ describe('room machine: admission', () => {
     r.configure({ lock_room: true });
     expect(accepted(r.join('ann')).changed).toBe(false);
     r.leave(host);
-    expect(accepted(r.join(host)).notices).toEqual([{ type: 'participant:joined', userId: host }]);
+    expect(accepted(r.join(host)).notices).toEqual([joinedNotice(host)]);
   });
 
   it('admit moves a waiting user in; it is idempotent and host-only', () => {
@@ -174,7 +123,7 @@ describe('room machine: admission', () => {
     expect(admitted.changes).toEqual([{ kind: 'attendanceOpened', userId: 'ann', role: 'guest', at: 1_000 }]);
     expect(admitted.notices).toEqual([
       { type: 'lobby:admitted', userId: 'ann' },
-      { type: 'participant:joined', userId: 'ann' },
+      joinedNotice('ann'),
     ]);
     const again = accepted(r.admit('ann'));
     expect(again.changed).toBe(false);
@@ -273,12 +222,12 @@ describe('room machine: leaving and removal', () => {
     const r = room({ lock_room: true });
     r.join(host);
     r.join('ann');
-    expect(accepted(r.leave('ann')).notices).toEqual([{ type: 'lobby:left', userId: 'ann' }]);
+    expect(accepted(r.leave('ann')).notices).toEqual([{ type: 'lobby:left', hostId: host, userId: 'ann' }]);
     r.configure({ lock_room: false });
     r.join('ann');
     const left = accepted(r.leave('ann'));
     expect(left.changes).toEqual([{ kind: 'attendanceClosed', userId: 'ann', reason: 'left', at: 1_000 }]);
-    expect(left.notices).toEqual([{ type: 'participant:left', userId: 'ann', reason: 'left' }]);
+    expect(left.notices).toEqual([leftNotice('ann', 'left')]);
     const again = accepted(r.leave('ann'));
     expect(again.changed).toBe(false);
     expect(again.changes).toEqual([]);
@@ -292,7 +241,7 @@ describe('room machine: leaving and removal', () => {
     const removed = accepted(r.send({ type: 'remove', by: host, userId: 'ann' }));
     expect(removed.changes).toEqual([{ kind: 'attendanceClosed', userId: 'ann', reason: 'removed', at: 1_000 }]);
     expect(removed.notices).toEqual([
-      { type: 'participant:left', userId: 'ann', reason: 'removed' },
+      leftNotice('ann', 'removed'),
       { type: 'participant:removed', userId: 'ann' },
     ]);
     expect(refusalOf(r.join('ann'))).toBe('REMOVED_FROM_ROOM');
@@ -319,7 +268,8 @@ describe('room machine: settings', () => {
     const r = room();
     expect(refusalOf(r.configure({ enable_transcription: true }, 'ann'))).toBe('NOT_HOST');
     const changed = accepted(r.configure({ enable_transcription: true }));
-    expect(changed.notices).toEqual([{ type: 'room:updated' }]);
+    // Not started yet: the room is still pending.
+    expect(changed.notices).toEqual([{ type: 'room:updated', settings: r.ctx.settings, status: 'pending' }]);
     expect(r.ctx.settings).toEqual({ lock_room: false, enable_transcription: true, max_participants: 100 });
     const same = accepted(r.configure({ enable_transcription: true }));
     expect(same.changed).toBe(false);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { FieldError } from '../contract/errors';
+import type { FieldError } from './errors';
 import { AppError } from '../errors/app-error';
 
 /** Parses input with a contract schema, or throws 400 VALIDATION_FAILED listing every bad field. */

@@ -1,0 +1,69 @@
+import type { ErrorCode, FieldError } from './errors';
+import type { AudioLevelPayload, HardwareStatusPayload, LobbyEntryView, ParticipantView, RoomCodePayload, RoomSettingsView } from './schemas';
+
+/**
+ * The Socket.IO contract (DESIGN.md §7), as one typed event map a TypeScript frontend can import
+ * (`import type`; nothing here exists at run time):
+ *
+ *   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { auth: { token } });
+ *
+ * Path `/socket.io`, default namespace. A handshake without a valid token fails with
+ * `connect_error` whose message is `UNAUTHENTICATED`. Payload fields are snake_case; times are
+ * ISO 8601. Every event with an ack is answered `{ok: true, data}` or `{ok: false, error}`.
+ */
+
+/** The error of a refused event: the same codes as the REST API (contract/errors.ts). */
+export interface EventError {
+  code: ErrorCode;
+  message: string;
+  /** For VALIDATION_FAILED: which fields were wrong. */
+  errors?: FieldError[];
+}
+
+export type Ack<T> = (response: { ok: true; data: T } | { ok: false; error: EventError }) => void;
+
+/** The answer to `room:attach`: everything needed to show the room, with no other call. */
+export interface AttachData {
+  status: 'joined' | 'waiting';
+  participants: ParticipantView[];
+  active_speaker: string | null;
+  settings: RoomSettingsView;
+  /** The host only. */
+  lobby?: LobbyEntryView[];
+}
+
+export interface ClientToServerEvents {
+  /** Subscribe this socket to the room (after POST /join). A waiting user gets only personal events. */
+  'room:attach': (payload: RoomCodePayload, ack: Ack<AttachData>) => void;
+  /** Unsubscribe this socket; the user stays in the meeting (until the reconnect grace runs out, if it was their last socket). */
+  'room:detach': (payload: RoomCodePayload, ack: Ack<{ status: 'detached' }>) => void;
+  /** The microphone level, 10-20 times a second. No ack; ignored unless the sender is a participant. */
+  'audio:level': (payload: AudioLevelPayload) => void;
+  'hardware:status': (payload: HardwareStatusPayload, ack: Ack<{ hardware_ready: boolean }>) => void;
+  /** Leave the lobby (a participant gets NOT_IN_LOBBY; leaving the room is POST /leave). */
+  'lobby:cancel': (payload: RoomCodePayload, ack: Ack<{ status: 'cancelled' }>) => void;
+}
+
+export interface ServerToClientEvents {
+  'lobby:waiting': (payload: { room_code: string; reason: 'locked' | 'host_not_started' }) => void;
+  'lobby:entered': (payload: { room_code: string; user_id: string; display_name: string }) => void;
+  'lobby:left': (payload: { room_code: string; user_id: string }) => void;
+  'lobby:admitted': (payload: { room_code: string }) => void;
+  'lobby:rejected': (payload: { room_code: string }) => void;
+  'participant:joined': (payload: { room_code: string; participant: ParticipantView }) => void;
+  'participant:updated': (payload: { room_code: string; participant: ParticipantView }) => void;
+  'participant:left': (payload: { room_code: string; user_id: string; reason: 'left' | 'removed' | 'disconnected' }) => void;
+  'participant:removed': (payload: { room_code: string }) => void;
+  'speaker:changed': (payload: { room_code: string; user_id: string | null; at: string }) => void;
+  'room:updated': (payload: { room_code: string; settings: RoomSettingsView; status: 'pending' | 'active' | 'ended' }) => void;
+  'room:ended': (payload: { room_code: string; ended_at: string }) => void;
+}
+
+/** Nodes talk through the room directory, not through Socket.IO events. */
+export type InterServerEvents = Record<never, never>;
+
+/** What the server keeps on each socket (plain data, so it can cross nodes with fetchSockets). */
+export interface SocketData {
+  userId: string;
+  isGuest: boolean;
+}

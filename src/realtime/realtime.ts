@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { RoomDirectory } from '../rooms/room-directory';
+import { userChannel } from './channels';
+import { registerRoomHandlers } from './room.handlers';
+import { createSpeakerDetection } from './speaker-detection';
+import { registerSpeakerHandlers } from './speaker.handlers';
+import { guardSocket } from './socket-guard';
+import type { MeetingServer } from './socket-server';
+
+export interface RealtimeDeps {
+  rooms: RoomDirectory;
+  logger: Logger;
+  /** ACTIVE_SPEAKER_THRESHOLD_DB and ACTIVE_SPEAKER_MIN_MS. */
+  speaker: { thresholdDb: number; minMs: number };
+}
+
+/** Wires every connecting socket: its personal channel, the guard, and the event handlers. */
+export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close(): void } {
+  const { rooms, logger } = deps;
+  const detection = createSpeakerDetection({
+    options: deps.speaker,
+    report(roomCode, userId, change) {
+      const command = change.type === 'started' ? { type: 'speakingStarted' as const, userId, level: change.level } : { type: 'speakingStopped' as const, userId };
+      rooms.dispatch(roomCode, command).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'speaking change failed'));
+    },
+  });
+
+  io.on('connection', (socket) => {
+    void socket.join(userChannel(socket.data.userId));
+    guardSocket(socket, logger);
+    registerRoomHandlers(socket, { rooms, detection, logger });
+    registerSpeakerHandlers(socket, detection);
+  });
+
+  return { close: () => detection.close() };
+}

@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import type { AttachData } from '../contract/events';
+import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
+import type { RoomDirectory } from '../rooms/room-directory';
+import { toLobbyEntryView, toParticipantView } from '../rooms/room-views';
+import { acked } from './acks';
+import { roomChannel } from './channels';
+import type { SpeakerDetection } from './speaker-detection';
+import type { MeetingSocket } from './socket-server';
+
+export interface RoomHandlerDeps {
+  rooms: RoomDirectory;
+  detection: SpeakerDetection;
+  logger: Logger;
+}
+
+/**
+ * `room:attach`, `room:detach`, `hardware:status` and `lobby:cancel` (DESIGN.md §7): each is one
+ * command to the room's actor. The socket's id is its connection in the room's presence, so the
+ * room knows who is connected; a socket that goes away detaches from every room it attached to.
+ */
+export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDeps): void {
+  const { rooms, detection, logger } = deps;
+  const userId = socket.data.userId;
+  // Rooms this socket attached to (or is attaching to): each gets a detach when the socket goes.
+  const attached = new Set<string>();
+
+  socket.on(
+    'room:attach',
+    acked(roomCodePayload, logger, async ({ room_code }): Promise<AttachData> => {
+      const known = attached.has(room_code);
+      attached.add(room_code);
+      const reply = await rooms.dispatch(room_code, { type: 'attach', userId, connectionId: socket.id }).catch((error: unknown) => {
+        if (!known) attached.delete(room_code);
+        throw error;
+      });
+      // Admission later adds the socket to the channel itself (the room knows its connection).
+      if (reply.joined && socket.connected) await socket.join(roomChannel(room_code));
+      const isHost = reply.room.hostId === userId;
+      return {
+        status: reply.joined ? 'joined' : 'waiting',
+        participants: reply.participants.map(toParticipantView),
+        active_speaker: reply.activeSpeaker,
+        settings: reply.room.settings,
+        ...(isHost ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
+      };
+    }),
+  );
+
+  socket.on(
+    'room:detach',
+    acked(roomCodePayload, logger, async ({ room_code }) => {
+      attached.delete(room_code);
+      await socket.leave(roomChannel(room_code));
+      detection.forget(socket.id, room_code);
+      await rooms.dispatch(room_code, { type: 'detach', userId, connectionId: socket.id });
+      return { status: 'detached' as const };
+    }),
+  );
+
+  socket.on(
+    'hardware:status',
+    acked(hardwareStatusPayload, logger, async ({ room_code, hardware_ready }) => {
+      await rooms.dispatch(room_code, { type: 'setHardware', userId, hardwareReady: hardware_ready });
+      return { hardware_ready };
+    }),
+  );
+
+  socket.on(
+    'lobby:cancel',
+    acked(roomCodePayload, logger, async ({ room_code }) => {
+      await rooms.dispatch(room_code, { type: 'cancelWaiting', userId });
+      return { status: 'cancelled' as const };
+    }),
+  );
+
+  socket.on('disconnecting', () => {
+    detection.forget(socket.id);
+    for (const room_code of attached) {
+      rooms
+        .dispatch(room_code, { type: 'detach', userId, connectionId: socket.id })
+        .catch((error: unknown) => logger.warn({ err: error, room_code, user_id: userId }, 'detach after disconnect failed'));
+    }
+    attached.clear();
+  });
+}

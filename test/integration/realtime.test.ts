@@ -1,0 +1,286 @@
+import jwt from 'jsonwebtoken';
+import { createRoom, guestUser, hostUser, liveStateModes, meetings, type Actor } from '../support/meetings';
+import { deleteRedisPrefix } from '../support/redis';
+import { startServer, type TestServer } from '../support/server';
+import { closeSockets, connectSocket, nextEvent, quietFor, record, request, type ClientSocket } from '../support/sockets';
+
+/**
+ * The Socket.IO contract of DESIGN.md §7 with real socket.io-client sockets against a server on
+ * port 0, real PostgreSQL, and both live-state modes.
+ */
+
+const secret = 'realtime-test-secret-0123456789abcdef0123';
+
+describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
+  let server: TestServer;
+  let api: ReturnType<typeof meetings>;
+
+  beforeAll(async () => {
+    server = await startServer({ ...env, JWT_SECRET: secret });
+    api = meetings(server);
+  });
+  afterEach(() => closeSockets());
+  afterAll(async () => {
+    await server?.close();
+    if (env.REDIS_PREFIX) await deleteRedisPrefix(env.REDIS_PREFIX);
+  });
+
+  /** A room whose host has joined over REST and attached a socket. */
+  async function startedRoom(settings: object = {}) {
+    const host = await hostUser(server, 'Hana Host');
+    const room = await createRoom(server, host, { name: 'Realtime', settings });
+    expect((await api(host, 'POST', `/${room.room_code}/join`)).status).toBe(200);
+    const hostSocket = await connectSocket(server, host.token);
+    expect((await request(hostSocket, 'room:attach', { room_code: room.room_code })).ok).toBe(true);
+    return { host, hostSocket, code: room.room_code };
+  }
+
+  /** A participant who joined over REST and attached a socket. */
+  async function attendee(code: string, name: string): Promise<{ user: Actor; socket: ClientSocket }> {
+    const user = await guestUser(server, name);
+    expect((await api(user, 'POST', `/${code}/join`)).body.status).toBe('joined');
+    const socket = await connectSocket(server, user.token);
+    expect((await request(socket, 'room:attach', { room_code: code })).ok).toBe(true);
+    return { user, socket };
+  }
+
+  describe('handshake', () => {
+    it('refuses a missing, garbage, forged or expired token with UNAUTHENTICATED', async () => {
+      const user = await guestUser(server);
+      const forged = jwt.sign({ guest: true }, 'another-secret-0123456789abcdef0123456', { algorithm: 'HS256', subject: user.userId, expiresIn: 60 });
+      const expired = jwt.sign({ guest: true }, secret, { algorithm: 'HS256', subject: user.userId, expiresIn: -1 });
+      for (const token of [undefined, '', 'garbage', forged, expired]) {
+        await expect(connectSocket(server, token)).rejects.toMatchObject({ message: 'UNAUTHENTICATED', data: { code: 'UNAUTHENTICATED' } });
+      }
+      await expect(connectSocket(server, expired)).rejects.toMatchObject({ data: { message: expect.stringMatching(/expired/) } });
+    });
+
+    it('accepts a valid token, over websocket and over long-polling', async () => {
+      const user = await guestUser(server);
+      const ws = await connectSocket(server, user.token);
+      expect(ws.connected).toBe(true);
+      const polling = await connectSocket(server, user.token, { transports: ['polling'] });
+      expect(polling.connected).toBe(true);
+    });
+  });
+
+  describe('the lobby, end to end', () => {
+    it('waiting → entered (host only) → admitted → participant:joined; reject; cancel', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      expect((await api(host, 'PATCH', `/${code}/config`, { lock_room: true })).status).toBe(200);
+      const olgaLobbyNotices = record(olga.socket, 'lobby:entered');
+
+      // A guest with a socket open joins the locked room over REST.
+      const guest = await guestUser(server, 'Gus');
+      const guestSocket = await connectSocket(server, guest.token);
+      const waiting = nextEvent(guestSocket, 'lobby:waiting');
+      const entered = nextEvent(hostSocket, 'lobby:entered');
+      expect((await api(guest, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+      expect(await waiting).toEqual({ room_code: code, reason: 'locked' });
+      expect(await entered).toEqual({ room_code: code, user_id: guest.userId, display_name: 'Gus' });
+
+      // Waiting users may attach: they get their own events only, and no lobby list.
+      const guestView = await request(guestSocket, 'room:attach', { room_code: code });
+      expect(guestView).toEqual({
+        ok: true,
+        data: { status: 'waiting', participants: expect.any(Array), active_speaker: null, settings: { lock_room: true, enable_transcription: false, max_participants: 100 } },
+      });
+      const guestJoins = record(guestSocket, 'participant:joined');
+
+      // The host admits over REST: the guest hears it, the room (now including the guest) hears who joined.
+      const admitted = nextEvent(guestSocket, 'lobby:admitted');
+      const joinedAtOlga = nextEvent(olga.socket, 'participant:joined');
+      const joinedAtHost = nextEvent(hostSocket, 'participant:joined');
+      expect((await api(host, 'POST', `/${code}/admit/${guest.userId}`)).status).toBe(200);
+      expect(await admitted).toEqual({ room_code: code });
+      const joined = await joinedAtOlga;
+      expect(joined).toEqual({
+        room_code: code,
+        participant: {
+          user_id: guest.userId,
+          display_name: 'Gus',
+          role: 'guest',
+          status: 'connected',
+          language: null,
+          hardware_ready: false,
+          joined_at: expect.any(String),
+        },
+      });
+      expect(await joinedAtHost).toEqual(joined);
+      // Admitting again changes nothing and announces nothing.
+      expect((await api(host, 'POST', `/${code}/admit/${guest.userId}`)).status).toBe(200);
+
+      // Rejected.
+      const rita = await guestUser(server, 'Rita');
+      const ritaSocket = await connectSocket(server, rita.token);
+      expect((await api(rita, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+      const rejected = nextEvent(ritaSocket, 'lobby:rejected');
+      expect((await api(host, 'POST', `/${code}/reject/${rita.userId}`)).status).toBe(200);
+      expect(await rejected).toEqual({ room_code: code });
+
+      // Cancelled over the socket: the host hears the lobby shrink.
+      const carl = await guestUser(server, 'Carl');
+      const carlSocket = await connectSocket(server, carl.token);
+      const carlEntered = nextEvent(hostSocket, 'lobby:entered', (p) => p.user_id === carl.userId);
+      expect((await api(carl, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+      await carlEntered;
+      const left = nextEvent(hostSocket, 'lobby:left');
+      expect(await request(carlSocket, 'lobby:cancel', { room_code: code })).toEqual({ ok: true, data: { status: 'cancelled' } });
+      expect(await left).toEqual({ room_code: code, user_id: carl.userId });
+      const lobby = await api(host, 'GET', `/${code}/participants`);
+      expect(lobby.body.lobby).toEqual([]);
+
+      await quietFor(100);
+      expect(olgaLobbyNotices).toEqual([]); // lobby notices reach the host only
+      expect(guestJoins).toHaveLength(1); // exactly once, although admitted twice
+    });
+
+    it('the host hears the lobby on every tab, even before attaching or starting', async () => {
+      const host = await hostUser(server);
+      const room = await createRoom(server, host);
+      const [tab1, tab2] = [await connectSocket(server, host.token), await connectSocket(server, host.token)];
+      const guest = await guestUser(server, 'Early');
+      const seen = [nextEvent(tab1, 'lobby:entered'), nextEvent(tab2, 'lobby:entered')];
+      const guestSocket = await connectSocket(server, guest.token);
+      const waiting = nextEvent(guestSocket, 'lobby:waiting');
+      await api(guest, 'POST', `/${room.room_code}/join`);
+      expect(await waiting).toEqual({ room_code: room.room_code, reason: 'host_not_started' });
+      for (const event of await Promise.all(seen)) expect(event.user_id).toBe(guest.userId);
+    });
+  });
+
+  describe('room:attach', () => {
+    it('gives a late joiner the whole room: participants, speaker, settings; the host also the lobby', async () => {
+      const { host, hostSocket, code } = await startedRoom({ max_participants: 7 });
+      const olga = await attendee(code, 'Olga');
+      await api(host, 'PATCH', `/${code}/config`, { lock_room: true });
+      const waiter = await guestUser(server, 'Wanda');
+      await api(waiter, 'POST', `/${code}/join`, { language: 'de', hardware_ready: true });
+
+      const late = await request(olga.socket, 'room:attach', { room_code: code });
+      expect(late.ok).toBe(true);
+      expect(late.data).toEqual({
+        status: 'joined',
+        participants: [expect.objectContaining({ user_id: host.userId, role: 'host', status: 'connected' }), expect.objectContaining({ user_id: olga.user.userId, status: 'connected' })],
+        active_speaker: null,
+        settings: { lock_room: true, enable_transcription: false, max_participants: 7 },
+      });
+      const hostView = await request(hostSocket, 'room:attach', { room_code: code });
+      expect(hostView.data.lobby).toEqual([{ user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String) }]);
+    });
+
+    it('marks the participant connected, announced to the room once', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const guest = await guestUser(server, 'Gia');
+      await api(guest, 'POST', `/${code}/join`);
+      expect((await api(host, 'GET', `/${code}/participants`)).body.participants[1].status).toBe('disconnected');
+      const updates = record(hostSocket, 'participant:updated');
+      const socket = await connectSocket(server, guest.token);
+      await request(socket, 'room:attach', { room_code: code });
+      await request(socket, 'room:attach', { room_code: code }); // again: nothing new
+      await quietFor(100);
+      expect(updates).toEqual([{ room_code: code, participant: expect.objectContaining({ user_id: guest.userId, status: 'connected' }) }]);
+      expect((await api(host, 'GET', `/${code}/participants`)).body.participants[1].status).toBe('connected');
+    });
+
+    it('refuses strangers, unknown rooms and malformed payloads with stable codes', async () => {
+      const { code } = await startedRoom();
+      const stranger = await guestUser(server);
+      const socket = await connectSocket(server, stranger.token);
+      expect(await request(socket, 'room:attach', { room_code: code })).toMatchObject({ ok: false, error: { code: 'NOT_A_PARTICIPANT' } });
+      expect(await request(socket, 'room:attach', { room_code: 'AAAAAAAAAAAA' })).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
+      expect(await request(socket, 'room:attach', { room_code: 'short' })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED', errors: [{ path: 'room_code', message: expect.any(String) }] },
+      });
+      expect(await request(socket, 'room:attach', { room_code: code, extra: 1 })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await request(socket, 'room:attach')).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await request(socket, 'room:attach', 'a string')).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await request(socket, 'no:such:event', { room_code: code })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/Unknown event/) } });
+      // A server event name sent by a client is just an unknown event: nobody else hears it.
+      expect(await request(socket, 'room:ended', { room_code: code })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(socket.connected).toBe(true);
+    });
+  });
+
+  describe('hardware:status and leaving', () => {
+    it('hardware:status updates the participant and tells the room', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      const update = nextEvent(hostSocket, 'participant:updated', (p) => p.participant.user_id === olga.user.userId);
+      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: true })).toEqual({ ok: true, data: { hardware_ready: true } });
+      expect((await update).participant.hardware_ready).toBe(true);
+      const list = await api(host, 'GET', `/${code}/participants`);
+      expect(list.body.participants.find((p: { user_id: string }) => p.user_id === olga.user.userId).hardware_ready).toBe(true);
+      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: 'yes' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    });
+
+    it('leave over REST and removal: the room hears participant:left; the removed user hears participant:removed and no more', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      const remy = await attendee(code, 'Remy');
+
+      const left = nextEvent(hostSocket, 'participant:left');
+      await api(olga.user, 'POST', `/${code}/leave`);
+      expect(await left).toEqual({ room_code: code, user_id: olga.user.userId, reason: 'left' });
+
+      const removedNotice = nextEvent(remy.socket, 'participant:removed');
+      const removedLeft = nextEvent(hostSocket, 'participant:left');
+      expect((await api(host, 'POST', `/${code}/remove/${remy.user.userId}`)).status).toBe(200);
+      expect(await removedNotice).toEqual({ room_code: code });
+      expect(await removedLeft).toEqual({ room_code: code, user_id: remy.user.userId, reason: 'removed' });
+
+      // Out of the room's channel: later room events do not reach the removed user's socket.
+      const afterwards = record(remy.socket, 'participant:updated');
+      await request(hostSocket, 'hardware:status', { room_code: code, hardware_ready: true });
+      await quietFor(100);
+      expect(afterwards).toEqual([]);
+    });
+  });
+
+  describe('ending', () => {
+    it('every attached socket and the lobby get room:ended once, then nothing more of the room', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      await api(host, 'PATCH', `/${code}/config`, { lock_room: true });
+      const waiter = await guestUser(server, 'Wes');
+      const waiterSocket = await connectSocket(server, waiter.token);
+      await api(waiter, 'POST', `/${code}/join`);
+
+      const ended = [hostSocket, olga.socket, waiterSocket].map((socket) => record(socket, 'room:ended'));
+      const later = [hostSocket, olga.socket].map((socket) => record(socket, 'participant:updated'));
+      const response = await api(host, 'POST', `/${code}/end`);
+      expect(response.status).toBe(200);
+      await quietFor(150);
+      for (const events of ended) expect(events).toEqual([{ room_code: code, ended_at: response.body.ended_at }]);
+
+      expect(await server.app.io.in(`room:${code}`).fetchSockets()).toHaveLength(0);
+      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: true })).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
+      expect(await request(olga.socket, 'room:attach', { room_code: code })).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
+      await quietFor(100);
+      for (const events of later) expect(events).toEqual([]);
+    });
+  });
+
+  describe('abuse', () => {
+    it('cuts off a socket that floods, and keeps serving everyone else', async () => {
+      const { code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      const flooder = await attendee(code, 'Flo');
+      const cut = new Promise<string>((resolve) => flooder.socket.on('disconnect', resolve));
+      for (let i = 0; i < 1000; i++) flooder.socket.emit('audio:level', { room_code: code, level: -90 });
+      expect(await cut).toBe('io server disconnect');
+      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: true })).toMatchObject({ ok: true });
+    });
+
+    it('drops malformed audio levels and survives junk of every shape', async () => {
+      const { hostSocket, code } = await startedRoom();
+      const junk: unknown[] = [undefined, null, 42, 'x', [], {}, { room_code: code }, { room_code: code, level: 5 }, { room_code: code, level: '−20' }, { room_code: code, level: Number.NaN }, { room_code: 1, level: -20 }];
+      for (const payload of junk) hostSocket.emit('audio:level', payload as never);
+      (hostSocket as unknown as { emit(...args: unknown[]): void }).emit('audio:level', { room_code: code, level: -20 }, 'extra', () => {});
+      expect(await request(hostSocket, 'hardware:status', { room_code: code, hardware_ready: false })).toMatchObject({ ok: true });
+      expect(hostSocket.connected).toBe(true);
+    });
+  });
+});

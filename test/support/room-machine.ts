@@ -1,0 +1,67 @@
+import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/room-step';
+import type { RoomEvent, RoomSettings } from '../../src/rooms/room.machine';
+
+/**
+ * A room machine under test: the current snapshot plus a simulated clock. Commands go through
+ * xstate's pure transition(); nothing is executed.
+ */
+
+export const host = 'host-1';
+export const timeoutMs = 300_000;
+export const graceMs = 30_000;
+
+/** A new pending room hosted by `host`, at t = 1000 ms. */
+export function room(settings: Partial<RoomSettings> = {}) {
+  let snapshot: RoomSnapshot = createRoomSnapshot({
+    roomId: 'room-id',
+    roomCode: 'abcdefghijkl',
+    name: 'Standup',
+    hostId: host,
+    createdAt: 0,
+    settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
+    emptyRoomTimeoutMs: timeoutMs,
+    reconnectGraceMs: graceMs,
+  });
+  let now = 1_000;
+  const self = {
+    get snapshot() {
+      return snapshot;
+    },
+    get ctx() {
+      return snapshot.context;
+    },
+    get status() {
+      return statusOf(snapshot);
+    },
+    advance(ms: number) {
+      now += ms;
+    },
+    /** Sends a command; adopts the next snapshot unless it was refused (as the runtime does). */
+    send(event: DistributiveOmit<RoomEvent, 'at'>): StepResult {
+      const result = step(snapshot, { ...event, at: now } as RoomEvent);
+      if (!result.refused) snapshot = result.snapshot;
+      return result;
+    },
+    attach: (userId: string, connectionId = `${userId}-socket`) => self.send({ type: 'attach', userId, connectionId }),
+    detach: (userId: string, connectionId = `${userId}-socket`) => self.send({ type: 'detach', userId, connectionId }),
+    speak: (userId: string, level = -20) => self.send({ type: 'speakingStarted', userId, level }),
+    stop: (userId: string) => self.send({ type: 'speakingStopped', userId }),
+    join: (userId: string, displayName = userId) => self.send({ type: 'join', userId, displayName, language: null, hardwareReady: false }),
+    admit: (userId: string, by = host) => self.send({ type: 'admit', by, userId }),
+    leave: (userId: string) => self.send({ type: 'leave', userId, reason: 'left' }),
+    configure: (patch: Partial<RoomSettings>, by = host) => self.send({ type: 'configure', by, settings: patch }),
+    members: () => Object.keys(snapshot.context.participants).sort(),
+    waiting: () => Object.keys(snapshot.context.lobby).sort(),
+  };
+  return self;
+}
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export const refusalOf = (result: StepResult) => result.refused?.code;
+/** The notices that announce a participant, matched on who it is. */
+export const joinedNotice = (userId: string, connections: string[] = []) => ({ type: 'participant:joined', participant: expect.objectContaining({ userId }), connections });
+export const leftNotice = (userId: string, reason: string, connections: string[] = []) => ({ type: 'participant:left', userId, reason, connections });
+export const accepted = (result: StepResult) => {
+  if (result.refused) throw new Error(`refused: ${result.refused.code}`);
+  return result;
+};
