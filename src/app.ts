@@ -79,7 +79,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       reconnectGraceMs: config.reconnectGraceS * 1000,
       refreshEveryMs: liveStateTtlMs / 4,
     });
-    const realtime = registerRealtime(io, { rooms, logger, speaker: config.activeSpeaker });
+    const metrics = createMetrics({ node: config.nodeId });
+    const realtime = registerRealtime(io, { rooms, logger, speaker: config.activeSpeaker, metrics: metrics.registry });
     const limits = { maxParticipantsLimit: config.maxParticipantsLimit };
     const httpApp = createHttpApp({
       logger,
@@ -94,7 +95,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       }),
       limits,
       authenticate: createAuthenticate(tokens),
-      metrics: createMetrics({ node: config.nodeId }),
+      metrics,
       openApiDocument: buildOpenApiDocument(version, limits),
     });
     const httpServer = createServer(httpApp);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
 import type { RoomDirectory } from '../rooms/room-directory';
 import { userChannel } from './channels';
 import { registerRoomHandlers } from './room.handlers';
@@ -12,6 +13,7 @@ export interface RealtimeDeps {
   logger: Logger;
   /** ACTIVE_SPEAKER_THRESHOLD_DB and ACTIVE_SPEAKER_MIN_MS. */
   speaker: { thresholdDb: number; minMs: number };
+  metrics: Registry;
 }
 
 /** Wires every connecting socket: its personal channel, the guard, and the event handlers. */
@@ -22,6 +24,15 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
     report(roomCode, userId, change) {
       const command = change.type === 'started' ? { type: 'speakingStarted' as const, userId, level: change.level } : { type: 'speakingStopped' as const, userId };
       rooms.dispatch(roomCode, command).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'speaking change failed'));
+    },
+  });
+
+  new Gauge({
+    name: 'socketio_connected_sockets',
+    help: 'Socket.IO connections open on this node',
+    registers: [deps.metrics],
+    collect() {
+      this.set(io.engine.clientsCount);
     },
   });
 

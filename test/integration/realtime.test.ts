@@ -61,6 +61,9 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect(ws.connected).toBe(true);
       const polling = await connectSocket(server, user.token, { transports: ['polling'] });
       expect(polling.connected).toBe(true);
+      const metrics = (await server.request('GET', '/metrics')).body as string;
+      const open = Number(/^socketio_connected_sockets\{.*\} (\d+)$/m.exec(metrics)?.[1]);
+      expect(open).toBeGreaterThanOrEqual(2);
     });
   });
 
