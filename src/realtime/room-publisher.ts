@@ -8,9 +8,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Turns what a room tells its members into the Socket.IO events of DESIGN.md §7, and keeps the
- * room channel's membership in step: sockets of a user who joins enter it before the room hears
- * of them, sockets of one who leaves go after, and an ended room empties it. Through the adapter
- * this reaches sockets on every node.
+ * room channel's membership in step with the room (`channel:join`/`channel:leave`, and an ended
+ * room empties it), in the order of the room's commands. Through the adapter this reaches
+ * sockets on every node.
  */
 export function createRoomPublisher(io: MeetingServer): NoticePublisher {
   return (roomCode, notices) => {
@@ -21,6 +21,12 @@ export function createRoomPublisher(io: MeetingServer): NoticePublisher {
 function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void {
   const room = roomChannel(room_code);
   switch (notice.type) {
+    case 'channel:join':
+      io.in(notice.connections).socketsJoin(room);
+      return;
+    case 'channel:leave':
+      io.in(notice.connections).socketsLeave(room);
+      return;
     case 'lobby:waiting':
       io.to(userChannel(notice.userId)).emit('lobby:waiting', { room_code, reason: notice.reason });
       return;
@@ -37,7 +43,6 @@ function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void
       io.to(userChannel(notice.userId)).emit('lobby:rejected', { room_code });
       return;
     case 'participant:joined':
-      if (notice.connections.length > 0) io.in(notice.connections).socketsJoin(room);
       io.to(room).emit('participant:joined', { room_code, participant: toParticipantView(notice.participant) });
       return;
     case 'participant:updated':
@@ -45,7 +50,6 @@ function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void
       return;
     case 'participant:left':
       io.to(room).emit('participant:left', { room_code, user_id: notice.userId, reason: notice.reason });
-      if (notice.connections.length > 0) io.in(notice.connections).socketsLeave(room);
       return;
     case 'participant:removed':
       io.to(userChannel(notice.userId)).emit('participant:removed', { room_code });

@@ -4,7 +4,6 @@ import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
 import type { RoomDirectory } from '../rooms/room-directory';
 import { toLobbyEntryView, toParticipantView } from '../rooms/room-views';
 import { acked } from './acks';
-import { roomChannel } from './channels';
 import type { SpeakerDetection } from './speaker-detection';
 import type { MeetingSocket } from './socket-server';
 
@@ -17,7 +16,8 @@ export interface RoomHandlerDeps {
 /**
  * `room:attach`, `room:detach`, `hardware:status` and `lobby:cancel` (DESIGN.md §7): each is one
  * command to the room's actor. The socket's id is its connection in the room's presence, so the
- * room knows who is connected; a socket that goes away detaches from every room it attached to.
+ * room knows who is connected and which sockets its channel holds; a socket that goes away
+ * detaches from every room it attached to.
  */
 export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDeps): void {
   const { rooms, detection, logger } = deps;
@@ -30,12 +30,11 @@ export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDep
     acked(roomCodePayload, logger, async ({ room_code }): Promise<AttachData> => {
       const known = attached.has(room_code);
       attached.add(room_code);
+      // A participant's socket enters the room's channel through the room itself (channel:join).
       const reply = await rooms.dispatch(room_code, { type: 'attach', userId, connectionId: socket.id }).catch((error: unknown) => {
         if (!known) attached.delete(room_code);
         throw error;
       });
-      // Admission later adds the socket to the channel itself (the room knows its connection).
-      if (reply.joined && socket.connected) await socket.join(roomChannel(room_code));
       const isHost = reply.room.hostId === userId;
       return {
         status: reply.joined ? 'joined' : 'waiting',
@@ -51,7 +50,6 @@ export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDep
     'room:detach',
     acked(roomCodePayload, logger, async ({ room_code }) => {
       attached.delete(room_code);
-      await socket.leave(roomChannel(room_code));
       detection.forget(socket.id, room_code);
       await rooms.dispatch(room_code, { type: 'detach', userId, connectionId: socket.id });
       return { status: 'detached' as const };

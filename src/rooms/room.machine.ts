@@ -116,17 +116,21 @@ export type DurableChange =
 
 /**
  * What the room tells its members; the realtime layer turns each into a DESIGN.md §7 event.
- * `connections` name the sockets that enter or leave the room's channel with the change.
+ * `channel:join`/`channel:leave` name the sockets (connections) that start or stop receiving the
+ * room's events: a participant's attached sockets, and only those. Published in order with the
+ * rest, so a socket never misses or overhears an event around a change of membership.
  */
 export type RoomNotice =
+  | { type: 'channel:join'; connections: string[] }
+  | { type: 'channel:leave'; connections: string[] }
   | { type: 'lobby:waiting'; userId: string; reason: 'locked' | 'host_not_started' }
   | { type: 'lobby:entered'; hostId: string; userId: string; displayName: string }
   | { type: 'lobby:left'; hostId: string; userId: string }
   | { type: 'lobby:admitted'; userId: string }
   | { type: 'lobby:rejected'; userId: string }
-  | { type: 'participant:joined'; participant: Member; connections: string[] }
+  | { type: 'participant:joined'; participant: Member }
   | { type: 'participant:updated'; participant: Member }
-  | { type: 'participant:left'; userId: string; reason: LeaveReason; connections: string[] }
+  | { type: 'participant:left'; userId: string; reason: LeaveReason }
   | { type: 'participant:removed'; userId: string }
   | { type: 'speaker:changed'; userId: string | null; at: number }
   | { type: 'room:updated'; settings: RoomSettings; status: 'pending' | 'active' }
@@ -208,7 +212,9 @@ const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
       next = { ...next, lobby: without(next.lobby, user.userId) };
       step.notices.push({ type: 'lobby:admitted', userId: user.userId });
     }
-    step.notices.push({ type: 'participant:joined', participant: member, connections });
+    // The newcomer's sockets enter the channel first, so they hear their own arrival too.
+    if (connections.length > 0) step.notices.push({ type: 'channel:join', connections });
+    step.notices.push({ type: 'participant:joined', participant: member });
   }
   step.context = next;
   return step;
@@ -236,8 +242,10 @@ const unseat = (userId: string, reason: LeaveReason, at: number) => (c: RoomCont
   const step: Step = {
     context: { participants: without(c.participants, userId), graceDeadlines: without(c.graceDeadlines, userId), speaking: without(c.speaking, userId) },
     persist: [{ kind: 'attendanceClosed', userId, reason, at }],
-    notices: [{ type: 'participant:left', userId, reason, connections: socketsOf(c, userId) }],
+    notices: [{ type: 'participant:left', userId, reason }],
   };
+  const connections = socketsOf(c, userId);
+  if (connections.length > 0) step.notices.push({ type: 'channel:leave', connections });
   if (reason === 'removed') {
     step.context.removed = [...c.removed, userId];
     step.notices.push({ type: 'participant:removed', userId });
@@ -255,14 +263,15 @@ const updateMember = (userId: string, patch: Partial<Member>) => (c: RoomContext
   return { context: { participants: { ...c.participants, [userId]: participant } }, persist: [], notices: [{ type: 'participant:updated', participant }] };
 };
 
-/** A socket of the user attached: they are connected and have no deadline. */
+/** A socket of the user attached: they are connected and have no deadline; a participant's socket joins the channel. */
 const connect = (userId: string, connectionId: string) => (c: RoomContext): Step => {
   const sockets = socketsOf(c, userId);
   if (sockets.includes(connectionId)) return nothing();
   const connections = { ...c.connections, [userId]: [...sockets, connectionId] };
   const next = { ...c, connections, graceDeadlines: without(c.graceDeadlines, userId) };
   const step = updateMember(userId, { status: 'connected' })(next);
-  return { ...step, context: { connections, graceDeadlines: next.graceDeadlines, ...step.context } };
+  const notices: RoomNotice[] = c.participants[userId] ? [{ type: 'channel:join', connections: [connectionId] }, ...step.notices] : step.notices;
+  return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices };
 };
 
 /** A socket went away; the user's last one starts the reconnect grace. */
@@ -271,10 +280,11 @@ const disconnect = (userId: string, connectionId: string, at: number) => (c: Roo
   if (!sockets.includes(connectionId)) return nothing();
   const rest = sockets.filter((id) => id !== connectionId);
   const connections = rest.length > 0 ? { ...c.connections, [userId]: rest } : without(c.connections, userId);
-  if (rest.length > 0 || !(c.participants[userId] || c.lobby[userId])) return { context: { connections }, persist: [], notices: [] };
+  const leave: RoomNotice[] = c.participants[userId] ? [{ type: 'channel:leave', connections: [connectionId] }] : [];
+  if (rest.length > 0 || !(c.participants[userId] || c.lobby[userId])) return { context: { connections }, persist: [], notices: leave };
   const next = { ...c, connections, graceDeadlines: graceFor({ ...c, connections }, userId, at) };
   const step = updateMember(userId, { status: 'disconnected' })(next);
-  return { ...step, context: { connections, graceDeadlines: next.graceDeadlines, ...step.context } };
+  return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices: [...leave, ...step.notices] };
 };
 
 /** Members and waiting users whose grace has run out leave (`disconnected`; the lobby's just go). */

@@ -187,6 +187,24 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect((await api(host, 'GET', `/${code}/participants`)).body.participants[1].status).toBe('connected');
     });
 
+    it('room:detach stops the room events but keeps the user in the meeting', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      const lost = nextEvent(hostSocket, 'participant:updated', (p) => p.participant.user_id === olga.user.userId);
+      expect(await request(olga.socket, 'room:detach', { room_code: code })).toEqual({ ok: true, data: { status: 'detached' } });
+      expect((await lost).participant.status).toBe('disconnected');
+      const heard = record(olga.socket, 'participant:updated');
+      await request(hostSocket, 'hardware:status', { room_code: code, hardware_ready: true });
+      await quietFor(100);
+      expect(heard).toEqual([]);
+      expect((await api(host, 'GET', `/${code}/participants`)).body.participants).toHaveLength(2);
+      // Attaching again brings the room back.
+      expect((await request(olga.socket, 'room:attach', { room_code: code })).data.status).toBe('joined');
+      const again = nextEvent(olga.socket, 'participant:updated');
+      await request(hostSocket, 'hardware:status', { room_code: code, hardware_ready: false });
+      expect((await again).participant.user_id).toBe(host.userId);
+    });
+
     it('refuses strangers, unknown rooms and malformed payloads with stable codes', async () => {
       const { code } = await startedRoom();
       const stranger = await guestUser(server);

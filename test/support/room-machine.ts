@@ -59,8 +59,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 export const refusalOf = (result: StepResult) => result.refused?.code;
 /** The notices that announce a participant, matched on who it is. */
-export const joinedNotice = (userId: string, connections: string[] = []) => ({ type: 'participant:joined', participant: expect.objectContaining({ userId }), connections });
-export const leftNotice = (userId: string, reason: string, connections: string[] = []) => ({ type: 'participant:left', userId, reason, connections });
+export const joinedNotice = (userId: string) => ({ type: 'participant:joined', participant: expect.objectContaining({ userId }) });
+export const leftNotice = (userId: string, reason: string) => ({ type: 'participant:left', userId, reason });
 export const accepted = (result: StepResult) => {
   if (result.refused) throw new Error(`refused: ${result.refused.code}`);
   return result;

@@ -21,7 +21,7 @@ describe('room machine: presence', () => {
 
     r.advance(500);
     const attached = accepted(r.attach(host));
-    expect(attached.notices).toEqual([updated(host, 'connected')]);
+    expect(attached.notices).toEqual([{ type: 'channel:join', connections: ['host-1-socket'] }, updated(host, 'connected')]);
     expect(r.ctx.participants[host]!.status).toBe('connected');
     expect(r.ctx.graceDeadlines).toEqual({});
     expect(nextDeadline(r.ctx)).toBeNull();
@@ -32,24 +32,30 @@ describe('room machine: presence', () => {
     r.join(host);
     r.attach(host);
     r.join('ann');
-    accepted(r.attach('ann'));
+    // A waiting user's socket hears only personal events: it does not join the room's channel.
+    expect(accepted(r.attach('ann')).notices).toEqual([]);
     expect(r.ctx.graceDeadlines).toEqual({});
+    // Waiting, her socket was not in the room's channel; admitted, it joins before the announcement.
     const admitted = accepted(r.admit('ann'));
-    expect(admitted.notices).toContainEqual({ type: 'participant:joined', participant: expect.objectContaining({ userId: 'ann', status: 'connected' }), connections: ['ann-socket'] });
+    expect(admitted.notices).toEqual([
+      { type: 'lobby:admitted', userId: 'ann' },
+      { type: 'channel:join', connections: ['ann-socket'] },
+      { type: 'participant:joined', participant: expect.objectContaining({ userId: 'ann', status: 'connected' }) },
+    ]);
   });
 
   it('only the last socket going marks the user disconnected; a second tab keeps them connected', () => {
     const r = room();
     r.join(host);
     r.attach(host, 'tab-1');
-    expect(accepted(r.attach(host, 'tab-2')).notices).toEqual([]);
+    expect(accepted(r.attach(host, 'tab-2')).notices).toEqual([{ type: 'channel:join', connections: ['tab-2'] }]);
     expect(accepted(r.attach(host, 'tab-2')).changed).toBe(false);
     expect(r.ctx.connections[host]).toEqual(['tab-1', 'tab-2']);
 
-    expect(accepted(r.detach(host, 'tab-1')).notices).toEqual([]);
+    expect(accepted(r.detach(host, 'tab-1')).notices).toEqual([{ type: 'channel:leave', connections: ['tab-1'] }]);
     expect(r.ctx.participants[host]!.status).toBe('connected');
     r.advance(100);
-    expect(accepted(r.detach(host, 'tab-2')).notices).toEqual([updated(host, 'disconnected')]);
+    expect(accepted(r.detach(host, 'tab-2')).notices).toEqual([{ type: 'channel:leave', connections: ['tab-2'] }, updated(host, 'disconnected')]);
     expect(r.ctx.graceDeadlines[host]).toBe(1_100 + graceMs);
     // A socket that was never attached (or already detached) changes nothing.
     expect(accepted(r.detach(host, 'tab-2')).changed).toBe(false);
@@ -61,7 +67,7 @@ describe('room machine: presence', () => {
     r.attach(host);
     r.detach(host);
     r.advance(graceMs - 1);
-    expect(accepted(r.attach(host)).notices).toEqual([updated(host, 'connected')]);
+    expect(accepted(r.attach(host)).notices).toEqual([{ type: 'channel:join', connections: ['host-1-socket'] }, updated(host, 'connected')]);
     r.advance(10);
     expect(accepted(r.send({ type: 'expire' })).changed).toBe(false);
     expect(r.members()).toEqual([host]);
@@ -120,9 +126,9 @@ describe('room machine: presence', () => {
     r.join('ann');
     r.attach('ann');
     const left = accepted(r.leave('ann'));
-    expect(left.notices).toEqual([leftNotice('ann', 'left', ['ann-socket'])]);
+    expect(left.notices).toEqual([leftNotice('ann', 'left'), { type: 'channel:leave', connections: ['ann-socket'] }]);
     const back = accepted(r.join('ann'));
-    expect(back.notices).toEqual([{ type: 'participant:joined', participant: expect.objectContaining({ userId: 'ann', status: 'connected' }), connections: ['ann-socket'] }]);
+    expect(back.notices).toEqual([{ type: 'channel:join', connections: ['ann-socket'] }, { type: 'participant:joined', participant: expect.objectContaining({ userId: 'ann', status: 'connected' }) }]);
     expect(r.ctx.graceDeadlines.ann).toBeUndefined();
   });
 
