@@ -225,6 +225,21 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
     });
   });
 
+  describe('room:updated', () => {
+    it('a settings change reaches the room once; a PATCH that changes nothing is silent', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      const updates = record(olga.socket, 'room:updated');
+      const hostUpdates = record(hostSocket, 'room:updated');
+      expect((await api(host, 'PATCH', `/${code}/config`, { enable_transcription: true, max_participants: 9 })).status).toBe(200);
+      expect((await api(host, 'PATCH', `/${code}/config`, { enable_transcription: true })).status).toBe(200);
+      await quietFor(150);
+      const expected = [{ room_code: code, settings: { lock_room: false, enable_transcription: true, max_participants: 9 }, status: 'active' }];
+      expect(updates).toEqual(expected);
+      expect(hostUpdates).toEqual(expected);
+    });
+  });
+
   describe('hardware:status and leaving', () => {
     it('hardware:status updates the participant and tells the room', async () => {
       const { host, hostSocket, code } = await startedRoom();
