@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AttachData } from '../contract/events';
 import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
+import { AppError } from '../errors/app-error';
 import type { RoomDirectory } from '../rooms/room-directory';
 import { toLobbyEntryView, toParticipantView } from '../rooms/room-views';
 import { acked } from './acks';
@@ -28,6 +29,8 @@ export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDep
   socket.on(
     'room:attach',
     acked(roomCodePayload, logger, async ({ room_code }): Promise<AttachData> => {
+      // Recorded before the room hears of it, so a disconnect from here on sends the detach.
+      if (socket.disconnected) throw new AppError('UNAVAILABLE', 'The socket is closing');
       const known = attached.has(room_code);
       attached.add(room_code);
       // A participant's socket enters the room's channel through the room itself (channel:join).
