@@ -26,8 +26,12 @@ const burst = 200;
 export function guardSocket(socket: MeetingSocket, logger: Logger): void {
   const bucket = new TokenBucket({ bucketSize: burst, tokensPerInterval: eventsPerSecond, interval: 'second' });
   bucket.content = burst;
+  let cut = false;
   socket.use(([event, ...args], next) => {
+    // Packets already read in the same batch still come through after the cut: drop them quietly.
+    if (cut) return;
     if (!bucket.tryRemoveTokens(1)) {
+      cut = true;
       logger.warn({ user_id: socket.data.userId, socket_id: socket.id }, 'socket exceeded the event rate limit; disconnected');
       socket.disconnect(true);
       return;
