@@ -10,9 +10,9 @@ import type { Config } from './config/config';
 import { buildOpenApiDocument } from './contract/openapi';
 import { createHttpApp } from './http/http-app';
 import { createMetrics } from './http/metrics';
-import type { LiveStateStore } from './live-state/live-state';
+import { createClusterRoomDirectory } from './cluster/cluster-room-directory';
+import { createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
-import { createRedisLiveStateStore } from './live-state/redis-live-state';
 import { createLogger } from './logging/logger';
 import { openOrm, type Orm } from './persistence/orm';
 import { registerRealtime } from './realtime/realtime';
@@ -44,6 +44,8 @@ export interface App {
   close(): Promise<void>;
 }
 
+type Cleanup = () => void | Promise<void>;
+
 /** How long in-flight requests get to finish at shutdown before their connections are cut. */
 const drainTimeoutMs = 5000;
 
@@ -58,6 +60,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const logger = overrides.logger ?? createLogger(config);
   const orm = await openOrm(config.databaseUrl, { migrate: config.migrateOnStart, logger });
   const redis = config.redisUrl ? createRedisConnection(config.redisUrl, logger, `meeting-rooms:${config.nodeId}`) : undefined;
+  const cleanups: Cleanup[] = [];
 
   try {
     const tokens = createTokenService({
@@ -65,22 +68,45 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       accessTtlS: config.accessTokenTtlS,
       guestTtlS: config.guestTokenTtlS,
     });
-    const liveState: LiveStateStore & { close?(): void } = redis
-      ? createRedisLiveStateStore(redis, { prefix: config.redisPrefix, ttlMs: liveStateTtlMs })
-      : createMemoryLiveStateStore({ ttlMs: liveStateTtlMs });
     // Socket.IO first: rooms publish through it. It is attached to the HTTP server below.
-    const io = createSocketServer(tokens);
-    const rooms = createLocalRoomDirectory({
+    const socketAdapter = redis
+      ? createSocketAdapter(config.socketAdapter, { url: config.redisUrl!, prefix: config.redisPrefix, nodeId: config.nodeId, logger })
+      : undefined;
+    cleanups.push(() => socketAdapter?.close());
+    // The in-memory adapter recovers too: a client that blips back to this node misses nothing.
+    const io = createSocketServer(tokens, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
+    const roomDeps = {
       repository: createRoomRepository(orm),
-      liveState,
       logger,
       publish: createRoomPublisher(io),
       emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
       reconnectGraceMs: config.reconnectGraceS * 1000,
       refreshEveryMs: liveStateTtlMs / 4,
-    });
+    };
+    let rooms: RoomDirectory;
+    if (redis) {
+      // A second connection receives forwarded commands; it waits out Redis outages rather than failing.
+      const subscriber = createRedisConnection(config.redisUrl!, logger, `meeting-rooms:${config.nodeId}:inbox`, { maxRetriesPerRequest: null });
+      cleanups.push(() => closeRedisConnection(subscriber));
+      const cluster = createClusterRoomDirectory({
+        ...roomDeps,
+        redis,
+        subscriber,
+        prefix: config.redisPrefix,
+        nodeId: config.nodeId,
+        liveStateTtlMs,
+        isLocalSocket: (socketId) => io.of('/').sockets.has(socketId),
+      });
+      // Not awaited: a node boots while Redis is down; commands wait for the first heartbeat.
+      cluster.start().catch((error: unknown) => logger.error({ err: error, component: 'cluster' }, 'could not join the cluster'));
+      rooms = cluster;
+    } else {
+      const liveState = createMemoryLiveStateStore({ ttlMs: liveStateTtlMs });
+      cleanups.push(() => liveState.close());
+      rooms = createLocalRoomDirectory({ ...roomDeps, liveState });
+    }
     const metrics = createMetrics({ node: config.nodeId });
-    const realtime = registerRealtime(io, { rooms, logger, speaker: config.activeSpeaker, metrics: metrics.registry });
+    const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, metrics: metrics.registry });
     const limits = { maxParticipantsLimit: config.maxParticipantsLimit };
     const httpApp = createHttpApp({
       logger,
@@ -100,18 +126,22 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     });
     const httpServer = createServer(httpApp);
     io.attach(httpServer);
-    return assemble({ config, httpServer, io, orm, redis, rooms }, () => {
-      realtime.close();
-      liveState.close?.();
-    });
+    cleanups.push(() => realtime.close());
+    return assemble({ config, httpServer, io, orm, redis, rooms }, cleanups);
   } catch (error) {
     // Nothing half-built stays open: the caller gets the error and no connections linger.
+    await runCleanups(cleanups);
     await releaseConnections(orm, redis);
     throw error;
   }
 }
 
-function assemble(parts: Omit<App, 'close'>, stopTimers: () => void): App {
+/** Runs every cleanup, newest first, whatever the others do. */
+async function runCleanups(cleanups: Cleanup[]): Promise<void> {
+  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+}
+
+function assemble(parts: Omit<App, 'close'>, cleanups: Cleanup[]): App {
   const { httpServer, io, orm, redis, rooms } = parts;
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -121,9 +151,10 @@ function assemble(parts: Omit<App, 'close'>, stopTimers: () => void): App {
       io.local.disconnectSockets(true);
       await closeHttpServer(httpServer);
       await io.close();
-      // Room commands still queued finish their effects before the connections go.
+      // Room commands still queued finish their effects before the connections go; in a cluster
+      // the rooms are then handed off.
       await rooms.close();
-      stopTimers();
+      await runCleanups(cleanups);
       await releaseConnections(orm, redis);
     })());
 

@@ -1,16 +1,17 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
 /**
  * A Redis connection for cluster mode. It connects (and reconnects) in the background, so a
  * node boots while Redis is down and reports not-ready on /readyz until it answers.
  */
-export function createRedisConnection(url: string, logger: Logger, name: string): Redis {
+export function createRedisConnection(url: string, logger: Logger, name: string, options: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: 3,
     // How long a closing socket may linger before it is destroyed; shutdown must stay fast.
     disconnectTimeout: 500,
+    ...options,
   });
   let lastError = '';
   redis.on('error', (error: Error) => {

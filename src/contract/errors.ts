@@ -24,6 +24,7 @@ export const errorCatalog = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   UNAVAILABLE: { status: 503, title: 'A backing service is unavailable; retry shortly' },
+  ROOM_TIMEOUT: { status: 504, title: 'The node running the room did not answer in time; the command may or may not have been applied' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -66,4 +66,6 @@ export type InterServerEvents = Record<never, never>;
 export interface SocketData {
   userId: string;
   isGuest: boolean;
+  /** Rooms the socket attached to; kept in its session, so a recovered socket attaches again. */
+  attachedRooms?: string[];
 }

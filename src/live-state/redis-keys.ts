@@ -9,6 +9,11 @@
  *   room:{code}:deadlines       Hash   name (`empty_room`, `grace:{user_id}`) → epoch milliseconds as a decimal string
  *   room:{code}:connections     Hash   user_id → JSON array of the socket ids attached to the room
  *
+ * Beside them, the cluster keeps (src/cluster/):
+ *
+ *   room:{code}:owner           Hash   node → the owning node's id, epoch → its fencing token (DESIGN.md §9)
+ *   node:{node_id}              String the node's heartbeat; it expires when the node stops refreshing it
+ *
  * The prefix (REDIS_PREFIX) is applied here rather than through ioredis `keyPrefix`, so every
  * key the code touches is visible in one place and raw clients see the same names.
  */
@@ -39,3 +44,9 @@ export function liveStateKeys(prefix: string, roomCode: string): LiveStateKeys {
 export function allLiveStateKeys(prefix: string, roomCode: string): string[] {
   return Object.values(liveStateKeys(prefix, roomCode));
 }
+
+/** `room:{code}:owner`: which node runs the room's actor, and the epoch it claimed it with. */
+export const ownerKey = (prefix: string, roomCode: string): string => `${prefix}room:${roomCode}:owner`;
+
+/** `node:{node_id}`: present while the node is alive. */
+export const nodeKey = (prefix: string, nodeId: string): string => `${prefix}node:${nodeId}`;

@@ -1,14 +1,26 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { z } from 'zod';
-import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateStore, MapChange } from './live-state';
-import { allLiveStateKeys, liveStateKeys } from './redis-keys';
+import { StaleOwnerError, type Fence, type LiveLobbyEntry, type LiveParticipant, type LiveRoomState, type LiveStateStore, type MapChange } from './live-state';
+import { allLiveStateKeys, liveStateKeys, ownerKey } from './redis-keys';
+
+export interface RedisLiveStateOptions {
+  prefix: string;
+  ttlMs: number;
+  /**
+   * The fence of this node's claim on a room, or undefined when it holds none. When given,
+   * every write and delete is fenced: it happens only while the room's owner record still names
+   * this claim, and otherwise throws StaleOwnerError having written nothing.
+   */
+  fenceOf?: (roomCode: string) => Fence | undefined;
+}
 
 /**
  * The live-state store of a cluster: the keys of DESIGN.md §5 (see redis-keys.ts), written by
  * the node that owns the room and readable by any other service. Each call is one round trip.
  */
-export function createRedisLiveStateStore(redis: Redis, options: { prefix: string; ttlMs: number }): LiveStateStore {
-  const { prefix, ttlMs } = options;
+export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateOptions): LiveStateStore {
+  const { prefix, ttlMs, fenceOf } = options;
+  defineFencedWrite(redis);
 
   return {
     async read(roomCode) {
@@ -43,37 +55,95 @@ export function createRedisLiveStateStore(redis: Redis, options: { prefix: strin
 
     async apply(roomCode, change) {
       const keys = liveStateKeys(prefix, roomCode);
-      const multi = redis.multi();
-      writeHash(multi, keys.participants, change.participants, serializeParticipant);
+      const ops: Op[] = [];
+      writeHash(ops, keys.participants, change.participants, serializeParticipant);
       // The set says who waits; the hash beside it holds what we know about them.
-      const lobbyRemoved = change.lobby?.delete ?? [];
-      if (lobbyRemoved.length > 0) multi.srem(keys.lobby, ...lobbyRemoved);
-      const lobbyAdded = Object.keys(change.lobby?.set ?? {});
-      if (lobbyAdded.length > 0) multi.sadd(keys.lobby, ...lobbyAdded);
-      writeHash(multi, keys.lobbyEntries, change.lobby, serializeLobbyEntry);
-      if (change.activeSpeaker === null) multi.del(keys.activeSpeaker);
-      else if (change.activeSpeaker !== undefined) multi.set(keys.activeSpeaker, change.activeSpeaker);
-      writeHash(multi, keys.deadlines, change.deadlines, String);
-      writeHash(multi, keys.connections, change.connections, (ids) => JSON.stringify(ids));
-      for (const key of allLiveStateKeys(prefix, roomCode)) multi.pexpire(key, ttlMs);
-      // EXEC does not roll back a command that fails at run time (e.g. WRONGTYPE); the others
-      // still apply. We can only refuse to report success.
-      await exec(multi);
+      pushChunked(ops, 'SREM', keys.lobby, change.lobby?.delete ?? []);
+      pushChunked(ops, 'SADD', keys.lobby, Object.keys(change.lobby?.set ?? {}));
+      writeHash(ops, keys.lobbyEntries, change.lobby, serializeLobbyEntry);
+      if (change.activeSpeaker === null) ops.push(['DEL', keys.activeSpeaker]);
+      else if (change.activeSpeaker !== undefined) ops.push(['SET', keys.activeSpeaker, change.activeSpeaker]);
+      writeHash(ops, keys.deadlines, change.deadlines, String);
+      writeHash(ops, keys.connections, change.connections, (ids) => JSON.stringify(ids));
+      await write(roomCode, ops, ttlMs);
     },
 
     async refresh(roomCodes) {
       if (roomCodes.length === 0) return;
       const pipeline = redis.pipeline();
       for (const roomCode of roomCodes) {
-        for (const key of allLiveStateKeys(prefix, roomCode)) pipeline.pexpire(key, ttlMs);
+        for (const key of [ownerKey(prefix, roomCode), ...allLiveStateKeys(prefix, roomCode)]) pipeline.pexpire(key, ttlMs);
       }
       await exec(pipeline);
     },
 
+    /** The room ended: its live keys go, and its owner record with them (after the fence check). */
     async delete(roomCode) {
-      await redis.del(...allLiveStateKeys(prefix, roomCode));
+      await write(
+        roomCode,
+        [...allLiveStateKeys(prefix, roomCode), ownerKey(prefix, roomCode)].map((key): Op => ['DEL', key]),
+        null,
+      );
     },
   };
+
+  /**
+   * Runs the commands as one script: all or (when the fence no longer holds) none of them. A
+   * command failing at run time (e.g. WRONGTYPE) aborts the rest, but what ran before it stays.
+   */
+  async function write(roomCode: string, ops: Op[], ttl: number | null): Promise<void> {
+    let fence: Fence | undefined;
+    if (fenceOf) {
+      fence = fenceOf(roomCode);
+      if (!fence) throw new StaleOwnerError(roomCode, 'this node holds no claim on it');
+    }
+    // The script sees keys by index: the owner record first, then the room's live keys.
+    const keys = [ownerKey(prefix, roomCode), ...allLiveStateKeys(prefix, roomCode)];
+    const indexed = ops.map(([command, key, ...args]) => [command, keys.indexOf(key) + 1, ...args]);
+    try {
+      await redis.fencedWrite(keys.length, ...keys, fence?.node ?? '', String(fence?.epoch ?? ''), ttl === null ? '' : String(ttl), JSON.stringify(indexed));
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('FENCED')) throw new StaleOwnerError(roomCode, error.message.slice('FENCED '.length));
+      throw error;
+    }
+  }
+}
+
+/** One Redis command of a write: the command, the key it touches, its other arguments. */
+type Op = [command: 'HDEL' | 'HSET' | 'SREM' | 'SADD' | 'SET' | 'DEL', key: string, ...args: string[]];
+
+/**
+ * KEYS[1] is the room's owner record, KEYS[2..] its live keys. ARGV: the owner's node and epoch
+ * (an empty node writes unfenced), the TTL in ms (empty: none, the keys are being deleted), and
+ * the commands as JSON `[[command, key index, args...]]`. Checking the fence and writing happen
+ * in one script, so no other client runs between them (DESIGN.md §9).
+ */
+const fencedWriteScript = `
+if ARGV[1] ~= '' then
+  local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
+  if owner[1] ~= ARGV[1] or owner[2] ~= ARGV[2] then
+    return redis.error_reply('FENCED owned by ' .. tostring(owner[1]) .. ' at epoch ' .. tostring(owner[2]))
+  end
+end
+for _, op in ipairs(cjson.decode(ARGV[4])) do
+  redis.call(op[1], KEYS[op[2]], unpack(op, 3))
+end
+if ARGV[3] ~= '' then
+  for i = 2, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+end
+return 1
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    fencedWrite(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+  }
+}
+
+/** Registers the script on the connection (ioredis sends EVALSHA, and EVAL when Redis lacks it). */
+function defineFencedWrite(redis: Redis): void {
+  if (typeof redis.fencedWrite !== 'function') redis.defineCommand('fencedWrite', { lua: fencedWriteScript });
 }
 
 /** Runs the batch and throws the first per-command error; ioredis resolves with them instead. */
@@ -86,12 +156,20 @@ async function exec(batch: ChainableCommander): Promise<unknown[]> {
   return results.map(([, value]) => value);
 }
 
+/** Arguments per command: Lua's unpack() is limited to a few thousand values. */
+const chunkSize = 500;
+
+function pushChunked(ops: Op[], command: 'HDEL' | 'SREM' | 'SADD', key: string, args: string[]): void {
+  for (let i = 0; i < args.length; i += chunkSize) ops.push([command, key, ...args.slice(i, i + chunkSize)]);
+}
+
 /** HDEL then HSET, skipping empty ones (HSET without fields is a Redis error); a key in both ends up set. */
-function writeHash<V>(multi: ChainableCommander, key: string, change: MapChange<V> | undefined, serialize: (value: V) => string): void {
-  const removed = change?.delete ?? [];
-  if (removed.length > 0) multi.hdel(key, ...removed);
-  const fields = Object.entries(change?.set ?? {}).flatMap(([field, value]) => [field, serialize(value)]);
-  if (fields.length > 0) multi.hset(key, ...fields);
+function writeHash<V>(ops: Op[], key: string, change: MapChange<V> | undefined, serialize: (value: V) => string): void {
+  pushChunked(ops, 'HDEL', key, change?.delete ?? []);
+  const entries = Object.entries(change?.set ?? {});
+  for (let i = 0; i < entries.length; i += chunkSize) {
+    ops.push(['HSET', key, ...entries.slice(i, i + chunkSize).flatMap(([field, value]) => [field, serialize(value)])]);
+  }
 }
 
 // Serializers name every field, so only the documented shape reaches Redis even if a caller's

@@ -10,6 +10,7 @@ import type { MeetingServer } from './socket-server';
 
 export interface RealtimeDeps {
   rooms: RoomDirectory;
+  nodeId: string;
   logger: Logger;
   /** ACTIVE_SPEAKER_THRESHOLD_DB and ACTIVE_SPEAKER_MIN_MS. */
   speaker: { thresholdDb: number; minMs: number };
@@ -39,7 +40,7 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
   io.on('connection', (socket) => {
     void socket.join(userChannel(socket.data.userId));
     guardSocket(socket, logger);
-    registerRoomHandlers(socket, { rooms, detection, logger });
+    registerRoomHandlers(socket, { rooms, nodeId: deps.nodeId, detection, logger });
     registerSpeakerHandlers(socket, detection);
   });
 

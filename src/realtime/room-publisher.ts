@@ -1,3 +1,4 @@
+import { parseConnectionId } from '../cluster/connection-ids';
 import type { NoticePublisher } from '../rooms/room-directory';
 import type { RoomNotice } from '../rooms/room.machine';
 import { toParticipantView } from '../rooms/room-views';
@@ -5,6 +6,9 @@ import { roomChannel, userChannel } from './channels';
 import type { MeetingServer } from './socket-server';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Rooms record sockets as connection ids (`{node_id}#{socket_id}`); Socket.IO knows socket ids. */
+const socketIds = (connections: readonly string[]) => connections.map((id) => parseConnectionId(id).socketId);
 
 /**
  * Turns what a room tells its members into the Socket.IO events of DESIGN.md §7, and keeps the
@@ -18,14 +22,27 @@ export function createRoomPublisher(io: MeetingServer): NoticePublisher {
   };
 }
 
+type Selection = ReturnType<MeetingServer['in']>;
+
+/**
+ * Applies a membership change on this node at once and on the others through the adapter. The
+ * Redis pub/sub adapter applies even its own node's share only when the message comes back from
+ * Redis, after an event emitted next would already have been delivered here; doing the local
+ * share first keeps membership ahead of the events, and applying it twice changes nothing.
+ */
+function everywhere(io: MeetingServer, target: string | string[], change: (sockets: Selection) => void): void {
+  change(io.local.in(target));
+  change(io.in(target));
+}
+
 function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void {
   const room = roomChannel(room_code);
   switch (notice.type) {
     case 'channel:join':
-      io.in(notice.connections).socketsJoin(room);
+      everywhere(io, socketIds(notice.connections), (sockets) => sockets.socketsJoin(room));
       return;
     case 'channel:leave':
-      io.in(notice.connections).socketsLeave(room);
+      everywhere(io, socketIds(notice.connections), (sockets) => sockets.socketsLeave(room));
       return;
     case 'lobby:waiting':
       io.to(userChannel(notice.userId)).emit('lobby:waiting', { room_code, reason: notice.reason });
@@ -63,7 +80,7 @@ function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void
     case 'room:ended':
       // Everyone in the room or its lobby hears it once, attached or not; then the channel empties.
       io.to([room, ...notice.userIds.map(userChannel)]).emit('room:ended', { room_code, ended_at: iso(notice.at) });
-      io.in(room).socketsLeave(room);
+      everywhere(io, room, (sockets) => sockets.socketsLeave(room));
       return;
   }
 }

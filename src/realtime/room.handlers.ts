@@ -4,12 +4,15 @@ import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import type { RoomDirectory } from '../rooms/room-directory';
 import { toLobbyEntryView, toParticipantView } from '../rooms/room-views';
+import { connectionIdOf } from '../cluster/connection-ids';
 import { acked } from './acks';
 import type { SpeakerDetection } from './speaker-detection';
 import type { MeetingSocket } from './socket-server';
 
 export interface RoomHandlerDeps {
   rooms: RoomDirectory;
+  /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (cluster/connection-ids.ts). */
+  nodeId: string;
   detection: SpeakerDetection;
   logger: Logger;
 }
@@ -23,8 +26,21 @@ export interface RoomHandlerDeps {
 export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDeps): void {
   const { rooms, detection, logger } = deps;
   const userId = socket.data.userId;
+  const connectionId = connectionIdOf(deps.nodeId, socket.id);
   // Rooms this socket attached to (or is attaching to): each gets a detach when the socket goes.
-  const attached = new Set<string>();
+  // A socket recovered after a short disconnect (same id, missed events replayed) attaches again
+  // to the rooms its session remembers, since its disconnect detached it from them.
+  const attached = new Set<string>(socket.recovered ? (socket.data.attachedRooms ?? []) : []);
+  const remember = () => {
+    socket.data.attachedRooms = [...attached];
+  };
+  for (const room_code of attached) {
+    rooms.dispatch(room_code, { type: 'attach', userId, connectionId }).catch((error: unknown) => {
+      attached.delete(room_code);
+      remember();
+      logger.warn({ err: error, room_code, user_id: userId }, 'attaching a recovered socket failed');
+    });
+  }
 
   socket.on(
     'room:attach',
@@ -33,9 +49,11 @@ export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDep
       if (socket.disconnected) throw new AppError('UNAVAILABLE', 'The socket is closing');
       const known = attached.has(room_code);
       attached.add(room_code);
+      remember();
       // A participant's socket enters the room's channel through the room itself (channel:join).
-      const reply = await rooms.dispatch(room_code, { type: 'attach', userId, connectionId: socket.id }).catch((error: unknown) => {
+      const reply = await rooms.dispatch(room_code, { type: 'attach', userId, connectionId }).catch((error: unknown) => {
         if (!known) attached.delete(room_code);
+        remember();
         throw error;
       });
       const isHost = reply.room.hostId === userId;
@@ -53,8 +71,9 @@ export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDep
     'room:detach',
     acked(roomCodePayload, logger, async ({ room_code }) => {
       attached.delete(room_code);
+      remember();
       detection.forget(socket.id, room_code);
-      await rooms.dispatch(room_code, { type: 'detach', userId, connectionId: socket.id });
+      await rooms.dispatch(room_code, { type: 'detach', userId, connectionId });
       return { status: 'detached' as const };
     }),
   );
@@ -77,9 +96,10 @@ export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDep
 
   socket.on('disconnecting', () => {
     detection.forget(socket.id);
+    // The session keeps attachedRooms, for a recovery.
     for (const room_code of attached) {
       rooms
-        .dispatch(room_code, { type: 'detach', userId, connectionId: socket.id })
+        .dispatch(room_code, { type: 'detach', userId, connectionId })
         .catch((error: unknown) => logger.warn({ err: error, room_code, user_id: userId }, 'detach after disconnect failed'));
     }
     attached.clear();

@@ -1,4 +1,4 @@
-import { Server, type ExtendedError, type Socket } from 'socket.io';
+import { Server, type ExtendedError, type ServerOptions, type Socket } from 'socket.io';
 import type { TokenService } from '../auth/tokens';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../contract/events';
 import { AppError } from '../errors/app-error';
@@ -9,14 +9,33 @@ export type MeetingSocket = Socket<ClientToServerEvents, ServerToClientEvents, I
 /** Every client payload is a few dozen bytes; a frame near this size is not one of ours. */
 const maxPayloadBytes = 16 * 1024;
 
+export interface SocketServerOptions {
+  /** The cluster's adapter (src/cluster/socket-adapter.ts); in-memory when absent. */
+  adapter?: ServerOptions['adapter'];
+  /** Whether the adapter can replay what a briefly disconnected client missed. */
+  recovers: boolean;
+}
+
+/**
+ * How long a dropped client's session is kept: reconnecting within it, the client keeps its
+ * socket id and rooms and receives the events it missed (connection-state recovery).
+ */
+export const recoveryWindowMs = 2 * 60_000;
+
 /**
  * The Socket.IO server of DESIGN.md §7, not yet attached to an HTTP server (the composition root
  * attaches it once the HTTP app exists). The handshake must carry `auth: {token}`, checked by the
  * same token service as REST's bearer tokens; otherwise the client's `connect_error` says
  * `UNAUTHENTICATED`.
  */
-export function createSocketServer(tokens: TokenService): MeetingServer {
-  const io: MeetingServer = new Server({ serveClient: false, maxHttpBufferSize: maxPayloadBytes });
+export function createSocketServer(tokens: TokenService, options: SocketServerOptions): MeetingServer {
+  const io: MeetingServer = new Server({
+    serveClient: false,
+    maxHttpBufferSize: maxPayloadBytes,
+    ...(options.adapter ? { adapter: options.adapter } : {}),
+    // A recovered socket skips the handshake check: it proved its token when it first connected.
+    ...(options.recovers ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: true } } : {}),
+  });
   io.use((socket, next) => {
     const token: unknown = socket.handshake.auth?.token;
     try {

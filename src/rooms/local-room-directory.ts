@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
-import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
+import { emptyLiveState, StaleOwnerError, type LiveStateStore } from '../live-state/live-state';
 import { nextDeadline, type DurableChange, type RoomEvent, type RoomNotice } from './room.machine';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomDirectory } from './room-directory';
@@ -18,7 +18,26 @@ export interface LocalRoomDirectoryDeps {
   reconnectGraceMs: number;
   /** How often the live state's TTL is pushed back for the rooms this node holds. */
   refreshEveryMs: number;
+  /** Where a due deadline's `expire` goes; by default this directory (the cluster routes it). */
+  onDeadline?: (roomCode: string) => void;
+  /** Called when a room's actor leaves memory (the cluster forgets its claim then). */
+  onEvict?: (roomCode: string) => void;
   now?: () => number;
+}
+
+/** A socket attached to a room held here, as the room records it. */
+export interface HeldConnection {
+  roomCode: string;
+  userId: string;
+  connectionId: string;
+}
+
+/** The single-node directory, plus what the cluster directory needs to run it as one node's share. */
+export interface LocalRoomDirectory extends RoomDirectory {
+  /** Forgets every room's snapshot: the next command reloads it from the stores. */
+  dropAll(): void;
+  /** The attached sockets recorded in the rooms this directory holds. */
+  connections(): HeldConnection[];
 }
 
 /** One live room on this node: its adopted snapshot and its mailbox. */
@@ -38,13 +57,16 @@ interface Actor {
  * the snapshot is dropped, the caller gets 503 UNAVAILABLE, and the next command reloads the
  * room from the stores, so memory never runs ahead of what was written.
  */
-export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDirectory {
+export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoomDirectory {
   const { repository, liveState, logger } = deps;
   const now = deps.now ?? Date.now;
   const actors = new Map<string, Actor>();
-  const scheduler = createDeadlineScheduler((roomCode) => {
-    dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
-  }, now);
+  const onDeadline =
+    deps.onDeadline ??
+    ((roomCode: string) => {
+      dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
+    });
+  const scheduler = createDeadlineScheduler(onDeadline, now);
 
   async function activate(roomCode: string): Promise<RoomSnapshot> {
     const stored = await repository.load(roomCode);
@@ -103,6 +125,7 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDire
     if (snapshot && status === 'pending' && Object.keys(snapshot.context.lobby).length > 0) return;
     actors.delete(roomCode);
     if (status === 'ended') scheduler.arm(roomCode, null);
+    deps.onEvict?.(roomCode);
   }
 
   function dispatch<C extends RoomCommand>(roomCode: string, command: C) {
@@ -115,6 +138,11 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDire
     current.queued += 1;
     const result = current.tail.then(() => run(roomCode, current, command)).catch((error: unknown) => {
       if (error instanceof AppError) throw error;
+      // Another node owns the room now: forget it here; the caller routes the command again.
+      if (error instanceof StaleOwnerError) {
+        current.snapshot = undefined;
+        throw error;
+      }
       // PostgreSQL or the live state failed: the room did not change; the caller may retry.
       logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
       throw new AppError('UNAVAILABLE');
@@ -136,6 +164,22 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): RoomDire
 
   return {
     dispatch: dispatch as RoomDirectory['dispatch'],
+    dropAll() {
+      scheduler.clear();
+      for (const [roomCode, actor] of actors) {
+        actor.snapshot = undefined;
+        evictIfIdle(roomCode, actor);
+      }
+    },
+    connections() {
+      const held: HeldConnection[] = [];
+      for (const [roomCode, actor] of actors) {
+        for (const [userId, ids] of Object.entries(actor.snapshot?.context.connections ?? {})) {
+          for (const connectionId of ids) held.push({ roomCode, userId, connectionId });
+        }
+      }
+      return held;
+    },
     async close() {
       clearInterval(refresher);
       scheduler.clear();

@@ -1,0 +1,219 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { AppError } from '../errors/app-error';
+import { StaleOwnerError, type Fence } from '../live-state/live-state';
+import { nodeKey } from '../live-state/redis-keys';
+import { createRedisLiveStateStore } from '../live-state/redis-live-state';
+import { createLocalRoomDirectory, type HeldConnection, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
+import type { RoomCommand, RoomDirectory } from '../rooms/room-directory';
+import { parseConnectionId } from './connection-ids';
+import { createHeartbeat } from './heartbeat';
+import { createOwnership, NodeNotAliveError } from './ownership';
+import { createRoomRouter, Reroute } from './room-router';
+
+export interface ClusterRoomDirectoryDeps extends Omit<LocalRoomDirectoryDeps, 'liveState' | 'onDeadline' | 'onEvict'> {
+  /** Commands, live state, ownership, heartbeat and replies. */
+  redis: Redis;
+  /** A second connection, for receiving forwarded commands and replies (subscriber mode). */
+  subscriber: Redis;
+  prefix: string;
+  nodeId: string;
+  liveStateTtlMs: number;
+  /** Whether a socket id is connected to this node (its stale connections are detached). */
+  isLocalSocket(socketId: string): boolean;
+}
+
+export interface ClusterRoomDirectory extends RoomDirectory {
+  /** Starts the heartbeat and the inbox; commands wait for them (within their timeout). */
+  start(): Promise<void>;
+}
+
+/** Liveness: a node whose key is this old is dead to the others (DESIGN.md §9: kill → ≤ 3 s). */
+export const heartbeatTtlMs = 1500;
+const heartbeatEveryMs = 300;
+/** How long a command may take from any node, retries included, before ROOM_TIMEOUT. */
+const commandTimeoutMs = 10_000;
+/** How often the sockets recorded in this node's rooms are checked against the live nodes. */
+const sweepEveryMs = 1000;
+
+/**
+ * The cluster's room directory (DESIGN.md §9). Each room's actor runs on one node, its owner,
+ * in that node's local directory; a command arriving anywhere else is forwarded to the owner
+ * and answered from there. With no live owner, the node the command reached claims the room
+ * (a new epoch) and activates it from PostgreSQL and the live state, re-arming its deadlines.
+ * A command caught by its owner's death is retried here until a new owner answers, so callers
+ * see a slower reply, not an error; only the overall timeout ends it (ROOM_TIMEOUT).
+ *
+ * Every live-state write is fenced with this node's claim, so a node that lost a room (paused,
+ * partitioned) cannot change it; its heartbeat lease makes it drop its actors first.
+ */
+export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): ClusterRoomDirectory {
+  const { redis, prefix, nodeId, logger } = deps;
+  /** This node's claims, by room. Only rooms with a claim run here. */
+  const fences = new Map<string, Fence>();
+  let state: 'running' | 'draining' | 'closed' = 'running';
+  const inFlight = new Set<Promise<unknown>>();
+
+  const heartbeat = createHeartbeat(redis, {
+    key: nodeKey(prefix, nodeId),
+    ttlMs: heartbeatTtlMs,
+    everyMs: heartbeatEveryMs,
+    logger,
+    onLapse() {
+      fences.clear();
+      local.dropAll();
+    },
+  });
+  const ownership = createOwnership(redis, { prefix, nodeId });
+  const local = createLocalRoomDirectory({
+    ...deps,
+    liveState: createRedisLiveStateStore(redis, {
+      prefix,
+      ttlMs: deps.liveStateTtlMs,
+      fenceOf: (roomCode) => (heartbeat.valid() ? fences.get(roomCode) : undefined),
+    }),
+    onDeadline(roomCode) {
+      dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
+    },
+    onEvict: (roomCode) => fences.delete(roomCode),
+  });
+  const router = createRoomRouter({
+    publisher: redis,
+    subscriber: deps.subscriber,
+    prefix,
+    nodeId,
+    logger,
+    alive: (nodes) => ownership.alive(nodes),
+    handle: runHere,
+  });
+
+  /** The room's owner: this node while its claim and lease hold, else whoever the claim names. */
+  async function ownerOf(roomCode: string): Promise<string> {
+    if (fences.has(roomCode) && heartbeat.valid()) return nodeId;
+    const fence = await ownership.claim(roomCode);
+    if (fence.node !== nodeId) return fence.node;
+    const known = fences.get(roomCode);
+    // Someone else held the room since our last claim: what we remember of it is stale.
+    if (known && known.epoch !== fence.epoch) local.dropAll();
+    fences.set(roomCode, fence);
+    return nodeId;
+  }
+
+  async function runLocally(roomCode: string, command: RoomCommand): Promise<unknown> {
+    try {
+      const reply = await local.dispatch(roomCode, command);
+      if (reply.room.status === 'ended') await retire(roomCode);
+      return reply;
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'ROOM_NOT_FOUND') await retire(roomCode);
+      if (!(error instanceof StaleOwnerError)) throw error;
+      fences.delete(roomCode);
+      throw new Reroute(error.message);
+    }
+  }
+
+  /**
+   * An ended or unknown room keeps no claim: nothing about it changes any more, and a stream of
+   * commands for made-up codes must not leave records behind.
+   */
+  async function retire(roomCode: string): Promise<void> {
+    const fence = fences.get(roomCode);
+    if (!fence) return;
+    fences.delete(roomCode);
+    await ownership.retire(roomCode, fence);
+  }
+
+  /** A command forwarded here by another node: run it if this node owns the room. */
+  async function runHere(roomCode: string, command: RoomCommand): Promise<unknown> {
+    if (state !== 'running') throw new Reroute(`node ${nodeId} is handing its rooms off`);
+    const owner = await ownerOf(roomCode);
+    if (owner !== nodeId) throw new Reroute(`room ${roomCode} is owned by ${owner}`);
+    return runLocally(roomCode, command);
+  }
+
+  async function route(roomCode: string, command: RoomCommand): Promise<unknown> {
+    const deadline = Date.now() + commandTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const owner = await ownerOf(roomCode);
+        if (owner === nodeId) return await runLocally(roomCode, command);
+        return await router.request(owner, roomCode, command, deadline);
+      } catch (error) {
+        if (!(error instanceof Reroute || error instanceof NodeNotAliveError)) throw error;
+        // The owner is gone or moved: wait a little (a dead owner's heartbeat expires within
+        // heartbeatTtlMs) and route again.
+        const pause = Math.min(50 * 2 ** attempt, 200);
+        if (Date.now() + pause >= deadline) throw new AppError('ROOM_TIMEOUT', `Room ${roomCode} found no owner in time: ${error.message}`);
+        await sleep(pause);
+      }
+    }
+  }
+
+  function dispatch(roomCode: string, command: RoomCommand): Promise<unknown> {
+    if (state === 'closed') return Promise.reject(new AppError('UNAVAILABLE', 'This node is shutting down'));
+    const result = route(roomCode, command).catch((error: unknown) => {
+      if (error instanceof AppError) throw error;
+      logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
+      throw new AppError('UNAVAILABLE');
+    });
+    inFlight.add(result);
+    void result.catch(() => undefined).finally(() => inFlight.delete(result));
+    return result;
+  }
+
+  /**
+   * Sockets recorded in this node's rooms whose node died, or which this node no longer has,
+   * are detached, as their own disconnect would have done (their users get the reconnect grace).
+   */
+  async function sweepConnections(): Promise<void> {
+    const held = local.connections();
+    const byNode = new Map<string, HeldConnection[]>();
+    for (const connection of held) {
+      const { nodeId: owner } = parseConnectionId(connection.connectionId);
+      if (owner === null) continue;
+      byNode.set(owner, [...(byNode.get(owner) ?? []), connection]);
+    }
+    const others = [...byNode.keys()].filter((node) => node !== nodeId);
+    const alive = await ownership.alive(others);
+    const stale = [
+      ...(byNode.get(nodeId) ?? []).filter((c) => !deps.isLocalSocket(parseConnectionId(c.connectionId).socketId)),
+      ...others.filter((_, i) => !alive[i]).flatMap((node) => byNode.get(node) ?? []),
+    ];
+    for (const { roomCode, userId, connectionId } of stale) {
+      dispatch(roomCode, { type: 'detach', userId, connectionId }).catch((error: unknown) =>
+        logger.warn({ err: error, room_code: roomCode, user_id: userId }, 'detaching a stale connection failed'),
+      );
+    }
+  }
+  const sweeper = setInterval(() => {
+    if (state === 'running') sweepConnections().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'connection sweep failed'));
+  }, sweepEveryMs);
+  sweeper.unref();
+
+  return {
+    dispatch: dispatch as RoomDirectory['dispatch'],
+
+    async start() {
+      await Promise.all([heartbeat.start(), router.start()]);
+    },
+
+    /**
+     * The SIGTERM hand-off: finish the commands already started (the detaches of this node's
+     * sockets among them), stop taking commands for this node's rooms, drain their mailboxes,
+     * release every claim so the next command anywhere takes the room over at once, and only
+     * then stop answering and beating.
+     */
+    async close() {
+      clearInterval(sweeper);
+      await Promise.allSettled([...inFlight]);
+      state = 'draining';
+      await local.close();
+      state = 'closed';
+      const claims = [...fences];
+      fences.clear();
+      await Promise.allSettled(claims.map(([roomCode, fence]) => ownership.release(roomCode, fence)));
+      await router.close();
+      await heartbeat.stop();
+    },
+  };
+}

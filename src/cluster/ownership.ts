@@ -1,0 +1,119 @@
+import type { Redis, Result } from 'ioredis';
+import type { Fence } from '../live-state/live-state';
+import { nodeKey, ownerKey } from '../live-state/redis-keys';
+
+/**
+ * Which node runs each room's actor (DESIGN.md §9). The record `room:{code}:owner` holds the
+ * owner's node id and an epoch; a node claims a room when the record names nobody, a node whose
+ * heartbeat is gone, or itself. Each new claim increments the epoch, and every live-state write
+ * checks node and epoch in the same script (redis-live-state.ts), so a node that lost a room
+ * cannot write to it even if it does not know yet. Claims are atomic Lua scripts: two nodes
+ * racing for a room both get the same answer.
+ */
+export interface Ownership {
+  /**
+   * Claims the room for this node unless a live node owns it; answers the owner either way.
+   * Fails with NodeNotAliveError while this node's own heartbeat is missing.
+   */
+  claim(roomCode: string): Promise<Fence>;
+  /** Gives the room up if this claim still holds it (a SIGTERM hand-off); the epoch stays. */
+  release(roomCode: string, fence: Fence): Promise<boolean>;
+  /** Deletes the record if this claim still holds it: the room has ended or does not exist. */
+  retire(roomCode: string, fence: Fence): Promise<boolean>;
+  /** Whether these nodes' heartbeats exist, in the same order. */
+  alive(nodeIds: readonly string[]): Promise<boolean[]>;
+}
+
+/** How long a claim lasts when nothing is written to the room (writes and refreshes extend it). */
+const claimTtlMs = 60_000;
+
+export class NodeNotAliveError extends Error {
+  constructor() {
+    super('this node has no heartbeat in Redis; it may not claim rooms');
+    this.name = 'NodeNotAliveError';
+  }
+}
+
+/**
+ * KEYS[1]: the owner record, KEYS[2]: this node's heartbeat. ARGV: this node's id, the prefix of
+ * heartbeat keys, the record's TTL in ms (never shortened: live-state writes extend it to the live
+ * state's TTL, so a claim that writes nothing, e.g. a read of an ended room, expires soon).
+ * Returns {node, epoch} of the owner after the call.
+ * The current owner's heartbeat key is derived from its id here (this server does not run on
+ * Redis Cluster, where every key would have to be declared).
+ */
+const claimScript = `
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return redis.error_reply('NOT_ALIVE no heartbeat')
+end
+local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
+if owner[1] and owner[1] ~= '' and (owner[1] == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner[1]) == 1) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
+  return {owner[1], owner[2]}
+end
+local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+redis.call('HSET', KEYS[1], 'node', ARGV[1])
+if redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT') == 0 and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return {ARGV[1], tostring(epoch)}
+`;
+
+/**
+ * KEYS[1]: the owner record. ARGV: node id, epoch, and 'release' (clear the node, keep the epoch
+ * counting) or 'retire' (delete the record). Does nothing unless the claim still holds.
+ */
+const releaseScript = `
+local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
+if owner[1] ~= ARGV[1] or owner[2] ~= ARGV[2] then
+  return 0
+end
+if ARGV[3] == 'retire' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'node', '')
+end
+return 1
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    claimRoom(ownerKey: string, heartbeatKey: string, nodeId: string, heartbeatPrefix: string, ttlMs: number): Result<[string, string], Context>;
+    releaseRoom(ownerKey: string, nodeId: string, epoch: string, mode: 'release' | 'retire'): Result<number, Context>;
+  }
+}
+
+export function createOwnership(redis: Redis, options: { prefix: string; nodeId: string }): Ownership {
+  const { prefix, nodeId } = options;
+  if (typeof redis.claimRoom !== 'function') {
+    redis.defineCommand('claimRoom', { numberOfKeys: 2, lua: claimScript });
+    redis.defineCommand('releaseRoom', { numberOfKeys: 1, lua: releaseScript });
+  }
+  return {
+    async claim(roomCode) {
+      try {
+        const [node, epoch] = await redis.claimRoom(ownerKey(prefix, roomCode), nodeKey(prefix, nodeId), nodeId, nodeKey(prefix, ''), claimTtlMs);
+        return { node, epoch: Number(epoch) };
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('NOT_ALIVE')) throw new NodeNotAliveError();
+        throw error;
+      }
+    },
+    async release(roomCode, fence) {
+      return (await redis.releaseRoom(ownerKey(prefix, roomCode), fence.node, String(fence.epoch), 'release')) === 1;
+    },
+    async retire(roomCode, fence) {
+      return (await redis.releaseRoom(ownerKey(prefix, roomCode), fence.node, String(fence.epoch), 'retire')) === 1;
+    },
+    async alive(nodeIds) {
+      if (nodeIds.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of nodeIds) pipeline.exists(nodeKey(prefix, id));
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([error, count]) => {
+        if (error) throw error;
+        return count === 1;
+      });
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createOwnership, NodeNotAliveError } from '../../src/cluster/ownership';
+import { StaleOwnerError, type Fence } from '../../src/live-state/live-state';
+import { liveStateKeys, nodeKey, ownerKey } from '../../src/live-state/redis-keys';
+import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
+import { participant, randomRoomCode } from '../contract/live-state.contract';
+import { testRedisUrl } from '../support/env';
+import { deleteRedisPrefix } from '../support/redis';
+
+// Ownership records and fenced writes (DESIGN.md §9), against the real Lua scripts.
+const prefix = `test-${randomBytes(6).toString('hex')}:`;
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
+});
+
+afterAll(async () => {
+  await deleteRedisPrefix(prefix);
+  await redis.quit();
+});
+
+const ttlMs = 3_600_000;
+const beat = (nodeId: string) => redis.set(nodeKey(prefix, nodeId), '1', 'PX', 10_000);
+const die = (nodeId: string) => redis.del(nodeKey(prefix, nodeId));
+const node = async (nodeId: string) => {
+  await beat(nodeId);
+  return createOwnership(redis, { prefix, nodeId });
+};
+/** A store whose writes carry whatever fence the test holds for the room. */
+const fencedStore = (fence: () => Fence | undefined) => createRedisLiveStateStore(redis, { prefix, ttlMs, fenceOf: fence });
+
+describe('room ownership', () => {
+  it('the first live claimant owns the room; others are told who does', async () => {
+    const room = randomRoomCode();
+    const a = await node('a1');
+    const b = await node('b1');
+    expect(await a.claim(room)).toEqual({ node: 'a1', epoch: 1 });
+    expect(await b.claim(room)).toEqual({ node: 'a1', epoch: 1 });
+    expect(await a.claim(room)).toEqual({ node: 'a1', epoch: 1 });
+  });
+
+  it('concurrent claims on many connections agree on one owner', async () => {
+    const room = randomRoomCode();
+    const ids = ['c1', 'c2', 'c3', 'c4', 'c5'];
+    const nodes = await Promise.all(ids.map(node));
+    const answers = await Promise.all(nodes.flatMap((n) => [n.claim(room), n.claim(room)]));
+    expect(new Set(answers.map((f) => `${f.node}@${f.epoch}`)).size).toBe(1);
+    expect(answers[0]!.epoch).toBe(1);
+  });
+
+  it('a dead owner’s room goes to the next claimant with a higher epoch', async () => {
+    const room = randomRoomCode();
+    const a = await node('a2');
+    const b = await node('b2');
+    await a.claim(room);
+    await die('a2');
+    expect(await b.claim(room)).toEqual({ node: 'b2', epoch: 2 });
+    // Back from the dead, the old owner is told the room moved.
+    await beat('a2');
+    expect(await a.claim(room)).toEqual({ node: 'b2', epoch: 2 });
+  });
+
+  it('a node without a heartbeat may not claim', async () => {
+    const ghost = createOwnership(redis, { prefix, nodeId: 'ghost' });
+    await expect(ghost.claim(randomRoomCode())).rejects.toBeInstanceOf(NodeNotAliveError);
+  });
+
+  it('release hands the room to the next claimant at once, keeping the epoch counting', async () => {
+    const room = randomRoomCode();
+    const a = await node('a3');
+    const b = await node('b3');
+    const fence = await a.claim(room);
+    expect(await a.release(room, { node: 'a3', epoch: 7 })).toBe(false); // not this claim
+    expect(await b.claim(room)).toEqual(fence);
+    expect(await a.release(room, fence)).toBe(true);
+    expect(await b.claim(room)).toEqual({ node: 'b3', epoch: 2 });
+  });
+
+  it('retire deletes the record only for the claim that holds it', async () => {
+    const room = randomRoomCode();
+    const a = await node('a4');
+    const fence = await a.claim(room);
+    expect(await a.retire(room, { ...fence, epoch: fence.epoch + 1 })).toBe(false);
+    expect(await redis.exists(ownerKey(prefix, room))).toBe(1);
+    expect(await a.retire(room, fence)).toBe(true);
+    expect(await redis.exists(ownerKey(prefix, room))).toBe(0);
+  });
+
+  it('a claim nothing writes to expires within a minute; a write extends it to the live TTL', async () => {
+    const room = randomRoomCode();
+    const a = await node('a5');
+    const fence = await a.claim(room);
+    const claimTtl = await redis.pttl(ownerKey(prefix, room));
+    expect(claimTtl).toBeGreaterThan(0);
+    expect(claimTtl).toBeLessThanOrEqual(60_000);
+    await fencedStore(() => fence).apply(room, { participants: { set: { u1: participant() } } });
+    expect(await redis.pttl(ownerKey(prefix, room))).toBeGreaterThan(claimTtl);
+    // Claiming again never shortens it.
+    await a.claim(room);
+    expect(await redis.pttl(ownerKey(prefix, room))).toBeGreaterThan(claimTtl);
+  });
+
+  it('tells live nodes from dead ones', async () => {
+    const a = await node('a6');
+    await beat('b6');
+    await die('b6');
+    expect(await a.alive(['a6', 'b6', 'never'])).toEqual([true, false, false]);
+    expect(await a.alive([])).toEqual([]);
+  });
+});
+
+describe('fenced live-state writes', () => {
+  it('write while the claim holds; a stale owner writes nothing', async () => {
+    const room = randomRoomCode();
+    const a = await node('a7');
+    const b = await node('b7');
+    const stale = await a.claim(room);
+    await fencedStore(() => stale).apply(room, { participants: { set: { u1: participant() } }, activeSpeaker: 'u1' });
+
+    // a pauses; its heartbeat expires; b takes the room over and writes.
+    await die('a7');
+    const current = await b.claim(room);
+    expect(current.epoch).toBe(stale.epoch + 1);
+    await fencedStore(() => current).apply(room, { activeSpeaker: null });
+
+    // a wakes up with its old fence: every kind of write is refused, and nothing changes.
+    const before = await redis.hgetall(liveStateKeys(prefix, room).participants);
+    const staleStore = fencedStore(() => stale);
+    await expect(staleStore.apply(room, { participants: { set: { u2: participant() } }, activeSpeaker: 'u2' })).rejects.toBeInstanceOf(StaleOwnerError);
+    await expect(staleStore.delete(room)).rejects.toBeInstanceOf(StaleOwnerError);
+    expect(await redis.hgetall(liveStateKeys(prefix, room).participants)).toEqual(before);
+    expect(await redis.get(liveStateKeys(prefix, room).activeSpeaker)).toBeNull();
+    // Same node id, other epoch: refused too.
+    await expect(fencedStore(() => ({ node: 'b7', epoch: current.epoch - 1 })).apply(room, { activeSpeaker: 'u1' })).rejects.toBeInstanceOf(StaleOwnerError);
+  });
+
+  it('refuses to write without a claim, and when the record is gone', async () => {
+    const room = randomRoomCode();
+    await expect(fencedStore(() => undefined).apply(room, { activeSpeaker: 'u1' })).rejects.toBeInstanceOf(StaleOwnerError);
+    await expect(fencedStore(() => ({ node: 'a8', epoch: 1 })).apply(room, { activeSpeaker: 'u1' })).rejects.toBeInstanceOf(StaleOwnerError);
+    expect(await redis.exists(liveStateKeys(prefix, room).activeSpeaker)).toBe(0);
+  });
+
+  it('deleting an ended room removes its owner record with its keys', async () => {
+    const room = randomRoomCode();
+    const a = await node('a9');
+    const fence = await a.claim(room);
+    const store = fencedStore(() => fence);
+    await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: {} }, deadlines: { set: { empty_room: 5 } } });
+    await store.delete(room);
+    const left = await redis.keys(`${prefix}room:${room}:*`);
+    expect(left).toEqual([]);
+  });
+});
