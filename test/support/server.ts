@@ -20,10 +20,14 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export interface TestServer {
-  app: App;
+/** Anything tests can talk to over HTTP and Socket.IO: an in-process server or a cluster node. */
+export interface Endpoint {
   url: string;
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+}
+
+export interface TestServer extends Endpoint {
+  app: App;
   close(): Promise<void>;
 }
 
@@ -67,7 +71,7 @@ export async function request<T = any>(base: string, method: string, path: strin
 export const uniqueEmail = (label = 'user') => `${label}-${randomUUID()}@example.test`;
 
 /** Registers a new user and returns the session, failing the test if registration fails. */
-export async function registerUser(server: TestServer, overrides: Partial<{ email: string; password: string; display_name: string }> = {}) {
+export async function registerUser(server: Endpoint, overrides: Partial<{ email: string; password: string; display_name: string }> = {}) {
   const credentials = { email: uniqueEmail(), password: 'correct horse battery', display_name: 'Test User', ...overrides };
   const response = await server.request<SessionView>('POST', '/api/v1/auth/register', { body: credentials });
   if (response.status !== 201) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);

@@ -1,6 +1,6 @@
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/contract/events';
-import type { TestServer } from './server';
+import type { Endpoint } from './server';
 
 /** A real socket.io-client socket, typed with the contract's event map. */
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -10,11 +10,11 @@ type PayloadOf<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>[0];
 const open = new Set<ClientSocket>();
 
 /** Connects to the server as the holder of `token`; resolves once connected, rejects with the connect_error. */
-export async function connectSocket(server: TestServer, token: string | undefined, options: { transports?: ('websocket' | 'polling')[] } = {}): Promise<ClientSocket> {
+export async function connectSocket(server: Pick<Endpoint, 'url'>, token: string | undefined, options: { transports?: ('websocket' | 'polling')[]; reconnection?: boolean } = {}): Promise<ClientSocket> {
   const socket: ClientSocket = connectClient(server.url, {
     auth: token === undefined ? {} : { token },
     transports: options.transports ?? ['websocket'],
-    reconnection: false,
+    reconnection: options.reconnection ?? false,
     forceNew: true,
   });
   open.add(socket);

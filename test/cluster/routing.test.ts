@@ -1,0 +1,118 @@
+import { Client } from 'pg';
+import { attendanceRows } from '../support/db';
+import { testDatabaseUrl } from '../support/env';
+import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
+import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
+import { closeSockets, connectSocket, nextEvent, quietFor, record, request } from '../support/sockets';
+
+// Three real server processes on one Redis and one PostgreSQL (DESIGN.md §9), once per adapter.
+describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (adapter) => {
+  let cluster: TestCluster;
+  let a: ClusterNode, b: ClusterNode, c: ClusterNode;
+  let db: Client;
+
+  beforeAll(async () => {
+    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter });
+    [a, b, c] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    db = new Client({ connectionString: testDatabaseUrl });
+    await db.connect();
+  }, 60_000);
+
+  afterEach(() => closeSockets());
+
+  afterAll(async () => {
+    await db?.end();
+    await cluster?.close();
+  });
+
+  /** A room started by its host through `owner`, so `owner` runs its actor. */
+  async function roomOwnedBy(owner: ClusterNode, settings: object = {}): Promise<{ host: Actor; code: string }> {
+    const host = await hostUser(a, 'Hana');
+    const { room_code: code } = await createRoom(a, host, { name: 'Cluster sync', settings });
+    expect((await meetings(owner)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+    expect(await cluster.ownerOf(code)).toBe(owner.id);
+    return { host, code };
+  }
+
+  async function attached(node: ClusterNode, actor: Actor, code: string) {
+    const socket = await connectSocket(node, actor.token);
+    const ack = await request(socket, 'room:attach', { room_code: code });
+    expect(ack.ok).toBe(true);
+    return socket;
+  }
+
+  it('REST on A reaches the actor on B; sockets on A, B and C all hear the room; the host on A hears a lobby entry made through C', async () => {
+    const { host, code } = await roomOwnedBy(b);
+    const ann = await guestUser(c, 'Ann');
+    expect((await meetings(c)(ann, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+    const bob = await guestUser(a, 'Bob');
+    expect((await meetings(a)(bob, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+
+    const hostSocket = await attached(a, host, code);
+    const annSocket = await attached(b, ann, code);
+    const bobSocket = await attached(c, bob, code);
+    const sockets = [hostSocket, annSocket, bobSocket];
+
+    // A settings change made on A, run on B, is heard on every node.
+    const updates = sockets.map((s) => nextEvent(s, 'room:updated'));
+    const patched = await meetings(a)(host, 'PATCH', `/${code}/config`, { lock_room: true });
+    expect(patched.status).toBe(200);
+    for (const update of await Promise.all(updates)) expect(update).toEqual({ room_code: code, settings: patched.body.settings, status: 'active' });
+
+    // A guest knocks through C: the host's socket on A hears it, and nobody else does.
+    const gus = await guestUser(c, 'Gus');
+    const gusSocket = await connectSocket(c, gus.token);
+    const lobbyAtOthers = [record(annSocket, 'lobby:entered'), record(bobSocket, 'lobby:entered')];
+    const entered = nextEvent(hostSocket, 'lobby:entered');
+    const waiting = nextEvent(gusSocket, 'lobby:waiting');
+    expect((await meetings(c)(gus, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+    expect(await entered).toEqual({ room_code: code, user_id: gus.userId, display_name: 'Gus' });
+    expect(await waiting).toEqual({ room_code: code, reason: 'locked' });
+
+    // Admitted from A: Gus hears it on C, and every socket hears him join.
+    const admitted = nextEvent(gusSocket, 'lobby:admitted');
+    const joins = sockets.map((s) => nextEvent(s, 'participant:joined', (p) => p.participant.user_id === gus.userId));
+    expect((await meetings(a)(host, 'POST', `/${code}/admit/${gus.userId}`)).status).toBe(200);
+    expect(await admitted).toEqual({ room_code: code });
+    await Promise.all(joins);
+
+    // A socket command on C for the room on B (hardware:status) reaches every node too.
+    const gusAttached = await request(gusSocket, 'room:attach', { room_code: code });
+    expect(gusAttached.data.status).toBe('joined');
+    const hardware = sockets.map((s) => nextEvent(s, 'participant:updated', (p) => p.participant.user_id === gus.userId && p.participant.hardware_ready));
+    expect(await request(gusSocket, 'hardware:status', { room_code: code, hardware_ready: true })).toEqual({ ok: true, data: { hardware_ready: true } });
+    await Promise.all(hardware);
+
+    await quietFor(100);
+    expect(lobbyAtOthers).toEqual([[], []]);
+    // Nothing moved: B still runs the room.
+    expect(await cluster.ownerOf(code)).toBe(b.id);
+  });
+
+  it('90 concurrent joins over 3 nodes into a room capped at 30: exactly 30 get in, the rest are ROOM_FULL, no 5xx', async () => {
+    const { code } = await roomOwnedBy(c, { max_participants: 30 });
+    const nodes = [a, b, c];
+    const crowd = await Promise.all(Array.from({ length: 90 }, (_, i) => guestUser(nodes[i % 3]!, `Guest ${i}`)));
+    const responses = await Promise.all(crowd.map((guest, i) => meetings(nodes[i % 3]!)(guest, 'POST', `/${code}/join`, {})));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(responses.filter((r) => r.status === 200 && r.body.status === 'joined')).toHaveLength(30);
+    expect(responses.filter((r) => r.status === 409 && r.body.code === 'ROOM_FULL')).toHaveLength(60);
+    const open = (await attendanceRows(db, code)).filter((row) => row.left_at === null);
+    expect(open).toHaveLength(31); // the host and 30 guests
+  });
+
+  it('the same user admitted on 3 nodes at once: one attendance row, one participant:joined', async () => {
+    const { host, code } = await roomOwnedBy(a, { lock_room: true });
+    const hostSocket = await attached(b, host, code);
+    const joined = record(hostSocket, 'participant:joined');
+    const guest = await guestUser(c, 'Gus');
+    expect((await meetings(c)(guest, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+
+    const admits = await Promise.all([a, b, c, a, b, c].map((node) => meetings(node)(host, 'POST', `/${code}/admit/${guest.userId}`)));
+    expect(admits.map((r) => r.status)).toEqual(Array(6).fill(200));
+    expect(await attendanceRows(db, code, guest.userId)).toHaveLength(1);
+    await quietFor(200);
+    expect(joined.map((p) => p.participant.user_id)).toEqual([guest.userId]);
+  });
+});
