@@ -40,9 +40,11 @@ export async function startCluster(size: number, env: Record<string, string> = {
   const secret = randomBytes(32).toString('base64url');
   const nodes: ClusterNode[] = [];
   const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
+  let started = 0;
   const addNode = async (extra: Record<string, string> = {}) => {
+    started += 1;
     const node = await startNode({
-      NODE_ID: `n${nodes.length + 1}-${randomBytes(2).toString('hex')}`,
+      NODE_ID: `n${started}-${randomBytes(2).toString('hex')}`,
       JWT_SECRET: secret,
       REDIS_PREFIX: prefix,
       ...env,
