@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local PostgreSQL and Redis the test suite talks to when they are not running.
+# Starts the local PostgreSQL and Redis the test suite talks to when they are not running,
+# and installs HAProxy (for the load-balancer test) when it is missing.
 # Quiet and idempotent: does nothing when both already answer. The test database itself is
 # created by the suite's global setup (test/support/global-setup.ts), with the app's own code.
 set -euo pipefail
@@ -19,4 +20,11 @@ if ! redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >/dev/null
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.2; done
   redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 || { echo "Redis is not reachable on 127.0.0.1:$redis_port" >&2; exit 1; }
+fi
+
+# The load-balancer test runs the shipped HAProxy configuration (Debian's package).
+if ! command -v haproxy >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq haproxy >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq haproxy >/dev/null 2>&1; } || true
+  command -v haproxy >/dev/null 2>&1 || { echo "haproxy is not installed and could not be installed (apt-get install haproxy)" >&2; exit 1; }
 fi

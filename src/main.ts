@@ -1,5 +1,8 @@
+import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
+import { setupWorker } from '@socket.io/sticky';
 import { createApp, type App } from './app';
+import { runPrimary, workerReady } from './cluster/primary';
 import { describeRedisUrl } from './cluster/redis-connection';
 import { ConfigError, loadConfig } from './config/config';
 import { createLogger } from './logging/logger';
@@ -8,7 +11,11 @@ import { openDatabase, type Database } from './persistence/database';
 /** How long shutdown may take before the process exits anyway. */
 const shutdownTimeoutMs = 15_000;
 
-/** `npm start`: one node, configured from the environment; stops cleanly on SIGTERM/SIGINT. */
+/**
+ * `npm start`: one node, configured from the environment; stops cleanly on SIGTERM/SIGINT.
+ * With WEB_CONCURRENCY > 1 this process becomes the primary of that many worker nodes sharing
+ * its port (cluster/primary.ts), and each worker runs the rest of this function.
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -26,6 +33,11 @@ async function main(): Promise<void> {
   });
   if (config.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random secret for this process; tokens stop working when it restarts');
+  }
+
+  if (config.webConcurrency > 1 && cluster.isPrimary) {
+    await runPrimary(config, logger);
+    return;
   }
 
   let database: Database | undefined;
@@ -58,6 +70,13 @@ async function main(): Promise<void> {
   try {
     database = await openDatabase(config, logger);
     app = await createApp({ ...config, databaseUrl: database.url }, { logger });
+    if (cluster.isWorker) {
+      // The primary owns the port and passes this worker its connections.
+      setupWorker(app.io);
+      process.send!(workerReady);
+      logger.info({ node_id: config.nodeId, pid: process.pid }, 'worker ready');
+      return;
+    }
     const server = app.httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

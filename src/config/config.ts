@@ -35,6 +35,7 @@ const envSchema = z
     RECONNECT_GRACE_S: int(0, 86_400).default(30),
     EMPTY_ROOM_TIMEOUT_S: int(1, 7 * 86_400).default(300),
     MIGRATE_ON_START: z.stringbool().optional(),
+    WEB_CONCURRENCY: int(1, 64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -46,6 +47,13 @@ const envSchema = z
         code: 'custom',
         path: ['DATABASE_URL'],
         message: 'is required in cluster mode (REDIS_URL is set): every node must share one database',
+      });
+    }
+    if (env.WEB_CONCURRENCY > 1 && !env.REDIS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WEB_CONCURRENCY'],
+        message: 'above 1 needs REDIS_URL: the workers are cluster nodes and share rooms through Redis',
       });
     }
     if (env.DEFAULT_MAX_PARTICIPANTS > env.MAX_PARTICIPANTS_LIMIT) {
@@ -79,6 +87,8 @@ export interface Config {
   readonly reconnectGraceS: number;
   readonly emptyRoomTimeoutS: number;
   readonly migrateOnStart: boolean;
+  /** Worker processes sharing the port through @socket.io/sticky; each is a cluster node. */
+  readonly webConcurrency: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -120,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconnectGraceS: e.RECONNECT_GRACE_S,
     emptyRoomTimeoutS: e.EMPTY_ROOM_TIMEOUT_S,
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
+    webConcurrency: e.WEB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       reconnectGraceS: 30,
       emptyRoomTimeoutS: 300,
       migrateOnStart: true,
+      webConcurrency: 1,
       logLevel: 'info',
     });
     expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
       RECONNECT_GRACE_S: '10',
       EMPTY_ROOM_TIMEOUT_S: '60',
       MIGRATE_ON_START: 'true',
+      WEB_CONCURRENCY: '4',
       LOG_LEVEL: 'warn',
     });
     expect(config).toEqual({
@@ -81,6 +83,7 @@ describe('loadConfig', () => {
       reconnectGraceS: 10,
       emptyRoomTimeoutS: 60,
       migrateOnStart: true,
+      webConcurrency: 4,
       logLevel: 'warn',
     });
   });
@@ -131,6 +134,12 @@ describe('loadConfig', () => {
 
   it('requires DATABASE_URL in cluster mode', () => {
     expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*cluster/)]);
+  });
+
+  it('runs several workers only as a cluster (REDIS_URL)', () => {
+    expect(problemsOf({ WEB_CONCURRENCY: '2' })).toEqual([expect.stringMatching(/^WEB_CONCURRENCY: .*REDIS_URL/)]);
+    expect(problemsOf({ WEB_CONCURRENCY: '0' })).toEqual([expect.stringMatching(/^WEB_CONCURRENCY: /)]);
+    expect(loadConfig({ WEB_CONCURRENCY: '3', REDIS_URL: 'redis://r:6379', DATABASE_URL: 'postgres://d/x' }).webConcurrency).toBe(3);
   });
 
   it('keeps the default room size within the limit', () => {
