@@ -2,6 +2,7 @@ import type { Constructor } from '@mikro-orm/core';
 import type { Migration } from '@mikro-orm/migrations';
 import { Migration20261124095124 } from './Migration20261124095124';
 import { Migration20261124140000 } from './Migration20261124140000';
+import { Migration20261124150000 } from './Migration20261124150000';
 
 /**
  * Every migration, in order. `npm run migration:create` writes a new file here; add its class
@@ -10,4 +11,5 @@ import { Migration20261124140000 } from './Migration20261124140000';
 export const migrationsList: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261124095124', class: Migration20261124095124 },
   { name: 'Migration20261124140000', class: Migration20261124140000 },
+  { name: 'Migration20261124150000', class: Migration20261124150000 },
 ];

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors/app-error';
-import { StaleOwnerError, type Fence } from '../live-state/live-state';
+import { StaleOwnerError, type Fence } from './fencing';
 import { nodeKey } from '../live-state/redis-keys';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
 import { createLocalRoomDirectory, type HeldConnection, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
@@ -11,7 +11,7 @@ import { createHeartbeat } from './heartbeat';
 import { createOwnership, NodeNotAliveError } from './ownership';
 import { createRoomRouter, Reroute } from './room-router';
 
-export interface ClusterRoomDirectoryDeps extends Omit<LocalRoomDirectoryDeps, 'liveState' | 'onDeadline' | 'onEvict'> {
+export interface ClusterRoomDirectoryDeps extends Omit<LocalRoomDirectoryDeps, 'liveState' | 'onDeadline' | 'onEvict' | 'fenceOf'> {
   /** Commands, live state, ownership, heartbeat and replies. */
   redis: Redis;
   /** A second connection, for receiving forwarded commands and replies (subscriber mode). */
@@ -65,13 +65,12 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     },
   });
   const ownership = createOwnership(redis, { prefix, nodeId });
+  /** This node's claim on a room, while its lease holds. Every write of the room is fenced with it. */
+  const fenceOf = (roomCode: string) => (heartbeat.valid() ? fences.get(roomCode) : undefined);
   const local = createLocalRoomDirectory({
     ...deps,
-    liveState: createRedisLiveStateStore(redis, {
-      prefix,
-      ttlMs: deps.liveStateTtlMs,
-      fenceOf: (roomCode) => (heartbeat.valid() ? fences.get(roomCode) : undefined),
-    }),
+    fenceOf,
+    liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf }),
     onDeadline(roomCode) {
       dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
     },

@@ -1,11 +1,13 @@
 import type { Redis, Result } from 'ioredis';
-import type { Fence } from '../live-state/live-state';
+import type { Fence } from './fencing';
 import { nodeKey, ownerKey } from '../live-state/redis-keys';
 
 /**
  * Which node runs each room's actor (DESIGN.md §9). The record `room:{code}:owner` holds the
  * owner's node id and an epoch; a node claims a room when the record names nobody, a node whose
- * heartbeat is gone, or itself. Each new claim increments the epoch, and every live-state write
+ * heartbeat is gone, or itself. Each new claim takes a larger epoch (the previous one plus one,
+ * or Redis's clock in microseconds if that is larger, so epochs grow even across a deleted
+ * record, which PostgreSQL's fence relies on), and every live-state write
  * checks node and epoch in the same script (redis-live-state.ts), so a node that lost a room
  * cannot write to it even if it does not know yet. Claims are atomic Lua scripts: two nodes
  * racing for a room both get the same answer.
@@ -51,12 +53,19 @@ if owner[1] and owner[1] ~= '' and (owner[1] == ARGV[1] or redis.call('EXISTS', 
   redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
   return {owner[1], owner[2]}
 end
+-- Epochs never go back, even when the record expired or was deleted: at least Redis's clock in µs.
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+if epoch < now then
+  epoch = now
+  redis.call('HSET', KEYS[1], 'epoch', string.format('%.0f', epoch))
+end
 redis.call('HSET', KEYS[1], 'node', ARGV[1])
 if redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT') == 0 and redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
-return {ARGV[1], tostring(epoch)}
+return {ARGV[1], string.format('%.0f', epoch)}
 `;
 
 /**

@@ -66,27 +66,4 @@ export interface LiveStateStore {
   delete(roomCode: string): Promise<void>;
 }
 
-/**
- * The fencing token of a room's owner (DESIGN.md §9): the node that owns the room and the epoch
- * it claimed it with. A fenced write succeeds only while `room:{code}:owner` still holds both.
- */
-export interface Fence {
-  node: string;
-  epoch: number;
-}
-
-/**
- * A fenced write was refused: another node claimed the room since this node did (it was slow,
- * paused or cut off), or this node holds no claim on it. Nothing was written; route again.
- */
-export class StaleOwnerError extends Error {
-  constructor(
-    readonly roomCode: string,
-    detail: string,
-  ) {
-    super(`not the owner of room ${roomCode}: ${detail}`);
-    this.name = 'StaleOwnerError';
-  }
-}
-
 export const emptyLiveState = (): LiveRoomState => ({ participants: {}, lobby: {}, activeSpeaker: null, deadlines: {}, connections: {} });

@@ -1,6 +1,7 @@
 import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { z } from 'zod';
-import { StaleOwnerError, type Fence, type LiveLobbyEntry, type LiveParticipant, type LiveRoomState, type LiveStateStore, type MapChange } from './live-state';
+import { StaleOwnerError, type Fence } from '../cluster/fencing';
+import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateStore, MapChange } from './live-state';
 import { allLiveStateKeys, liveStateKeys, ownerKey } from './redis-keys';
 
 export interface RedisLiveStateOptions {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
-import { emptyLiveState, StaleOwnerError, type LiveStateStore } from '../live-state/live-state';
+import { StaleOwnerError, type Fence } from '../cluster/fencing';
+import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { nextDeadline, type DurableChange, type RoomEvent, type RoomNotice } from './room.machine';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomDirectory } from './room-directory';
@@ -18,6 +19,11 @@ export interface LocalRoomDirectoryDeps {
   reconnectGraceMs: number;
   /** How often the live state's TTL is pushed back for the rooms this node holds. */
   refreshEveryMs: number;
+  /**
+   * In a cluster: this node's claim on the room, whose epoch fences the PostgreSQL writes (the
+   * live-state store fences its own). Undefined there means no claim: nothing may be written.
+   */
+  fenceOf?: (roomCode: string) => Fence | undefined;
   /** Where a due deadline's `expire` goes; by default this directory (the cluster routes it). */
   onDeadline?: (roomCode: string) => void;
   /** Called when a room's actor leaves memory (the cluster forgets its claim then). */
@@ -68,8 +74,16 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     });
   const scheduler = createDeadlineScheduler(onDeadline, now);
 
+  /** The epoch to fence PostgreSQL with: none on a single node; in a cluster, this node's claim. */
+  function epochOf(roomCode: string): number | undefined {
+    if (!deps.fenceOf) return undefined;
+    const fence = deps.fenceOf(roomCode);
+    if (!fence) throw new StaleOwnerError(roomCode, 'this node holds no claim on it');
+    return fence.epoch;
+  }
+
   async function activate(roomCode: string): Promise<RoomSnapshot> {
-    const stored = await repository.load(roomCode);
+    const stored = await repository.load(roomCode, epochOf(roomCode));
     if (!stored) throw new AppError('ROOM_NOT_FOUND');
     const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
     const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, reconnectGraceMs: deps.reconnectGraceMs, now: now() });
@@ -80,7 +94,7 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
 
   /** The effects of one accepted command: PostgreSQL first, then the live state. */
   async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, changes: DurableChange[]) {
-    await repository.apply(before.context.roomId, changes);
+    await repository.apply({ id: before.context.roomId, roomCode }, changes, epochOf(roomCode));
     if (statusOf(after) === 'ended') return liveState.delete(roomCode);
     const change = liveChange(before.context, after.context);
     if (change) await liveState.apply(roomCode, change);

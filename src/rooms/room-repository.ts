@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { StaleOwnerError } from '../cluster/fencing';
 import type { Orm } from '../persistence/orm';
 import type { DurableChange, Role, RoomSettings } from './room.machine';
 import type { RoomStatus } from './room-step';
@@ -20,11 +21,17 @@ export interface StoredRoom {
   removed: string[];
 }
 
-/** The durable side of the room actor: loads a room for activation and writes a command's changes. */
+/**
+ * The durable side of the room actor: loads a room for activation and writes a command's changes.
+ * In a cluster both take the owner's epoch (cluster/fencing.ts): loading records it in
+ * `rooms.owner_epoch` unless a later claim already did, and every write checks it under the
+ * room row's lock, so once a new owner has loaded the room, the old one cannot write to it.
+ * Either throws StaleOwnerError when its epoch is not the latest.
+ */
 export interface RoomRepository {
-  load(roomCode: string): Promise<StoredRoom | null>;
+  load(roomCode: string, epoch?: number): Promise<StoredRoom | null>;
   /** Writes one command's changes in one transaction. Every statement is idempotent, so a retried command converges. */
-  apply(roomId: string, changes: readonly DurableChange[]): Promise<void>;
+  apply(room: { id: string; roomCode: string }, changes: readonly DurableChange[], epoch?: number): Promise<void>;
 }
 
 interface RoomRow {
@@ -54,8 +61,13 @@ const epochMsOrNull = (value: Date | string | null) => (value === null ? null : 
 /** Each call forks its own entity manager (the actor runs outside any request context). */
 export function createRoomRepository(orm: Orm): RoomRepository {
   return {
-    async load(roomCode) {
+    async load(roomCode, epoch) {
       const em = orm.em.fork();
+      if (epoch !== undefined) {
+        // Waits for the previous owner's write in flight (it holds the row lock), then shuts it out.
+        const fenced = await em.execute('update rooms set owner_epoch = ? where room_code = ? and owner_epoch <= ?', [epoch, roomCode, epoch], 'run');
+        if ((fenced as { affectedRows?: number }).affectedRows === 0) await refuseUnlessMissing(em, roomCode);
+      }
       const [room] = await em.execute<RoomRow[]>(
         'select id, room_code, host_id, name, status, created_at, started_at, ended_at, settings from rooms where room_code = ?',
         [roomCode],
@@ -90,16 +102,30 @@ export function createRoomRepository(orm: Orm): RoomRepository {
       };
     },
 
-    async apply(roomId, changes) {
-      const statements = changes.flatMap((change) => toSql(roomId, change));
+    async apply(room, changes, epoch) {
+      const statements = changes.flatMap((change) => toSql(room.id, change));
       if (statements.length === 0) return;
       const run = (em: EntityManager) => statements.reduce((done, [sql, params]) => done.then(() => em.execute(sql, params, 'run')), Promise.resolve() as Promise<unknown>);
       const em = orm.em.fork();
+      if (epoch !== undefined) {
+        await em.transactional(async (tx) => {
+          const [row] = await tx.execute<{ owner_epoch: string }[]>('select owner_epoch from rooms where id = ? for update', [room.id]);
+          if (row && Number(row.owner_epoch) !== epoch) throw new StaleOwnerError(room.roomCode, `PostgreSQL has epoch ${row.owner_epoch}, this node ${epoch}`);
+          await run(tx);
+        });
+        return;
+      }
       // One statement is atomic by itself; more share a transaction.
       if (statements.length === 1) await run(em);
       else await em.transactional((tx) => run(tx));
     },
   };
+}
+
+/** The fence did not move: either the room does not exist (load answers null) or a later claim holds it. */
+async function refuseUnlessMissing(em: EntityManager, roomCode: string): Promise<void> {
+  const [row] = await em.execute<{ owner_epoch: string }[]>('select owner_epoch from rooms where room_code = ?', [roomCode]);
+  if (row) throw new StaleOwnerError(roomCode, `PostgreSQL has the later epoch ${row.owner_epoch}`);
 }
 
 type Statement = [sql: string, params: unknown[]];

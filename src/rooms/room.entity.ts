@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EntitySchema } from '@mikro-orm/core';
+import { BigIntType, EntitySchema } from '@mikro-orm/core';
 import { User } from '../auth/user.entity';
 import type { RoomSettings } from './room.machine';
 
@@ -19,6 +19,8 @@ export class Room {
   endedAt: Date | null = null;
   /** Always complete: defaults are merged when the room is created (DESIGN.md §4). */
   settings: RoomSettings;
+  /** The epoch of the cluster node that last loaded the room: its writes alone are accepted (cluster/fencing.ts). */
+  readonly ownerEpoch: number = 0;
 
   constructor(init: { roomCode: string; host: User; name: string; settings: RoomSettings }) {
     this.roomCode = init.roomCode;
@@ -41,6 +43,7 @@ export const RoomSchema = new EntitySchema<Room>({
     startedAt: { type: 'datetime', nullable: true },
     endedAt: { type: 'datetime', nullable: true },
     settings: { type: 'json' },
+    ownerEpoch: { type: new BigIntType('number'), default: 0 },
   },
   indexes: [
     // History of hosted rooms: newest ended_at first, keyset-paginated on (ended_at, id).

@@ -1,0 +1,26 @@
+/**
+ * Fencing (DESIGN.md §9): the token a node holds while it owns a room, and the error every
+ * write raises once another node has claimed the room since. The live state (a Lua check in
+ * Redis) and PostgreSQL (`rooms.owner_epoch`, checked under the room row's lock) both refuse
+ * a stale token, so a node that was slow, paused or cut off cannot change a room it lost.
+ */
+export interface Fence {
+  /** The owning node's id. */
+  node: string;
+  /** Grows with every claim of the room: later claims always carry larger epochs. */
+  epoch: number;
+}
+
+/**
+ * A fenced write was refused: another node claimed the room since this node did (it was slow,
+ * paused or cut off), or this node holds no claim on it. Nothing was written; route again.
+ */
+export class StaleOwnerError extends Error {
+  constructor(
+    readonly roomCode: string,
+    detail: string,
+  ) {
+    super(`not the owner of room ${roomCode}: ${detail}`);
+    this.name = 'StaleOwnerError';
+  }
+}
