@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import { AppError } from '../errors/app-error';
 import { StaleOwnerError, type Fence } from './fencing';
-import { nodeKey } from '../live-state/redis-keys';
+import { deadlineIndexKey, nodeKey } from '../live-state/redis-keys';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
 import { createLocalRoomDirectory, type HeldConnection, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
 import type { RoomCommand, RoomDirectory } from '../rooms/room-directory';
@@ -35,6 +35,24 @@ const heartbeatEveryMs = 300;
 const commandTimeoutMs = 10_000;
 /** How often the sockets recorded in this node's rooms are checked against the live nodes. */
 const sweepEveryMs = 1000;
+/** How often this node looks for rooms whose deadline nobody ran. */
+const overduePollEveryMs = 1000;
+/** A deadline this late was not run by its owner's timer (the owner died or handed the room off). */
+const overdueAfterMs = 2000;
+
+/** Removes a room from the deadline index if its score is still the one that was read. */
+const dropIndexEntryScript = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    dropIndexEntry(key: string, roomCode: string, score: string): Result<number, Context>;
+  }
+}
 
 /**
  * The cluster's room directory (DESIGN.md §9). Each room's actor runs on one node, its owner,
@@ -189,6 +207,34 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
   }, sweepEveryMs);
   sweeper.unref();
 
+  /**
+   * Rooms nobody runs any more (their owner died, or handed them off and nobody has used them
+   * since) still have deadlines: a reconnect grace, the empty-room timeout. Every write keeps
+   * each room's earliest deadline in `rooms:deadlines`; any node that finds one overdue sends the
+   * room `expire`, which takes the room over if it has no live owner. An entry that the room
+   * itself does not act on (nothing was due after all) is dropped, so it is not retried forever.
+   */
+  async function runOverdueDeadlines(): Promise<void> {
+    const due = await redis.zrangebyscore(deadlineIndexKey(prefix), '-inf', Date.now() - overdueAfterMs, 'WITHSCORES', 'LIMIT', 0, 20);
+    for (let i = 0; i < due.length; i += 2) {
+      const roomCode = due[i]!;
+      const settled = await dispatch(roomCode, { type: 'expire' }).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof AppError && error.code === 'ROOM_NOT_FOUND') return true;
+          logger.warn({ err: error, room_code: roomCode }, 'overdue room deadline failed');
+          return false;
+        },
+      );
+      if (settled) await redis.dropIndexEntry(deadlineIndexKey(prefix), roomCode, due[i + 1]!);
+    }
+  }
+  const overduePoller = setInterval(() => {
+    if (state === 'running') runOverdueDeadlines().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'overdue deadline poll failed'));
+  }, overduePollEveryMs);
+  overduePoller.unref();
+  if (typeof redis.dropIndexEntry !== 'function') redis.defineCommand('dropIndexEntry', { numberOfKeys: 1, lua: dropIndexEntryScript });
+
   return {
     dispatch: dispatch as RoomDirectory['dispatch'],
 
@@ -204,6 +250,7 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
      */
     async close() {
       clearInterval(sweeper);
+      clearInterval(overduePoller);
       await Promise.allSettled([...inFlight]);
       state = 'draining';
       await local.close();

@@ -13,6 +13,8 @@
  *
  *   room:{code}:owner           Hash   node → the owning node's id, epoch → its fencing token (DESIGN.md §9)
  *   node:{node_id}              String the node's heartbeat; it expires when the node stops refreshing it
+ *   rooms:deadlines             ZSet   room_code scored by its earliest deadline (epoch ms), so any node
+ *                                      can run the deadlines of a room whose owner died or left
  *
  * The prefix (REDIS_PREFIX) is applied here rather than through ioredis `keyPrefix`, so every
  * key the code touches is visible in one place and raw clients see the same names.
@@ -50,3 +52,6 @@ export const ownerKey = (prefix: string, roomCode: string): string => `${prefix}
 
 /** `node:{node_id}`: present while the node is alive. */
 export const nodeKey = (prefix: string, nodeId: string): string => `${prefix}node:${nodeId}`;
+
+/** `rooms:deadlines`: every live room with a deadline, scored by the earliest one. */
+export const deadlineIndexKey = (prefix: string): string => `${prefix}rooms:deadlines`;

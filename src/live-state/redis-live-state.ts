@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { z } from 'zod';
 import { StaleOwnerError, type Fence } from '../cluster/fencing';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateStore, MapChange } from './live-state';
-import { allLiveStateKeys, liveStateKeys, ownerKey } from './redis-keys';
+import { allLiveStateKeys, deadlineIndexKey, liveStateKeys, ownerKey } from './redis-keys';
 
 export interface RedisLiveStateOptions {
   prefix: string;
@@ -66,7 +66,7 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
       else if (change.activeSpeaker !== undefined) ops.push(['SET', keys.activeSpeaker, change.activeSpeaker]);
       writeHash(ops, keys.deadlines, change.deadlines, String);
       writeHash(ops, keys.connections, change.connections, (ids) => JSON.stringify(ids));
-      await write(roomCode, ops, ttlMs);
+      await write(roomCode, ops, ttlMs, change.deadlines ? 'reindex' : 'keep');
     },
 
     async refresh(roomCodes) {
@@ -84,6 +84,7 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
         roomCode,
         [...allLiveStateKeys(prefix, roomCode), ownerKey(prefix, roomCode)].map((key): Op => ['DEL', key]),
         null,
+        'remove',
       );
     },
   };
@@ -92,17 +93,19 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
    * Runs the commands as one script: all or (when the fence no longer holds) none of them. A
    * command failing at run time (e.g. WRONGTYPE) aborts the rest, but what ran before it stays.
    */
-  async function write(roomCode: string, ops: Op[], ttl: number | null): Promise<void> {
+  async function write(roomCode: string, ops: Op[], ttl: number | null, deadlineIndex: 'keep' | 'reindex' | 'remove'): Promise<void> {
     let fence: Fence | undefined;
     if (fenceOf) {
       fence = fenceOf(roomCode);
       if (!fence) throw new StaleOwnerError(roomCode, 'this node holds no claim on it');
     }
-    // The script sees keys by index: the owner record first, then the room's live keys.
-    const keys = [ownerKey(prefix, roomCode), ...allLiveStateKeys(prefix, roomCode)];
+    // The script sees keys by index: the owner record first, then the room's live keys, then the
+    // cluster's index of deadlines.
+    const keys = [ownerKey(prefix, roomCode), ...allLiveStateKeys(prefix, roomCode), deadlineIndexKey(prefix)];
     const indexed = ops.map(([command, key, ...args]) => [command, keys.indexOf(key) + 1, ...args]);
+    const index = { keep: '', remove: 'remove', reindex: String(keys.indexOf(liveStateKeys(prefix, roomCode).deadlines) + 1) }[deadlineIndex];
     try {
-      await redis.fencedWrite(keys.length, ...keys, fence?.node ?? '', String(fence?.epoch ?? ''), ttl === null ? '' : String(ttl), JSON.stringify(indexed));
+      await redis.fencedWrite(keys.length, ...keys, fence?.node ?? '', String(fence?.epoch ?? ''), ttl === null ? '' : String(ttl), JSON.stringify(indexed), index, roomCode);
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('FENCED')) throw new StaleOwnerError(roomCode, error.message.slice('FENCED '.length));
       throw error;
@@ -114,10 +117,12 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
 type Op = [command: 'HDEL' | 'HSET' | 'SREM' | 'SADD' | 'SET' | 'DEL', key: string, ...args: string[]];
 
 /**
- * KEYS[1] is the room's owner record, KEYS[2..] its live keys. ARGV: the owner's node and epoch
- * (an empty node writes unfenced), the TTL in ms (empty: none, the keys are being deleted), and
- * the commands as JSON `[[command, key index, args...]]`. Checking the fence and writing happen
- * in one script, so no other client runs between them (DESIGN.md §9).
+ * KEYS[1] is the room's owner record, KEYS[2..n-1] its live keys, KEYS[n] the deadline index.
+ * ARGV: the owner's node and epoch (an empty node writes unfenced), the TTL in ms (empty: none,
+ * the keys are being deleted), the commands as JSON `[[command, key index, args...]]`, what to
+ * do with the room's entry in the deadline index ('' nothing, 'remove', or the index of the
+ * deadlines hash to take the earliest from), and the room code. Checking the fence and writing
+ * happen in one script, so no other client runs between them (DESIGN.md §9).
  */
 const fencedWriteScript = `
 if ARGV[1] ~= '' then
@@ -130,8 +135,22 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
   redis.call(op[1], KEYS[op[2]], unpack(op, 3))
 end
 if ARGV[3] ~= '' then
-  for i = 2, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  for i = 2, #KEYS - 1 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
   if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+end
+if ARGV[5] == 'remove' then
+  redis.call('ZREM', KEYS[#KEYS], ARGV[6])
+elseif ARGV[5] ~= '' then
+  local earliest = nil
+  for _, value in ipairs(redis.call('HVALS', KEYS[tonumber(ARGV[5])])) do
+    local at = tonumber(value)
+    if at and (earliest == nil or at < earliest) then earliest = at end
+  end
+  if earliest then
+    redis.call('ZADD', KEYS[#KEYS], earliest, ARGV[6])
+  else
+    redis.call('ZREM', KEYS[#KEYS], ARGV[6])
+  end
 end
 return 1
 `;

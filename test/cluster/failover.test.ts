@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
+import { Client } from 'pg';
 import { liveStateKeys } from '../../src/live-state/redis-keys';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { waitFor } from '../support/db';
-import { testRedisUrl } from '../support/env';
+import { testDatabaseUrl, testRedisUrl } from '../support/env';
 import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
 import { closeSockets, connectSocket, nextEvent, request, type ClientSocket } from '../support/sockets';
 
@@ -29,8 +30,8 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
     await redis.quit();
   });
 
-  async function threeNodes(): Promise<[ClusterNode, ClusterNode, ClusterNode]> {
-    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter });
+  async function threeNodes(env: Record<string, string> = {}): Promise<[ClusterNode, ClusterNode, ClusterNode]> {
+    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter, ...env });
     return cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
   }
 
@@ -182,5 +183,29 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
     const back = nextEvent(annSocket, 'participant:updated', (p) => p.participant.user_id === host.userId && p.participant.status === 'connected');
     await attached(b, host, code);
     await back;
+  });
+
+  it.each(['SIGKILL', 'SIGTERM'] as const)('after %s of the owner, a room nobody touches still runs its deadlines on another node', async (signal) => {
+    const [a, b, c] = await threeNodes({ RECONNECT_GRACE_S: '2', EMPTY_ROOM_TIMEOUT_S: '1' });
+    // The host joins over REST and never attaches a socket: they leave when the grace runs out,
+    // and the empty room then ends by itself. Nobody sends the room anything after the owner goes.
+    const host = await hostUser(b, 'Hana');
+    const { room_code: code } = await createRoom(b, host);
+    expect((await meetings(a)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+    expect(await cluster!.ownerOf(code)).toBe(a.id);
+    a.process.kill(signal);
+    await a.exited;
+
+    // Watched in PostgreSQL: a REST read of the room would be a command to it.
+    const db = new Client({ connectionString: testDatabaseUrl });
+    await db.connect();
+    const started = Date.now();
+    try {
+      await waitFor(async () => (await db.query('select status from rooms where room_code = $1', [code])).rows[0]?.status === 'ended', 15_000, 250);
+    } finally {
+      await db.end();
+    }
+    expect((await c.request('GET', `/api/v1/meetings/${code}`, { token: host.token })).body.status).toBe('ended');
+    console.log(`[${adapter}] ${signal} of the owner → an untouched room's deadlines ran elsewhere; it ended ${Date.now() - started} ms after the owner was gone`);
   });
 });
