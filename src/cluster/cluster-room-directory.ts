@@ -137,7 +137,8 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     const fence = fences.get(roomCode);
     if (!fence) return;
     fences.delete(roomCode);
-    await ownership.retire(roomCode, fence);
+    // Best effort: a record left behind expires with its claim (60 s).
+    await ownership.retire(roomCode, fence).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'could not retire a room claim'));
   }
 
   /** A command forwarded here by another node: run it if this node owns the room. */
