@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { version } from '../package.json';
 import { createAuthService } from './auth/auth.service';
 import { createAuthenticate } from './auth/authenticate';
+import { createLoginThrottle } from './auth/login-throttle';
 import { createTokenService } from './auth/tokens';
 import { closeRedisConnection, createRedisConnection } from './cluster/redis-connection';
 import type { Config } from './config/config';
@@ -121,6 +122,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       }),
       limits,
       authenticate: createAuthenticate(tokens),
+      loginThrottle: createLoginThrottle(redis ? { redis, prefix: config.redisPrefix } : undefined),
       metrics,
       openApiDocument: buildOpenApiDocument(version, limits),
     });

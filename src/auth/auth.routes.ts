@@ -2,13 +2,11 @@ import { Router, type RequestHandler } from 'express';
 import { guestBody, loginBody, registerBody } from '../contract/schemas';
 import { parse } from '../contract/validate';
 import type { AuthService } from './auth.service';
-import { createLoginThrottle } from './login-throttle';
 
 /** `/api/v1/auth`: thin handlers that validate, call the service and shape the status. */
-export function authRoutes(deps: { auth: AuthService; authenticate: RequestHandler }): Router {
-  const { auth, authenticate } = deps;
+export function authRoutes(deps: { auth: AuthService; authenticate: RequestHandler; loginThrottle: RequestHandler }): Router {
+  const { auth, authenticate, loginThrottle } = deps;
   const router = Router();
-  const loginThrottle = createLoginThrottle();
   router.post('/register', async (req, res) => {
     res.status(201).json(await auth.register(parse(registerBody, req.body)));
   });

@@ -28,6 +28,8 @@ export interface HttpDeps {
   meetings: MeetingsService;
   limits: MeetingLimits;
   authenticate: RequestHandler;
+  /** Bounds failed logins per account (auth/login-throttle.ts). */
+  loginThrottle: RequestHandler;
   metrics: Metrics;
   openApiDocument: object;
 }
@@ -67,7 +69,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(deps.metrics.observeRequests);
   app.use(opsRoutes({ orm: deps.orm, redis: deps.redis, metrics: deps.metrics, openApiDocument: deps.openApiDocument }));
   const mount = (prefix: string, router: express.Router) => app.use(prefix, deps.metrics.routePrefix(prefix), router);
-  mount('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate }));
+  mount('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate, loginThrottle: deps.loginThrottle }));
   mount('/api/v1/meetings', meetingsRoutes({ meetings: deps.meetings, authenticate: deps.authenticate, limits: deps.limits }));
 
   app.use(notFound);

@@ -3,6 +3,7 @@ import { attendanceRows } from '../support/db';
 import { testDatabaseUrl } from '../support/env';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
+import { registerUser } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request } from '../support/sockets';
 
 // Three real server processes on one Redis and one PostgreSQL (DESIGN.md §9), once per adapter.
@@ -114,5 +115,20 @@ describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (
     expect(await attendanceRows(db, code, guest.userId)).toHaveLength(1);
     await quietFor(200);
     expect(joined.map((p) => p.participant.user_id)).toEqual([guest.userId]);
+  });
+
+  it('failed logins count against one budget per account across the nodes', async () => {
+    const session = await registerUser(a);
+    const { email } = session.credentials;
+    const nodes = [a, b, c];
+    for (let i = 0; i < 10; i++) {
+      const wrong = await nodes[i % 3]!.request('POST', '/api/v1/auth/login', { body: { email, password: 'not the password' } });
+      expect(wrong.status).toBe(401);
+    }
+    for (const node of nodes) {
+      const refused = await node.request('POST', '/api/v1/auth/login', { body: { email, password: session.credentials.password } });
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe('RATE_LIMITED');
+    }
   });
 });
