@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis, Result } from 'ioredis';
 import { AppError } from '../errors/app-error';
 import { StaleOwnerError, type Fence } from './fencing';
-import { deadlineIndexKey, nodeKey } from '../live-state/redis-keys';
+import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
 import { createLocalRoomDirectory, type HeldConnection, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
 import type { RoomCommand, RoomDirectory } from '../rooms/room-directory';
@@ -39,6 +39,8 @@ const sweepEveryMs = 1000;
 const overduePollEveryMs = 1000;
 /** A deadline this late was not run by its owner's timer (the owner died or handed the room off). */
 const overdueAfterMs = 2000;
+/** A node silent this long past its heartbeat's TTL is dead for certain; its rooms are adopted. */
+const deadNodeSlackMs = 1000;
 
 /** Removes a room from the deadline index if its score is still the one that was read. */
 const dropIndexEntryScript = `
@@ -73,7 +75,8 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
   const inFlight = new Set<Promise<unknown>>();
 
   const heartbeat = createHeartbeat(redis, {
-    key: nodeKey(prefix, nodeId),
+    nodeId,
+    prefix,
     ttlMs: heartbeatTtlMs,
     everyMs: heartbeatEveryMs,
     logger,
@@ -230,8 +233,35 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
       if (settled) await redis.dropIndexEntry(deadlineIndexKey(prefix), roomCode, due[i + 1]!);
     }
   }
+  /**
+   * The rooms of a node that died are adopted as a whole: nodes beat into the `nodes` registry,
+   * and whichever node finds one silent for longer than the heartbeat's TTL takes its rooms from
+   * its `node:{id}:rooms` index (SPOP, so two adopters share them out) and sends each `expire`,
+   * which claims it here. That covers a room whose users were all connected to the dead node
+   * and none came back: it has no deadline yet, until the sweep detaches those sockets.
+   */
+  async function adoptRoomsOfDeadNodes(): Promise<void> {
+    const dead = await redis.zrangebyscore(nodeRegistryKey(prefix), '-inf', Date.now() - heartbeatTtlMs - deadNodeSlackMs, 'LIMIT', 0, 10);
+    for (const node of dead) {
+      if (node === nodeId) continue;
+      for (;;) {
+        const rooms = await redis.spop(nodeRoomsKey(prefix, node), 50);
+        await Promise.all(
+          rooms.map((roomCode) =>
+            dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode, dead_node: node }, 'adopting a room failed')),
+          ),
+        );
+        if (rooms.length < 50) break;
+      }
+      await redis.zrem(nodeRegistryKey(prefix), node);
+      logger.info({ dead_node: node, component: 'cluster' }, 'adopted the rooms of a dead node');
+    }
+  }
+
   const overduePoller = setInterval(() => {
-    if (state === 'running') runOverdueDeadlines().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'overdue deadline poll failed'));
+    if (state !== 'running') return;
+    runOverdueDeadlines().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'overdue deadline poll failed'));
+    adoptRoomsOfDeadNodes().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'adopting rooms of dead nodes failed'));
   }, overduePollEveryMs);
   overduePoller.unref();
   if (typeof redis.dropIndexEntry !== 'function') redis.defineCommand('dropIndexEntry', { numberOfKeys: 1, lua: dropIndexEntryScript });

@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { nodeKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
 
 /**
  * This node's liveness (DESIGN.md §9): one key, `node:{node_id}`, rewritten with a short TTL a
- * few times per TTL. Other nodes treat the node as dead once the key has expired, and may then
- * claim its rooms; Redis work is one SET per beat whatever the number of rooms.
+ * few times per TTL, and the node's time in the `nodes` registry. Other nodes treat the node as
+ * dead once the key has expired, and may then claim its rooms (and adopt those in its
+ * `node:{node_id}:rooms` index); Redis work is one transaction per beat whatever the number of rooms.
  *
  * The same beat is this node's lease on its claims: it may act as a room's owner only while
  * its own key cannot have expired yet (`valid()`). A node that was paused or cut off from Redis
@@ -21,7 +23,8 @@ export interface Heartbeat {
 }
 
 export interface HeartbeatOptions {
-  key: string;
+  nodeId: string;
+  prefix: string;
   ttlMs: number;
   everyMs: number;
   logger: Logger;
@@ -30,11 +33,15 @@ export interface HeartbeatOptions {
   now?: () => number;
 }
 
+/** The room index outlives a node that dies by this much, for the others to adopt its rooms. */
+const roomIndexTtlMs = 24 * 3600_000;
+
 /** Slack for the time between our clock reading and Redis setting the expiry. */
 const safetyMarginMs = 100;
 
 export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartbeat {
-  const { key, ttlMs, everyMs, logger } = options;
+  const { nodeId, prefix, ttlMs, everyMs, logger } = options;
+  const key = nodeKey(prefix, nodeId);
   const now = options.now ?? Date.now;
   let validUntil = 0;
   let lapsed = true;
@@ -54,7 +61,14 @@ export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartb
   async function beat(): Promise<void> {
     // The expiry Redis sets runs from when it receives the command, which is after this reading.
     const sentAt = now();
-    await redis.set(key, String(process.pid), 'PX', ttlMs);
+    const results = await redis
+      .multi()
+      .set(key, String(process.pid), 'PX', ttlMs)
+      .zadd(nodeRegistryKey(prefix), sentAt, nodeId)
+      .pexpire(nodeRoomsKey(prefix, nodeId), roomIndexTtlMs)
+      .exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw failed?.[0] ?? new Error('heartbeat transaction aborted');
     validUntil = sentAt + ttlMs - safetyMarginMs;
     lapsed = false;
   }
@@ -81,7 +95,7 @@ export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartb
       clearInterval(timer);
       validUntil = 0;
       lapsed = true;
-      if (redis.status === 'ready') await redis.del(key).catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'could not delete heartbeat'));
+      if (redis.status === 'ready') await redis.multi().del(key, nodeRoomsKey(prefix, nodeId)).zrem(nodeRegistryKey(prefix), nodeId).exec().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'could not delete heartbeat'));
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Redis, Result } from 'ioredis';
 import type { Fence } from './fencing';
-import { nodeKey, ownerKey } from '../live-state/redis-keys';
+import { nodeKey, nodeRoomsKey, ownerKey } from '../live-state/redis-keys';
 
 /**
  * Which node runs each room's actor (DESIGN.md §9). The record `room:{code}:owner` holds the
@@ -37,10 +37,11 @@ export class NodeNotAliveError extends Error {
 }
 
 /**
- * KEYS[1]: the owner record, KEYS[2]: this node's heartbeat. ARGV: this node's id, the prefix of
- * heartbeat keys, the record's TTL in ms (never shortened: live-state writes extend it to the live
- * state's TTL, so a claim that writes nothing, e.g. a read of an ended room, expires soon).
- * Returns {node, epoch} of the owner after the call.
+ * KEYS[1]: the owner record, KEYS[2]: this node's heartbeat, KEYS[3]: this node's room index.
+ * ARGV: this node's id, the prefix of heartbeat keys, the record's TTL in ms (never shortened:
+ * live-state writes extend it to the live state's TTL, so a claim that writes nothing, e.g. a
+ * read of an ended room, expires soon), the room code. Returns {node, epoch} of the owner after
+ * the call. A new claim moves the room from the previous owner's room index to this node's.
  * The current owner's heartbeat key is derived from its id here (this server does not run on
  * Redis Cluster, where every key would have to be declared).
  */
@@ -65,18 +66,24 @@ redis.call('HSET', KEYS[1], 'node', ARGV[1])
 if redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT') == 0 and redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
+if owner[1] and owner[1] ~= '' then
+  redis.call('SREM', ARGV[2] .. owner[1] .. ':rooms', ARGV[4])
+end
+redis.call('SADD', KEYS[3], ARGV[4])
 return {ARGV[1], string.format('%.0f', epoch)}
 `;
 
 /**
- * KEYS[1]: the owner record. ARGV: node id, epoch, and 'release' (clear the node, keep the epoch
- * counting) or 'retire' (delete the record). Does nothing unless the claim still holds.
+ * KEYS[1]: the owner record, KEYS[2]: the node's room index. ARGV: node id, epoch, 'release'
+ * (clear the node, keep the epoch counting) or 'retire' (delete the record), the room code.
+ * Does nothing unless the claim still holds.
  */
 const releaseScript = `
 local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
 if owner[1] ~= ARGV[1] or owner[2] ~= ARGV[2] then
   return 0
 end
+redis.call('SREM', KEYS[2], ARGV[4])
 if ARGV[3] == 'retire' then
   redis.call('DEL', KEYS[1])
 else
@@ -87,21 +94,21 @@ return 1
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    claimRoom(ownerKey: string, heartbeatKey: string, nodeId: string, heartbeatPrefix: string, ttlMs: number): Result<[string, string], Context>;
-    releaseRoom(ownerKey: string, nodeId: string, epoch: string, mode: 'release' | 'retire'): Result<number, Context>;
+    claimRoom(ownerKey: string, heartbeatKey: string, roomIndexKey: string, nodeId: string, heartbeatPrefix: string, ttlMs: number, roomCode: string): Result<[string, string], Context>;
+    releaseRoom(ownerKey: string, roomIndexKey: string, nodeId: string, epoch: string, mode: 'release' | 'retire', roomCode: string): Result<number, Context>;
   }
 }
 
 export function createOwnership(redis: Redis, options: { prefix: string; nodeId: string }): Ownership {
   const { prefix, nodeId } = options;
   if (typeof redis.claimRoom !== 'function') {
-    redis.defineCommand('claimRoom', { numberOfKeys: 2, lua: claimScript });
-    redis.defineCommand('releaseRoom', { numberOfKeys: 1, lua: releaseScript });
+    redis.defineCommand('claimRoom', { numberOfKeys: 3, lua: claimScript });
+    redis.defineCommand('releaseRoom', { numberOfKeys: 2, lua: releaseScript });
   }
   return {
     async claim(roomCode) {
       try {
-        const [node, epoch] = await redis.claimRoom(ownerKey(prefix, roomCode), nodeKey(prefix, nodeId), nodeId, nodeKey(prefix, ''), claimTtlMs);
+        const [node, epoch] = await redis.claimRoom(ownerKey(prefix, roomCode), nodeKey(prefix, nodeId), nodeRoomsKey(prefix, nodeId), nodeId, nodeKey(prefix, ''), claimTtlMs, roomCode);
         return { node, epoch: Number(epoch) };
       } catch (error) {
         if (error instanceof Error && error.message.startsWith('NOT_ALIVE')) throw new NodeNotAliveError();
@@ -109,10 +116,10 @@ export function createOwnership(redis: Redis, options: { prefix: string; nodeId:
       }
     },
     async release(roomCode, fence) {
-      return (await redis.releaseRoom(ownerKey(prefix, roomCode), fence.node, String(fence.epoch), 'release')) === 1;
+      return (await redis.releaseRoom(ownerKey(prefix, roomCode), nodeRoomsKey(prefix, fence.node), fence.node, String(fence.epoch), 'release', roomCode)) === 1;
     },
     async retire(roomCode, fence) {
-      return (await redis.releaseRoom(ownerKey(prefix, roomCode), fence.node, String(fence.epoch), 'retire')) === 1;
+      return (await redis.releaseRoom(ownerKey(prefix, roomCode), nodeRoomsKey(prefix, fence.node), fence.node, String(fence.epoch), 'retire', roomCode)) === 1;
     },
     async alive(nodeIds) {
       if (nodeIds.length === 0) return [];

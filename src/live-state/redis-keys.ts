@@ -13,6 +13,8 @@
  *
  *   room:{code}:owner           Hash   node → the owning node's id, epoch → its fencing token (DESIGN.md §9)
  *   node:{node_id}              String the node's heartbeat; it expires when the node stops refreshing it
+ *   node:{node_id}:rooms        Set    the rooms the node claimed, for adopting them if it dies
+ *   nodes                       ZSet   node_id scored by its last heartbeat (epoch ms), to find dead nodes
  *   rooms:deadlines             ZSet   room_code scored by its earliest deadline (epoch ms), so any node
  *                                      can run the deadlines of a room whose owner died or left
  *
@@ -55,3 +57,9 @@ export const nodeKey = (prefix: string, nodeId: string): string => `${prefix}nod
 
 /** `rooms:deadlines`: every live room with a deadline, scored by the earliest one. */
 export const deadlineIndexKey = (prefix: string): string => `${prefix}rooms:deadlines`;
+
+/** `node:{node_id}:rooms`: the rooms a node has claimed (another node adopts them if it dies). */
+export const nodeRoomsKey = (prefix: string, nodeId: string): string => `${prefix}node:${nodeId}:rooms`;
+
+/** `nodes`: every node's last heartbeat time, so the others can tell which ones died. */
+export const nodeRegistryKey = (prefix: string): string => `${prefix}nodes`;

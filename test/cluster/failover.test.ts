@@ -185,14 +185,16 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
     await back;
   });
 
-  it.each(['SIGKILL', 'SIGTERM'] as const)('after %s of the owner, a room nobody touches still runs its deadlines on another node', async (signal) => {
+  it.each(['SIGKILL', 'SIGTERM'] as const)('after %s of the owner, a room nobody touches is taken over and runs its deadlines on another node', async (signal) => {
     const [a, b, c] = await threeNodes({ RECONNECT_GRACE_S: '2', EMPTY_ROOM_TIMEOUT_S: '1' });
-    // The host joins over REST and never attaches a socket: they leave when the grace runs out,
-    // and the empty room then ends by itself. Nobody sends the room anything after the owner goes.
+    // The host's only socket is on the owner. When the node goes, so does the socket: the host
+    // leaves once the grace runs out, and the empty room then ends by itself. Nobody sends the
+    // room anything after the owner goes, and nothing of it is due before (the host is connected).
     const host = await hostUser(b, 'Hana');
     const { room_code: code } = await createRoom(b, host);
     expect((await meetings(a)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
     expect(await cluster!.ownerOf(code)).toBe(a.id);
+    await attached(a, host, code);
     a.process.kill(signal);
     await a.exited;
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createOwnership, NodeNotAliveError } from '../../src/cluster/ownership';
 import { StaleOwnerError, type Fence } from '../../src/cluster/fencing';
-import { liveStateKeys, nodeKey, ownerKey } from '../../src/live-state/redis-keys';
+import { liveStateKeys, nodeKey, nodeRoomsKey, ownerKey } from '../../src/live-state/redis-keys';
 import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
 import { participant, randomRoomCode } from '../contract/live-state.contract';
 import type { DurableChange } from '../../src/rooms/room.machine';
@@ -119,6 +119,25 @@ describe('room ownership', () => {
     expect(second.epoch).toBeGreaterThan(first.epoch);
     // Microseconds since 1970: still exact as a JavaScript number.
     expect(Number.isSafeInteger(second.epoch)).toBe(true);
+  });
+
+  it('keeps each node’s room index: a claim adds the room, a takeover moves it, release and retire remove it', async () => {
+    const [room1, room2] = [randomRoomCode(), randomRoomCode()];
+    const a = await node('a11');
+    const b = await node('b11');
+    const roomsOf = (id: string) => redis.smembers(nodeRoomsKey(prefix, id)).then((codes) => codes.sort());
+    const f1 = await a.claim(room1);
+    await a.claim(room2);
+    expect(await roomsOf('a11')).toEqual([room1, room2].sort());
+    await die('a11');
+    const f2 = await b.claim(room2);
+    expect(await roomsOf('a11')).toEqual([room1]);
+    expect(await roomsOf('b11')).toEqual([room2]);
+    await beat('a11');
+    await a.release(room1, f1);
+    await b.retire(room2, f2);
+    expect(await roomsOf('a11')).toEqual([]);
+    expect(await roomsOf('b11')).toEqual([]);
   });
 
   it('tells live nodes from dead ones', async () => {
