@@ -16,14 +16,14 @@ import { nextEvent, request, type ClientSocket } from '../support/sockets';
  * Socket.IO's default transports: long-polling first, then the upgrade to WebSocket, which only
  * works when every request of a session reaches the same node.
  */
-describe('two nodes behind the shipped HAProxy configuration', () => {
+describe.each(['redis', 'redis-streams'])('two nodes behind the shipped HAProxy configuration (%s adapter)', (adapter) => {
   let cluster: TestCluster;
   let haproxy: ChildProcess;
   let lb: Endpoint;
   const sockets: ClientSocket[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster(2);
+    cluster = await startCluster(2, { SOCKET_ADAPTER: adapter });
     const port = await freePort();
     const [n1, n2] = cluster.nodes.map((node) => new URL(node.url).host);
     haproxy = spawn('haproxy', ['-db', '-f', resolve(__dirname, '../../deploy/haproxy.cfg')], {
@@ -92,12 +92,12 @@ describe('two nodes behind the shipped HAProxy configuration', () => {
   });
 });
 
-describe('WEB_CONCURRENCY=2: two worker nodes sharing one port through @socket.io/sticky', () => {
+describe.each(['redis', 'redis-streams'])('WEB_CONCURRENCY=2: two worker nodes sharing one port through @socket.io/sticky (%s adapter)', (adapter) => {
   let cluster: TestCluster;
   const sockets: ClientSocket[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster(1, { WEB_CONCURRENCY: '2' });
+    cluster = await startCluster(1, { WEB_CONCURRENCY: '2', SOCKET_ADAPTER: adapter });
   }, 60_000);
 
   afterAll(async () => {
