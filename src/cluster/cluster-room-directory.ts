@@ -31,6 +31,8 @@ export interface ClusterRoomDirectory extends RoomDirectory {
 /** Liveness: a node whose key is this old is dead to the others (DESIGN.md §9: kill → ≤ 3 s). */
 export const heartbeatTtlMs = 1500;
 const heartbeatEveryMs = 300;
+/** Rooms whose owner this node remembers for forwarding (the least recently used are forgotten). */
+const maxOwnerHints = 10_000;
 /** How long a command may take from any node, retries included, before ROOM_TIMEOUT. */
 const commandTimeoutMs = 10_000;
 /** How often the sockets recorded in this node's rooms are checked against the live nodes. */
@@ -107,11 +109,30 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     handle: runHere,
   });
 
+  /**
+   * The owners of rooms this node forwarded to recently, so a forward costs one publish rather
+   * than a claim script too. A wrong hint costs a retry: the node named answers "moved" (or is
+   * not listening), the hint is dropped, and the claim script decides.
+   */
+  const ownerHints = new Map<string, string>();
+  const rememberOwner = (roomCode: string, owner: string) => {
+    ownerHints.delete(roomCode);
+    ownerHints.set(roomCode, owner);
+    // Maps iterate in insertion order: the first key is the hint used longest ago.
+    if (ownerHints.size > maxOwnerHints) ownerHints.delete(ownerHints.keys().next().value!);
+  };
+
   /** The room's owner: this node while its claim and lease hold, else whoever the claim names. */
-  async function ownerOf(roomCode: string): Promise<string> {
+  async function ownerOf(roomCode: string, useHint: boolean): Promise<string> {
     if (fences.has(roomCode) && heartbeat.valid()) return nodeId;
+    const hint = useHint ? ownerHints.get(roomCode) : undefined;
+    if (hint) return hint;
     const fence = await ownership.claim(roomCode);
-    if (fence.node !== nodeId) return fence.node;
+    if (fence.node !== nodeId) {
+      rememberOwner(roomCode, fence.node);
+      return fence.node;
+    }
+    ownerHints.delete(roomCode);
     const known = fences.get(roomCode);
     // Someone else held the room since our last claim: what we remember of it is stale.
     if (known && known.epoch !== fence.epoch) local.dropAll();
@@ -147,7 +168,8 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
   /** A command forwarded here by another node: run it if this node owns the room. */
   async function runHere(roomCode: string, command: RoomCommand): Promise<unknown> {
     if (state !== 'running') throw new Reroute(`node ${nodeId} is handing its rooms off`);
-    const owner = await ownerOf(roomCode);
+    // Never a hint here: answering "moved" must rest on the owner record itself.
+    const owner = await ownerOf(roomCode, false);
     if (owner !== nodeId) throw new Reroute(`room ${roomCode} is owned by ${owner}`);
     return runLocally(roomCode, command);
   }
@@ -156,11 +178,14 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     const deadline = Date.now() + commandTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const owner = await ownerOf(roomCode);
+        const owner = await ownerOf(roomCode, attempt === 0);
         if (owner === nodeId) return await runLocally(roomCode, command);
         return await router.request(owner, roomCode, command, deadline);
       } catch (error) {
         if (!(error instanceof Reroute || error instanceof NodeNotAliveError)) throw error;
+        ownerHints.delete(roomCode);
+        // A stale hint is no reason to wait: ask the owner record at once.
+        if (attempt === 0 && error instanceof Reroute) continue;
         // The owner is gone or moved: wait a little (a dead owner's heartbeat expires within
         // heartbeatTtlMs) and route again.
         const pause = Math.min(50 * 2 ** attempt, 200);
