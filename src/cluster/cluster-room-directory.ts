@@ -212,17 +212,19 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
    * are detached, as their own disconnect would have done (their users get the reconnect grace).
    */
   async function sweepConnections(): Promise<void> {
-    const held = local.connections();
-    const byNode = new Map<string, HeldConnection[]>();
-    for (const connection of held) {
-      const { nodeId: owner } = parseConnectionId(connection.connectionId);
-      if (owner === null) continue;
-      byNode.set(owner, [...(byNode.get(owner) ?? []), connection]);
+    // Grouped by the node holding each socket: one liveness check per node, not per socket.
+    const byNode = new Map<string, (HeldConnection & { socketId: string })[]>();
+    for (const connection of local.connections()) {
+      const { nodeId: holder, socketId } = parseConnectionId(connection.connectionId);
+      if (holder === null) continue;
+      let group = byNode.get(holder);
+      if (!group) byNode.set(holder, (group = []));
+      group.push({ ...connection, socketId });
     }
     const others = [...byNode.keys()].filter((node) => node !== nodeId);
     const alive = await ownership.alive(others);
     const stale = [
-      ...(byNode.get(nodeId) ?? []).filter((c) => !deps.isLocalSocket(parseConnectionId(c.connectionId).socketId)),
+      ...(byNode.get(nodeId) ?? []).filter((c) => !deps.isLocalSocket(c.socketId)),
       ...others.filter((_, i) => !alive[i]).flatMap((node) => byNode.get(node) ?? []),
     ];
     for (const { roomCode, userId, connectionId } of stale) {
