@@ -98,7 +98,8 @@ function operations(limits: MeetingLimits): Operations {
 
   const { createRoomBody, configBody } = meetingBodies(limits);
   const m = '/api/v1/meetings';
-  const live: ErrorCode[] = ['ROOM_NOT_FOUND', 'UNAVAILABLE'];
+  // Every route below goes through the room's actor: in a cluster it may time out (504).
+  const live: ErrorCode[] = ['ROOM_NOT_FOUND', 'UNAVAILABLE', 'ROOM_TIMEOUT'];
   const meeting = (method: 'get' | 'post' | 'patch', path: string, op: Omit<Operation, 'tag' | 'auth'>) =>
     route(method, `${m}${path}`, { tag: 'meetings', auth: true, ...op });
   meeting('post', '', {
