@@ -4,8 +4,13 @@ import { SpeakingDetector, speakingGapMs, type SpeakingChange, type SpeakingOpti
 /**
  * The speaking detectors of the sockets on this node, one per (socket, room). Levels stay here:
  * only a start or stop of speaking is reported (to the room actor), so a level that changes
- * nothing costs no Redis or PostgreSQL work. A sweep notices speakers who went quiet without a
- * low sample (muted, tab closed) and reports them stopped.
+ * nothing costs no Redis or PostgreSQL work.
+ *
+ * A run becomes speech at exactly first sample + ACTIVE_SPEAKER_MIN_MS, not at the first
+ * sample after that (up to one sample interval later): each pending run has one timer, armed
+ * when the run starts and cleared when it ends, so a sample that only continues a run costs no
+ * timer work. A sweep notices speakers who went quiet without a low sample (muted, tab closed)
+ * and reports them stopped.
  */
 export interface SpeakerDetection {
   /** A level (dBFS) from a participant's socket. */
@@ -26,6 +31,9 @@ interface Entry {
   detector: SpeakingDetector;
   roomCode: string;
   userId: string;
+  /** The detector's `speechDueAt()` that `timer` is armed for (null: no timer). */
+  dueAt: number | null;
+  timer: NodeJS.Timeout | null;
 }
 
 /** How often silent speakers are looked for: a stop is reported within gap + this. */
@@ -44,13 +52,46 @@ export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetec
     deps.report(entry.roomCode, entry.userId, change);
   };
 
+  /** Keeps the entry's timer on its run's due time; nothing to do while the run goes on. */
+  const schedule = (entry: Entry, at: number) => {
+    const due = entry.detector.speechDueAt();
+    if (due === entry.dueAt) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.dueAt = due;
+    entry.timer = null;
+    if (due === null) return;
+    // Timers count whole milliseconds on the event loop's clock: one that fires a hair early
+    // finds the run not yet due and is armed again for the rest.
+    entry.timer = setTimeout(runDue, Math.max(1, Math.ceil(due - at)), entry);
+    entry.timer.unref();
+  };
+
+  function runDue(entry: Entry) {
+    entry.timer = null;
+    entry.dueAt = null;
+    const at = now();
+    const change = entry.detector.expire(at);
+    if (change) report(entry, change);
+    schedule(entry, at);
+  }
+
+  const cancel = (entry: Entry) => {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    entry.dueAt = null;
+  };
+
   const drop = (entry: Entry) => {
+    cancel(entry);
     if (entry.detector.speaking) report(entry, { type: 'stopped' });
   };
 
   const sweep = setInterval(() => {
     const at = now();
-    for (const entry of speaking) if (entry.detector.expire(at)) report(entry, { type: 'stopped' });
+    for (const entry of speaking) {
+      const change = entry.detector.expire(at);
+      if (change) report(entry, change);
+    }
   }, sweepEveryMs);
   sweep.unref();
 
@@ -59,9 +100,11 @@ export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetec
       let rooms = bySocket.get(socketId);
       if (!rooms) bySocket.set(socketId, (rooms = new Map()));
       let entry = rooms.get(roomCode);
-      if (!entry) rooms.set(roomCode, (entry = { detector: new SpeakingDetector(options), roomCode, userId }));
-      const change = entry.detector.sample(level, now());
+      if (!entry) rooms.set(roomCode, (entry = { detector: new SpeakingDetector(options), roomCode, userId, dueAt: null, timer: null }));
+      const at = now();
+      const change = entry.detector.sample(level, at);
       if (change) report(entry, change);
+      schedule(entry, at);
     },
 
     forget(socketId, roomCode) {
@@ -77,6 +120,7 @@ export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetec
 
     close() {
       clearInterval(sweep);
+      for (const rooms of bySocket.values()) for (const entry of rooms.values()) cancel(entry);
       bySocket.clear();
       speaking.clear();
     },

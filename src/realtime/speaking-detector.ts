@@ -1,12 +1,16 @@
 /**
  * Whether one participant is speaking, from the levels their socket reports (DESIGN.md §8), on
- * the server's clock. Pure and synchronous: it runs for every `audio:level` on the node that
- * holds the socket, and only its starts and stops travel on to the room.
+ * the server's clock. Pure and synchronous, with no timers of its own: it runs for every
+ * `audio:level` on the node that holds the socket, and only its starts and stops travel on to
+ * the room.
  *
- * - A run of samples at or above the threshold that has lasted `minMs` (first to latest sample)
- *   is speech: the detector reports `started`, with the run's mean level so far.
+ * - A run of samples at or above the threshold that has lasted `minMs` is speech: the detector
+ *   reports `started`, with the run's mean level so far. The run lasts from its first sample for
+ *   as long as no lower sample and no gap of `gapMs` ends it, so it becomes speech at exactly
+ *   `speechDueAt()` (first sample + minMs) whether or not a sample arrives then: the caller
+ *   arms a timer for that time and calls `expire()`.
  * - A sample below the threshold, or no sample for `gapMs`, ends the run: `stopped` if it was
- *   speech. A silent gap is noticed by the next sample or by `expire()`, called on a timer.
+ *   speech. A silent gap is noticed by the next sample or by `expire()`.
  */
 
 export interface SpeakingOptions {
@@ -23,6 +27,8 @@ export type SpeakingChange = { type: 'started'; level: number } | { type: 'stopp
 /** DESIGN.md §8: no sample for 500 ms restarts the count. */
 export const speakingGapMs = 500;
 
+const stopped: SpeakingChange = Object.freeze({ type: 'stopped' });
+
 export class SpeakingDetector {
   private runStart: number | null = null;
   private lastSampleAt = Number.NEGATIVE_INFINITY;
@@ -34,6 +40,14 @@ export class SpeakingDetector {
 
   get speaking(): boolean {
     return this.speech;
+  }
+
+  /**
+   * When the current run becomes speech if nothing ends it first (server ms), or null when
+   * there is no run, or it is speech already.
+   */
+  speechDueAt(): number | null {
+    return this.runStart === null || this.speech ? null : this.runStart + this.options.minMs;
   }
 
   /** One reported level at server time `at` (ms, monotonic). */
@@ -49,17 +63,33 @@ export class SpeakingDetector {
       if (!this.speech && at - this.runStart >= this.options.minMs) {
         this.speech = true;
         // A run that ended and restarted long enough at once (minMs 0) is one continuous start.
-        return wasSpeaking ? null : { type: 'started', level: this.levelSum / this.samples };
+        return wasSpeaking ? null : this.started();
       }
     }
-    return wasSpeaking && !this.speech ? { type: 'stopped' } : null;
+    return wasSpeaking && !this.speech ? stopped : null;
   }
 
-  /** Ends speech that has had no sample for `gapMs`; true when it did (the caller reports `stopped`). */
-  expire(at: number): boolean {
-    if (!this.speech || at - this.lastSampleAt < this.options.gapMs) return false;
-    this.reset();
-    return true;
+  /**
+   * The state at server time `at` without a new sample: a run that has gone `gapMs` without a
+   * sample ends (`stopped` if it was speech); a run that has lasted `minMs` becomes speech
+   * (`started`). Called by the sweep and at `speechDueAt()`.
+   */
+  expire(at: number): SpeakingChange | null {
+    if (this.runStart === null) return null;
+    if (at - this.lastSampleAt >= this.options.gapMs) {
+      const wasSpeaking = this.speech;
+      this.reset();
+      return wasSpeaking ? stopped : null;
+    }
+    if (!this.speech && at - this.runStart >= this.options.minMs) {
+      this.speech = true;
+      return this.started();
+    }
+    return null;
+  }
+
+  private started(): SpeakingChange {
+    return { type: 'started', level: this.levelSum / this.samples };
   }
 
   private reset() {

@@ -44,17 +44,12 @@ describe('active speaker', () => {
   /** Sends `level` every 50 ms, starting now, like a browser's audio meter. */
   function sendLevels(socket: ClientSocket, code: string, level: number) {
     const firstAt = performance.now();
-    let sent = 0;
-    const send = () => {
-      socket.emit('audio:level', { room_code: code, level });
-      sent += 1;
-    };
+    const send = () => socket.emit('audio:level', { room_code: code, level });
     send();
     const timer = setInterval(send, 50);
     senders.add(timer);
     return {
       firstAt,
-      sent: () => sent,
       stop() {
         clearInterval(timer);
         senders.delete(timer);
@@ -90,9 +85,9 @@ describe('active speaker', () => {
     const changed = await nextEvent(listener.socket, 'speaker:changed');
     const elapsed = performance.now() - loud.firstAt;
     expect(changed).toEqual({ room_code: code, user_id: ann.user.userId, at: expect.any(String) });
+    // 300 ms on the server's clock from the first loud sample it received, whether or not a
+    // sample arrives at that moment.
     expect(elapsed).toBeGreaterThanOrEqual(300);
-    // The 300 ms are counted on samples the server received: 0, 50, …, 300 ms is seven of them.
-    expect(loud.sent()).toBeGreaterThanOrEqual(7);
     expect(await speakerKey(code)).toBe(ann.user.userId);
 
     // A second of both speaking on: nothing changes, so nothing is broadcast.

@@ -79,10 +79,51 @@ describe('speaking detector', () => {
     const detector = new SpeakingDetector(options);
     feed(detector, -20, 0, 300);
     expect(detector.speaking).toBe(true);
-    expect(detector.expire(799)).toBe(false);
-    expect(detector.expire(800)).toBe(true);
+    expect(detector.expire(799)).toBeNull();
+    expect(detector.expire(800)).toEqual({ type: 'stopped' });
     expect(detector.speaking).toBe(false);
-    expect(detector.expire(5_000)).toBe(false); // nothing left to end
+    expect(detector.expire(5_000)).toBeNull(); // nothing left to end
+  });
+
+  it('a run is due to become speech at its first sample + 300 ms, and expire() then starts it without a sample', () => {
+    const detector = new SpeakingDetector(options);
+    expect(detector.speechDueAt()).toBeNull();
+    detector.sample(-30, 7);
+    expect(detector.speechDueAt()).toBe(307);
+    detector.sample(-10, 57); // continuing the run does not move it
+    expect(detector.speechDueAt()).toBe(307);
+    expect(detector.expire(306.9)).toBeNull();
+    expect(detector.expire(307)).toEqual({ type: 'started', level: -20 });
+    expect(detector.speaking).toBe(true);
+    expect(detector.speechDueAt()).toBeNull();
+    // Already speech: neither the sample that would have completed the run nor expire() starts it again.
+    expect(detector.sample(-20, 307)).toBeNull();
+    expect(detector.expire(350)).toBeNull();
+  });
+
+  it('a quiet sample before the due time cancels it; the next loud sample is due 300 ms later', () => {
+    const detector = new SpeakingDetector(options);
+    feed(detector, -20, 0, 250);
+    detector.sample(-45, 280);
+    expect(detector.speechDueAt()).toBeNull();
+    expect(detector.expire(300)).toBeNull();
+    expect(detector.speaking).toBe(false);
+    detector.sample(-20, 290);
+    expect(detector.speechDueAt()).toBe(590);
+  });
+
+  it('a 500 ms gap before the due time ends the run: expire() at the due time starts nothing', () => {
+    const detector = new SpeakingDetector({ ...options, minMs: 800 });
+    feed(detector, -20, 0, 200);
+    expect(detector.speechDueAt()).toBe(800);
+    expect(detector.expire(800)).toBeNull(); // silent since 200
+    expect(detector.speechDueAt()).toBeNull();
+    expect(detector.speaking).toBe(false);
+    // 499 ms without a sample is no gap: the run lasts until its due time.
+    const short = new SpeakingDetector({ ...options, minMs: 800 });
+    feed(short, -20, 0, 250);
+    short.sample(-20, 301);
+    expect(short.expire(800)).toEqual({ type: 'started', level: -20 });
   });
 
   it('a late loud sample after a gap reports the stop the sweep missed, then counts afresh', () => {
@@ -102,47 +143,136 @@ describe('speaking detector', () => {
 });
 
 describe('speaker detection on a node', () => {
+  // The detectors' clock and Jest's fake timers move together (advance()), except where a test
+  // moves `clock` alone to put a sample before a timer due at the same millisecond.
   let clock = 0;
   const reports: string[] = [];
   let detection: SpeakerDetection;
 
+  const start = (minMs = 300) => {
+    detection = createSpeakerDetection({
+      options: { thresholdDb: -40, minMs },
+      now: () => clock,
+      report: (room, user, change) => reports.push(`${clock} ${room}/${user} ${change.type}`),
+    });
+  };
+
   beforeEach(() => {
-    jest.useFakeTimers();
+    jest.useFakeTimers({ now: 0 });
     clock = 0;
     reports.length = 0;
-    detection = createSpeakerDetection({
-      options: { thresholdDb: -40, minMs: 300 },
-      now: () => clock,
-      report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`),
-    });
+    start();
   });
   afterEach(() => {
     detection.close();
     jest.useRealTimers();
   });
 
-  const speak = (socket: string, room: string, user: string, level: number, untilMs: number) => {
-    for (; clock <= untilMs; clock += 50) detection.level(socket, room, user, level);
-    clock -= 50;
+  /** Moves both clocks on by `ms`, a millisecond at a time, running the timers due on the way. */
+  const advance = (ms: number) => {
+    for (const end = clock + ms; clock < end; ) {
+      clock += 1;
+      jest.advanceTimersByTime(1);
+    }
   };
+
+  /** A level every 50 ms from now until `untilMs` inclusive; the clock stops at the last one. */
+  const speak = (socket: string, room: string, user: string, level: number, untilMs: number) => {
+    for (;;) {
+      detection.level(socket, room, user, level);
+      if (clock + 50 > untilMs) return;
+      advance(50);
+    }
+  };
+
+  /** Timers other than the sweep's. */
+  const pendingTimers = () => jest.getTimerCount() - 1;
 
   it('keeps one detector per socket and room, and reports only starts and stops', () => {
     speak('s1', 'room-a', 'ann', -20, 400);
-    expect(reports).toEqual(['room-a/ann started']);
-    clock += 50;
+    expect(reports).toEqual(['300 room-a/ann started']);
+    advance(50);
     detection.level('s1', 'room-b', 'ann', -20); // the same socket in another room counts on its own
     detection.level('s2', 'room-a', 'bob', -20);
-    expect(reports).toEqual(['room-a/ann started']);
+    expect(reports).toEqual(['300 room-a/ann started']);
+  });
+
+  it('a run starts at exactly its first sample + 300 ms, with no sample then', () => {
+    advance(13);
+    speak('s1', 'room-a', 'ann', -20, 263); // samples at 13, 63, …, 263; the next would come at 313
+    advance(299 - (clock - 13));
+    expect(reports).toEqual([]);
+    advance(1);
+    expect(reports).toEqual(['313 room-a/ann started']);
+    expect(pendingTimers()).toBe(0);
+    // A single loud sample is a run too: it lasts until a quiet sample or a 500 ms gap.
+    detection.level('s2', 'room-a', 'bob', -20);
+    advance(300);
+    expect(reports).toEqual(['313 room-a/ann started', '613 room-a/bob started']);
+  });
+
+  it('a quiet sample before the due time cancels the start', () => {
+    speak('s1', 'room-a', 'ann', -20, 250);
+    advance(30);
+    detection.level('s1', 'room-a', 'ann', -60);
+    expect(pendingTimers()).toBe(0);
+    advance(1_000);
+    expect(reports).toEqual([]);
+  });
+
+  it('a 500 ms gap before the due time cancels the start', () => {
+    detection.close();
+    start(800);
+    speak('s1', 'room-a', 'ann', -20, 200);
+    advance(2_000);
+    expect(reports).toEqual([]);
+    expect(pendingTimers()).toBe(0);
+    // A loud sample after the gap is a new run, due 800 ms after it, however long the old one was.
+    speak('s1', 'room-a', 'ann', -20, clock + 800);
+    expect(reports).toEqual([`${clock} room-a/ann started`]);
+  });
+
+  it('forget() cancels a pending start; close() cancels them all', () => {
+    speak('s1', 'room-a', 'ann', -20, 100);
+    detection.level('s2', 'room-a', 'bob', -20);
+    detection.level('s2', 'room-b', 'bob', -20);
+    expect(pendingTimers()).toBe(3);
+    detection.forget('s1');
+    detection.forget('s2', 'room-b');
+    expect(pendingTimers()).toBe(1);
+    detection.close();
+    expect(jest.getTimerCount()).toBe(0);
+    advance(1_000);
+    expect(reports).toEqual([]);
+  });
+
+  it('starts once when a sample arrives at the due time, before or after the timer', () => {
+    // The timer first, then the sample of the same millisecond.
+    speak('s1', 'room-a', 'ann', -20, 300);
+    expect(reports).toEqual(['300 room-a/ann started']);
+    // The sample first: it starts the run, and the timer is cleared.
+    detection.level('s2', 'room-a', 'bob', -20);
+    advance(299);
+    clock += 1;
+    detection.level('s2', 'room-a', 'bob', -20);
+    expect(pendingTimers()).toBe(0);
+    jest.advanceTimersByTime(1);
+    advance(100);
+    expect(reports).toEqual(['300 room-a/ann started', '600 room-a/bob started']);
+  });
+
+  it('a quiet sample stops a speaker', () => {
+    speak('s1', 'room-a', 'ann', -20, 400);
+    detection.level('s1', 'room-a', 'ann', -41);
+    expect(reports).toEqual(['300 room-a/ann started', '400 room-a/ann stopped']);
   });
 
   it('the sweep reports a speaker who went silent within gap + 100 ms', () => {
     speak('s1', 'room-a', 'ann', -20, 300);
-    clock += 499;
-    jest.advanceTimersByTime(100);
-    expect(reports).toEqual(['room-a/ann started']);
-    clock += 100;
-    jest.advanceTimersByTime(100);
-    expect(reports).toEqual(['room-a/ann started', 'room-a/ann stopped']);
+    advance(499);
+    expect(reports).toEqual(['300 room-a/ann started']);
+    advance(100);
+    expect(reports).toEqual(['300 room-a/ann started', '800 room-a/ann stopped']);
   });
 
   it('forgetting a speaking socket reports it stopped; a quiet one goes silently', () => {
@@ -150,6 +280,19 @@ describe('speaker detection on a node', () => {
     speak('s2', 'room-a', 'bob', -60, 600);
     detection.forget('s1');
     detection.forget('s2', 'room-a');
-    expect(reports).toEqual(['room-a/ann started', 'room-a/ann stopped']);
+    expect(reports).toEqual(['300 room-a/ann started', '600 room-a/ann stopped']);
+  });
+
+  it('on real timers, a lone loud sample becomes speech after minMs', async () => {
+    jest.useRealTimers();
+    detection.close();
+    const real = createSpeakerDetection({ options: { thresholdDb: -40, minMs: 20 }, report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`) });
+    try {
+      real.level('s1', 'room-a', 'ann', -20);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(reports).toEqual(['room-a/ann started']);
+    } finally {
+      real.close();
+    }
   });
 });
