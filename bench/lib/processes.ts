@@ -1,0 +1,202 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { benchDatabaseUrl, benchRedisUrl } from './services';
+
+/**
+ * The processes a benchmark runs: our server nodes (the built `dist/`, as `npm start` runs
+ * them) and forked helpers (baseline servers and load workers, under tsx, with an IPC channel).
+ */
+export const repoRoot = resolve(__dirname, '../..');
+
+export interface Proc {
+  pid: number;
+  process: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resident set size now, from /proc (bytes). */
+  rss(): number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ServerNode extends Proc {
+  id: string;
+  url: string;
+}
+
+function track(child: ChildProcess): Proc {
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  return {
+    pid: child.pid!,
+    process: child,
+    exited,
+    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+    async stop(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGCONT');
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; a race with another process is unlikely here). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Polls `url` until it answers 200, or fails with what the process printed. */
+async function waitReady(url: string, proc: Proc, output: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead = false;
+  void proc.exited.then(() => (dead = true));
+  while (Date.now() < deadline && !dead) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`${url} did not become ready:\n${output.join('').slice(-4000)}`);
+}
+
+export interface Cluster {
+  prefix: string;
+  secret: string;
+  nodes: ServerNode[];
+  /** Starts one more node with the cluster's settings. */
+  addNode(env?: Record<string, string>): Promise<ServerNode>;
+  close(): Promise<void>;
+}
+
+/**
+ * `size` nodes of our server in cluster mode (REDIS_URL set) on the bench database and Redis,
+ * with one Redis prefix and JWT secret of their own, each as `node dist/src/main.js` with its
+ * default log level (request logs at info go to /dev/null, as a process manager might keep them).
+ */
+export async function startCluster(size: number, env: Record<string, string> = {}): Promise<Cluster> {
+  const prefix = `bench-${randomBytes(3).toString('hex')}:`;
+  const secret = randomBytes(32).toString('base64url');
+  const nodes: ServerNode[] = [];
+  let started = 0;
+  const addNode = async (extra: Record<string, string> = {}) => {
+    started += 1;
+    const node = await startServerNode({ NODE_ID: `n${started}`, JWT_SECRET: secret, REDIS_PREFIX: prefix, ...env, ...extra });
+    nodes.push(node);
+    return node;
+  };
+  for (let i = 0; i < size; i++) await addNode();
+  return {
+    prefix,
+    secret,
+    nodes,
+    addNode,
+    close: async () => {
+      await Promise.all(nodes.map((node) => node.stop()));
+    },
+  };
+}
+
+export async function startServerNode(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerNode> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      DATABASE_URL: benchDatabaseUrl,
+      REDIS_URL: benchRedisUrl,
+      MIGRATE_ON_START: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const proc = track(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/readyz`, proc, output);
+  return { ...proc, id: env.NODE_ID ?? 'single', url };
+}
+
+/** Messages a forked helper answers: `{id, type, args}` → `{id, result}` or `{id, error}`. */
+interface Reply {
+  id: number;
+  result?: unknown;
+  error?: string;
+}
+
+export interface Forked extends Proc {
+  /** What the helper sent when it was ready (a baseline server's URL, say). */
+  hello: Record<string, unknown>;
+  call<T = unknown>(type: string, args?: unknown): Promise<T>;
+}
+
+/** Forks a TypeScript helper under tsx and waits for its `{hello}` message. */
+export async function forkHelper(file: string, env: Record<string, string> = {}, execArgv: string[] = []): Promise<Forked> {
+  const child = fork(resolve(repoRoot, file), [], {
+    cwd: repoRoot,
+    execArgv: ['--import', 'tsx', ...execArgv],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const proc = track(child);
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let next = 0;
+  const hello = await new Promise<Record<string, unknown>>((resolveHello, reject) => {
+    child.once('message', (message) => resolveHello((message as { hello: Record<string, unknown> }).hello));
+    void proc.exited.then(({ code }) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+  });
+  child.on('message', (message) => {
+    const reply = message as Reply;
+    const waiter = pending.get(reply.id);
+    if (!waiter) return;
+    pending.delete(reply.id);
+    if (reply.error !== undefined) waiter.reject(new Error(`${file}: ${reply.error}`));
+    else waiter.resolve(reply.result);
+  });
+  void proc.exited.then(({ code, signal }) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`${file} exited (${code ?? signal})`));
+    pending.clear();
+  });
+  return {
+    ...proc,
+    hello,
+    call: <T>(type: string, args?: unknown) =>
+      new Promise<T>((resolveCall, reject) => {
+        const id = next++;
+        pending.set(id, { resolve: resolveCall as (value: unknown) => void, reject });
+        child.send({ id, type, args });
+      }),
+  };
+}
+
+/** In a forked helper: announce readiness and answer the parent's calls. */
+export function serveParent(hello: Record<string, unknown>, handlers: Record<string, (args: any) => unknown>): void {
+  process.on('message', (message: { id: number; type: string; args: unknown }) => {
+    const handler = handlers[message.type];
+    Promise.resolve()
+      .then(() => {
+        if (!handler) throw new Error(`unknown call ${message.type}`);
+        return handler(message.args);
+      })
+      .then(
+        (result) => process.send!({ id: message.id, result: result ?? null }),
+        (error: unknown) => process.send!({ id: message.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+      );
+  });
+  // The parent going away (even by kill -9) ends the helper.
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ hello });
+}

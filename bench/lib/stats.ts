@@ -1,0 +1,38 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+
+/** Latency samples in an HDR histogram (microsecond resolution, up to 10 minutes). */
+export class Latencies {
+  private readonly histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+
+  /** Records one sample given in milliseconds. */
+  add(ms: number): void {
+    this.histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  get count(): number {
+    return this.histogram.totalCount;
+  }
+
+  /** The q-quantile (0–100) in milliseconds. */
+  at(percentile: number): number {
+    return this.histogram.getValueAtPercentile(percentile) / 1000;
+  }
+
+  summary(): { n: number; p50: number; p99: number; max: number } {
+    return { n: this.count, p50: this.at(50), p99: this.at(99), max: this.histogram.maxValue / 1000 };
+  }
+}
+
+/**
+ * Event-loop delay as prom-client measures it for our server (`nodejs_eventloop_lag_p99_seconds`,
+ * 10 ms resolution), so a baseline server reports the same figure the same way.
+ */
+export function eventLoopDelay(): { p99Ms(): number; reset(): void } {
+  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  return {
+    p99Ms: () => histogram.percentile(99) / 1e6,
+    reset: () => histogram.reset(),
+  };
+}
