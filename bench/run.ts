@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { chart, evaluate, table, writeFile, type Result, type Row } from './lib/report';
-import { prepareDatabase } from './lib/services';
+import { prepareDatabase, startRedis } from './lib/services';
 import type { BenchContext, Scenario } from './scenarios/context';
+import { latency } from './scenarios/latency';
+import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
 
 /**
@@ -11,7 +13,7 @@ import { rest } from './scenarios/rest';
  * nodes (built dist/, on the local PostgreSQL and Redis) and against its same-run baseline, then
  * prints one table and writes bench/results/latest.{json,svg}. See docs/performance.md.
  */
-const scenarios: Record<string, Scenario> = { a: rest };
+const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency };
 
 function machine() {
   const version = (command: string, args: string[]) => {
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const context: BenchContext = { quick, log: (message) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}`) };
   await prepareDatabase();
+  const stopRedis = await startRedis();
   const results: Result[] = [];
   let failed = false;
   for (const [name, scenario] of Object.entries(scenarios)) {
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
       context.log(`(${name}) failed: ${error instanceof Error ? error.stack : String(error)}`);
     }
   }
+  await stopRedis();
   const mode = quick ? 'quick' : 'full';
   const report = { mode, date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), machine: machine(), results };
   const out = resolve(__dirname, 'results');

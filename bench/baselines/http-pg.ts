@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
-import { freePort, serveParent } from '../lib/processes';
+import { freePort } from '../lib/ports';
+import { serveParent } from '../lib/processes';
 import { benchDatabaseUrl } from '../lib/services';
 
 /**

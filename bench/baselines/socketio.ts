@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { freePort, serveParent } from '../lib/processes';
+import { freePort } from '../lib/ports';
+import { serveParent } from '../lib/processes';
 import { eventLoopDelay } from '../lib/stats';
 
 /**

@@ -44,3 +44,21 @@ export async function pool<T>(count: number, limit: number, task: (index: number
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
   return results;
 }
+
+/**
+ * `count` guests joined to rooms of `perRoom` (each room created and started by `host`), for
+ * socket benchmarks: each entry is one participant who may attach a socket to its room.
+ */
+export async function seatGuests(base: string, host: Session, count: number, perRoom: number): Promise<{ token: string; roomCode: string }[]> {
+  const rooms = await pool(Math.ceil(count / perRoom), 8, async () => {
+    const code = await createRoom(base, host, { max_participants: Math.max(2, perRoom) });
+    await join(base, code, host);
+    return code;
+  });
+  return pool(count, 16, async (index) => {
+    const who = await guest(base, `Guest ${index}`);
+    const roomCode = rooms[Math.floor(index / perRoom)]!;
+    await join(base, roomCode, who);
+    return { token: who.token, roomCode };
+  });
+}

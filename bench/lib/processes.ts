@@ -2,9 +2,9 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ports';
 import { benchDatabaseUrl, benchRedisUrl } from './services';
 
 /**
@@ -41,17 +41,6 @@ function track(child: ChildProcess): Proc {
       await exited;
     },
   };
-}
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; a race with another process is unlikely here). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Polls `url` until it answers 200, or fails with what the process printed. */

@@ -1,14 +1,46 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ensureDatabase } from '../../src/persistence/database';
 import { openOrm } from '../../src/persistence/orm';
+import { freePort } from './ports';
 
 /**
  * The local services every benchmark runs on: a database of its own on the local PostgreSQL
- * (created and migrated here, with the app's own code), and the local Redis, where each
- * cluster gets a key prefix of its own.
+ * (created and migrated here, with the app's own code), and a Redis server of its own (the local
+ * redis-server binary on a free port, started by the runner), so that INFO commandstats counts
+ * only what the benchmark's processes do. Each cluster also gets a key prefix of its own.
  */
 export const benchDatabaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/meetings_bench';
-export const benchRedisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Set by startRedis() in the runner; forked helpers inherit it through the environment. */
+export let benchRedisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Starts a private redis-server (no persistence) and points benchRedisUrl (and children) at it. */
+export async function startRedis(): Promise<() => Promise<void>> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {}); // refused until the server listens: retried below
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch (error) {
+      if (attempt > 100 || child.exitCode !== null) throw new Error(`redis-server did not start on ${url}: ${String(error)}`);
+      await sleep(50);
+    }
+  }
+  probe.disconnect();
+  benchRedisUrl = url;
+  process.env.BENCH_REDIS_URL = url;
+  return async () => {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  };
+}
 
 export async function prepareDatabase(): Promise<void> {
   await ensureDatabase(benchDatabaseUrl);

@@ -25,11 +25,15 @@ export class Latencies {
 }
 
 /**
- * Event-loop delay as prom-client measures it for our server (`nodejs_eventloop_lag_p99_seconds`,
- * 10 ms resolution), so a baseline server reports the same figure the same way.
+ * The sampling interval of prom-client's event-loop monitor (`nodejs_eventloop_lag_p99_seconds`).
+ * Node's histogram records the whole time between two samples, so an idle loop reads about this
+ * much: the delay proper is the reading less this interval.
  */
+export const eventLoopSamplingMs = 10;
+
+/** Event-loop delay p99 as prom-client reads it for our server, so a baseline reports it the same way. */
 export function eventLoopDelay(): { p99Ms(): number; reset(): void } {
-  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: eventLoopSamplingMs });
   histogram.enable();
   return {
     p99Ms: () => histogram.percentile(99) / 1e6,
