@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { chart, evaluate, table, writeFile, type Result, type Row } from './lib/report';
 import { prepareDatabase, startRedis } from './lib/services';
 import type { BenchContext, Scenario } from './scenarios/context';
+import { idle } from './scenarios/idle';
+import { failover } from './scenarios/failover';
 import { latency } from './scenarios/latency';
 import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
@@ -13,7 +15,7 @@ import { rest } from './scenarios/rest';
  * nodes (built dist/, on the local PostgreSQL and Redis) and against its same-run baseline, then
  * prints one table and writes bench/results/latest.{json,svg}. See docs/performance.md.
  */
-const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency };
+const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover };
 
 function machine() {
   const version = (command: string, args: string[]) => {

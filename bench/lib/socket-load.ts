@@ -9,6 +9,8 @@ export interface SocketLoad {
   open(url: string, clients: { token?: string; roomCode: string }[]): Promise<number>;
   /** Every socket sends `audio:level` at `rate` events/s in all for `ms`. */
   levels(rate: number, ms: number, level: number): Promise<{ sent: number; seconds: number; connected: number }>;
+  /** How many of the sockets are still connected. */
+  connected(): Promise<number>;
   closeSockets(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -28,6 +30,9 @@ export async function startSocketLoad(workers: number): Promise<SocketLoad> {
         seconds: Math.max(...parts.map((p) => p.seconds)),
         connected: parts.reduce((sum, p) => sum + p.connected, 0),
       };
+    },
+    async connected() {
+      return (await Promise.all(procs.map((proc) => proc.call<number>('connected')))).reduce((a, b) => a + b, 0);
     },
     async closeSockets() {
       await Promise.all(procs.map((proc) => proc.call('close')));

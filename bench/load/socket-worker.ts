@@ -61,6 +61,8 @@ serveParent(
       return { sent, seconds: (performance.now() - started) / 1000, connected: clients.filter((c) => c.socket.connected).length };
     },
 
+    connected: () => clients.filter((c) => c.socket.connected).length,
+
     close() {
       for (const { socket } of clients.splice(0)) socket.close();
     },

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { registerHost, seatGuests } from '../lib/api';
+import { forkHelper, startCluster, type Proc } from '../lib/processes';
+import type { Row } from '../lib/report';
+import { deletePrefix } from '../lib/services';
+import { startSocketLoad, type SocketLoad } from '../lib/socket-load';
+import type { BenchContext } from './context';
+
+/**
+ * (d) Idle attached sockets one node holds: participants in rooms of 100 each attach one
+ * websocket (from four load processes) and stay idle. RSS per connection is the node's growth
+ * from before the sockets (after the REST joins, so the rooms' own state is not counted) to
+ * after they all attached, settled. Baseline: bare Socket.IO with the same sockets, each joined
+ * to a channel of 100.
+ */
+const perRoom = 100;
+
+/** The open-files limit this process (and so each node it starts) runs under. */
+function openFilesLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = Number(line?.split(/\s{2,}/)[1]);
+  return Number.isFinite(soft) ? soft : 1024;
+}
+
+async function settledRss(proc: Proc): Promise<number> {
+  await sleep(3_000);
+  return proc.rss();
+}
+
+async function hold(context: BenchContext, name: string, load: SocketLoad, proc: Proc, url: string, clients: { token?: string; roomCode: string }[]) {
+  const before = await settledRss(proc);
+  const opened = await load.open(url, clients);
+  const after = await settledRss(proc);
+  const held = await load.connected();
+  const kib = (after - before) / held / 1024;
+  context.log(`(d) ${name}: ${held}/${opened} sockets held; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${kib.toFixed(1)} KiB per connection`);
+  await load.closeSockets();
+  return { held, kib, rss: after };
+}
+
+export async function idle(context: BenchContext): Promise<Row[]> {
+  const limit = openFilesLimit();
+  // Each socket is a file descriptor of the node: keep clear of the limit (pools, Redis, epoll).
+  const wanted = context.quick ? 2_000 : 20_000;
+  const sockets = Math.min(wanted, limit - 200);
+  const load = await startSocketLoad(4);
+  try {
+    context.log(`(d) idle sockets: ours (1 node, cluster mode), ${sockets} sockets (open-files limit ${limit})`);
+    const cluster = await startCluster(1);
+    let ours: Awaited<ReturnType<typeof hold>>;
+    try {
+      const node = cluster.nodes[0]!;
+      const clients = await seatGuests(node.url, await registerHost(node.url), sockets, perRoom);
+      ours = await hold(context, 'ours', load, node, node.url, clients);
+    } finally {
+      await cluster.close();
+      await deletePrefix(cluster.prefix);
+    }
+    context.log(`(d) idle sockets: baseline (bare Socket.IO), ${sockets} sockets`);
+    const baseline = await forkHelper('bench/baselines/socketio.ts');
+    let bare: Awaited<ReturnType<typeof hold>>;
+    try {
+      const url = baseline.hello.url as string;
+      bare = await hold(context, 'baseline', load, baseline, url, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })));
+    } finally {
+      await baseline.stop();
+    }
+    const capped = sockets < wanted ? `; capped at ${sockets} by the open-files limit (${limit}, not raisable here)` : '';
+    return [
+      {
+        id: 'd.sockets',
+        benchmark: '(d) idle attached sockets one node holds',
+        unit: 'sockets',
+        better: 'higher',
+        figure: ours.held,
+        baseline: bare.held,
+        baselineName: 'bare Socket.IO, same sockets',
+        target: { figure: 20_000 },
+        detail: `ours RSS ${(ours.rss / 2 ** 20).toFixed(0)} MiB with them, baseline ${(bare.rss / 2 ** 20).toFixed(0)} MiB${capped}`,
+      },
+      {
+        id: 'd.memory',
+        benchmark: '(d) RSS per idle attached socket',
+        unit: 'KiB',
+        better: 'lower',
+        figure: ours.kib,
+        baseline: bare.kib,
+        baselineName: 'bare Socket.IO, same sockets',
+        target: { figure: 25, ratio: 1.5 },
+      },
+    ];
+  } finally {
+    await load.stop();
+  }
+}
