@@ -16,6 +16,7 @@ import { createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
 import { openOrm, type Orm } from './persistence/orm';
+import { createSql } from './persistence/sql';
 import { registerRealtime } from './realtime/realtime';
 import { createRoomPublisher } from './realtime/room-publisher';
 import { createSocketServer, type MeetingServer } from './realtime/socket-server';
@@ -76,8 +77,9 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     cleanups.push(() => socketAdapter?.close());
     // The in-memory adapter recovers too: a client that blips back to this node misses nothing.
     const io = createSocketServer(tokens, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
+    const repository = createRoomRepository(orm);
     const roomDeps = {
-      repository: createRoomRepository(orm),
+      repository,
       logger,
       publish: createRoomPublisher(io),
       emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
@@ -116,6 +118,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       auth: createAuthService({ em: orm.em, tokens }),
       meetings: createMeetingsService({
         em: orm.em,
+        sql: createSql(orm),
+        repository,
         rooms,
         publicBaseUrl: config.publicBaseUrl,
         defaultMaxParticipants: config.defaultMaxParticipants,

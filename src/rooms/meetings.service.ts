@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/tokens';
-import { User } from '../auth/user.entity';
 import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
+import type { NamedStatement, Sql } from '../persistence/sql';
 import type { RoomDirectory, RoomSummary } from './room-directory';
-import { Room } from './room.entity';
+import type { RoomRepository } from './room-repository';
 import type { RoomSettings } from './room.machine';
 import { queryHistory } from './room-history';
 import { toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
@@ -33,6 +33,10 @@ export interface MeetingsService {
 export interface MeetingsDeps {
   /** Resolves to the current request's fork (RequestContext). */
   em: EntityManager;
+  /** The hot paths' plain SQL: who joins. */
+  sql: Sql;
+  /** Where new rooms are written. */
+  repository: Pick<RoomRepository, 'create'>;
   rooms: RoomDirectory;
   publicBaseUrl: string;
   defaultMaxParticipants: number;
@@ -41,6 +45,8 @@ export interface MeetingsDeps {
 /** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (DESIGN.md §4). */
 const newRoomCode = () => randomBytes(9).toString('base64url');
 const codeAttempts = 5;
+
+const selectDisplayName: NamedStatement = { name: 'users.display_name', text: 'select display_name from users where id = $1' };
 
 export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
   const { em, rooms } = deps;
@@ -51,20 +57,12 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
       if (principal.isGuest) throw new AppError('GUESTS_CANNOT_HOST');
       const settings: RoomSettings = { lock_room: false, enable_transcription: false, max_participants: deps.defaultMaxParticipants, ...body.settings };
       // A collision of 72 random bits is all but impossible; the unique index decides anyway.
-      for (let attempt = 1; ; attempt++) {
-        const room = new Room({ roomCode: newRoomCode(), host: em.getReference(User, principal.userId), name: body.name, settings });
-        try {
-          await em.persist(room).flush();
-        } catch (error) {
-          em.clear();
-          if (error instanceof UniqueConstraintViolationException && attempt < codeAttempts && /room_code/.test(error.message)) continue;
-          throw error;
-        }
-        return view(
-          { roomCode: room.roomCode, name: room.name, status: 'pending', hostId: principal.userId, settings, createdAt: room.createdAt.getTime(), startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 },
-          principal,
-        );
+      for (let attempt = 1; attempt <= codeAttempts; attempt++) {
+        const room = { roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };
+        if (!(await deps.repository.create(room))) continue;
+        return view({ ...room, status: 'pending', startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 }, principal);
       }
+      throw new Error(`no free room code in ${codeAttempts} attempts`);
     },
 
     history: (principal, query) => queryHistory(em, principal.userId, query),
@@ -82,12 +80,12 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async join(principal, roomCode, body) {
-      const user = await em.findOne(User, principal.userId, { fields: ['displayName'] });
+      const [user] = (await deps.sql.query<{ display_name: string }>(selectDisplayName, [principal.userId])).rows;
       if (!user) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
       const reply = await rooms.dispatch(roomCode, {
         type: 'join',
         userId: principal.userId,
-        displayName: user.displayName,
+        displayName: user.display_name,
         language: body.language ?? null,
         hardwareReady: body.hardware_ready ?? false,
       });

@@ -1,6 +1,8 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { randomUUID } from 'node:crypto';
+import type { QueryResult } from 'pg';
 import { StaleOwnerError } from '../cluster/fencing';
 import type { Orm } from '../persistence/orm';
+import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
 import type { DurableChange, Role, RoomSettings } from './room.machine';
 import type { RoomStatus } from './room-step';
 
@@ -21,14 +23,26 @@ export interface StoredRoom {
   removed: string[];
 }
 
+/** A room about to be created: pending, nobody in it yet. */
+export interface NewRoom {
+  roomCode: string;
+  hostId: string;
+  name: string;
+  settings: RoomSettings;
+  createdAt: number;
+}
+
 /**
- * The durable side of the room actor: loads a room for activation and writes a command's changes.
+ * The durable side of the room actor: creates rooms, loads a room for activation and writes a
+ * command's changes, each in one round trip to PostgreSQL.
  * In a cluster both take the owner's epoch (cluster/fencing.ts): loading records it in
  * `rooms.owner_epoch` unless a later claim already did, and every write checks it under the
  * room row's lock, so once a new owner has loaded the room, the old one cannot write to it.
  * Either throws StaleOwnerError when its epoch is not the latest.
  */
 export interface RoomRepository {
+  /** Inserts the room; false (and nothing written) when its code is taken. */
+  create(room: NewRoom): Promise<boolean>;
   load(roomCode: string, epoch?: number): Promise<StoredRoom | null>;
   /** Writes one command's changes in one transaction. Every statement is idempotent, so a retried command converges. */
   apply(room: { id: string; roomCode: string }, changes: readonly DurableChange[], epoch?: number): Promise<void>;
@@ -44,6 +58,7 @@ interface RoomRow {
   started_at: Date | string | null;
   ended_at: Date | string | null;
   settings: RoomSettings;
+  owner_epoch: string;
 }
 
 interface AttendanceRow {
@@ -54,36 +69,44 @@ interface AttendanceRow {
   left_at: Date | string | null;
 }
 
-/** MikroORM's driver returns timestamptz as text (`2026-11-24 10:30:21.149+00`); V8 parses it exactly. */
+/** The ORM's pg driver returns timestamptz as text (`2026-11-24 10:30:21.149+00`); V8 parses it exactly. */
 export const epochMs = (value: Date | string) => new Date(value).getTime();
 const epochMsOrNull = (value: Date | string | null) => (value === null ? null : epochMs(value));
 
-/** Each call forks its own entity manager (the actor runs outside any request context). */
+const insertRoom: NamedStatement = {
+  name: 'rooms.insert',
+  text: `insert into rooms (id, room_code, host_id, name, status, created_at, settings) values ($1, $2, $3, $4, 'pending', $5, $6)
+         on conflict (room_code) do nothing`,
+};
+
+// Each takes the room code.
+const selectRoom = 'select id, room_code, host_id, name, status, created_at, started_at, ended_at, settings, owner_epoch from rooms where room_code = ?';
+// An ended room has no open attendance, and nobody can join it: bans no longer matter.
+const selectAttendance = `select p.user_id, u.display_name, p.role, p.joined_at, p.left_at
+   from rooms r join participants p on p.room_id = r.id join users u on u.id = p.user_id
+  where r.room_code = ? and r.status <> 'ended' and (p.left_at is null or p.left_reason = 'removed')
+  order by p.joined_at, p.user_id`;
+
 export function createRoomRepository(orm: Orm): RoomRepository {
+  const sql = createSql(orm);
   return {
+    async create(room) {
+      const { rowCount } = await sql.query(insertRoom, [randomUUID(), room.roomCode, room.hostId, room.name, new Date(room.createdAt), JSON.stringify(room.settings)]);
+      return rowCount === 1;
+    },
+
     async load(roomCode, epoch) {
-      const em = orm.em.fork();
-      if (epoch !== undefined) {
-        // Waits for the previous owner's write in flight (it holds the row lock), then shuts it out.
-        const fenced = await em.execute('update rooms set owner_epoch = ? where room_code = ? and owner_epoch <= ?', [epoch, roomCode, epoch], 'run');
-        if ((fenced as { affectedRows?: number }).affectedRows === 0) await refuseUnlessMissing(em, roomCode);
-      }
-      const [room] = await em.execute<RoomRow[]>(
-        'select id, room_code, host_id, name, status, created_at, started_at, ended_at, settings from rooms where room_code = ?',
-        [roomCode],
-      );
+      // One message: the fence (if any), then the room and its attendance. The fence waits for the
+      // previous owner's write in flight (it holds the row lock) and shuts it out; the reads after
+      // it take their own snapshots, so they see that write.
+      const fence: SqlStatement[] = epoch === undefined ? [] : [['update rooms set owner_epoch = ? where room_code = ? and owner_epoch <= ?', [epoch, roomCode, epoch]]];
+      const results = await sql.batch([...fence, [selectRoom, [roomCode]], [selectAttendance, [roomCode]]]);
+      const [roomResult, attendanceResult] = results.slice(fence.length) as [QueryResult<RoomRow>, QueryResult<AttendanceRow>];
+      const room = roomResult.rows[0];
       if (!room) return null;
-      // An ended room has no open attendance, and nobody can join it: bans no longer matter.
-      const rows =
-        room.status === 'ended'
-          ? []
-          : await em.execute<AttendanceRow[]>(
-              `select p.user_id, u.display_name, p.role, p.joined_at, p.left_at
-                 from participants p join users u on u.id = p.user_id
-                where p.room_id = ? and (p.left_at is null or p.left_reason = 'removed')
-                order by p.joined_at, p.user_id`,
-              [room.id],
-            );
+      // The fence did not move: a later claim holds the room.
+      if (epoch !== undefined && results[0]!.rowCount === 0) throw new StaleOwnerError(roomCode, `PostgreSQL has the later epoch ${room.owner_epoch}`);
+      const rows = attendanceResult.rows;
       return {
         id: room.id,
         roomCode: room.room_code,
@@ -103,58 +126,58 @@ export function createRoomRepository(orm: Orm): RoomRepository {
     },
 
     async apply(room, changes, epoch) {
-      const statements = changes.flatMap((change) => toSql(room.id, change));
-      if (statements.length === 0) return;
-      const run = (em: EntityManager) => statements.reduce((done, [sql, params]) => done.then(() => em.execute(sql, params, 'run')), Promise.resolve() as Promise<unknown>);
-      const em = orm.em.fork();
-      if (epoch !== undefined) {
-        await em.transactional(async (tx) => {
-          const [row] = await tx.execute<{ owner_epoch: string }[]>('select owner_epoch from rooms where id = ? for update', [room.id]);
-          if (row && Number(row.owner_epoch) !== epoch) throw new StaleOwnerError(room.roomCode, `PostgreSQL has epoch ${row.owner_epoch}, this node ${epoch}`);
-          await run(tx);
-        });
+      if (epoch === undefined) {
+        // One message is one transaction: atomic however many statements.
+        const statements = changes.flatMap((change) => toSql(room.id, change, noFence));
+        if (statements.length > 0) await sql.batch(statements);
         return;
       }
-      // One statement is atomic by itself; more share a transaction.
-      if (statements.length === 1) await run(em);
-      else await em.transactional((tx) => run(tx));
+      // The room row's lock first, and every write guarded by the epoch: the lock keeps the epoch
+      // from changing until the message's transaction ends, so either every write happens or,
+      // when a later claim loaded the room, none does.
+      const guard: EpochGuard = { sql: ' and exists (select 1 from rooms f where f.id = ? and f.owner_epoch = ?)', params: [room.id, epoch] };
+      const statements = changes.flatMap((change) => toSql(room.id, change, guard));
+      if (statements.length === 0) return;
+      const [lock] = await sql.batch([['select owner_epoch from rooms where id = ? for update', [room.id]], ...statements]);
+      const row = (lock as QueryResult<{ owner_epoch: string }>).rows[0];
+      if (row && Number(row.owner_epoch) !== epoch) throw new StaleOwnerError(room.roomCode, `PostgreSQL has epoch ${row.owner_epoch}, this node ${epoch}`);
     },
   };
 }
 
-/** The fence did not move: either the room does not exist (load answers null) or a later claim holds it. */
-async function refuseUnlessMissing(em: EntityManager, roomCode: string): Promise<void> {
-  const [row] = await em.execute<{ owner_epoch: string }[]>('select owner_epoch from rooms where room_code = ?', [roomCode]);
-  if (row) throw new StaleOwnerError(roomCode, `PostgreSQL has the later epoch ${row.owner_epoch}`);
+/** A condition every write of a fenced command carries: the room still has this owner's epoch. */
+interface EpochGuard {
+  sql: string;
+  params: unknown[];
 }
+const noFence: EpochGuard = { sql: '', params: [] };
 
-type Statement = [sql: string, params: unknown[]];
-
-function toSql(roomId: string, change: DurableChange): Statement[] {
+function toSql(roomId: string, change: DurableChange, guard: EpochGuard): SqlStatement[] {
   switch (change.kind) {
     case 'roomStarted':
-      return [["update rooms set status = 'active', started_at = ? where id = ? and status = 'pending'", [new Date(change.at), roomId]]];
+      return [[`update rooms set status = 'active', started_at = ? where id = ? and status = 'pending'${guard.sql}`, [new Date(change.at), roomId, ...guard.params]]];
     case 'roomEnded':
       return [
-        ["update rooms set status = 'ended', ended_at = ? where id = ? and status <> 'ended'", [new Date(change.at), roomId]],
-        ["update participants set left_at = ?, left_reason = 'ended' where room_id = ? and left_at is null", [new Date(change.at), roomId]],
+        [`update rooms set status = 'ended', ended_at = ? where id = ? and status <> 'ended'${guard.sql}`, [new Date(change.at), roomId, ...guard.params]],
+        [`update participants set left_at = ?, left_reason = 'ended' where room_id = ? and left_at is null${guard.sql}`, [new Date(change.at), roomId, ...guard.params]],
       ];
     case 'settingsChanged':
-      return [['update rooms set settings = ?::jsonb where id = ?', [JSON.stringify(change.settings), roomId]]];
+      return [[`update rooms set settings = ?::jsonb where id = ?${guard.sql}`, [JSON.stringify(change.settings), roomId, ...guard.params]]];
     case 'attendanceOpened':
       // The partial unique index makes a repeated insert of an open attendance a no-op.
       return [
         [
-          `insert into participants (id, room_id, user_id, role, joined_at) values (gen_random_uuid(), ?, ?, ?, ?)
+          `insert into participants (id, room_id, user_id, role, joined_at)
+           select gen_random_uuid(), ?::uuid, ?::uuid, ?, ?::timestamptz where true${guard.sql}
            on conflict (room_id, user_id) where left_at is null do nothing`,
-          [roomId, change.userId, change.role, new Date(change.at)],
+          [roomId, change.userId, change.role, new Date(change.at), ...guard.params],
         ],
       ];
     case 'attendanceClosed':
       return [
         [
-          'update participants set left_at = ?, left_reason = ? where room_id = ? and user_id = ? and left_at is null',
-          [new Date(change.at), change.reason, roomId, change.userId],
+          `update participants set left_at = ?, left_reason = ? where room_id = ? and user_id = ? and left_at is null${guard.sql}`,
+          [new Date(change.at), change.reason, roomId, change.userId, ...guard.params],
         ],
       ];
   }
