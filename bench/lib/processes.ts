@@ -19,6 +19,8 @@ export interface Proc {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resident set size now, from /proc (bytes). */
   rss(): number;
+  /** CPU time used so far, user + system, from /proc (ms). */
+  cpuMs(): number;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -34,6 +36,11 @@ function track(child: ChildProcess): Proc {
     process: child,
     exited,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+    cpuMs: () => {
+      // Fields 14 and 15 of /proc/PID/stat (after the parenthesised command name), in clock ticks of 10 ms.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    },
     async stop(signal = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGCONT');
@@ -57,6 +64,15 @@ async function waitReady(url: string, proc: Proc, output: string[], timeoutMs = 
     await sleep(50);
   }
   throw new Error(`${url} did not become ready:\n${output.join('').slice(-4000)}`);
+}
+
+/** SIGTERM (our nodes hand off and exit), then SIGKILL if one is still there after 5 s. */
+async function stopGracefully(proc: Proc): Promise<void> {
+  if (proc.process.exitCode !== null || proc.process.signalCode !== null) return;
+  proc.process.kill('SIGTERM');
+  const timer = setTimeout(() => proc.process.kill('SIGKILL'), 5_000);
+  await proc.exited;
+  clearTimeout(timer);
 }
 
 export interface Cluster {
@@ -91,12 +107,16 @@ export async function startCluster(size: number, env: Record<string, string> = {
     nodes,
     addNode,
     close: async () => {
-      await Promise.all(nodes.map((node) => node.stop()));
+      await Promise.all(nodes.map((node) => stopGracefully(node)));
     },
   };
 }
 
-export async function startServerNode(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerNode> {
+/**
+ * One node of ours. BENCH_NODE_ARGS adds Node options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+ * to profile the nodes of a run (they stop with SIGTERM, so the profile is written).
+ */
+export async function startServerNode(env: Record<string, string>, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)): Promise<ServerNode> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
     cwd: repoRoot,

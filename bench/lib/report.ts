@@ -69,7 +69,7 @@ const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;
  */
 export function chart(results: Result[], title: string): string {
   const rowHeight = 34;
-  const left = 330;
+  const left = 400;
   const plot = 420;
   const cap = 3;
   const top = 48;
@@ -87,7 +87,7 @@ export function chart(results: Result[], title: string): string {
     const target = r.target.figure ?? r.baseline ?? r.figure;
     const share = (value: number) => (target ? value / target : 0);
     const colour = r.met ? '#2e7d32' : '#c62828';
-    parts.push(`<text x="10" y="${y + 15}">${escape(r.benchmark.slice(0, 48))}</text>`);
+    parts.push(`<text x="10" y="${y + 15}">${escape(r.benchmark.slice(0, 62))}</text>`);
     parts.push(`<text x="10" y="${y + 28}" fill="#777" font-size="10">${escape(`${r.better} is better`)}</text>`);
     parts.push(`<rect x="${left}" y="${y + 4}" width="${x(share(r.figure)) - left}" height="12" fill="${colour}"/>`);
     if (r.baseline !== null) parts.push(`<rect x="${left}" y="${y + 18}" width="${x(share(r.baseline)) - left}" height="8" fill="${colour}" opacity="0.35"/>`);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { registerHost, seatGuests } from '../lib/api';
-import { forkHelper, startCluster } from '../lib/processes';
+import { forkHelper, startCluster, type Proc } from '../lib/processes';
 import type { Row } from '../lib/report';
 import { benchRedisUrl, deletePrefix, redisCommandCount } from '../lib/services';
 import { startSocketLoad, type SocketLoad } from '../lib/socket-load';
@@ -25,9 +25,11 @@ interface Step {
   achieved: number;
   eldP99Ms: number;
   connected: number;
+  /** The server's CPU time per level in this step (µs). */
+  cpuUs: number;
 }
 
-async function ramp(context: BenchContext, name: string, load: SocketLoad, sockets: number, eld: () => Promise<number>, onStep?: (step: Step, seconds: number) => Promise<void>): Promise<Step | null> {
+async function ramp(context: BenchContext, name: string, load: SocketLoad, server: Proc, sockets: number, eld: () => Promise<number>, onStep?: (step: Step, seconds: number) => Promise<void>): Promise<Step | null> {
   const rates = context.quick ? [10_000, 20_000, 30_000, 40_000] : [10_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 60_000, 70_000];
   const stepMs = context.quick ? 3_000 : 6_000;
   await load.levels(5_000, 2_000, quietDb); // warm-up
@@ -35,11 +37,13 @@ async function ramp(context: BenchContext, name: string, load: SocketLoad, socke
   for (const rate of rates.filter((r) => r <= sockets * perSocketHz)) {
     await sleep(300);
     await eld(); // resets the histogram
+    const cpuBefore = server.cpuMs();
     const sent = await load.levels(rate, stepMs, quietDb);
-    const step = { rate, achieved: sent.sent / sent.seconds, eldP99Ms: Math.max(0, (await eld()) - eventLoopSamplingMs), connected: sent.connected };
+    const cpuUs = ((server.cpuMs() - cpuBefore) * 1000) / sent.sent;
+    const step = { rate, achieved: sent.sent / sent.seconds, eldP99Ms: Math.max(0, (await eld()) - eventLoopSamplingMs), connected: sent.connected, cpuUs };
     await onStep?.(step, sent.seconds);
     const ok = step.eldP99Ms <= eldLimitMs && step.achieved >= rate * 0.95 && step.connected === sockets;
-    context.log(`(b1) ${name}: ${rate}/s → sent ${step.achieved.toFixed(0)}/s, ELD p99 ${step.eldP99Ms.toFixed(1)} ms, ${step.connected}/${sockets} connected${ok ? '' : ' (over the limit)'}`);
+    context.log(`(b1) ${name}: ${rate}/s → sent ${step.achieved.toFixed(0)}/s, ELD p99 ${step.eldP99Ms.toFixed(1)} ms, ${step.cpuUs.toFixed(1)} µs CPU per level, ${step.connected}/${sockets} connected${ok ? '' : ' (over the limit)'}`);
     if (!ok) break;
     best = step;
   }
@@ -71,7 +75,7 @@ export async function levels(context: BenchContext): Promise<Row[]> {
       const idlePerSecond = ((await redisCommandCount(redis)) - idleFrom - 1) / 2;
       const counted = new Map<number, number>();
       let before = await redisCommandCount(redis);
-      ours = await ramp(context, 'ours', load, sockets, () => scrapeEld(node.url), async (step, seconds) => {
+      ours = await ramp(context, 'ours', load, node, sockets, () => scrapeEld(node.url), async (step, seconds) => {
         const after = await redisCommandCount(redis);
         counted.set(step.rate, Math.max(0, after - before - 1 - idlePerSecond * seconds) / (step.achieved * seconds));
         before = await redisCommandCount(redis);
@@ -89,12 +93,12 @@ export async function levels(context: BenchContext): Promise<Row[]> {
     try {
       const url = baseline.hello.url as string;
       await load.open(url, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / 9)}` })));
-      bare = await ramp(context, 'baseline', load, sockets, async () => (await baseline.call<{ eldP99Ms: number }>('stats')).eldP99Ms);
+      bare = await ramp(context, 'baseline', load, baseline, sockets, async () => (await baseline.call<{ eldP99Ms: number }>('stats')).eldP99Ms);
       await load.closeSockets();
     } finally {
       await baseline.stop();
     }
-    const describe = (step: Step | null) => (step ? `ELD p99 ${step.eldP99Ms.toFixed(1)} ms at ${step.rate}/s` : 'no step passed');
+    const describe = (step: Step | null) => (step ? `ELD p99 ${step.eldP99Ms.toFixed(1)} ms and ${step.cpuUs.toFixed(1)} µs CPU per level at ${step.rate}/s` : 'no step passed');
     return [
       {
         id: 'b1.levels',
