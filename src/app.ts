@@ -77,9 +77,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     cleanups.push(() => socketAdapter?.close());
     // The in-memory adapter recovers too: a client that blips back to this node misses nothing.
     const io = createSocketServer(tokens, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
-    const repository = createRoomRepository(orm);
     const roomDeps = {
-      repository,
+      repository: createRoomRepository(orm),
       logger,
       publish: createRoomPublisher(io),
       emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
@@ -119,7 +118,6 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       meetings: createMeetingsService({
         em: orm.em,
         sql: createSql(orm),
-        repository,
         rooms,
         publicBaseUrl: config.publicBaseUrl,
         defaultMaxParticipants: config.defaultMaxParticipants,

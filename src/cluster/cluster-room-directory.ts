@@ -6,6 +6,7 @@ import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/r
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
 import { createLocalRoomDirectory, type HeldConnection, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
 import type { RoomCommand, RoomDirectory } from '../rooms/room-directory';
+import type { NewRoom } from '../rooms/room-repository';
 import { parseConnectionId } from './connection-ids';
 import { createHeartbeat } from './heartbeat';
 import { createOwnership, NodeNotAliveError } from './ownership';
@@ -97,7 +98,12 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     onDeadline(roomCode) {
       dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
     },
-    onEvict: (roomCode) => fences.delete(roomCode),
+    onEvict(roomCode, unused) {
+      // A room created here that nobody used gives its claim back, so no record or index entry
+      // outlives it; any other idle room keeps its record until the claim expires.
+      if (unused) void retire(roomCode);
+      else fences.delete(roomCode);
+    },
   });
   const router = createRoomRouter({
     publisher: redis,
@@ -195,6 +201,41 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     }
   }
 
+  /**
+   * A new room is claimed before it is written, fenced with that claim from its first row, and
+   * its actor starts here: its first commands (the host joining) need no claim and no loading.
+   * Without a claim (Redis unreachable, this node's lease lapsed) the room is only written, and
+   * whichever node its first command reaches activates it, as for any other room.
+   */
+  async function createHere(room: NewRoom): Promise<boolean> {
+    const fence = await ownership.claim(room.roomCode).catch((error: unknown) => {
+      logger.warn({ err: error, room_code: room.roomCode }, 'could not claim a new room; its first command will');
+      return undefined;
+    });
+    // A live node runs a room with this code: the code is taken.
+    if (fence && fence.node !== nodeId) return false;
+    if (!fence || !heartbeat.valid()) return deps.repository.create(room);
+    fences.set(room.roomCode, fence);
+    try {
+      if (await local.create(room)) return true;
+    } catch (error) {
+      await retire(room.roomCode);
+      // The lease ran out in between (nothing was written): write the room without holding it.
+      if (error instanceof StaleOwnerError) return deps.repository.create(room);
+      throw error;
+    }
+    // The code belongs to a room whose owner is gone: leave it to the next command, as it was.
+    fences.delete(room.roomCode);
+    await ownership.release(room.roomCode, fence).catch((error: unknown) => logger.warn({ err: error, room_code: room.roomCode }, 'could not release a room claim'));
+    return false;
+  }
+
+  function track<T>(work: Promise<T>): Promise<T> {
+    inFlight.add(work);
+    void work.catch(() => undefined).finally(() => inFlight.delete(work));
+    return work;
+  }
+
   function dispatch(roomCode: string, command: RoomCommand): Promise<unknown> {
     if (state === 'closed') return Promise.reject(new AppError('UNAVAILABLE', 'This node is shutting down'));
     const result = route(roomCode, command).catch((error: unknown) => {
@@ -202,9 +243,7 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
       logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
       throw new AppError('UNAVAILABLE');
     });
-    inFlight.add(result);
-    void result.catch(() => undefined).finally(() => inFlight.delete(result));
-    return result;
+    return track(result);
   }
 
   /**
@@ -294,6 +333,11 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
   if (typeof redis.dropIndexEntry !== 'function') redis.defineCommand('dropIndexEntry', { numberOfKeys: 1, lua: dropIndexEntryScript });
 
   return {
+    create(room) {
+      if (state !== 'running') return Promise.reject(new AppError('UNAVAILABLE', 'This node is shutting down'));
+      return track(createHere(room));
+    },
+
     dispatch: dispatch as RoomDirectory['dispatch'],
 
     async start() {

@@ -6,8 +6,8 @@ import { nextDeadline, type DurableChange, type RoomEvent, type RoomNotice } fro
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomDirectory } from './room-directory';
 import { contextFromStores, liveChange } from './room-projection';
-import type { RoomRepository } from './room-repository';
-import { restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
+import type { NewRoom, RoomRepository } from './room-repository';
+import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
 
 export interface LocalRoomDirectoryDeps {
   repository: RoomRepository;
@@ -26,8 +26,11 @@ export interface LocalRoomDirectoryDeps {
   fenceOf?: (roomCode: string) => Fence | undefined;
   /** Where a due deadline's `expire` goes; by default this directory (the cluster routes it). */
   onDeadline?: (roomCode: string) => void;
-  /** Called when a room's actor leaves memory (the cluster forgets its claim then). */
-  onEvict?: (roomCode: string) => void;
+  /**
+   * Called when a room's actor leaves memory (the cluster forgets its claim then); `unused` when
+   * it was created here and no command came for it while it was held.
+   */
+  onEvict?: (roomCode: string, unused: boolean) => void;
   now?: () => number;
 }
 
@@ -53,7 +56,15 @@ interface Actor {
   /** The last queued command; the next one runs after it settles. */
   tail: Promise<unknown>;
   queued: number;
+  /** Created here and no command has come for it yet. */
+  unused: boolean;
 }
+
+/**
+ * How long a room created here stays in memory waiting for its first command. Well within a
+ * claim's lifetime (cluster/ownership.ts), so the claim it was created under still holds.
+ */
+const newRoomHoldMs = 10_000;
 
 /**
  * The single-node room directory: every room's actor runs in this process. Commands for one
@@ -73,6 +84,8 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
       dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
     });
   const scheduler = createDeadlineScheduler(onDeadline, now);
+  /** The timers that let go of new rooms nobody used. */
+  const holds = new Set<NodeJS.Timeout>();
 
   /** The epoch to fence PostgreSQL with: none on a single node; in a cluster, this node's claim. */
   function epochOf(roomCode: string): number | undefined {
@@ -130,6 +143,37 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     }
   }
 
+  async function create(room: NewRoom): Promise<boolean> {
+    if (!(await repository.create(room, epochOf(room.roomCode)))) return false;
+    // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
+    // the room: its actor starts from the room as created, with no loading.
+    if (!actors.has(room.roomCode)) {
+      const actor: Actor = {
+        snapshot: createRoomSnapshot({
+          roomId: room.id,
+          roomCode: room.roomCode,
+          name: room.name,
+          hostId: room.hostId,
+          createdAt: room.createdAt,
+          settings: room.settings,
+          emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs,
+          reconnectGraceMs: deps.reconnectGraceMs,
+        }),
+        tail: Promise.resolve(),
+        queued: 0,
+        unused: true,
+      };
+      actors.set(room.roomCode, actor);
+      const hold = setTimeout(() => {
+        holds.delete(hold);
+        evictIfIdle(room.roomCode, actor);
+      }, newRoomHoldMs);
+      hold.unref();
+      holds.add(hold);
+    }
+    return true;
+  }
+
   /** Rooms with nothing live (ended, or pending with an empty lobby) leave memory once idle. */
   function evictIfIdle(roomCode: string, actor: Actor) {
     if (actor.queued > 0 || actors.get(roomCode) !== actor) return;
@@ -139,17 +183,18 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     if (snapshot && status === 'pending' && Object.keys(snapshot.context.lobby).length > 0) return;
     actors.delete(roomCode);
     if (status === 'ended') scheduler.arm(roomCode, null);
-    deps.onEvict?.(roomCode);
+    deps.onEvict?.(roomCode, actor.unused);
   }
 
   function dispatch<C extends RoomCommand>(roomCode: string, command: C) {
     let actor = actors.get(roomCode);
     if (!actor) {
-      actor = { snapshot: undefined, tail: Promise.resolve(), queued: 0 };
+      actor = { snapshot: undefined, tail: Promise.resolve(), queued: 0, unused: false };
       actors.set(roomCode, actor);
     }
     const current = actor;
     current.queued += 1;
+    current.unused = false;
     const result = current.tail.then(() => run(roomCode, current, command)).catch((error: unknown) => {
       if (error instanceof AppError) throw error;
       // Another node owns the room now: forget it here; the caller routes the command again.
@@ -177,6 +222,7 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
   refresher.unref();
 
   return {
+    create,
     dispatch: dispatch as RoomDirectory['dispatch'],
     dropAll() {
       scheduler.clear();
@@ -196,6 +242,8 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     },
     async close() {
       clearInterval(refresher);
+      for (const hold of holds) clearTimeout(hold);
+      holds.clear();
       scheduler.clear();
       await Promise.allSettled([...actors.values()].map((actor) => actor.tail));
     },

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/tokens';
 import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import type { NamedStatement, Sql } from '../persistence/sql';
 import type { RoomDirectory, RoomSummary } from './room-directory';
-import type { RoomRepository } from './room-repository';
 import type { RoomSettings } from './room.machine';
 import { queryHistory } from './room-history';
 import { toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
@@ -35,8 +34,6 @@ export interface MeetingsDeps {
   em: EntityManager;
   /** The hot paths' plain SQL: who joins. */
   sql: Sql;
-  /** Where new rooms are written. */
-  repository: Pick<RoomRepository, 'create'>;
   rooms: RoomDirectory;
   publicBaseUrl: string;
   defaultMaxParticipants: number;
@@ -58,8 +55,8 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
       const settings: RoomSettings = { lock_room: false, enable_transcription: false, max_participants: deps.defaultMaxParticipants, ...body.settings };
       // A collision of 72 random bits is all but impossible; the unique index decides anyway.
       for (let attempt = 1; attempt <= codeAttempts; attempt++) {
-        const room = { roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };
-        if (!(await deps.repository.create(room))) continue;
+        const room = { id: randomUUID(), roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };
+        if (!(await rooms.create(room))) continue;
         return view({ ...room, status: 'pending', startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 }, principal);
       }
       throw new Error(`no free room code in ${codeAttempts} attempts`);

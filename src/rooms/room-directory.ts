@@ -1,4 +1,5 @@
 import { lobbyInOrder, type Member, type RoomContext, type RoomEvent, type RoomNotice, type RoomSettings, type Waiting } from './room.machine';
+import type { NewRoom } from './room-repository';
 import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
 
 /**
@@ -66,6 +67,12 @@ export type RoomReply<T extends RoomCommandType> = { room: RoomSummary } & Reply
 export type NoticePublisher = (roomCode: string, notices: readonly RoomNotice[]) => void;
 
 export interface RoomDirectory {
+  /**
+   * Creates a room (pending, nobody in it) and, where it can, activates its actor on this node
+   * at once: nothing about a brand-new room needs loading, so the commands that usually follow
+   * (the host joining) start from memory. False, with nothing written, when the code is taken.
+   */
+  create(room: NewRoom): Promise<boolean>;
   dispatch<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
   /** Stops timers and waits for commands in flight. */
   close(): Promise<void>;

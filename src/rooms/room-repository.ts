@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { QueryResult } from 'pg';
 import { StaleOwnerError } from '../cluster/fencing';
 import type { Orm } from '../persistence/orm';
@@ -25,6 +24,7 @@ export interface StoredRoom {
 
 /** A room about to be created: pending, nobody in it yet. */
 export interface NewRoom {
+  id: string;
   roomCode: string;
   hostId: string;
   name: string;
@@ -41,8 +41,11 @@ export interface NewRoom {
  * Either throws StaleOwnerError when its epoch is not the latest.
  */
 export interface RoomRepository {
-  /** Inserts the room; false (and nothing written) when its code is taken. */
-  create(room: NewRoom): Promise<boolean>;
+  /**
+   * Inserts the room; false (and nothing written) when its code is taken. With an epoch, the
+   * room starts out fenced with it, as if that claim had loaded it.
+   */
+  create(room: NewRoom, epoch?: number): Promise<boolean>;
   load(roomCode: string, epoch?: number): Promise<StoredRoom | null>;
   /** Writes one command's changes in one transaction. Every statement is idempotent, so a retried command converges. */
   apply(room: { id: string; roomCode: string }, changes: readonly DurableChange[], epoch?: number): Promise<void>;
@@ -75,7 +78,7 @@ const epochMsOrNull = (value: Date | string | null) => (value === null ? null : 
 
 const insertRoom: NamedStatement = {
   name: 'rooms.insert',
-  text: `insert into rooms (id, room_code, host_id, name, status, created_at, settings) values ($1, $2, $3, $4, 'pending', $5, $6)
+  text: `insert into rooms (id, room_code, host_id, name, status, created_at, settings, owner_epoch) values ($1, $2, $3, $4, 'pending', $5, $6, $7)
          on conflict (room_code) do nothing`,
 };
 
@@ -90,8 +93,8 @@ const selectAttendance = `select p.user_id, u.display_name, p.role, p.joined_at,
 export function createRoomRepository(orm: Orm): RoomRepository {
   const sql = createSql(orm);
   return {
-    async create(room) {
-      const { rowCount } = await sql.query(insertRoom, [randomUUID(), room.roomCode, room.hostId, room.name, new Date(room.createdAt), JSON.stringify(room.settings)]);
+    async create(room, epoch) {
+      const { rowCount } = await sql.query(insertRoom, [room.id, room.roomCode, room.hostId, room.name, new Date(room.createdAt), JSON.stringify(room.settings), epoch ?? 0]);
       return rowCount === 1;
     },
 

@@ -45,7 +45,7 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
   async function busyRoom(owner: ClusterNode, others: ClusterNode[]) {
     const [b, c] = others as [ClusterNode, ClusterNode];
     const host = await hostUser(b, 'Hana');
-    const { room_code: code } = await createRoom(b, host, { name: 'Failover', settings: { max_participants: 50 } });
+    const { room_code: code } = await createRoom(owner, host, { name: 'Failover', settings: { max_participants: 50 } });
     expect((await meetings(owner)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
     expect(await cluster!.ownerOf(code)).toBe(owner.id);
     const ann = await guestUser(c, 'Ann');
@@ -191,7 +191,7 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
     // leaves once the grace runs out, and the empty room then ends by itself. Nobody sends the
     // room anything after the owner goes, and nothing of it is due before (the host is connected).
     const host = await hostUser(b, 'Hana');
-    const { room_code: code } = await createRoom(b, host);
+    const { room_code: code } = await createRoom(a, host);
     expect((await meetings(a)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
     expect(await cluster!.ownerOf(code)).toBe(a.id);
     await attached(a, host, code);

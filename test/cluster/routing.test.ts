@@ -26,10 +26,10 @@ describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (
     await cluster?.close();
   });
 
-  /** A room started by its host through `owner`, so `owner` runs its actor. */
+  /** A room created and started by its host through `owner`, so `owner` runs its actor. */
   async function roomOwnedBy(owner: ClusterNode, settings: object = {}): Promise<{ host: Actor; code: string }> {
     const host = await hostUser(a, 'Hana');
-    const { room_code: code } = await createRoom(a, host, { name: 'Cluster sync', settings });
+    const { room_code: code } = await createRoom(owner, host, { name: 'Cluster sync', settings });
     expect((await meetings(owner)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
     expect(await cluster.ownerOf(code)).toBe(owner.id);
     return { host, code };
