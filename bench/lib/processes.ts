@@ -89,14 +89,14 @@ export interface Cluster {
  * with one Redis prefix and JWT secret of their own, each as `node dist/src/main.js` with its
  * default log level (request logs at info go to /dev/null, as a process manager might keep them).
  */
-export async function startCluster(size: number, env: Record<string, string> = {}): Promise<Cluster> {
+export async function startCluster(size: number, env: Record<string, string> = {}, nodeArgs?: string[]): Promise<Cluster> {
   const prefix = `bench-${randomBytes(3).toString('hex')}:`;
   const secret = randomBytes(32).toString('base64url');
   const nodes: ServerNode[] = [];
   let started = 0;
   const addNode = async (extra: Record<string, string> = {}) => {
     started += 1;
-    const node = await startServerNode({ NODE_ID: `n${started}`, JWT_SECRET: secret, REDIS_PREFIX: prefix, ...env, ...extra });
+    const node = await startServerNode({ NODE_ID: `n${started}`, JWT_SECRET: secret, REDIS_PREFIX: prefix, ...env, ...extra }, nodeArgs);
     nodes.push(node);
     return node;
   };

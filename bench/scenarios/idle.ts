@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registerHost, seatGuests } from '../lib/api';
+import { collectGarbage } from '../lib/gc';
+import { freePort } from '../lib/ports';
 import { forkHelper, startCluster, type Proc } from '../lib/processes';
 import type { Row } from '../lib/report';
 import { deletePrefix } from '../lib/services';
@@ -11,7 +13,8 @@ import type { BenchContext } from './context';
  * (d) Idle attached sockets one node holds: participants in rooms of 100 each attach one
  * websocket (from four load processes) and stay idle. RSS per connection is the node's growth
  * from before the sockets (after the REST joins, so the rooms' own state is not counted) to
- * after they all attached, settled. Baseline: bare Socket.IO with the same sockets, each joined
+ * after they all attached, each reading taken after a full garbage collection (through the
+ * process's inspector) so that it counts what the process keeps. Baseline: bare Socket.IO with the same sockets, each joined
  * to a channel of 100.
  */
 const perRoom = 100;
@@ -23,15 +26,18 @@ function openFilesLimit(): number {
   return Number.isFinite(soft) ? soft : 1024;
 }
 
-async function settledRss(proc: Proc): Promise<number> {
-  await sleep(3_000);
+/** RSS once the process has collected its garbage (through its inspector) and settled. */
+async function settledRss(proc: Proc, inspectPort: number): Promise<number> {
+  await sleep(1_000);
+  await collectGarbage(inspectPort);
+  await sleep(1_000);
   return proc.rss();
 }
 
-async function hold(context: BenchContext, name: string, load: SocketLoad, proc: Proc, url: string, clients: { token?: string; roomCode: string }[]) {
-  const before = await settledRss(proc);
+async function hold(context: BenchContext, name: string, load: SocketLoad, proc: Proc, inspectPort: number, url: string, clients: { token?: string; roomCode: string }[]) {
+  const before = await settledRss(proc, inspectPort);
   const opened = await load.open(url, clients);
-  const after = await settledRss(proc);
+  const after = await settledRss(proc, inspectPort);
   const held = await load.connected();
   const kib = (after - before) / held / 1024;
   context.log(`(d) ${name}: ${held}/${opened} sockets held; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${kib.toFixed(1)} KiB per connection`);
@@ -42,27 +48,29 @@ async function hold(context: BenchContext, name: string, load: SocketLoad, proc:
 export async function idle(context: BenchContext): Promise<Row[]> {
   const limit = openFilesLimit();
   // Each socket is a file descriptor of the node: keep clear of the limit (pools, Redis, epoll).
-  const wanted = context.quick ? 2_000 : 20_000;
+  const wanted = context.quick ? 1_000 : 20_000;
   const sockets = Math.min(wanted, limit - 200);
   const load = await startSocketLoad(4);
   try {
     context.log(`(d) idle sockets: ours (1 node, cluster mode), ${sockets} sockets (open-files limit ${limit})`);
-    const cluster = await startCluster(1);
+    const oursInspector = await freePort();
+    const cluster = await startCluster(1, {}, [`--inspect=127.0.0.1:${oursInspector}`]);
     let ours: Awaited<ReturnType<typeof hold>>;
     try {
       const node = cluster.nodes[0]!;
       const clients = await seatGuests(node.url, await registerHost(node.url), sockets, perRoom);
-      ours = await hold(context, 'ours', load, node, node.url, clients);
+      ours = await hold(context, 'ours', load, node, oursInspector, node.url, clients);
     } finally {
       await cluster.close();
       await deletePrefix(cluster.prefix);
     }
     context.log(`(d) idle sockets: baseline (bare Socket.IO), ${sockets} sockets`);
-    const baseline = await forkHelper('bench/baselines/socketio.ts');
+    const baselineInspector = await freePort();
+    const baseline = await forkHelper('bench/baselines/socketio.ts', {}, [`--inspect=127.0.0.1:${baselineInspector}`]);
     let bare: Awaited<ReturnType<typeof hold>>;
     try {
       const url = baseline.hello.url as string;
-      bare = await hold(context, 'baseline', load, baseline, url, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })));
+      bare = await hold(context, 'baseline', load, baseline, baselineInspector, url, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })));
     } finally {
       await baseline.stop();
     }

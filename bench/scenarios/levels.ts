@@ -27,21 +27,34 @@ interface Step {
   connected: number;
   /** The server's CPU time per level in this step (µs). */
   cpuUs: number;
+  /** Redis commands run during the step, and its length (s). */
+  commands: number;
+  seconds: number;
 }
 
-async function ramp(context: BenchContext, name: string, load: SocketLoad, server: Proc, sockets: number, eld: () => Promise<number>, onStep?: (step: Step, seconds: number) => Promise<void>): Promise<Step | null> {
-  const rates = context.quick ? [10_000, 20_000, 30_000, 40_000] : [10_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 60_000, 70_000];
+async function ramp(
+  context: BenchContext,
+  name: string,
+  load: SocketLoad,
+  server: Proc,
+  sockets: number,
+  eld: () => Promise<number>,
+  commandCount: () => Promise<number> = async () => 0,
+): Promise<Step | null> {
+  const rates = context.quick ? [10_000, 20_000, 30_000] : [10_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 60_000, 70_000];
   const stepMs = context.quick ? 3_000 : 6_000;
-  await load.levels(5_000, 2_000, quietDb); // warm-up
+  await load.levels(5_000, context.quick ? 1_000 : 2_000, quietDb); // warm-up
   let best: Step | null = null;
   for (const rate of rates.filter((r) => r <= sockets * perSocketHz)) {
     await sleep(300);
     await eld(); // resets the histogram
+    const commandsBefore = await commandCount();
     const cpuBefore = server.cpuMs();
     const sent = await load.levels(rate, stepMs, quietDb);
     const cpuUs = ((server.cpuMs() - cpuBefore) * 1000) / sent.sent;
-    const step = { rate, achieved: sent.sent / sent.seconds, eldP99Ms: Math.max(0, (await eld()) - eventLoopSamplingMs), connected: sent.connected, cpuUs };
-    await onStep?.(step, sent.seconds);
+    const commands = (await commandCount()) - commandsBefore;
+    const eldP99Ms = Math.max(0, (await eld()) - eventLoopSamplingMs);
+    const step = { rate, achieved: sent.sent / sent.seconds, eldP99Ms, connected: sent.connected, cpuUs, commands, seconds: sent.seconds };
     const ok = step.eldP99Ms <= eldLimitMs && step.achieved >= rate * 0.95 && step.connected === sockets;
     context.log(`(b1) ${name}: ${rate}/s → sent ${step.achieved.toFixed(0)}/s, ELD p99 ${step.eldP99Ms.toFixed(1)} ms, ${step.cpuUs.toFixed(1)} µs CPU per level, ${step.connected}/${sockets} connected${ok ? '' : ' (over the limit)'}`);
     if (!ok) break;
@@ -58,7 +71,7 @@ async function scrapeEld(url: string): Promise<number> {
 }
 
 export async function levels(context: BenchContext): Promise<Row[]> {
-  const sockets = context.quick ? 2_000 : 3_500;
+  const sockets = context.quick ? 1_500 : 3_500;
   const load = await startSocketLoad(2);
   const redis = new Redis(benchRedisUrl);
   try {
@@ -70,17 +83,14 @@ export async function levels(context: BenchContext): Promise<Row[]> {
       const node = cluster.nodes[0]!;
       const clients = await seatGuests(node.url, await registerHost(node.url), sockets, 9);
       await load.open(node.url, clients);
+      // The node's own background commands (heartbeat, deadline poll) while nothing happens.
       const idleFrom = await redisCommandCount(redis);
-      await sleep(2_000);
-      const idlePerSecond = ((await redisCommandCount(redis)) - idleFrom - 1) / 2;
-      const counted = new Map<number, number>();
-      let before = await redisCommandCount(redis);
-      ours = await ramp(context, 'ours', load, node, sockets, () => scrapeEld(node.url), async (step, seconds) => {
-        const after = await redisCommandCount(redis);
-        counted.set(step.rate, Math.max(0, after - before - 1 - idlePerSecond * seconds) / (step.achieved * seconds));
-        before = await redisCommandCount(redis);
-      });
-      if (ours) commandsPerLevel = counted.get(ours.rate)!;
+      await sleep(3_000);
+      const idlePerSecond = ((await redisCommandCount(redis)) - idleFrom - 1) / 3;
+      ours = await ramp(context, 'ours', load, node, sockets, () => scrapeEld(node.url), () => redisCommandCount(redis));
+      // Each count is itself one INFO command.
+      if (ours) commandsPerLevel = Math.max(0, ours.commands - 1 - idlePerSecond * ours.seconds) / (ours.achieved * ours.seconds);
+      if (ours) context.log(`(b1) ours: ${ours.commands} Redis commands during the ${ours.rate}/s step, ${(idlePerSecond * ours.seconds).toFixed(0)} expected idle`);
       await load.closeSockets();
     } finally {
       await cluster.close();

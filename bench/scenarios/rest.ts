@@ -19,7 +19,7 @@ interface Measured {
 }
 
 async function drive(context: BenchContext, url: string, headers: Record<string, string>): Promise<Measured> {
-  const seconds = context.quick ? 6 : 20;
+  const seconds = context.quick ? 5 : 20;
   const requests: autocannon.Request[] = [
     {
       method: 'POST',
