@@ -1,4 +1,4 @@
-import { initialTransition, transition, type SnapshotFrom } from 'xstate';
+import { createActor, type ExecutableActionObject, type SnapshotFrom } from 'xstate';
 import type { RoomStatus } from './room.entity';
 import { roomMachine, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.machine';
 
@@ -15,9 +15,46 @@ export type StepResult =
   | { refused: Refusal }
   | { refused: null; snapshot: RoomSnapshot; changes: DurableChange[]; notices: RoomNotice[]; changed: boolean };
 
+/**
+ * The scope every step runs in. xstate's `transition()` builds a throwaway actor for each call,
+ * computing the machine's initial snapshot on the way, which cost more than the step itself; the
+ * room machine spawns, invokes and schedules nothing, so one inert scope serves every step, and
+ * all it keeps is the actions of the step running now.
+ */
+let stepActions: ExecutableActionObject[] = [];
+const scope: Parameters<typeof roomMachine.transition>[2] = (() => {
+  // Never started: it only lends the scope an actor reference and a system. Its input is a placeholder.
+  const self = createActor(roomMachine, {
+    input: { roomId: '', roomCode: '', name: '', hostId: '', createdAt: 0, settings: { lock_room: false, enable_transcription: false, max_participants: 2 }, emptyRoomTimeoutMs: 0, reconnectGraceMs: 0 },
+  });
+  return {
+    self,
+    id: '',
+    sessionId: '',
+    system: self.system,
+    logger: () => {},
+    defer: () => {},
+    emit: () => {},
+    stopChild: () => {},
+    actionExecutor: (action) => {
+      stepActions.push(action);
+    },
+  };
+})();
+
+/** Runs the machine once in the shared scope: the next snapshot and the actions it did not run. */
+function runInScope(run: () => RoomSnapshot): [RoomSnapshot, ExecutableActionObject[]] {
+  stepActions = [];
+  try {
+    return [run(), stepActions];
+  } finally {
+    stepActions = [];
+  }
+}
+
 /** A new room: pending, nobody in it. */
 export function createRoomSnapshot(input: RoomInput): RoomSnapshot {
-  return initialTransition(roomMachine, input)[0];
+  return runInScope(() => roomMachine.getInitialSnapshot(scope, input))[0];
 }
 
 /** Rebuilds a snapshot from stored state (PostgreSQL + live state), e.g. on another node. */
@@ -31,7 +68,7 @@ export function restoreRoomSnapshot(status: RoomStatus, context: RoomContext): R
 
 /** Runs one command through the machine. A refused command yields only the refusal. */
 export function step(snapshot: RoomSnapshot, event: RoomEvent): StepResult {
-  const [next, actions] = transition(roomMachine, snapshot, event);
+  const [next, actions] = runInScope(() => roomMachine.transition(snapshot, event, scope));
   if (next.context.refusal) return { refused: next.context.refusal };
   const changes: DurableChange[] = [];
   const notices: RoomNotice[] = [];
