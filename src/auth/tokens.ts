@@ -16,7 +16,7 @@ const claimsSchema = z.object({ sub: z.uuid(), guest: z.boolean(), exp: z.number
 export interface TokenService {
   issue(user: { id: string; isGuest: boolean }): { token: string; expiresIn: number };
   verify(token: string): Principal;
-  /** Maps verified claims to a principal (what `verify` answers). */
+  /** Maps verified claims to a principal; shared with the passport strategy. */
   principalFromClaims(claims: unknown): Principal;
   /** The HS256 key. A KeyObject, not the string: given a string, jsonwebtoken first tries to parse
    * it as a PEM public key and throws, which cost ~0.4 ms per verification (vs ~7 µs). */
