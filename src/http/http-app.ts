@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { RequestContext } from '@mikro-orm/postgresql';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
 import { authRoutes } from '../auth/auth.routes';
 import type { AuthService } from '../auth/auth.service';
 import type { MeetingLimits } from '../contract/schemas';
@@ -12,10 +14,11 @@ import type { MeetingsService } from '../rooms/meetings.service';
 import type { Metrics } from './metrics';
 import { opsRoutes } from './ops.routes';
 import { notFound, problemHandler } from './problem';
-import { requestLog } from './request-log';
 
 /** Every body of the contract is a few hundred bytes; anything near this limit is not ours. */
 const bodyLimit = '16kb';
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
 export interface HttpDeps {
   logger: Logger;
@@ -36,7 +39,29 @@ export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(helmet());
-  app.use(requestLog(deps.logger));
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      // Honour a caller's request id (load balancers set one) when it is sane; otherwise mint one.
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      // Only what an operator needs: headers (Authorization, cookies) and bodies never reach the logs.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+          remote_address: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+    }),
+  );
   app.use(express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] }));
   // One forked entity manager per request (AsyncLocalStorage), so requests never share an identity map.
   app.use((_req, _res, next) => RequestContext.create(deps.orm.em, next));

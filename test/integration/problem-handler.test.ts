@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { ConnectionException } from '@mikro-orm/core';
 import express from 'express';
 import pino from 'pino';
+import { pinoHttp } from 'pino-http';
 import { AppError } from '../../src/errors/app-error';
 import { notFound, problemHandler } from '../../src/http/problem';
-import { requestLog } from '../../src/http/request-log';
 import { request } from '../support/server';
 
 // The server's routes cannot be made to fail on purpose, so the one error handler is mounted
@@ -15,7 +15,7 @@ describe('problem handler', () => {
 
   beforeAll(async () => {
     const app = express();
-    app.use(requestLog(pino({ level: 'silent' })));
+    app.use(pinoHttp({ logger: pino({ level: 'silent' }) }));
     app.get('/bug', () => {
       throw new Error('secret detail from deep inside: password=hunter2');
     });
