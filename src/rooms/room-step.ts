@@ -1,6 +1,6 @@
 import { createActor, type ExecutableActionObject, type SnapshotFrom } from 'xstate';
 import type { RoomStatus } from './room.entity';
-import { roomMachine, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.machine';
+import { initialRoomContext, roomMachine, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.machine';
 
 /**
  * The room machine as plain functions: one command in, the next snapshot and its effects out.
@@ -52,9 +52,12 @@ function runInScope(run: () => RoomSnapshot): [RoomSnapshot, ExecutableActionObj
   }
 }
 
-/** A new room: pending, nobody in it. */
+/**
+ * A new room: pending, nobody in it. The same snapshot as the machine's initial one (`pending`
+ * has no entry actions and no eventless transitions), resolved directly, as an activation is.
+ */
 export function createRoomSnapshot(input: RoomInput): RoomSnapshot {
-  return runInScope(() => roomMachine.getInitialSnapshot(scope, input))[0];
+  return restoreRoomSnapshot('pending', initialRoomContext(input));
 }
 
 /** Rebuilds a snapshot from stored state (PostgreSQL + live state), e.g. on another node. */

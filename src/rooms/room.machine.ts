@@ -83,6 +83,22 @@ export interface RoomContext {
 
 export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs' | 'reconnectGraceMs'>;
 
+/** A new room's context: pending, nobody in it. */
+export const initialRoomContext = (input: RoomInput): RoomContext => ({
+  ...input,
+  startedAt: null,
+  endedAt: null,
+  participants: {},
+  lobby: {},
+  removed: [],
+  activeSpeaker: null,
+  speaking: {},
+  connections: {},
+  graceDeadlines: {},
+  emptyDeadline: null,
+  refusal: null,
+});
+
 /** Commands. `at` is the server's clock; `by` is the acting user. */
 export type RoomEvent =
   | { type: 'join'; at: number; userId: string; displayName: string; language: string | null; hardwareReady: boolean }
@@ -423,20 +439,7 @@ const admitTarget = apply((c, e) => {
 
 export const roomMachine = room.createMachine({
   id: 'room',
-  context: ({ input }) => ({
-    ...input,
-    startedAt: null,
-    endedAt: null,
-    participants: {},
-    lobby: {},
-    removed: [],
-    activeSpeaker: null,
-    speaking: {},
-    connections: {},
-    graceDeadlines: {},
-    emptyDeadline: null,
-    refusal: null,
-  }),
+  context: ({ input }) => initialRoomContext(input),
   initial: 'pending',
   // Handlers shared by `pending` and `active`; `ended` overrides them.
   on: {
