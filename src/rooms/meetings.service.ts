@@ -57,7 +57,8 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
       for (let attempt = 1; attempt <= codeAttempts; attempt++) {
         const room = { id: randomUUID(), roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };
         if (!(await rooms.create(room))) continue;
-        return view({ ...room, status: 'pending', startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 }, principal);
+        const { roomCode, name, hostId, createdAt } = room;
+        return view({ roomCode, name, status: 'pending', hostId, settings, createdAt, startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 }, principal);
       }
       throw new Error(`no free room code in ${codeAttempts} attempts`);
     },
