@@ -1,4 +1,4 @@
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/tokens';
 import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
@@ -39,21 +39,8 @@ export interface MeetingsDeps {
   defaultMaxParticipants: number;
 }
 
-/**
- * 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (DESIGN.md §4). The bytes are drawn
- * in blocks, as randomUUID() does, rather than one CSPRNG call per code; none is used twice.
- */
-const codeBytes = 9;
-const randomPool = Buffer.alloc(codeBytes * 256);
-let randomOffset = randomPool.length;
-function newRoomCode(): string {
-  if (randomOffset === randomPool.length) {
-    randomFillSync(randomPool);
-    randomOffset = 0;
-  }
-  randomOffset += codeBytes;
-  return randomPool.toString('base64url', randomOffset - codeBytes, randomOffset);
-}
+/** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (DESIGN.md §4). */
+const newRoomCode = () => randomBytes(9).toString('base64url');
 const codeAttempts = 5;
 
 const selectDisplayName: NamedStatement = { name: 'users.display_name', text: 'select display_name from users where id = $1' };
