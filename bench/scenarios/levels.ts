@@ -76,7 +76,9 @@ export async function levels(context: BenchContext): Promise<Row[]> {
   const redis = new Redis(benchRedisUrl);
   try {
     context.log(`(b1) audio levels: ours (1 node, cluster mode), ${sockets} sockets`);
-    const cluster = await startCluster(1);
+    // Seated over REST before their sockets open: a grace past the run keeps the first seated
+    // (joined, no socket yet) from timing out while the rest are seated.
+    const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' });
     let ours: Step | null;
     let commandsPerLevel = NaN;
     try {
