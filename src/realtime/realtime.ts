@@ -4,7 +4,7 @@ import type { RoomDirectory } from '../rooms/room-directory';
 import { userChannel } from './channels';
 import { registerRoomHandlers } from './room.handlers';
 import { createSpeakerDetection } from './speaker-detection';
-import { registerSpeakerHandlers } from './speaker.handlers';
+import { countChannelLeaves, registerSpeakerHandlers } from './speaker.handlers';
 import { guardSocket } from './socket-guard';
 import type { MeetingServer } from './socket-server';
 
@@ -37,11 +37,12 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
     },
   });
 
+  const leaves = countChannelLeaves(io);
   io.on('connection', (socket) => {
     void socket.join(userChannel(socket.data.userId));
     guardSocket(socket, logger);
     registerRoomHandlers(socket, { rooms, nodeId: deps.nodeId, detection, logger });
-    registerSpeakerHandlers(socket, detection);
+    registerSpeakerHandlers(socket, detection, leaves);
   });
 
   return { close: () => detection.close() };

@@ -13,8 +13,16 @@ import { SpeakingDetector, speakingGapMs, type SpeakingChange, type SpeakingOpti
  * and reports them stopped.
  */
 export interface SpeakerDetection {
-  /** A level (dBFS) from a participant's socket. */
+  /** A level (dBFS) from a participant's socket: `sample(track(…), level)`. */
   level(socketId: string, roomCode: string, userId: string, level: number): void;
+  /**
+   * The detector of a participant's socket in one room, made on first use. A caller that sends
+   * it many levels keeps it and calls `sample()`, with no lookups per level, until it is no
+   * longer `live`.
+   */
+  track(socketId: string, roomCode: string, userId: string): LevelTracker;
+  /** A level (dBFS) for a tracker; nothing once it is no longer live. */
+  sample(tracker: LevelTracker, level: number): void;
   /** Drops the socket's detector for one room, or all of them; speech in progress is reported stopped. */
   forget(socketId: string, roomCode?: string): void;
   close(): void;
@@ -27,9 +35,15 @@ export interface SpeakerDetectionDeps {
   now?: () => number;
 }
 
-interface Entry {
+export interface LevelTracker {
+  readonly roomCode: string;
+  /** False once `forget()` or `close()` dropped it: track the socket again. */
+  readonly live: boolean;
+}
+
+interface Entry extends LevelTracker {
+  live: boolean;
   detector: SpeakingDetector;
-  roomCode: string;
   userId: string;
   /** The detector's `speechDueAt()` that `timer` is armed for (null: no timer). */
   dueAt: number | null;
@@ -82,8 +96,25 @@ export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetec
   };
 
   const drop = (entry: Entry) => {
+    entry.live = false;
     cancel(entry);
     if (entry.detector.speaking) report(entry, { type: 'stopped' });
+  };
+
+  const track = (socketId: string, roomCode: string, userId: string): Entry => {
+    let rooms = bySocket.get(socketId);
+    if (!rooms) bySocket.set(socketId, (rooms = new Map()));
+    let entry = rooms.get(roomCode);
+    if (!entry) rooms.set(roomCode, (entry = { live: true, detector: new SpeakingDetector(options), roomCode, userId, dueAt: null, timer: null }));
+    return entry;
+  };
+
+  const sample = (entry: Entry, level: number) => {
+    if (!entry.live) return;
+    const at = now();
+    const change = entry.detector.sample(level, at);
+    if (change) report(entry, change);
+    schedule(entry, at);
   };
 
   const sweep = setInterval(() => {
@@ -97,15 +128,11 @@ export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetec
 
   return {
     level(socketId, roomCode, userId, level) {
-      let rooms = bySocket.get(socketId);
-      if (!rooms) bySocket.set(socketId, (rooms = new Map()));
-      let entry = rooms.get(roomCode);
-      if (!entry) rooms.set(roomCode, (entry = { detector: new SpeakingDetector(options), roomCode, userId, dueAt: null, timer: null }));
-      const at = now();
-      const change = entry.detector.sample(level, at);
-      if (change) report(entry, change);
-      schedule(entry, at);
+      sample(track(socketId, roomCode, userId), level);
     },
+
+    track,
+    sample: (tracker, level) => sample(tracker as Entry, level),
 
     forget(socketId, roomCode) {
       const rooms = bySocket.get(socketId);
@@ -120,7 +147,12 @@ export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetec
 
     close() {
       clearInterval(sweep);
-      for (const rooms of bySocket.values()) for (const entry of rooms.values()) cancel(entry);
+      for (const rooms of bySocket.values()) {
+        for (const entry of rooms.values()) {
+          entry.live = false;
+          cancel(entry);
+        }
+      }
       bySocket.clear();
       speaking.clear();
     },

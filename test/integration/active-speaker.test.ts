@@ -168,4 +168,42 @@ describe('active speaker', () => {
     expect(changes).toEqual([]);
     expect(await speakerKey(code)).toBeNull();
   });
+
+  it('a removed participant who keeps sending levels is no longer heard', async () => {
+    const { code, host, people } = await room(['Hana', 'Ann']);
+    const [listener, ann] = people as [(typeof people)[0], (typeof people)[0]];
+    const changes = record(listener.socket, 'speaker:changed');
+    sendLevels(ann.socket, code, -20);
+    await nextEvent(listener.socket, 'speaker:changed');
+    const cleared = nextEvent(listener.socket, 'speaker:changed', (p) => p.user_id === null);
+    expect((await api(host, 'POST', `/${code}/remove/${ann.user.userId}`)).status).toBe(200);
+    await cleared;
+    // Ann's socket goes on sending loud levels for the room it was put out of.
+    await quietFor(900);
+    expect(changes.map((c) => c.user_id)).toEqual([ann.user.userId, null]);
+    expect(await speakerKey(code)).toBeNull();
+  });
+
+  it('levels of a detached socket change nothing; attached again, it is heard again', async () => {
+    const { code, people } = await room(['Hana', 'Ann', 'Bob']);
+    const [listener, ann, bob] = people as [(typeof people)[0], (typeof people)[0], (typeof people)[0]];
+    const changes = record(listener.socket, 'speaker:changed');
+    const speakerIs = (userId: string) => nextEvent(listener.socket, 'speaker:changed', (p) => p.user_id === userId);
+    // Ann speaks throughout, attached or not.
+    sendLevels(ann.socket, code, -20);
+    await speakerIs(ann.user.userId);
+    expect((await request(ann.socket, 'room:detach', { room_code: code })).ok).toBe(true);
+    // Detached, Ann is not speaking as far as the room knows: Bob, quieter, takes the floor and
+    // keeps it after he stops.
+    const bobVoice = sendLevels(bob.socket, code, -30);
+    await speakerIs(bob.user.userId);
+    bobVoice.stop();
+    bob.socket.emit('audio:level', { room_code: code, level: -90 });
+    await quietFor(700);
+    expect(changes.map((c) => c.user_id)).toEqual([ann.user.userId, bob.user.userId]);
+    const back = speakerIs(ann.user.userId);
+    expect((await request(ann.socket, 'room:attach', { room_code: code })).ok).toBe(true);
+    await back;
+    expect(await speakerKey(code)).toBe(ann.user.userId);
+  });
 });

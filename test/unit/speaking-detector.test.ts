@@ -246,6 +246,27 @@ describe('speaker detection on a node', () => {
     expect(reports).toEqual([]);
   });
 
+  it('a tracker takes levels without lookups until forget() drops it; tracking again starts afresh', () => {
+    const tracker = detection.track('s1', 'room-a', 'ann');
+    expect(detection.track('s1', 'room-a', 'ann')).toBe(tracker);
+    expect(tracker).toMatchObject({ roomCode: 'room-a', live: true });
+    for (; clock <= 300; advance(50)) detection.sample(tracker, -20);
+    expect(reports).toEqual(['300 room-a/ann started']);
+    detection.forget('s1', 'room-a');
+    expect(reports).toEqual(['300 room-a/ann started', '350 room-a/ann stopped']);
+    expect(tracker.live).toBe(false);
+    // A dropped tracker counts nothing.
+    for (let i = 0; i < 10; i++, advance(50)) detection.sample(tracker, -20);
+    expect(pendingTimers()).toBe(0);
+    expect(reports).toHaveLength(2);
+    const again = detection.track('s1', 'room-a', 'ann');
+    expect(again).not.toBe(tracker);
+    detection.sample(again, -20);
+    expect(pendingTimers()).toBe(1);
+    detection.close();
+    expect(again.live).toBe(false);
+  });
+
   it('starts once when a sample arrives at the due time, before or after the timer', () => {
     // The timer first, then the sample of the same millisecond.
     speak('s1', 'room-a', 'ann', -20, 300);
