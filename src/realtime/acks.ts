@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { EventError } from '../contract/events';
 import { parse } from '../contract/validate';
 import { toAppError } from '../errors/to-app-error';
+import type { MeetingSocket } from './socket-server';
 
 type Reply = (response: { ok: true; data: unknown } | { ok: false; error: EventError }) => void;
 
@@ -10,15 +11,18 @@ type Reply = (response: { ok: true; data: unknown } | { ok: false; error: EventE
  * Wraps a handler of an acked client event: the payload is validated with its contract schema,
  * and the outcome answers the ack as `{ok: true, data}` or `{ok: false, error: {code, message}}`
  * (the same codes as REST). Unexpected errors are logged in full and answered INTERNAL. A client
- * that sent no ack still gets the effect, just no answer.
+ * that sent no ack still gets the effect, just no answer. The listener is the same function for
+ * every socket (Socket.IO calls a listener with its socket as `this`), so a socket costs no
+ * closures of its own.
  */
-export function acked<S extends z.ZodType, R>(schema: S, logger: Logger, handle: (payload: z.output<S>) => Promise<R>) {
-  return (...args: unknown[]): void => {
+export function acked<S extends z.ZodType, R>(schema: S, logger: Logger, handle: (socket: MeetingSocket, payload: z.output<S>) => Promise<R>) {
+  return function (this: MeetingSocket, ...args: unknown[]): void {
+    const socket = this;
     const ack = args.findLast((arg): arg is Reply => typeof arg === 'function') ?? (() => {});
     // A client that emits only a callback sent no payload at all.
     const payload = typeof args[0] === 'function' ? undefined : args[0];
     Promise.resolve()
-      .then(() => handle(parse(schema, payload)))
+      .then(() => handle(socket, parse(schema, payload)))
       .then(
         (data) => ack({ ok: true, data }),
         (error: unknown) => ack({ ok: false, error: toEventError(error, logger) }),

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { RoomDirectory } from '../rooms/room-directory';
 import { userChannel } from './channels';
-import { registerRoomHandlers } from './room.handlers';
+import { createRoomHandlers } from './room.handlers';
 import { createSpeakerDetection } from './speaker-detection';
 import { countChannelLeaves, registerSpeakerHandlers } from './speaker.handlers';
 import { guardSocket } from './socket-guard';
@@ -37,11 +37,12 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
     },
   });
 
+  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detection, logger });
   const leaves = countChannelLeaves(io);
   io.on('connection', (socket) => {
     void socket.join(userChannel(socket.data.userId));
     guardSocket(socket, logger);
-    registerRoomHandlers(socket, { rooms, nodeId: deps.nodeId, detection, logger });
+    registerRoomHandlers(socket);
     registerSpeakerHandlers(socket, detection, leaves);
   });
 

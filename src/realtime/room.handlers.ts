@@ -22,86 +22,92 @@ export interface RoomHandlerDeps {
  * command to the room's actor. The socket's id is its connection in the room's presence, so the
  * room knows who is connected and which sockets its channel holds; a socket that goes away
  * detaches from every room it attached to.
+ *
+ * The listeners are made once and shared by every socket (Socket.IO calls a listener with its
+ * socket as `this`); what a socket needs of its own is in `socket.data`: its user, and the rooms
+ * it attached to (or is attaching to), each of which gets a detach when the socket goes. That
+ * list stays in the socket's session, so a socket recovered after a short disconnect (same id,
+ * missed events replayed) attaches again to those rooms, since its disconnect detached it.
+ * Returns what to run for each new socket.
  */
-export function registerRoomHandlers(socket: MeetingSocket, deps: RoomHandlerDeps): void {
+export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocket) => void {
   const { rooms, detection, logger } = deps;
-  const userId = socket.data.userId;
-  const connectionId = connectionIdOf(deps.nodeId, socket.id);
-  // Rooms this socket attached to (or is attaching to): each gets a detach when the socket goes.
-  // A socket recovered after a short disconnect (same id, missed events replayed) attaches again
-  // to the rooms its session remembers, since its disconnect detached it from them.
-  const attached = new Set<string>(socket.recovered ? (socket.data.attachedRooms ?? []) : []);
-  const remember = () => {
-    socket.data.attachedRooms = [...attached];
+  const connectionOf = (socket: MeetingSocket) => connectionIdOf(deps.nodeId, socket.id);
+  // The list is replaced by an exact copy (concat, slice), never grown in place: an array that
+  // push(), spread or filter() builds reserves 17 slots, 150 bytes a socket for one room.
+  const forgetAttached = (socket: MeetingSocket, room_code: string) => {
+    const attached = socket.data.attachedRooms;
+    const at = attached ? attached.indexOf(room_code) : -1;
+    if (at >= 0) socket.data.attachedRooms = attached!.slice(0, at).concat(attached!.slice(at + 1));
   };
-  for (const room_code of attached) {
-    rooms.dispatch(room_code, { type: 'attach', userId, connectionId }).catch((error: unknown) => {
-      attached.delete(room_code);
-      remember();
-      logger.warn({ err: error, room_code, user_id: userId }, 'attaching a recovered socket failed');
+
+  const attach = acked(roomCodePayload, logger, async (socket, { room_code }): Promise<AttachData> => {
+    // Recorded before the room hears of it, so a disconnect from here on sends the detach.
+    if (socket.disconnected) throw new AppError('UNAVAILABLE', 'The socket is closing');
+    const userId = socket.data.userId;
+    const attached = socket.data.attachedRooms ?? [];
+    const known = attached.includes(room_code);
+    if (!known) socket.data.attachedRooms = attached.concat(room_code);
+    // A participant's socket enters the room's channel through the room itself (channel:join).
+    const reply = await rooms.dispatch(room_code, { type: 'attach', userId, connectionId: connectionOf(socket) }).catch((error: unknown) => {
+      if (!known) forgetAttached(socket, room_code);
+      throw error;
     });
-  }
+    const isHost = reply.room.hostId === userId;
+    return {
+      status: reply.joined ? 'joined' : 'waiting',
+      participants: reply.participants.map(toParticipantView),
+      active_speaker: reply.activeSpeaker,
+      settings: reply.room.settings,
+      ...(isHost ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
+    };
+  });
 
-  socket.on(
-    'room:attach',
-    acked(roomCodePayload, logger, async ({ room_code }): Promise<AttachData> => {
-      // Recorded before the room hears of it, so a disconnect from here on sends the detach.
-      if (socket.disconnected) throw new AppError('UNAVAILABLE', 'The socket is closing');
-      const known = attached.has(room_code);
-      attached.add(room_code);
-      remember();
-      // A participant's socket enters the room's channel through the room itself (channel:join).
-      const reply = await rooms.dispatch(room_code, { type: 'attach', userId, connectionId }).catch((error: unknown) => {
-        if (!known) attached.delete(room_code);
-        remember();
-        throw error;
-      });
-      const isHost = reply.room.hostId === userId;
-      return {
-        status: reply.joined ? 'joined' : 'waiting',
-        participants: reply.participants.map(toParticipantView),
-        active_speaker: reply.activeSpeaker,
-        settings: reply.room.settings,
-        ...(isHost ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
-      };
-    }),
-  );
+  const detach = acked(roomCodePayload, logger, async (socket, { room_code }) => {
+    forgetAttached(socket, room_code);
+    detection.forget(socket.id, room_code);
+    await rooms.dispatch(room_code, { type: 'detach', userId: socket.data.userId, connectionId: connectionOf(socket) });
+    return { status: 'detached' as const };
+  });
 
-  socket.on(
-    'room:detach',
-    acked(roomCodePayload, logger, async ({ room_code }) => {
-      attached.delete(room_code);
-      remember();
-      detection.forget(socket.id, room_code);
-      await rooms.dispatch(room_code, { type: 'detach', userId, connectionId });
-      return { status: 'detached' as const };
-    }),
-  );
+  const setHardware = acked(hardwareStatusPayload, logger, async (socket, { room_code, hardware_ready }) => {
+    await rooms.dispatch(room_code, { type: 'setHardware', userId: socket.data.userId, hardwareReady: hardware_ready });
+    return { hardware_ready };
+  });
 
-  socket.on(
-    'hardware:status',
-    acked(hardwareStatusPayload, logger, async ({ room_code, hardware_ready }) => {
-      await rooms.dispatch(room_code, { type: 'setHardware', userId, hardwareReady: hardware_ready });
-      return { hardware_ready };
-    }),
-  );
+  const cancelWaiting = acked(roomCodePayload, logger, async (socket, { room_code }) => {
+    await rooms.dispatch(room_code, { type: 'cancelWaiting', userId: socket.data.userId });
+    return { status: 'cancelled' as const };
+  });
 
-  socket.on(
-    'lobby:cancel',
-    acked(roomCodePayload, logger, async ({ room_code }) => {
-      await rooms.dispatch(room_code, { type: 'cancelWaiting', userId });
-      return { status: 'cancelled' as const };
-    }),
-  );
-
-  socket.on('disconnecting', () => {
+  function disconnecting(this: MeetingSocket) {
+    const socket = this;
     detection.forget(socket.id);
     // The session keeps attachedRooms, for a recovery.
-    for (const room_code of attached) {
+    const userId = socket.data.userId;
+    const connectionId = connectionOf(socket);
+    for (const room_code of socket.data.attachedRooms ?? []) {
       rooms
         .dispatch(room_code, { type: 'detach', userId, connectionId })
         .catch((error: unknown) => logger.warn({ err: error, room_code, user_id: userId }, 'detach after disconnect failed'));
     }
-    attached.clear();
-  });
+  }
+
+  return (socket) => {
+    if (socket.recovered) {
+      const userId = socket.data.userId;
+      const connectionId = connectionOf(socket);
+      for (const room_code of [...(socket.data.attachedRooms ?? [])]) {
+        rooms.dispatch(room_code, { type: 'attach', userId, connectionId }).catch((error: unknown) => {
+          forgetAttached(socket, room_code);
+          logger.warn({ err: error, room_code, user_id: userId }, 'attaching a recovered socket failed');
+        });
+      }
+    }
+    socket.on('room:attach', attach);
+    socket.on('room:detach', detach);
+    socket.on('hardware:status', setHardware);
+    socket.on('lobby:cancel', cancelWaiting);
+    socket.on('disconnecting', disconnecting);
+  };
 }
