@@ -37,12 +37,16 @@ export function createSocketServer(tokens: TokenService, options: SocketServerOp
     ...(options.recovers ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: true } } : {}),
   });
   io.use((socket, next) => {
-    const token: unknown = socket.handshake.auth?.token;
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = auth?.token;
     try {
       if (typeof token !== 'string' || token === '') throw new AppError('UNAUTHENTICATED', 'The handshake needs auth: {token}');
       const principal = tokens.verify(token);
       socket.data.userId = principal.userId;
       socket.data.isGuest = principal.isGuest;
+      // The socket is its principal from here on (an expiring token does not cut it off): it
+      // does not keep the token, a few hundred bytes per connection and a credential.
+      delete auth!.token;
       next();
     } catch (error) {
       const refusal: ExtendedError = new Error('UNAUTHENTICATED');
