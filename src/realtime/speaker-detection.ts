@@ -110,7 +110,8 @@ export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetec
   };
 
   const sample = (entry: Entry, level: number) => {
-    if (!entry.live) return;
+    // Most levels are a silent participant's: they change nothing, so they cost no clock read.
+    if (!entry.live || (level < options.thresholdDb && entry.detector.idle)) return;
     const at = now();
     const change = entry.detector.sample(level, at);
     if (change) report(entry, change);

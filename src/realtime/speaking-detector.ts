@@ -43,6 +43,15 @@ export class SpeakingDetector {
   }
 
   /**
+   * No run is going (so not speaking either). A sample below the threshold then changes nothing
+   * the detector will ever report: there is no run to end, and the next loud sample starts one
+   * at its own time whenever the last sample was. The caller may skip such a sample.
+   */
+  get idle(): boolean {
+    return this.runStart === null;
+  }
+
+  /**
    * When the current run becomes speech if nothing ends it first (server ms), or null when
    * there is no run, or it is speech already.
    */

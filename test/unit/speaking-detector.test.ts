@@ -142,6 +142,31 @@ describe('speaking detector', () => {
   });
 });
 
+describe('skipping quiet samples while idle', () => {
+  it('changes nothing: a detector that skips them reports exactly what one fed every sample does', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let trial = 0; trial < 200; trial++) {
+      const every = new SpeakingDetector(options);
+      const skipping = new SpeakingDetector(options);
+      let at = 0;
+      for (let step = 0; step < 200; step++) {
+        // Gaps from 0 to 700 ms, so runs both continue and break on the 500 ms gap.
+        at += Math.floor(random() * random() * 700);
+        if (random() < 0.2) {
+          expect(skipping.expire(at)).toEqual(every.expire(at));
+        } else {
+          const level = random() < 0.5 ? -60 : random() < 0.5 ? -20 : -40 + (random() - 0.5) * 2;
+          const expected = every.sample(level, at);
+          if (level < options.thresholdDb && skipping.idle) expect(expected).toBeNull();
+          else expect(skipping.sample(level, at)).toEqual(expected);
+        }
+        expect({ speaking: skipping.speaking, due: skipping.speechDueAt(), idle: skipping.idle }).toEqual({ speaking: every.speaking, due: every.speechDueAt(), idle: every.idle });
+      }
+    }
+  });
+});
+
 describe('speaker detection on a node', () => {
   // The detectors' clock and Jest's fake timers move together (advance()), except where a test
   // moves `clock` alone to put a sample before a timer due at the same millisecond.
@@ -244,6 +269,23 @@ describe('speaker detection on a node', () => {
     expect(jest.getTimerCount()).toBe(0);
     advance(1_000);
     expect(reports).toEqual([]);
+  });
+
+  it("a silent participant's levels read no clock and arm no timer", () => {
+    detection.close();
+    let reads = 0;
+    detection = createSpeakerDetection({ options: { thresholdDb: -40, minMs: 300 }, now: () => (reads++, clock), report: () => {} });
+    const tracker = detection.track('s1', 'room-a', 'ann');
+    const sweepReads = reads;
+    for (let i = 0; i < 20; i++) detection.sample(tracker, -60);
+    expect(reads).toBe(sweepReads);
+    detection.sample(tracker, -20);
+    expect(reads).toBe(sweepReads + 1);
+    expect(pendingTimers()).toBe(1);
+    // In a run, a quiet level counts: it ends the run.
+    detection.sample(tracker, -60);
+    expect(reads).toBe(sweepReads + 2);
+    expect(pendingTimers()).toBe(0);
   });
 
   it('a tracker takes levels without lookups until forget() drops it; tracking again starts afresh', () => {
