@@ -11,6 +11,7 @@ import type { Config } from './config/config';
 import { buildOpenApiDocument } from './contract/openapi';
 import { createHttpApp } from './http/http-app';
 import { createMetrics } from './http/metrics';
+import { defaultWebRoot } from './http/web.routes';
 import { createClusterRoomDirectory } from './cluster/cluster-room-directory';
 import { createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
@@ -127,6 +128,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       loginThrottle: createLoginThrottle(redis ? { redis, prefix: config.redisPrefix } : undefined),
       metrics,
       openApiDocument: buildOpenApiDocument(version, limits),
+      webRoot: defaultWebRoot,
     });
     const httpServer = createServer(httpApp);
     io.attach(httpServer);

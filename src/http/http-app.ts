@@ -13,6 +13,7 @@ import { meetingsRoutes } from '../rooms/meetings.routes';
 import type { MeetingsService } from '../rooms/meetings.service';
 import type { Metrics } from './metrics';
 import { opsRoutes } from './ops.routes';
+import { webRoutes } from './web.routes';
 import { notFound, problemHandler } from './problem';
 
 /** Every body of the contract is a few hundred bytes; anything near this limit is not ours. */
@@ -32,6 +33,8 @@ export interface HttpDeps {
   loginThrottle: RequestHandler;
   metrics: Metrics;
   openApiDocument: object;
+  /** The built meeting page (dist/web). */
+  webRoot: string;
 }
 
 /** The Express application: middleware, routes under /api/v1, and the one error handler. */
@@ -71,6 +74,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   const mount = (prefix: string, router: express.Router) => app.use(prefix, deps.metrics.routePrefix(prefix), router);
   mount('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate, loginThrottle: deps.loginThrottle }));
   mount('/api/v1/meetings', meetingsRoutes({ meetings: deps.meetings, authenticate: deps.authenticate, limits: deps.limits }));
+  app.use(webRoutes(deps.webRoot));
 
   app.use(notFound);
   app.use(problemHandler);

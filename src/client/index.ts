@@ -1,0 +1,21 @@
+/**
+ * The meeting-rooms client SDK: `import { MeetingClient } from '…/client'`. One entry point for
+ * browsers and Node.js; the level meter needs WebAudio (browsers only).
+ */
+export { MeetingClient, type ConnectionState, type MeetingClientOptions, type Reattached } from './meeting-client';
+export { MeetingError, type MeetingErrorCode } from './meeting-error';
+export type { JoinResult, MeetingsApi, ParticipantsResult } from './rest-api';
+export { dbfs, levelIntervalMs, silenceDb } from './dbfs';
+export { createLevelMeter, reportLevels, type LevelMeter } from './level-meter';
+export type { AttachData, ClientToServerEvents, EventError, ServerToClientEvents } from '../contract/events';
+export type { ErrorCode, FieldError } from '../contract/errors';
+export type {
+  HistoryItemView,
+  HistoryPage,
+  LobbyEntryView,
+  ParticipantView,
+  RoomSettingsView,
+  RoomView,
+  SessionView,
+  UserView,
+} from '../contract/schemas';

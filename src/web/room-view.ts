@@ -1,0 +1,117 @@
+import type { ParticipantView, RoomSettingsView, RoomView } from '../client';
+import { h } from './dom';
+import { initials } from './format';
+
+/** What the room screen shows; the meeting controller owns it and calls `update` after each change. */
+export interface RoomState {
+  room: RoomView;
+  settings: RoomSettingsView;
+  participants: Map<string, ParticipantView>;
+  /** The host's view of the lobby, in arrival order. */
+  lobby: Map<string, { user_id: string; display_name: string }>;
+  activeSpeaker: string | null;
+  connection: 'connected' | 'reconnecting';
+}
+
+/** What the buttons do. Each returns when the server answered; a failure is shown by the caller. */
+export interface RoomActions {
+  leave(): void;
+  admit(userId: string): void;
+  reject(userId: string): void;
+  admitAll(): void;
+  remove(userId: string): void;
+  setLocked(locked: boolean): void;
+  end(): void;
+  copyLink(input: HTMLInputElement): void;
+}
+
+/**
+ * The room: a tile per participant (the active speaker's highlighted, one's own showing the
+ * camera preview) and, for the host, the panel with the lobby, the link and the controls.
+ */
+export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoElement, actions: RoomActions) {
+  const tiles = h('div', { class: 'tiles' });
+  const banner = h('p', { class: 'banner', hidden: true }, 'Connection lost: reconnecting…');
+  const lobbyList = h('ul', { 'data-lobby': true, class: 'lobby' });
+  const lobbyTitle = h('h2', {});
+  const admitAll = h('button', { type: 'button', onclick: () => actions.admitAll() }, 'Admit all');
+  const lock = h('button', { type: 'button' });
+  const link = h('input', { type: 'text', readonly: true, 'aria-label': 'Meeting link', class: 'link-input' });
+  const panel = isHost
+    ? h(
+        'aside',
+        { 'data-panel': 'host', class: 'card panel' },
+        h('h2', {}, 'Invite'),
+        link,
+        h('button', { type: 'button', onclick: () => actions.copyLink(link) }, 'Copy link'),
+        lobbyTitle,
+        lobbyList,
+        admitAll,
+        h('h2', {}, 'Meeting'),
+        h('div', { class: 'row' }, lock, h('button', { type: 'button', class: 'danger', onclick: () => actions.end() }, 'End meeting')),
+      )
+    : null;
+  const heading = h('h1', {});
+  const element = h(
+    'div',
+    { class: 'room' },
+    h('div', { class: 'row' }, heading, h('button', { type: 'button', class: 'danger', onclick: () => actions.leave() }, 'Leave')),
+    banner,
+    h('div', { class: 'room-body' }, tiles, panel),
+  );
+
+  const tile = (participant: ParticipantView, speaking: boolean) => {
+    const self = participant.user_id === selfId;
+    return h(
+      'figure',
+      {
+        class: 'tile',
+        'data-tile': true,
+        'data-user-id': participant.user_id,
+        'data-status': participant.status,
+        'data-speaking': String(speaking),
+        'data-self': self,
+      },
+      self ? selfVideo : h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name)),
+      h(
+        'figcaption',
+        {},
+        h('span', { class: 'name' }, participant.display_name, self ? ' (you)' : ''),
+        participant.role === 'host' ? h('span', { class: 'badge' }, 'Host') : null,
+        speaking ? h('span', { class: 'badge speaking' }, 'Speaking') : null,
+        participant.status === 'disconnected' ? h('span', { class: 'badge warn' }, 'Reconnecting…') : null,
+        participant.hardware_ready ? null : h('span', { class: 'badge muted', title: 'Camera or microphone not ready' }, 'No devices'),
+        isHost && !self ? h('button', { type: 'button', class: 'link', onclick: () => actions.remove(participant.user_id) }, 'Remove') : null,
+      ),
+    );
+  };
+
+  const update = (state: RoomState) => {
+    heading.textContent = state.room.name;
+    banner.hidden = state.connection === 'connected';
+    // The host first, then in order of arrival.
+    const people = [...state.participants.values()].sort((a, b) => (a.role === 'host' ? -1 : b.role === 'host' ? 1 : a.joined_at.localeCompare(b.joined_at)));
+    tiles.replaceChildren(...people.map((participant) => tile(participant, participant.user_id === state.activeSpeaker)));
+    if (!isHost) return;
+    link.value = state.room.join_url;
+    lock.textContent = state.settings.lock_room ? 'Unlock room' : 'Lock room';
+    lock.onclick = () => actions.setLocked(!state.settings.lock_room);
+    lobbyTitle.textContent = `Waiting (${state.lobby.size})`;
+    admitAll.disabled = state.lobby.size === 0;
+    lobbyList.replaceChildren(
+      ...(state.lobby.size === 0
+        ? [h('li', { class: 'empty' }, state.settings.lock_room ? 'Nobody is waiting.' : 'Nobody is waiting. The room is open: people with the link come straight in.')]
+        : [...state.lobby.values()].map((entry) =>
+            h(
+              'li',
+              { 'data-lobby-entry': true, 'data-user-id': entry.user_id },
+              h('span', { class: 'name' }, entry.display_name),
+              h('button', { type: 'button', class: 'primary', onclick: () => actions.admit(entry.user_id) }, 'Admit'),
+              h('button', { type: 'button', onclick: () => actions.reject(entry.user_id) }, 'Reject'),
+            ),
+          )),
+    );
+  };
+
+  return { element, update };
+}
