@@ -88,6 +88,13 @@ describe('npm start with nothing configured', () => {
       expect((await request(first.url, 'GET', '/api/v1/auth/me', { token: guest.body.access_token })).status).toBe(200);
       const account = { email: uniqueEmail('newcomer'), password: 'correct horse battery', display_name: 'Newcomer' };
       expect((await request(first.url, 'POST', '/api/v1/auth/register', { body: account })).status).toBe(201);
+      // The build npm start ran made the meeting page: its HTML and the script it names are served.
+      const page = await request(first.url, 'GET', '/');
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const script = /src="(\/assets\/main-[^"]+\.js)"/.exec(page.body as string)?.[1];
+      expect(script).toBeDefined();
+      expect((await request(first.url, 'GET', script!)).status).toBe(200);
 
       await first.interrupt();
       expect(existsSync(join(clusterDir, 'postmaster.pid'))).toBe(false);
