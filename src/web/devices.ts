@@ -10,8 +10,10 @@ export interface LocalMedia {
   readonly status: string;
   readonly cameras: MediaDeviceInfo[];
   readonly microphones: MediaDeviceInfo[];
-  /** Opens the chosen devices (or the defaults), replacing whatever was open. */
+  /** Opens the chosen devices (or the defaults), replacing whatever was open; then tells `onChange` listeners. */
   open(choice?: { cameraId?: string; microphoneId?: string }): Promise<void>;
+  /** Called after every `open`, whatever came of it. */
+  onChange(listener: () => void): void;
   /** The current level in dBFS (-127 when there is no microphone). */
   level(): number;
   stop(): void;
@@ -43,6 +45,7 @@ export function createLocalMedia(): LocalMedia {
   let status = 'Asking for your camera and microphone…';
   let cameras: MediaDeviceInfo[] = [];
   let microphones: MediaDeviceInfo[] = [];
+  const listeners: (() => void)[] = [];
 
   const stop = () => {
     meter?.stop();
@@ -51,7 +54,7 @@ export function createLocalMedia(): LocalMedia {
     stream = null;
   };
 
-  const open = async (choice: { cameraId?: string; microphoneId?: string } = {}) => {
+  const acquire = async (choice: { cameraId?: string; microphoneId?: string }) => {
     stop();
     if (!navigator.mediaDevices?.getUserMedia) {
       status = 'Camera and microphone need a secure connection (https or localhost). You can join without them.';
@@ -85,6 +88,10 @@ export function createLocalMedia(): LocalMedia {
     cameras = devices.filter((device) => device.kind === 'videoinput' && device.deviceId);
     microphones = devices.filter((device) => device.kind === 'audioinput' && device.deviceId);
   };
+  const open = async (choice: { cameraId?: string; microphoneId?: string } = {}) => {
+    await acquire(choice);
+    listeners.forEach((listener) => listener());
+  };
 
   return {
     get stream() {
@@ -106,18 +113,18 @@ export function createLocalMedia(): LocalMedia {
       return microphones;
     },
     open,
+    onChange: (listener) => void listeners.push(listener),
     level: () => meter?.read() ?? silenceDb,
     stop,
   };
 }
 
-/** A muted, mirrored preview of the local camera. */
-export function previewVideo(stream: MediaStream | null): HTMLVideoElement {
+/** A muted preview of the local camera (mirrored by the stylesheet); set `srcObject` once devices are open. */
+export function previewVideo(): HTMLVideoElement {
   const video = document.createElement('video');
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
   video.setAttribute('data-preview', '');
-  video.srcObject = stream;
   return video;
 }

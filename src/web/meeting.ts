@@ -14,7 +14,7 @@ function showOutcome(name: string, title: string, text: string, action?: { label
   );
 }
 
-const showEnded = () => showOutcome('ended', 'This meeting has ended', 'The host ended it. Thanks for joining.');
+const showEnded = () => showOutcome('ended', 'This meeting has ended', 'The host ended it.');
 const showNotFound = () => showOutcome('not-found', 'No such meeting', 'Check the link: it may be mistyped or incomplete.');
 
 /** The share link: the room's details, then devices, then the lobby or the room. */
@@ -27,10 +27,7 @@ export async function openMeeting(client: MeetingClient, roomCode: string): Prom
     throw error;
   }
   if (room.status === 'ended') return showEnded();
-  showScreen('prejoin', h('h1', {}, room.name), h('p', { class: 'lead' }, 'Asking for your camera and microphone…'));
-  const media = createLocalMedia();
-  await media.open();
-  runMeeting(client, room, media);
+  runMeeting(client, room, createLocalMedia());
 }
 
 /** One meeting on this page: every event of the room changes `state` and redraws the screen. */
@@ -39,13 +36,22 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   const me = client.session!.user;
   const isHost = room.host_id === me.id;
   const state: RoomState = { room, settings: room.settings, participants: new Map(), lobby: new Map(), activeSpeaker: null, connection: 'connected' };
-  let phase: 'prejoin' | 'waiting' | 'room' | 'over' = 'prejoin';
+  let phase: 'prejoin' | 'waiting' | 'room' | 'rejected' | 'over' = 'prejoin';
+  /** This page pressed Leave: its own participant:left may come before the answer. */
+  let leaving = false;
   let stopLevels: (() => void) | undefined;
-  let stopWaitingMeter: (() => void) | undefined;
+  /** Stops the meter of the prejoin or waiting screen. */
+  let stopScreenMeter: (() => void) | undefined;
   const unsubscribe: (() => void)[] = [];
-  const selfVideo = previewVideo(media.stream);
+  /** The one preview of the local camera, moved between the prejoin, waiting and room screens. */
+  const selfVideo = previewVideo();
   const view = roomView(me.id, isHost, selfVideo, {
-    leave: () => act(async () => (await client.meetings.leave(code), finish(() => showOutcome('left', 'You left the meeting', 'The others can carry on.', { label: 'Rejoin', run: () => location.reload() })))),
+    leave: () =>
+      act(async () => {
+        leaving = true;
+        await client.meetings.leave(code);
+        showLeft('The others can carry on.');
+      }),
     admit: (userId) => act(async () => (await client.meetings.admit(code, userId), forgetWaiting(userId))),
     reject: (userId) => act(async () => (await client.meetings.reject(code, userId), forgetWaiting(userId))),
     admitAll: () => act(async () => (await client.meetings.admitAll(code)).admitted.forEach(forgetWaiting)),
@@ -81,16 +87,21 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     if (phase === 'over') return;
     phase = 'over';
     stopLevels?.();
-    stopWaitingMeter?.();
+    stopScreenMeter?.();
     unsubscribe.forEach((stop) => stop());
     client.disconnect();
     media.stop();
     show();
   };
   const removed = () => finish(() => showOutcome('removed', 'You were removed from this meeting', 'The host removed you. You cannot join this meeting again.'));
+  const showLeft = (text: string) => finish(() => showOutcome('left', 'You left the meeting', text, { label: 'Rejoin', run: () => location.reload() }));
+
+  const startLevels = () => {
+    if (phase === 'room' && media.meter && !stopLevels) stopLevels = reportLevels(media.meter, (level) => client.sendLevel(code, level));
+  };
 
   const enterRoom = (data: AttachData) => {
-    stopWaitingMeter?.();
+    stopScreenMeter?.();
     phase = 'room';
     state.participants = new Map(data.participants.map((participant) => [participant.user_id, participant]));
     state.lobby = new Map((data.lobby ?? []).map((entry) => [entry.user_id, entry]));
@@ -98,28 +109,38 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     state.settings = data.settings;
     if (!document.querySelector('[data-screen=room]')) showScreen('room', view.element);
     draw();
-    if (media.meter && !stopLevels) stopLevels = reportLevels(media.meter, (level) => client.sendLevel(code, level));
+    startLevels();
   };
 
   const showWaiting = (reason: 'locked' | 'host_not_started') => {
     phase = 'waiting';
-    stopWaitingMeter?.();
+    stopScreenMeter?.();
     const meter = levelMeter(media);
-    stopWaitingMeter = meter.stop;
+    stopScreenMeter = meter.stop;
     const cancel = h('button', { type: 'button' }, 'Cancel');
     cancel.addEventListener('click', () =>
       act(async () => {
         await client.cancelWaiting(code);
-        stopWaitingMeter?.();
-        phase = 'prejoin';
-        showPrejoin(state.room, media, join);
+        prejoin();
       }),
     );
     showScreen(
       'waiting',
       h('h1', {}, state.room.name),
-      h('p', { class: 'lead' }, reason === 'locked' ? 'Waiting for the host to let you in' : 'The meeting has not started yet: you will be let in when the host arrives.'),
-      h('div', { class: 'prejoin' }, h('div', { class: 'stage' }, selfVideo), h('div', { class: 'card' }, h('p', {}, 'Meanwhile, check your microphone:'), meter.element, cancel)),
+      h('p', { class: 'lead' }, 'You are in the waiting room.'),
+      h(
+        'div',
+        { class: 'prejoin' },
+        h('div', { class: 'stage', 'data-camera': media.stream?.getVideoTracks().length ? 'on' : 'off' }, selfVideo),
+        h(
+          'div',
+          { class: 'card' },
+          h('h2', { class: 'waiting' }, reason === 'locked' ? 'Waiting for the host to let you in' : 'The meeting has not started yet: you will be let in when the host arrives.'),
+          h('p', { class: 'hint' }, 'Keep this page open. Meanwhile, check your microphone:'),
+          meter.element,
+          cancel,
+        ),
+      ),
     );
   };
 
@@ -138,7 +159,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     unsubscribe.push(
       client.on('lobby:waiting', mine(({ reason }) => phase === 'waiting' && showWaiting(reason))),
       client.on('lobby:admitted', mine(() => void attach().catch(failed))),
-      client.on('lobby:rejected', mine(() => finishWaiting('rejected'))),
+      client.on('lobby:rejected', mine(showRejected)),
       client.on('lobby:entered', mine(({ user_id, display_name }) => (state.lobby.set(user_id, { user_id, display_name }), draw()))),
       client.on('lobby:left', mine(({ user_id }) => forgetWaiting(user_id))),
       client.on('participant:joined', mine(({ participant }) => (state.participants.set(participant.user_id, participant), state.lobby.delete(participant.user_id), draw()))),
@@ -147,7 +168,8 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
         state.participants.delete(user_id);
         if (user_id !== me.id) return void draw();
         if (reason === 'removed') removed();
-        else finish(() => showOutcome('left', 'You left the meeting', reason === 'disconnected' ? 'You were disconnected for too long.' : 'You left from another tab or device.', { label: 'Rejoin', run: () => location.reload() }));
+        else if (reason === 'disconnected') showLeft('You were disconnected for too long.');
+        else showLeft(leaving ? 'The others can carry on.' : 'You left from another tab or device.');
       })),
       client.on('participant:removed', mine(removed)),
       client.on('speaker:changed', mine(({ user_id }) => ((state.activeSpeaker = user_id), draw()))),
@@ -163,11 +185,11 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   };
 
   /** The lobby said no: the person may ask again (a new knock) or go. */
-  const finishWaiting = (outcome: 'rejected') => {
-    phase = 'prejoin';
-    stopWaitingMeter?.();
+  const showRejected = () => {
+    phase = 'rejected';
+    stopScreenMeter?.();
     showScreen(
-      outcome,
+      'rejected',
       h('h1', {}, 'The host did not let you in'),
       h('p', { class: 'lead' }, `You asked to join “${state.room.name}”.`),
       h('p', {}, h('button', { type: 'button', class: 'primary', onclick: () => void join().catch(failed) }, 'Ask again'), ' ', h('a', { href: '/' }, 'Home')),
@@ -176,17 +198,17 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
 
   /** Errors that end the meeting for this page get their own screen; others are shown where we are. */
   const failed = async (error: unknown) => {
-    const code_ = error instanceof MeetingError ? error.code : '';
-    if (code_ === 'REMOVED_FROM_ROOM') return removed();
-    if (code_ === 'ROOM_NOT_FOUND') {
+    const errorCode = error instanceof MeetingError ? error.code : '';
+    if (errorCode === 'REMOVED_FROM_ROOM') return removed();
+    if (errorCode === 'ROOM_NOT_FOUND') {
       const now = await client.meetings.getRoom(code).catch(() => null);
       return finish(now?.status === 'ended' ? showEnded : showNotFound);
     }
-    if (code_ === 'NOT_A_PARTICIPANT') return finish(() => showOutcome('left', 'You left the meeting', 'You were disconnected for too long.', { label: 'Rejoin', run: () => location.reload() }));
+    if (errorCode === 'NOT_A_PARTICIPANT') return showLeft('You were disconnected for too long.');
     document.querySelector('main')?.append(errorBox(error));
   };
 
-  const join = async (leavingPrejoin?: () => void) => {
+  const join = async () => {
     let result;
     try {
       const language = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(navigator.language) ? navigator.language : undefined;
@@ -196,13 +218,29 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
       if (error instanceof MeetingError && ['REMOVED_FROM_ROOM', 'ROOM_NOT_FOUND'].includes(error.code)) return void (await failed(error));
       throw error;
     }
-    leavingPrejoin?.();
     state.room = result.room;
     await attach();
     // The join carried the devices' state; say it again now that the room hears this socket.
     await client.setHardwareReady(code, media.ready);
   };
 
+  const prejoin = () => {
+    phase = 'prejoin';
+    stopScreenMeter?.();
+    stopScreenMeter = showPrejoin(state.room, isHost, media, selfVideo, join);
+  };
+
+  /** Devices opened (at first, or another one was picked): show them, and tell the room if it is listening. */
+  media.onChange(() => {
+    selfVideo.srcObject = media.stream;
+    if (phase === 'prejoin') prejoin();
+    if (phase === 'waiting' || phase === 'room') act(() => client.setHardwareReady(code, media.ready));
+    startLevels();
+    draw();
+  });
+
   listen();
-  showPrejoin(room, media, join);
+  prejoin();
+  // Join meeting works while the browser still asks for permission (or if nobody ever answers).
+  void media.open();
 }

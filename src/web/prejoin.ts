@@ -1,6 +1,6 @@
 import type { RoomView } from '../client';
 import { errorBox, h, showScreen } from './dom';
-import { previewVideo, type LocalMedia } from './devices';
+import type { LocalMedia } from './devices';
 
 /** The meter's scale: -60 dBFS and below shows empty, 0 dBFS full. */
 const meterFloorDb = -60;
@@ -32,7 +32,9 @@ function deviceSelect(name: string, label: string, devices: MediaDeviceInfo[], c
   const select = h(
     'select',
     { name, disabled: devices.length === 0 },
-    ...devices.map((device, index) => h('option', { value: device.deviceId, selected: device.deviceId === current }, device.label || `${label} ${index + 1}`)),
+    ...(devices.length === 0
+      ? [h('option', { value: '' }, `No ${label.toLowerCase()} available`)]
+      : devices.map((device, index) => h('option', { value: device.deviceId, selected: device.deviceId === current }, device.label || `${label} ${index + 1}`))),
   );
   select.addEventListener('change', () => onChange(select.value));
   return h('label', { class: 'field' }, label, select);
@@ -40,55 +42,50 @@ function deviceSelect(name: string, label: string, devices: MediaDeviceInfo[], c
 
 /**
  * Before joining: the camera preview, a live microphone meter and device pickers, so people
- * fix their set-up before others see them. `onJoin` runs when they are ready (or decide to
- * join without devices).
+ * fix their set-up before others see them. Shown again whenever the devices change (the caller
+ * listens to `media`). *Join meeting* is there from the start, devices or not. Returns the
+ * function that stops this screen's meter.
  */
-export function showPrejoin(room: RoomView, media: LocalMedia, onJoin: (leaving: () => void) => Promise<void>): void {
-  let meter: { element: HTMLElement; stop(): void } | undefined;
-  const render = () => {
-    meter?.stop();
-    meter = levelMeter(media);
-    const tracks = media.stream;
-    const cameraId = tracks?.getVideoTracks()[0]?.getSettings().deviceId;
-    const microphoneId = tracks?.getAudioTracks()[0]?.getSettings().deviceId;
-    const reopen = async (choice: { cameraId?: string; microphoneId?: string }) => {
-      await media.open({ cameraId, microphoneId, ...choice });
-      render();
-    };
-    const join = h('button', { type: 'button', class: 'primary' }, 'Join meeting');
-    const screen = showScreen(
-      'prejoin',
-      h('h1', {}, room.name),
-      h('p', { class: 'lead' }, room.status === 'active' ? 'The meeting is on.' : 'The host has not started the meeting yet.'),
+export function showPrejoin(room: RoomView, isHost: boolean, media: LocalMedia, selfVideo: HTMLVideoElement, onJoin: () => Promise<void>): () => void {
+  const meter = levelMeter(media);
+  const tracks = media.stream;
+  const cameraId = tracks?.getVideoTracks()[0]?.getSettings().deviceId;
+  const microphoneId = tracks?.getAudioTracks()[0]?.getSettings().deviceId;
+  const reopen = (choice: { cameraId?: string; microphoneId?: string }) => void media.open({ cameraId, microphoneId, ...choice });
+  const join = h('button', { type: 'button', class: 'primary' }, 'Join meeting');
+  const lead = isHost ? 'You are the host: joining starts the meeting.' : room.status === 'active' ? 'The meeting is on.' : 'The host has not started the meeting yet.';
+  const screen = showScreen(
+    'prejoin',
+    h('h1', {}, room.name),
+    h('p', { class: 'lead' }, lead),
+    h(
+      'div',
+      { class: 'prejoin' },
+      h('div', { class: 'stage', 'data-camera': media.stream?.getVideoTracks().length ? 'on' : 'off' }, selfVideo),
       h(
         'div',
-        { class: 'prejoin' },
-        h('div', { class: 'stage' }, previewVideo(tracks)),
-        h(
-          'div',
-          { class: 'card' },
-          h('p', { 'data-media-status': true, class: media.ready ? 'ok' : 'warn' }, media.status),
-          h('div', { class: 'field' }, 'Microphone', meter.element),
-          deviceSelect('camera', 'Camera', media.cameras, cameraId, (id) => void reopen({ cameraId: id })),
-          deviceSelect('microphone', 'Microphone', media.microphones, microphoneId, (id) => void reopen({ microphoneId: id })),
-          join,
-        ),
+        { class: 'card' },
+        h('p', { 'data-media-status': true, class: media.ready ? 'ok' : 'warn' }, media.status),
+        h('div', { class: 'field' }, 'Level', meter.element),
+        deviceSelect('camera', 'Camera', media.cameras, cameraId, (id) => reopen({ cameraId: id })),
+        deviceSelect('microphone', 'Microphone', media.microphones, microphoneId, (id) => reopen({ microphoneId: id })),
+        join,
       ),
-    );
-    // Browsers start audio only after a gesture: any click on this screen will do.
-    screen.addEventListener('click', () => void media.meter?.resume());
-    join.addEventListener('click', async () => {
-      join.disabled = true;
-      screen.querySelector('[role=alert]')?.remove();
-      try {
-        await media.meter?.resume();
-        await onJoin(() => meter?.stop());
-      } catch (error) {
-        screen.append(errorBox(error));
-      } finally {
-        join.disabled = false;
-      }
-    });
-  };
-  render();
+    ),
+  );
+  // Browsers start audio only after a gesture: any click on this screen will do.
+  screen.addEventListener('click', () => void media.meter?.resume());
+  join.addEventListener('click', async () => {
+    join.disabled = true;
+    screen.querySelector('[role=alert]')?.remove();
+    try {
+      await media.meter?.resume();
+      await onJoin();
+    } catch (error) {
+      screen.append(errorBox(error));
+    } finally {
+      join.disabled = false;
+    }
+  });
+  return meter.stop;
 }

@@ -25,6 +25,9 @@ export interface RoomActions {
   copyLink(input: HTMLInputElement): void;
 }
 
+/** Whether the local preview shows a camera (it may have only a microphone, or nothing). */
+const hasCamera = (video: HTMLVideoElement) => ((video.srcObject as MediaStream | null)?.getVideoTracks().length ?? 0) > 0;
+
 /**
  * The room: a tile per participant (the active speaker's highlighted, one's own showing the
  * camera preview) and, for the host, the panel with the lobby, the link and the controls.
@@ -72,7 +75,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
         'data-speaking': String(speaking),
         'data-self': self,
       },
-      self ? selfVideo : h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name)),
+      self && hasCamera(selfVideo) ? selfVideo : h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name)),
       h(
         'figcaption',
         {},
