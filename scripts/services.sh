@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local PostgreSQL and Redis the test suite talks to when they are not running,
-# and installs HAProxy (for the load-balancer test) when it is missing.
+# and installs HAProxy (for the load-balancer test) and Chromium (for the browser tests) when
+# they are missing.
 # Quiet and idempotent: does nothing when both already answer. The test database itself is
 # created by the suite's global setup (test/support/global-setup.ts), with the app's own code.
 set -euo pipefail
@@ -27,4 +28,11 @@ if ! command -v haproxy >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq haproxy >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq haproxy >/dev/null 2>&1; } || true
   command -v haproxy >/dev/null 2>&1 || { echo "haproxy is not installed and could not be installed (apt-get install haproxy)" >&2; exit 1; }
+fi
+
+# The browser tests (test/browser/) drive Debian's Chromium with playwright-core, which downloads no browser.
+if ! [ -x /usr/bin/chromium ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } || true
+  [ -x /usr/bin/chromium ] || { echo "chromium is not installed and could not be installed (apt-get install chromium)" >&2; exit 1; }
 fi
