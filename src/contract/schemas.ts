@@ -170,7 +170,7 @@ export const settingsResult = z.object({ settings: roomSettingsView });
 export const historyItemView = z.object({
   room_code: z.string(),
   name: z.string(),
-  role: z.enum(['host', 'participant']),
+  role: z.enum(['host', 'guest']).describe("the caller's role in that room, as in participants.role"),
   created_at: timestamp,
   started_at: timestamp.nullable(),
   ended_at: timestamp,

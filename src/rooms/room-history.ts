@@ -27,7 +27,7 @@ interface HistoryRow {
   id: string;
   room_code: string;
   name: string;
-  role: 'host' | 'participant';
+  role: 'host' | 'guest';
   created_at: Date | string;
   started_at: Date | string | null;
   ended_at: Date | string;
@@ -47,7 +47,7 @@ export async function queryHistory(em: EntityManager, userId: string, query: His
   const after = query.cursor ? decodeCursor(query.cursor) : null;
   const rows = await em.execute<HistoryRow[]>(
     `select r.id, r.room_code, r.name, r.created_at, r.started_at, r.ended_at,
-            case when r.host_id = ? then 'host' else 'participant' end as role,
+            case when r.host_id = ? then 'host' else 'guest' end as role,
             (select count(distinct p.user_id) from participants p where p.room_id = r.id) as participant_count
        from rooms r
       where r.ended_at is not null and ${scope.where}

@@ -354,6 +354,23 @@ describe('the meeting page in Chromium', () => {
   );
 
   test(
+    'a guest waiting in the lobby sees "This meeting has ended" when the host ends it',
+    async () => {
+      const host = await hostUser(server, 'Vera Host');
+      const room = await createRoom(server, host, { name: 'Ends while waiting', settings: { lock_room: true } });
+      expect((await api(host, 'POST', `/${room.room_code}/join`)).status).toBe(200);
+      const guest = await userPage(quietBrowser, 'waiting guest');
+      await guest.page.goto(`${server.url}/join/${room.room_code}`);
+      await continueAsGuest(guest.page, 'Walt Waiting');
+      await joinFromPrejoin(guest.page, 'waiting');
+      expect((await api(host, 'POST', `/${room.room_code}/end`)).status).toBe(200);
+      const ended = await waitForScreen(guest.page, 'ended');
+      await waitForVisible(guest.page, ended.getByText('This meeting has ended'), '"This meeting has ended"');
+    },
+    stepTimeout,
+  );
+
+  test(
     'two tabs of one browser are two people: the host in one, the share link in the other asks who you are',
     async () => {
       const host = await userPage(quietBrowser, 'host tab');

@@ -426,7 +426,7 @@ describe('MeetingClient against an in-process server', () => {
       // The host's own rooms are not "participant" history; the guest's attended room is.
       expect((await host.meetings.history({ role: 'participant' })).items).toEqual([]);
       const attended = await guest.meetings.history({ role: 'participant' });
-      expect(attended.items).toEqual([expect.objectContaining({ room_code: codes[1], name: 'Second', role: 'participant', participant_count: 2 })]);
+      expect(attended.items).toEqual([expect.objectContaining({ room_code: codes[1], name: 'Second', role: 'guest', participant_count: 2 })]);
       expect(attended.next_cursor).toBeNull();
       expect((await guest.meetings.history({ role: 'all' })).items.map((i) => i.room_code)).toEqual([codes[1]]);
       expect((await host.meetings.history({ role: 'all', limit: 100 })).items.map((i) => i.room_code)).toEqual(newestFirst);

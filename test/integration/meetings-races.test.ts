@@ -4,6 +4,7 @@ import { testDatabaseUrl } from '../support/env';
 import { createRoom, guestUser, hostUser, liveStateModes, meetings, type Actor } from '../support/meetings';
 import { deleteRedisPrefix, redisKeys } from '../support/redis';
 import { startServer, type ApiResponse, type TestServer } from '../support/server';
+import { closeSockets, connectSocket, quietFor, record } from '../support/sockets';
 
 /**
  * Real concurrent HTTP requests against one room (DESIGN.md §6 "under any concurrency", §9
@@ -24,6 +25,7 @@ describe.each(liveStateModes())('meeting races (%s)', (_mode, env) => {
   });
 
   afterAll(async () => {
+    closeSockets();
     await server?.close();
     await db?.end();
     if (env.REDIS_PREFIX) await deleteRedisPrefix(env.REDIS_PREFIX);
@@ -76,15 +78,18 @@ describe.each(liveStateModes())('meeting races (%s)', (_mode, env) => {
     }
   });
 
-  it('10 concurrent admits of one waiting user: all 200 admitted, one attendance row', async () => {
+  it('10 concurrent admits of one waiting user: all 200 admitted, one attendance row, one lobby:admitted', async () => {
     const host = await hostUser(server);
     const code = await startedRoom(host, { lock_room: true });
     const [guest] = await guests(1);
+    const admittedEvents = record(await connectSocket(server, guest!.token), 'lobby:admitted');
     const waiting = await api(guest!, 'POST', `/${code}/join`, {});
     expect(waiting.status).toBe(200);
     expect(waiting.body.status).toBe('waiting');
 
     const responses = await Promise.all(Array.from({ length: 10 }, () => api(host, 'POST', `/${code}/admit/${guest!.userId}`)));
+    await quietFor(200);
+    expect(admittedEvents).toEqual([{ room_code: code }]);
 
     expect(statuses(responses)).toEqual(Array(10).fill(200));
     expect(responses.every((r) => r.body.status === 'admitted' && r.body.participant.user_id === guest!.userId)).toBe(true);

@@ -124,7 +124,7 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
         participant_count: 3,
       });
       expect((await api(ann, 'GET', '/history')).body.items).toEqual([]);
-      expect((await api(ann, 'GET', '/history?role=participant')).body.items).toEqual([expect.objectContaining({ room_code: code, role: 'participant' })]);
+      expect((await api(ann, 'GET', '/history?role=participant')).body.items).toEqual([expect.objectContaining({ room_code: code, role: 'guest' })]);
       expect((await api(bob, 'GET', '/history?role=all')).body.items.map((i: { room_code: string }) => i.room_code)).toEqual([code]);
       expect((await api(cat, 'GET', '/history?role=all')).body.items).toEqual([]);
     });
