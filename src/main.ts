@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { setupWorker } from '@socket.io/sticky';
 import { createApp, type App } from './app';
-import { runPrimary, workerReady } from './cluster/primary';
+import { runPrimary, workerReady } from './workers/primary';
 import { describeRedisUrl } from './cluster/redis-connection';
 import { ConfigError, loadConfig } from './config/config';
 import { createLogger } from './logging/logger';
@@ -14,7 +14,7 @@ const shutdownTimeoutMs = 15_000;
 /**
  * `npm start`: one node, configured from the environment; stops cleanly on SIGTERM/SIGINT.
  * With WEB_CONCURRENCY > 1 this process becomes the primary of that many worker nodes sharing
- * its port (cluster/primary.ts), and each worker runs the rest of this function.
+ * its port (workers/primary.ts), and each worker runs the rest of this function.
  */
 async function main(): Promise<void> {
   let config;

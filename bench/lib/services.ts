@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { ensureDatabase } from '../../src/persistence/database';
+import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { openOrm } from '../../src/persistence/orm';
 import { freePort } from './ports';
 

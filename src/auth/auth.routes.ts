@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { guestBody, loginBody, registerBody } from '../contract/schemas';
-import { parse } from '../contract/validate';
+import { parse } from '../errors/validate';
 import type { AuthService } from './auth.service';
 
 /** `/api/v1/auth`: thin handlers that validate, call the service and shape the status. */

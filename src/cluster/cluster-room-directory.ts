@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis, Result } from 'ioredis';
 import { AppError } from '../errors/app-error';
-import { StaleOwnerError, type Fence } from './fencing';
+import { StaleOwnerError, type Fence } from '../live-state/fencing';
 import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
 import { createLocalRoomDirectory, type HeldConnection, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';

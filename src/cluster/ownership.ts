@@ -1,5 +1,5 @@
 import type { Redis, Result } from 'ioredis';
-import type { Fence } from './fencing';
+import type { Fence } from '../live-state/fencing';
 import { nodeKey, nodeRoomsKey, ownerKey } from '../live-state/redis-keys';
 
 /**

@@ -1,6 +1,6 @@
 import type { ChainableCommander, Redis, Result } from 'ioredis';
 import { z } from 'zod';
-import { StaleOwnerError, type Fence } from '../cluster/fencing';
+import { StaleOwnerError, type Fence } from './fencing';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateStore, MapChange } from './live-state';
 import { allLiveStateKeys, deadlineIndexKey, liveStateKeys, ownerKey } from './redis-keys';
 

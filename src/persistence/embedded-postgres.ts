@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ensureDatabase, type Database } from './database';
+import { ensureDatabase, type Database } from './ensure-database';
 
 const databaseName = 'meetings';
 

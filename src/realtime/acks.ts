@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { EventError } from '../contract/events';
-import { parse } from '../contract/validate';
+import { parse } from '../errors/validate';
 import { toAppError } from '../errors/to-app-error';
 import type { MeetingSocket } from './socket-server';
 

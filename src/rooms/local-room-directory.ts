@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
-import { StaleOwnerError, type Fence } from '../cluster/fencing';
+import { StaleOwnerError, type Fence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { nextDeadline, type DurableChange, type RoomEvent, type RoomNotice } from './room.machine';
 import { createDeadlineScheduler } from './deadline-scheduler';

@@ -2,7 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { emptyBody, historyQuery, joinBody, roomCodePattern, type MeetingLimits, meetingBodies } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
-import { parse } from '../contract/validate';
+import { parse } from '../errors/validate';
 import type { MeetingsService } from './meetings.service';
 
 const userIdParam = z.strictObject({ user_id: z.uuid('must be a user id (UUID)') });

@@ -1,5 +1,5 @@
 import type { QueryResult } from 'pg';
-import { StaleOwnerError } from '../cluster/fencing';
+import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
 import type { DurableChange, Role, RoomSettings } from './room.machine';
@@ -35,7 +35,7 @@ export interface NewRoom {
 /**
  * The durable side of the room actor: creates rooms, loads a room for activation and writes a
  * command's changes, each in one round trip to PostgreSQL.
- * In a cluster both take the owner's epoch (cluster/fencing.ts): loading records it in
+ * In a cluster both take the owner's epoch (live-state/fencing.ts): loading records it in
  * `rooms.owner_epoch` unless a later claim already did, and every write checks it under the
  * room row's lock, so once a new owner has loaded the room, the old one cannot write to it.
  * Either throws StaleOwnerError when its epoch is not the latest.

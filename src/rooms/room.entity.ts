@@ -19,7 +19,7 @@ export class Room {
   endedAt: Date | null = null;
   /** Always complete: defaults are merged when the room is created (DESIGN.md §4). */
   settings: RoomSettings;
-  /** The epoch of the cluster node that last loaded the room: its writes alone are accepted (cluster/fencing.ts). */
+  /** The epoch of the cluster node that last loaded the room: its writes alone are accepted (live-state/fencing.ts). */
   readonly ownerEpoch: number = 0;
 
   constructor(init: { roomCode: string; host: User; name: string; settings: RoomSettings }) {

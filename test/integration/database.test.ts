@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { ensureDatabase } from '../../src/persistence/database';
+import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { databaseUrlFor, testDatabaseUrl } from '../support/env';
 
 describe('ensureDatabase', () => {

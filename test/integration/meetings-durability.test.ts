@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { ensureDatabase } from '../../src/persistence/database';
+import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { attendanceRows, waitFor, type AttendanceRow } from '../support/db';
 import { databaseUrlFor, testDatabaseUrl, testRedisUrl } from '../support/env';
 import { createRoom, guestUser, hostUser, liveStateModes, meetings, uniqueRedisPrefix, type Actor } from '../support/meetings';

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { ensureDatabase } from '../../src/persistence/database';
+import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { openOrm, type Orm } from '../../src/persistence/orm';
 import { databaseUrlFor, testDatabaseUrl } from '../support/env';
 

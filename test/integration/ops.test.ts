@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { ensureDatabase } from '../../src/persistence/database';
+import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { waitFor } from '../support/db';
 import { databaseUrlFor, testDatabaseUrl, testRedisUrl } from '../support/env';
 import { startServer, type TestServer } from '../support/server';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createOwnership, NodeNotAliveError } from '../../src/cluster/ownership';
-import { StaleOwnerError, type Fence } from '../../src/cluster/fencing';
+import { StaleOwnerError, type Fence } from '../../src/live-state/fencing';
 import { liveStateKeys, nodeKey, nodeRoomsKey, ownerKey } from '../../src/live-state/redis-keys';
 import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
 import { participant, randomRoomCode } from '../contract/live-state.contract';

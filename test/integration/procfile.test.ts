@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { migrationsList } from '../../migrations';
-import { ensureDatabase } from '../../src/persistence/database';
+import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { databaseUrlFor, testDatabaseUrl } from '../support/env';
 
 const run = promisify(execFile);

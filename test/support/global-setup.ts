@@ -1,5 +1,5 @@
 import { buildWeb } from '../../scripts/build-web';
-import { ensureDatabase } from '../../src/persistence/database';
+import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { openOrm } from '../../src/persistence/orm';
 import { testDatabaseUrl } from './env';
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { FieldError } from './errors';
-import { AppError } from '../errors/app-error';
+import type { FieldError } from '../contract/errors';
+import { AppError } from './app-error';
 
 /** Parses input with a contract schema, or throws 400 VALIDATION_FAILED listing every bad field. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
