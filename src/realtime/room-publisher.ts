@@ -1,6 +1,6 @@
 import { parseConnectionId } from '../cluster/connection-ids';
 import type { NoticePublisher } from '../rooms/room-directory';
-import type { RoomNotice } from '../rooms/room.machine';
+import type { RoomNotice } from '../rooms/room.types';
 import { toParticipantView } from '../rooms/room-views';
 import { roomChannel, userChannel } from './channels';
 import type { MeetingServer } from './socket-server';

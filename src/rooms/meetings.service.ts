@@ -5,7 +5,7 @@ import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, L
 import { AppError } from '../errors/app-error';
 import type { NamedStatement, Sql } from '../persistence/sql';
 import type { RoomDirectory, RoomSummary } from './room-directory';
-import type { RoomSettings } from './room.machine';
+import type { RoomSettings } from './room.types';
 import { queryHistory } from './room-history';
 import { toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
 

@@ -1,4 +1,5 @@
-import { lobbyInOrder, type Member, type RoomContext, type RoomEvent, type RoomNotice, type RoomSettings, type Waiting } from './room.machine';
+import { lobbyInOrder } from './room-steps';
+import type { Member, RoomContext, RoomEvent, RoomNotice, RoomSettings, Waiting } from './room.types';
 import type { NewRoom } from './room-repository';
 import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
 

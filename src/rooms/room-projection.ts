@@ -1,5 +1,5 @@
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
-import type { Member, RoomContext, Waiting } from './room.machine';
+import type { Member, RoomContext, Waiting } from './room.types';
 import type { StoredRoom } from './room-repository';
 
 /**

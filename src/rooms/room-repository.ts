@@ -2,7 +2,7 @@ import type { QueryResult } from 'pg';
 import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
-import type { DurableChange, Role, RoomSettings } from './room.machine';
+import type { DurableChange, Role, RoomSettings } from './room.types';
 import type { RoomStatus } from './room-step';
 
 /** A room as PostgreSQL holds it: the row, its open attendances and its bans. */

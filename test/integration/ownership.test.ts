@@ -5,7 +5,7 @@ import { StaleOwnerError, type Fence } from '../../src/live-state/fencing';
 import { liveStateKeys, nodeKey, nodeRoomsKey, ownerKey } from '../../src/live-state/redis-keys';
 import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
 import { participant, randomRoomCode } from '../contract/live-state.contract';
-import type { DurableChange } from '../../src/rooms/room.machine';
+import type { DurableChange } from '../../src/rooms/room.types';
 import { createRoomRepository } from '../../src/rooms/room-repository';
 import { testRedisUrl } from '../support/env';
 import { createRoom, hostUser } from '../support/meetings';

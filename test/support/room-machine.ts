@@ -1,5 +1,5 @@
 import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/room-step';
-import type { RoomEvent, RoomSettings } from '../../src/rooms/room.machine';
+import type { RoomEvent, RoomSettings } from '../../src/rooms/room.types';
 
 /**
  * A room machine under test: the current snapshot plus a simulated clock. Commands go through

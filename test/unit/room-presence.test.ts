@@ -1,4 +1,4 @@
-import { nextDeadline } from '../../src/rooms/room.machine';
+import { nextDeadline } from '../../src/rooms/room-steps';
 import { accepted, graceMs, host, leftNotice, refusalOf, room } from '../support/room-machine';
 
 /**

@@ -1,0 +1,99 @@
+import { chain, freeSeats, graceFor, lobbyInOrder, nothing, socketsOf, without, type Step } from './room-steps';
+import type { LeaveReason, Member, Role, RoomContext, RoomSettings, Waiting, WaitingReason } from './room.types';
+
+/**
+ * Pure steps for who is in the room and its lobby, and for the room's life (start, end,
+ * settings). See room-steps.ts for what a step is.
+ */
+
+/** What a user brings when they come in, whether from the lobby or straight from joining. */
+export type Seated = Pick<Waiting, 'userId' | 'displayName' | 'language' | 'hardwareReady'>;
+const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated => ({ userId, displayName, language, hardwareReady });
+
+/** Makes users participants (from the lobby or straight in). */
+export const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
+  let next = { participants: { ...c.participants }, lobby: { ...c.lobby }, graceDeadlines: c.graceDeadlines };
+  const step = nothing();
+  for (const user of users) {
+    const role: Role = user.userId === c.hostId ? 'host' : 'guest';
+    const connections = socketsOf(c, user.userId);
+    const member: Member = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at };
+    next.participants[user.userId] = member;
+    next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
+    step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
+    if (next.lobby[user.userId]) {
+      next = { ...next, lobby: without(next.lobby, user.userId) };
+      step.notices.push({ type: 'lobby:admitted', userId: user.userId });
+    }
+    // The newcomer's sockets enter the channel first, so they hear their own arrival too.
+    if (connections.length > 0) step.notices.push({ type: 'channel:join', connections });
+    step.notices.push({ type: 'participant:joined', participant: member });
+  }
+  step.context = next;
+  return step;
+};
+
+/** Admits waiting users in lobby order while seats are free. */
+export const admitWaiting = (at: number) => (c: RoomContext): Step => seat(lobbyInOrder(c).slice(0, freeSeats(c)), at)(c);
+
+/** Lets one waiting user in; nothing if they no longer wait. */
+export const admit = (userId: string, at: number) => (c: RoomContext): Step => {
+  const waiting = c.lobby[userId];
+  return waiting ? seat([waiting], at)(c) : nothing();
+};
+
+export const enterLobby = (user: Seated, at: number, reason: WaitingReason) => (c: RoomContext): Step => ({
+  context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at } }, graceDeadlines: graceFor(c, user.userId, at) },
+  persist: [],
+  notices: [
+    { type: 'lobby:waiting', userId: user.userId, reason },
+    { type: 'lobby:entered', hostId: c.hostId, userId: user.userId, displayName: user.displayName },
+  ],
+});
+
+export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:rejected') => (c: RoomContext): Step => ({
+  context: { lobby: without(c.lobby, userId), graceDeadlines: without(c.graceDeadlines, userId) },
+  persist: [],
+  notices: [notice === 'lobby:left' ? { type: notice, hostId: c.hostId, userId } : { type: notice, userId }],
+});
+
+export const unseat = (userId: string, reason: LeaveReason, at: number) => (c: RoomContext): Step => {
+  const step: Step = {
+    context: { participants: without(c.participants, userId), graceDeadlines: without(c.graceDeadlines, userId), speaking: without(c.speaking, userId) },
+    persist: [{ kind: 'attendanceClosed', userId, reason, at }],
+    notices: [{ type: 'participant:left', userId, reason }],
+  };
+  const connections = socketsOf(c, userId);
+  if (connections.length > 0) step.notices.push({ type: 'channel:leave', connections });
+  if (reason === 'removed') {
+    step.context.removed = [...c.removed, userId];
+    step.notices.push({ type: 'participant:removed', userId });
+  }
+  // The machine's speaker region notices and announces the change (its `speakerGone` guard).
+  if (c.activeSpeaker === userId) step.context.activeSpeaker = null;
+  return step;
+};
+
+export const startRoom = (at: number) => (c: RoomContext): Step => ({
+  context: { startedAt: at },
+  persist: [{ kind: 'roomStarted', at }],
+  notices: [{ type: 'room:updated', settings: c.settings, status: 'active' }],
+});
+
+/** The host starts the room; waiting users come in with them unless the room is locked. */
+export const startRoomWith = (host: Seated, at: number) => (c: RoomContext): Step =>
+  chain(c, startRoom(at), seat([host], at), (next) => (next.settings.lock_room ? nothing() : admitWaiting(at)(next)));
+
+export const endRoom = (at: number) => (c: RoomContext): Step => ({
+  context: { endedAt: at, participants: {}, lobby: {}, activeSpeaker: null, speaking: {}, connections: {}, graceDeadlines: {}, emptyDeadline: null },
+  persist: [{ kind: 'roomEnded', at }],
+  notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
+});
+
+export const configure = (patch: Partial<RoomSettings>) => (c: RoomContext): Step => {
+  const settings = { ...c.settings, ...patch };
+  const changed = (Object.keys(settings) as (keyof RoomSettings)[]).some((key) => settings[key] !== c.settings[key]);
+  if (!changed) return nothing();
+  const status = c.startedAt === null ? 'pending' : 'active';
+  return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices: [{ type: 'room:updated', settings, status }] };
+};

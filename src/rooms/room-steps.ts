@@ -1,0 +1,62 @@
+import type { DurableChange, RoomContext, RoomNotice, Waiting } from './room.types';
+
+/**
+ * The kit the room's pure steps are written with (lobby.steps.ts, presence.steps.ts,
+ * speaker.steps.ts). A step computes what one rule does to the room: a context patch, the
+ * durable changes and the notices, and nothing else: no I/O, no clock.
+ */
+
+export interface Step {
+  context: Partial<RoomContext>;
+  persist: DurableChange[];
+  notices: RoomNotice[];
+}
+
+export const nothing = (): Step => ({ context: {}, persist: [], notices: [] });
+
+/** Runs steps one after another, each seeing the context the previous ones produced. */
+export function chain(context: RoomContext, ...steps: ((c: RoomContext) => Step)[]): Step {
+  const out = nothing();
+  let current = context;
+  for (const step of steps) {
+    const result = step(current);
+    current = { ...current, ...result.context };
+    Object.assign(out.context, result.context);
+    out.persist.push(...result.persist);
+    out.notices.push(...result.notices);
+  }
+  return out;
+}
+
+/** The record without `key`: a copy, or the same object when the key is absent (so nothing reads as changed). */
+export const without = <V>(record: Record<string, V>, key: string): Record<string, V> => {
+  if (!Object.hasOwn(record, key)) return record;
+  const { [key]: _gone, ...rest } = record;
+  return rest;
+};
+
+/** Participants other than the host: what `max_participants` counts. */
+const guestCount = (c: RoomContext) => Object.keys(c.participants).filter((id) => id !== c.hostId).length;
+export const freeSeats = (c: RoomContext) => Math.max(0, c.settings.max_participants - guestCount(c));
+export const socketsOf = (c: RoomContext, userId: string) => c.connections[userId] ?? [];
+
+/** The lobby in the order it is served: first come, first admitted. */
+export const lobbyInOrder = (c: RoomContext): Waiting[] =>
+  Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));
+
+/** The earliest deadline of the room (empty room, reconnect grace), or null. */
+export const nextDeadline = (c: RoomContext): number | null => {
+  const all = Object.values(c.graceDeadlines);
+  if (c.emptyDeadline !== null) all.push(c.emptyDeadline);
+  return all.length > 0 ? Math.min(...all) : null;
+};
+
+/**
+ * A member or waiting user with no socket attached gets a deadline to attach by (a REST join
+ * counts from joining); one with a socket has none. An existing deadline is kept, so moving
+ * from the lobby into the room does not extend it.
+ */
+export const graceFor = (c: RoomContext, userId: string, at: number): Record<string, number> =>
+  socketsOf(c, userId).length > 0
+    ? without(c.graceDeadlines, userId)
+    : { ...c.graceDeadlines, [userId]: c.graceDeadlines[userId] ?? at + c.reconnectGraceMs };
