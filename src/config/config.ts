@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
- * The only place that reads the environment (DESIGN.md §3). Every variable has a default and a
+ * The only place that reads the environment (README "Configuration"). Every variable has a default and a
  * reason in the README's configuration table; bad values fail the boot, all listed at once.
  */
 

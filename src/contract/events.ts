@@ -2,7 +2,7 @@ import type { ErrorCode, FieldError } from './errors';
 import type { AudioLevelPayload, HardwareStatusPayload, LobbyEntryView, ParticipantView, RoomCodePayload, RoomSettingsView } from './schemas';
 
 /**
- * The Socket.IO contract (DESIGN.md §7), as one typed event map a TypeScript frontend can import
+ * The Socket.IO contract (README "Realtime"), as one typed event map a TypeScript frontend can import
  * (`import type`; nothing here exists at run time):
  *
  *   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { auth: { token } });

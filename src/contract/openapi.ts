@@ -61,7 +61,7 @@ const components = {
 
 type Operations = Record<string, Partial<Record<'get' | 'post' | 'patch', Operation>>>;
 
-/** Every route of DESIGN.md §6 with its schemas and error codes. */
+/** Every route of README "REST API" with its schemas and error codes. */
 function operations(limits: MeetingLimits): Operations {
   const ops: Operations = {};
   const route = (method: 'get' | 'post' | 'patch', path: string, operation: Operation) => {

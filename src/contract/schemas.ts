@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Every REST request body of the wire contract (DESIGN.md §6), validated at the edge. Objects
+ * Every REST request body of the wire contract (README "REST API"), validated at the edge. Objects
  * are strict: unknown fields are rejected. Response shapes are here too, so that the OpenAPI
  * document (contract/openapi.ts) is generated from the same source. Issue #4 adds the
  * Socket.IO payloads.
@@ -182,7 +182,7 @@ export const historyPage = z.object({ items: z.array(historyItemView), next_curs
 export type HistoryPage = z.infer<typeof historyPage>;
 
 // ---------------------------------------------------------------------------------------------
-// Socket.IO payloads (client → server, DESIGN.md §7). The event map is contract/events.ts.
+// Socket.IO payloads (client → server, README "Realtime"). The event map is contract/events.ts.
 
 const roomCode = z.string().regex(roomCodePattern, 'must be a room code (12 characters of A-Z a-z 0-9 - _)');
 

@@ -1,5 +1,5 @@
 /**
- * The live, ephemeral state of a room (DESIGN.md §5): who is in it and how they are doing, who
+ * The live, ephemeral state of a room (README "Redis keys"): who is in it and how they are doing, who
  * waits in the lobby, who speaks, and the room's pending deadlines. The room actor is the only
  * writer; other services may read the Redis keys (documented in the README). PostgreSQL keeps
  * the durable facts; this keeps what a room needs while it lives and is deleted when it ends.
@@ -8,7 +8,7 @@
  * in-process (single node) and Redis (cluster).
  */
 
-/** The value of `room:{code}:participants` → user_id, exactly as DESIGN.md §5 specifies. */
+/** The value of `room:{code}:participants` → user_id, exactly as README "Redis keys" specifies. */
 export interface LiveParticipant {
   status: 'connected' | 'disconnected';
   language: string | null;

@@ -16,7 +16,7 @@ export interface RedisLiveStateOptions {
 }
 
 /**
- * The live-state store of a cluster: the keys of DESIGN.md §5 (see redis-keys.ts), written by
+ * The live-state store of a cluster: the keys of README "Redis keys" (see redis-keys.ts), written by
  * the node that owns the room and readable by any other service. Each call is one round trip.
  */
 export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateOptions): LiveStateStore {
@@ -122,7 +122,7 @@ type Op = [command: 'HDEL' | 'HSET' | 'SREM' | 'SADD' | 'SET' | 'DEL', key: stri
  * the keys are being deleted), the commands as JSON `[[command, key index, args...]]`, what to
  * do with the room's entry in the deadline index ('' nothing, 'remove', or the index of the
  * deadlines hash to take the earliest from), and the room code. Checking the fence and writing
- * happen in one script, so no other client runs between them (DESIGN.md §9).
+ * happen in one script, so no other client runs between them (README "Scaling out").
  */
 const fencedWriteScript = `
 if ARGV[1] ~= '' then
@@ -230,7 +230,7 @@ function parseLobby(members: string[], rawEntries: Record<string, string>): Reco
   );
 }
 
-// The stored JSON shapes (DESIGN.md §5). z.object drops fields we do not know.
+// The stored JSON shapes (README "Redis keys"). z.object drops fields we do not know.
 const participantJson = z.object({
   status: z.enum(['connected', 'disconnected']),
   language: z.string().nullable(),

@@ -18,7 +18,7 @@ export interface RoomHandlerDeps {
 }
 
 /**
- * `room:attach`, `room:detach`, `hardware:status` and `lobby:cancel` (DESIGN.md §7): each is one
+ * `room:attach`, `room:detach`, `hardware:status` and `lobby:cancel` (README "Realtime"): each is one
  * command to the room's actor. The socket's id is its connection in the room's presence, so the
  * room knows who is connected and which sockets its channel holds; a socket that goes away
  * detaches from every room it attached to.

@@ -39,7 +39,7 @@ export interface MeetingsDeps {
   defaultMaxParticipants: number;
 }
 
-/** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (DESIGN.md §4). */
+/** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (README "Data model"). */
 const newRoomCode = () => randomBytes(9).toString('base64url');
 const codeAttempts = 5;
 
@@ -111,7 +111,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
 
     async remove(principal, roomCode, userId) {
       await rooms.dispatch(roomCode, { type: 'remove', by: principal.userId, userId }).catch((error: unknown) => {
-        // DESIGN.md §6: NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409
+        // README "REST API": NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409
         // when the host names someone who is not (a conflict with the room's state).
         throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
       });

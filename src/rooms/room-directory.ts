@@ -45,7 +45,7 @@ interface ReplyDetails {
   expire: object;
   /** Participants by joining time, and the lobby in serving order (only the host may be shown it). */
   viewParticipants: RoomRoster;
-  /** What a socket needs to show the room at once (DESIGN.md §7 `room:attach`). */
+  /** What a socket needs to show the room at once (README "Realtime" `room:attach`). */
   attach: RoomRoster & { joined: boolean; activeSpeaker: string | null };
   detach: object;
   cancelWaiting: object;

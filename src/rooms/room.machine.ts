@@ -6,7 +6,7 @@ import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode,
 import { startSpeaking, stopSpeaking } from './speaker.steps';
 
 /**
- * The room: every rule of DESIGN.md §6 and §8 as one XState machine, and nothing else. It is
+ * The room: every rule of README "REST API" and §8 as one XState machine, and nothing else. It is
  * pure: it never does I/O. The room directory (local-room-directory.ts) feeds it one command at a
  * time through room-step.ts, which runs xstate's transition and returns the next snapshot and the
  * effects without running them:
@@ -211,7 +211,7 @@ export const roomMachine = room.createMachine({
             },
           },
         },
-        // DESIGN.md §8. Speaking starts and stops come from the detectors on the socket nodes.
+        // README "Realtime", active speaker. Speaking starts and stops come from the detectors on the socket nodes.
         speaker: {
           initial: 'none',
           on: {

@@ -131,7 +131,7 @@ export type DurableChange =
   | { kind: 'attendanceClosed'; userId: string; reason: LeaveReason; at: number };
 
 /**
- * What the room tells its members; the realtime layer turns each into a DESIGN.md §7 event.
+ * What the room tells its members; the realtime layer turns each into a README "Realtime" event.
  * `channel:join`/`channel:leave` name the sockets (connections) that start or stop receiving the
  * room's events: a participant's attached sockets, and only those. Published in order with the
  * rest, so a socket never misses or overhears an event around a change of membership.

@@ -3,7 +3,7 @@ import { startCluster, type ClusterNode, type TestCluster } from '../support/clu
 import { createRoom, guestUser, hostUser, meetings } from '../support/meetings';
 import { closeSockets, connectSocket, nextEvent, record, request, type ClientSocket } from '../support/sockets';
 
-// Connection-state recovery with the Redis streams adapter (DESIGN.md §1): a client whose
+// Connection-state recovery with the Redis streams adapter (docs/architecture.md): a client whose
 // connection drops for a moment gets back its socket and the events it missed.
 describe('redis-streams adapter: a client that blips back misses nothing', () => {
   let cluster: TestCluster;

@@ -46,7 +46,7 @@ describe('Redis live state, as other services see it', () => {
     });
     const store = () => createRedisLiveStateStore(redis, { prefix: '', ttlMs });
 
-    it('writes the key names and value shapes of DESIGN.md §5', async () => {
+    it('writes the key names and value shapes of README "Redis keys"', async () => {
       const room = newRoom();
       await store().apply(room, {
         participants: { set: { u1: participant({ role: 'host', language: null }) } },

@@ -9,7 +9,7 @@ import { deleteRedisPrefix, redisKeys } from '../support/redis';
 import { startServer, type ApiResponse, type TestServer } from '../support/server';
 
 /**
- * What the room actor promises about its stores (DESIGN.md §4, §5, §9): an answered command is
+ * What the room actor promises about its stores (README "Data model", "Redis keys", "Scaling out"): an answered command is
  * in PostgreSQL, the live state is the documented projection and goes away with the room, a
  * room comes back from the stores on a fresh node, a failed effect changes nothing, and an
  * empty room ends by itself.

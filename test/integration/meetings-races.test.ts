@@ -7,8 +7,8 @@ import { startServer, type ApiResponse, type TestServer } from '../support/serve
 import { closeSockets, connectSocket, quietFor, record } from '../support/sockets';
 
 /**
- * Real concurrent HTTP requests against one room (DESIGN.md §6 "under any concurrency", §9
- * "commands for a room run strictly one after another"): the cap is exact, join/admit/leave are
+ * Real concurrent HTTP requests against one room (the cap holds under any concurrency, and a
+ * room's commands run strictly one after another: README "REST API"): the cap is exact, join/admit/leave are
  * idempotent, and a join racing the end of a room never leaves an open attendance behind.
  */
 

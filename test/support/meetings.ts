@@ -37,7 +37,7 @@ export const meetings = (server: Endpoint) => (actor: Actor, method: string, pat
 /** A Redis key prefix of one's own, so parallel test files never see each other's keys. */
 export const uniqueRedisPrefix = () => `test-${randomBytes(4).toString('hex')}:`;
 
-/** Both modes of DESIGN.md §1: in-process live state, and Redis live state (with a private prefix). */
+/** Both modes of docs/architecture.md: in-process live state, and Redis live state (with a private prefix). */
 export function liveStateModes(): [string, Record<string, string>][] {
   return [
     ['in-process live state', {}],

@@ -2,7 +2,7 @@ import { nextDeadline } from '../../src/rooms/room-steps';
 import { accepted, graceMs, host, leftNotice, refusalOf, room } from '../support/room-machine';
 
 /**
- * Presence on the pure machine (DESIGN.md §7, issue #4): sockets attach and detach, the last one
+ * Presence on the pure machine (README "Realtime", issue #4): sockets attach and detach, the last one
  * going starts the reconnect grace, and a user whose grace runs out leaves as `disconnected`.
  */
 
