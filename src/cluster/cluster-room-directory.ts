@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis, Result } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AppError } from '../errors/app-error';
 import { StaleOwnerError, type Fence } from '../live-state/fencing';
-import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
-import { createLocalRoomDirectory, type HeldConnection, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
+import { createLocalRoomDirectory, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
 import type { RoomCommand, RoomDirectory } from '../rooms/room-directory';
 import type { NewRoom } from '../rooms/room-repository';
-import { parseConnectionId } from './connection-ids';
+import { createClusterMaintenance } from './cluster-maintenance';
 import { createHeartbeat } from './heartbeat';
 import { createOwnership, NodeNotAliveError } from './ownership';
 import { createRoomRouter, Reroute } from './room-router';
@@ -29,38 +28,16 @@ export interface ClusterRoomDirectory extends RoomDirectory {
   start(): Promise<void>;
 }
 
-/** Liveness: a node whose key is this old is dead to the others (DESIGN.md §9: kill → ≤ 3 s). */
+/** Liveness: a node whose key is this old is dead to the others (README "Scaling out": kill → ≤ 3 s). */
 export const heartbeatTtlMs = 1500;
 const heartbeatEveryMs = 300;
 /** Rooms whose owner this node remembers for forwarding (the least recently used are forgotten). */
 const maxOwnerHints = 10_000;
 /** How long a command may take from any node, retries included, before ROOM_TIMEOUT. */
 const commandTimeoutMs = 10_000;
-/** How often the sockets recorded in this node's rooms are checked against the live nodes. */
-const sweepEveryMs = 1000;
-/** How often this node looks for rooms whose deadline nobody ran. */
-const overduePollEveryMs = 1000;
-/** A deadline this late was not run by its owner's timer (the owner died or handed the room off). */
-const overdueAfterMs = 2000;
-/** A node silent this long past its heartbeat's TTL is dead for certain; its rooms are adopted. */
-const deadNodeSlackMs = 1000;
-
-/** Removes a room from the deadline index if its score is still the one that was read. */
-const dropIndexEntryScript = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
-  return redis.call('ZREM', KEYS[1], ARGV[1])
-end
-return 0
-`;
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    dropIndexEntry(key: string, roomCode: string, score: string): Result<number, Context>;
-  }
-}
 
 /**
- * The cluster's room directory (DESIGN.md §9). Each room's actor runs on one node, its owner,
+ * The cluster's room directory (README "Scaling out"). Each room's actor runs on one node, its owner,
  * in that node's local directory; a command arriving anywhere else is forwarded to the owner
  * and answered from there. With no live owner, the node the command reached claims the room
  * (a new epoch) and activates it from PostgreSQL and the live state, re-arming its deadlines.
@@ -246,91 +223,21 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     return track(result);
   }
 
-  /**
-   * Sockets recorded in this node's rooms whose node died, or which this node no longer has,
-   * are detached, as their own disconnect would have done (their users get the reconnect grace).
-   */
-  async function sweepConnections(): Promise<void> {
-    // Grouped by the node holding each socket: one liveness check per node, not per socket.
-    const byNode = new Map<string, (HeldConnection & { socketId: string })[]>();
-    for (const connection of local.connections()) {
-      const { nodeId: holder, socketId } = parseConnectionId(connection.connectionId);
-      if (holder === null) continue;
-      let group = byNode.get(holder);
-      if (!group) byNode.set(holder, (group = []));
-      group.push({ ...connection, socketId });
-    }
-    const others = [...byNode.keys()].filter((node) => node !== nodeId);
-    const alive = await ownership.alive(others);
-    const stale = [
-      ...(byNode.get(nodeId) ?? []).filter((c) => !deps.isLocalSocket(c.socketId)),
-      ...others.filter((_, i) => !alive[i]).flatMap((node) => byNode.get(node) ?? []),
-    ];
-    for (const { roomCode, userId, connectionId } of stale) {
-      dispatch(roomCode, { type: 'detach', userId, connectionId }).catch((error: unknown) =>
-        logger.warn({ err: error, room_code: roomCode, user_id: userId }, 'detaching a stale connection failed'),
-      );
-    }
-  }
-  const sweeper = setInterval(() => {
-    if (state === 'running') sweepConnections().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'connection sweep failed'));
-  }, sweepEveryMs);
-  sweeper.unref();
-
-  /**
-   * Rooms nobody runs any more (their owner died, or handed them off and nobody has used them
-   * since) still have deadlines: a reconnect grace, the empty-room timeout. Every write keeps
-   * each room's earliest deadline in `rooms:deadlines`; any node that finds one overdue sends the
-   * room `expire`, which takes the room over if it has no live owner. An entry that the room
-   * itself does not act on (nothing was due after all) is dropped, so it is not retried forever.
-   */
-  async function runOverdueDeadlines(): Promise<void> {
-    const due = await redis.zrangebyscore(deadlineIndexKey(prefix), '-inf', Date.now() - overdueAfterMs, 'WITHSCORES', 'LIMIT', 0, 20);
-    for (let i = 0; i < due.length; i += 2) {
-      const roomCode = due[i]!;
-      const settled = await dispatch(roomCode, { type: 'expire' }).then(
-        () => true,
-        (error: unknown) => {
-          if (error instanceof AppError && error.code === 'ROOM_NOT_FOUND') return true;
-          logger.warn({ err: error, room_code: roomCode }, 'overdue room deadline failed');
-          return false;
-        },
-      );
-      if (settled) await redis.dropIndexEntry(deadlineIndexKey(prefix), roomCode, due[i + 1]!);
-    }
-  }
-  /**
-   * The rooms of a node that died are adopted as a whole: nodes beat into the `nodes` registry,
-   * and whichever node finds one silent for longer than the heartbeat's TTL takes its rooms from
-   * its `node:{id}:rooms` index (SPOP, so two adopters share them out) and sends each `expire`,
-   * which claims it here. That covers a room whose users were all connected to the dead node
-   * and none came back: it has no deadline yet, until the sweep detaches those sockets.
-   */
-  async function adoptRoomsOfDeadNodes(): Promise<void> {
-    const dead = await redis.zrangebyscore(nodeRegistryKey(prefix), '-inf', Date.now() - heartbeatTtlMs - deadNodeSlackMs, 'LIMIT', 0, 10);
-    for (const node of dead) {
-      if (node === nodeId) continue;
-      for (;;) {
-        const rooms = await redis.spop(nodeRoomsKey(prefix, node), 50);
-        await Promise.all(
-          rooms.map((roomCode) =>
-            dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode, dead_node: node }, 'adopting a room failed')),
-          ),
-        );
-        if (rooms.length < 50) break;
-      }
-      await redis.zrem(nodeRegistryKey(prefix), node);
-      logger.info({ dead_node: node, component: 'cluster' }, 'adopted the rooms of a dead node');
-    }
-  }
-
-  const overduePoller = setInterval(() => {
-    if (state !== 'running') return;
-    runOverdueDeadlines().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'overdue deadline poll failed'));
-    adoptRoomsOfDeadNodes().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'adopting rooms of dead nodes failed'));
-  }, overduePollEveryMs);
-  overduePoller.unref();
-  if (typeof redis.dropIndexEntry !== 'function') redis.defineCommand('dropIndexEntry', { numberOfKeys: 1, lua: dropIndexEntryScript });
+  const maintenance = createClusterMaintenance({
+    redis,
+    prefix,
+    nodeId,
+    logger,
+    heartbeatTtlMs,
+    isRunning: () => state === 'running',
+    dispatch,
+    connections: () => local.connections(),
+    isLocalSocket: (socketId) => deps.isLocalSocket(socketId),
+    alive: (nodes) => ownership.alive(nodes),
+  });
+  // Armed at construction, not in start(): the directory takes commands from the moment it exists
+  // (they wait for start() within their timeout), and the sweeps' repairs are commands too.
+  maintenance.start();
 
   return {
     create(room) {
@@ -351,8 +258,8 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
      * then stop answering and beating.
      */
     async close() {
-      clearInterval(sweeper);
-      clearInterval(overduePoller);
+      // The sweeps stop first: they send commands, and the hand-off must see all of them.
+      maintenance.close();
       await Promise.allSettled([...inFlight]);
       state = 'draining';
       await local.close();

@@ -1,7 +1,7 @@
 /**
  * How a room records an attached socket: `{node_id}#{socket_id}`. Rooms treat it as an opaque
  * string; the node id in it tells the cluster which node holds the socket, so the sockets of a
- * node that died can be found and detached (cluster-room-directory.ts). Node ids cannot contain
+ * node that died can be found and detached (cluster-maintenance.ts). Node ids cannot contain
  * `#` (config.ts), socket ids do not.
  */
 export const connectionIdOf = (nodeId: string, socketId: string): string => `${nodeId}#${socketId}`;

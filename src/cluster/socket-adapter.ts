@@ -5,7 +5,7 @@ import type { ServerOptions } from 'socket.io';
 import { closeRedisConnection, createRedisConnection } from './redis-connection';
 
 /**
- * How Socket.IO nodes reach each other's sockets (DESIGN.md §1): `@socket.io/redis-adapter`
+ * How Socket.IO nodes reach each other's sockets (docs/architecture.md): `@socket.io/redis-adapter`
  * (pub/sub) by default, or `@socket.io/redis-streams-adapter` with SOCKET_ADAPTER=redis-streams.
  * Only the streams adapter keeps what was broadcast while a client was away, so only it turns on
  * connection-state recovery across nodes. Channels and streams carry REDIS_PREFIX.
