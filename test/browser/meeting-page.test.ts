@@ -85,6 +85,12 @@ describe('the meeting page in Chromium', () => {
     await button(form, 'Continue as guest').click();
   }
 
+  /** Opens a meeting's share link and continues as a guest named `displayName`. */
+  async function openLinkAsGuest(page: Page, roomCode: string, displayName: string): Promise<void> {
+    await page.goto(`${server.url}/join/${roomCode}`);
+    await continueAsGuest(page, displayName);
+  }
+
   async function signIn(page: Page, email: string): Promise<void> {
     const form = (await waitForScreen(page, 'signin')).locator('form[data-form=login]');
     await form.locator('input[name=email]').fill(email);
@@ -164,8 +170,7 @@ describe('the meeting page in Chromium', () => {
       await attributeIs("the host's own tile connected", selfTile(host.page), 'data-status', 'connected');
 
       // Guest: the share link, as a guest, with a working camera and a talking microphone.
-      await guest.page.goto(`${server.url}/join/${code}`);
-      await continueAsGuest(guest.page, 'Gus Guest');
+      await openLinkAsGuest(guest.page, code, 'Gus Guest');
       const prejoin = await waitForScreen(guest.page, 'prejoin');
       await waitForVisible(guest.page, prejoin.getByRole('heading', { level: 1, name: roomName, exact: true }), 'the room name as h1');
       await textOf('the media status "Camera and microphone ready"', prejoin.locator('[data-media-status]'), (text) => text === 'Camera and microphone ready');
@@ -267,8 +272,7 @@ describe('the meeting page in Chromium', () => {
 
       // The name has markup in it: the page shows it as text, never as HTML.
       const guestName = 'Rex <i>Rejected</i>';
-      await guest.page.goto(`${server.url}/join/${code}`);
-      await continueAsGuest(guest.page, guestName);
+      await openLinkAsGuest(guest.page, code, guestName);
       await joinFromPrejoin(guest.page, 'waiting');
 
       const entry = lobbyEntry(host.page, guestName);
@@ -333,8 +337,7 @@ describe('the meeting page in Chromium', () => {
       const room = await createRoom(server, host, { name: 'Blocked media' });
       const guest = await userPage(deniedBrowser, 'blocked guest');
 
-      await guest.page.goto(`${server.url}/join/${room.room_code}`);
-      await continueAsGuest(guest.page, 'Bea Blocked');
+      await openLinkAsGuest(guest.page, room.room_code, 'Bea Blocked');
       const prejoin = await waitForScreen(guest.page, 'prejoin');
       await textOf('a media status that says "blocked"', prejoin.locator('[data-media-status]'), (text) => /blocked/i.test(text));
       await screenshot(guest.page, 'prejoin-denied');
@@ -360,8 +363,7 @@ describe('the meeting page in Chromium', () => {
       const room = await createRoom(server, host, { name: 'Ends while waiting', settings: { lock_room: true } });
       expect((await api(host, 'POST', `/${room.room_code}/join`)).status).toBe(200);
       const guest = await userPage(quietBrowser, 'waiting guest');
-      await guest.page.goto(`${server.url}/join/${room.room_code}`);
-      await continueAsGuest(guest.page, 'Walt Waiting');
+      await openLinkAsGuest(guest.page, room.room_code, 'Walt Waiting');
       await joinFromPrejoin(guest.page, 'waiting');
       expect((await api(host, 'POST', `/${room.room_code}/end`)).status).toBe(200);
       const ended = await waitForScreen(guest.page, 'ended');
@@ -382,8 +384,7 @@ describe('the meeting page in Chromium', () => {
 
       const secondTab = await host.context.newPage();
       secondTab.on('pageerror', (error) => host.errors.push(`[second tab] ${error.name}: ${error.message}`));
-      await secondTab.goto(`${server.url}/join/${code}`);
-      await continueAsGuest(secondTab, 'Tom Tab');
+      await openLinkAsGuest(secondTab, code, 'Tom Tab');
       await joinFromPrejoin(secondTab, 'room');
       await tileCount(host.page, 2);
       await waitForVisible(host.page, tiles(host.page).filter({ hasText: 'Tom Tab' }), "the second tab's guest on the host's page");
@@ -401,8 +402,7 @@ describe('the meeting page in Chromium', () => {
       const host = await hostUser(server, 'Paula Host');
       const room = await createRoom(server, host, { name: 'Unanswered prompt' });
       const guest = await userPage(await launchBrowser({ media: 'prompt' }), 'guest facing a prompt');
-      await guest.page.goto(`${server.url}/join/${room.room_code}`);
-      await continueAsGuest(guest.page, 'Pat Pending');
+      await openLinkAsGuest(guest.page, room.room_code, 'Pat Pending');
       const prejoin = await waitForScreen(guest.page, 'prejoin');
       await textOf('a media status that is still asking', prejoin.locator('[data-media-status]'), (text) => /Asking/.test(text));
       await joinFromPrejoin(guest.page, 'waiting');
@@ -423,8 +423,7 @@ describe('the meeting page in Chromium', () => {
       ] as const;
       for (const { devices, expected, shot } of cases) {
         const guest = await userPage(await launchBrowser({ devices }), `guest without ${devices}`);
-        await guest.page.goto(`${server.url}/join/${room.room_code}`);
-        await continueAsGuest(guest.page, `Guest ${devices}`);
+        await openLinkAsGuest(guest.page, room.room_code, `Guest ${devices}`);
         const prejoin = await waitForScreen(guest.page, 'prejoin');
         await textOf(`a media status matching ${expected}`, prejoin.locator('[data-media-status]'), (text) => expected.test(text));
         await screenshot(guest.page, shot);
@@ -442,8 +441,7 @@ describe('the meeting page in Chromium', () => {
       expect((await api(host, 'POST', `/${room.room_code}/end`)).status).toBe(200);
       const guest = await userPage(quietBrowser, 'late guest');
 
-      await guest.page.goto(`${server.url}/join/${room.room_code}`);
-      await continueAsGuest(guest.page, 'Lou Late');
+      await openLinkAsGuest(guest.page, room.room_code, 'Lou Late');
       const ended = await waitForScreen(guest.page, 'ended');
       await waitForVisible(guest.page, ended.getByText('This meeting has ended'), '"This meeting has ended"');
       await screenshot(guest.page, 'ended-link');
