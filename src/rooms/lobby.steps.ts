@@ -69,8 +69,11 @@ export const unseat = (userId: string, reason: LeaveReason, at: number) => (c: R
     step.context.removed = [...c.removed, userId];
     step.notices.push({ type: 'participant:removed', userId });
   }
-  // The machine's speaker region notices and announces the change (its `speakerGone` guard).
-  if (c.activeSpeaker === userId) step.context.activeSpeaker = null;
+  // The floor stays with a silent speaker, but not with one who is gone.
+  if (c.activeSpeaker === userId) {
+    step.context.activeSpeaker = null;
+    step.notices.push({ type: 'speaker:changed', userId: null, at });
+  }
   return step;
 };
 

@@ -64,11 +64,7 @@ export function createRoomSnapshot(input: RoomInput): RoomSnapshot {
 
 /** Rebuilds a snapshot from stored state (PostgreSQL + live state), e.g. on another node. */
 export function restoreRoomSnapshot(status: RoomStatus, context: RoomContext): RoomSnapshot {
-  const value =
-    status === 'active'
-      ? { active: { admission: context.settings.lock_room ? 'locked' : 'open', speaker: context.activeSpeaker ? 'speaker' : 'none' } }
-      : status;
-  return roomMachine.resolveState({ value, context: { ...context, refusal: null } });
+  return roomMachine.resolveState({ value: status, context: { ...context, refusal: null } });
 }
 
 /** Runs one command through the machine. A refused command yields only the refusal. */

@@ -21,6 +21,11 @@ import { startSpeaking, stopSpeaking } from './speaker.steps';
  * The rules themselves are pure steps (lobby.steps.ts, presence.steps.ts, speaker.steps.ts); this
  * file says which step runs on which command in which state, each as an action named below.
  * Time comes in on every event (`at`, the server's clock), so the machine never reads a clock.
+ *
+ * Each fact lives in one place. The state value is the room's status (pending, active, ended),
+ * the one thing PostgreSQL stores besides the context; `startedAt`/`endedAt` say when, not
+ * whether. The lock is `settings.lock_room` and the floor is `activeSpeaker`: guards read them
+ * from the context, so a restored room needs nothing but its status and its context.
  */
 
 const targetOf = (event: RoomEvent): string | undefined => ('userId' in event ? event.userId : undefined);
@@ -42,7 +47,6 @@ const base = setup({
     hasFreeSeat: ({ context }) => freeSeats(context) > 0,
     lobbyNotEmpty: ({ context }) => Object.keys(context.lobby).length > 0,
     roomLocked: ({ context }) => context.settings.lock_room,
-    locks: ({ event }) => event.type === 'configure' && event.settings.lock_room === true,
     unlocks: ({ event }) => event.type === 'configure' && event.settings.lock_room === false,
     mayViewParticipants: ({ context, event }) =>
       'by' in event && (event.by === context.hostId || Object.hasOwn(context.participants, event.by)),
@@ -50,8 +54,6 @@ const base = setup({
     refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
     emptyDeadlinePassed: ({ context, event }) =>
       context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
-    hasSpeaker: ({ context }) => context.activeSpeaker !== null,
-    speakerGone: ({ context }) => context.activeSpeaker === null,
   },
 });
 
@@ -99,7 +101,6 @@ const room = base.extend({
     stopSpeaking: fromStep('speakingStopped', (c, e) => stopSpeaking(e.userId, e.at)(c)),
     armEmptyDeadline: base.assign({ emptyDeadline: ({ context, event }) => event.at + context.emptyRoomTimeoutMs }),
     clearEmptyDeadline: base.assign({ emptyDeadline: null }),
-    announceNoSpeaker: base.emit(({ event }) => ({ type: 'speaker:changed', userId: null, at: event.at })),
   },
 });
 
@@ -162,13 +163,23 @@ export const roomMachine = room.createMachine({
       },
     },
     active: {
-      type: 'parallel',
       // An empty active room ends by itself once the deadline passes (the scheduler sends `expire`).
       always: [
         { guard: 'becameEmpty', actions: 'armEmptyDeadline' },
         { guard: 'refilled', actions: 'clearEmptyDeadline' },
       ],
       on: {
+        join: [
+          refuseBanned,
+          idempotent('isPresent'),
+          // The host always gets in, whatever the cap or the lock.
+          { guard: 'isHost', actions: 'seatJoiner' },
+          { guard: and(['roomLocked', 'isWaiting']), actions: [] },
+          { guard: 'roomLocked', actions: 'waitWhileLocked' },
+          { guard: 'hasFreeSeat', actions: 'seatJoiner' },
+          idempotent('isWaiting'),
+          { actions: roomFull },
+        ],
         admit: [
           refuseUnlessHost,
           idempotent('isPresent'),
@@ -177,52 +188,16 @@ export const roomMachine = room.createMachine({
           { actions: notWaiting },
         ],
         admitAll: [refuseUnlessHost, { actions: 'admitLobby' }],
+        configure: [
+          refuseUnlessHost,
+          // Unlocking lets everyone waiting in, as far as seats allow.
+          { guard: and(['roomLocked', 'unlocks']), actions: ['reconfigure', 'admitLobby'] },
+          { actions: 'reconfigure' },
+        ],
         expire: [{ guard: 'emptyDeadlinePassed', target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
-      },
-      states: {
-        admission: {
-          initial: 'deciding',
-          states: {
-            deciding: { always: [{ guard: 'roomLocked', target: 'locked' }, { target: 'open' }] },
-            open: {
-              on: {
-                join: [
-                  refuseBanned,
-                  idempotent('isPresent'),
-                  // The host always gets in, whatever the cap.
-                  { guard: 'isHost', actions: 'seatJoiner' },
-                  { guard: 'hasFreeSeat', actions: 'seatJoiner' },
-                  idempotent('isWaiting'),
-                  { actions: roomFull },
-                ],
-                configure: [refuseUnlessHost, { guard: 'locks', target: 'locked', actions: 'reconfigure' }, { actions: 'reconfigure' }],
-              },
-            },
-            locked: {
-              on: {
-                join: [refuseBanned, idempotent('isPresent'), { guard: 'isHost', actions: 'seatJoiner' }, idempotent('isWaiting'), { actions: 'waitWhileLocked' }],
-                configure: [
-                  refuseUnlessHost,
-                  // Unlocking lets everyone waiting in, as far as seats allow.
-                  { guard: 'unlocks', target: 'open', actions: ['reconfigure', 'admitLobby'] },
-                  { actions: 'reconfigure' },
-                ],
-              },
-            },
-          },
-        },
         // README "Realtime", active speaker. Speaking starts and stops come from the detectors on the socket nodes.
-        speaker: {
-          initial: 'none',
-          on: {
-            speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
-            speakingStopped: { actions: 'stopSpeaking' },
-          },
-          states: {
-            none: { always: { guard: 'hasSpeaker', target: 'speaker' } },
-            speaker: { always: { guard: 'speakerGone', target: 'none', actions: 'announceNoSpeaker' } },
-          },
-        },
+        speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
+        speakingStopped: { actions: 'stopSpeaking' },
       },
     },
     ended: {

@@ -22,7 +22,6 @@ describe('room machine: active speaker', () => {
     const started = accepted(r.speak('ann', -30));
     expect(started.notices).toEqual([changedTo('ann', 1_000)]);
     expect(r.ctx.activeSpeaker).toBe('ann');
-    expect(r.snapshot.matches({ active: { speaker: 'speaker' } })).toBe(true);
     // Speaking on: no change, no notice.
     expect(accepted(r.speak('ann', -25)).notices).toEqual([]);
   });
@@ -73,7 +72,6 @@ describe('room machine: active speaker', () => {
     const left = accepted(r.leave('ann'));
     expect(left.notices.filter((n) => n.type === 'speaker:changed')).toEqual([changedTo(null, 1_050)]);
     expect(r.ctx.activeSpeaker).toBeNull();
-    expect(r.snapshot.matches({ active: { speaker: 'none' } })).toBe(true);
   });
 
   it('waiting users, strangers and pending rooms change nothing', () => {
