@@ -12,7 +12,7 @@ import { buildOpenApiDocument } from './contract/openapi';
 import { createHttpApp } from './http/http-app';
 import { createMetrics } from './http/metrics';
 import { defaultWebRoot } from './http/web.routes';
-import { createClusterRoomDirectory } from './cluster/cluster-room-directory';
+import { createRedisRoomRouter } from './cluster/redis-room-router';
 import { createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
@@ -21,9 +21,9 @@ import { createSql } from './persistence/sql';
 import { registerRealtime } from './realtime/realtime';
 import { createRoomPublisher } from './realtime/room-publisher';
 import { createSocketServer, type MeetingServer } from './realtime/socket-server';
-import { createLocalRoomDirectory } from './rooms/local-room-directory';
+import { createInProcessRouter } from './rooms/in-process-router';
 import { createMeetingsService } from './rooms/meetings.service';
-import type { RoomDirectory } from './rooms/room-directory';
+import type { RoomRouter } from './rooms/room-router';
 import { createRoomRepository } from './rooms/room-repository';
 
 /** The configuration once the database is resolved (DATABASE_URL or the embedded one). */
@@ -42,7 +42,7 @@ export interface App {
   readonly io: MeetingServer;
   readonly orm: Orm;
   readonly redis: Redis | undefined;
-  readonly rooms: RoomDirectory;
+  readonly rooms: RoomRouter;
   /** Disconnects sockets, stops accepting work, drains HTTP, then closes PostgreSQL and Redis. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -86,12 +86,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       reconnectGraceMs: config.reconnectGraceS * 1000,
       refreshEveryMs: liveStateTtlMs / 4,
     };
-    let rooms: RoomDirectory;
+    let rooms: RoomRouter;
     if (redis) {
       // A second connection receives forwarded commands; it waits out Redis outages rather than failing.
       const subscriber = createRedisConnection(config.redisUrl!, logger, `meeting-rooms:${config.nodeId}:inbox`, { maxRetriesPerRequest: null });
       cleanups.push(() => closeRedisConnection(subscriber));
-      const cluster = createClusterRoomDirectory({
+      const cluster = createRedisRoomRouter({
         ...roomDeps,
         redis,
         subscriber,
@@ -106,7 +106,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     } else {
       const liveState = createMemoryLiveStateStore({ ttlMs: liveStateTtlMs });
       cleanups.push(() => liveState.close());
-      rooms = createLocalRoomDirectory({ ...roomDeps, liveState });
+      rooms = createInProcessRouter({ ...roomDeps, liveState });
     }
     const metrics = createMetrics({ node: config.nodeId });
     const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, metrics: metrics.registry });

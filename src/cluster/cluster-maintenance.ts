@@ -2,12 +2,12 @@ import type { Redis, Result } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
-import type { HeldConnection } from '../rooms/local-room-directory';
-import type { RoomCommand } from '../rooms/room-directory';
+import type { HeldConnection } from '../rooms/room-host';
+import type { RoomCommand } from '../rooms/room-router';
 import { parseConnectionId } from './connection-ids';
 
 /**
- * What the cluster's upkeep needs from its node. The directory's parts come in as functions, so
+ * What the cluster's upkeep needs from its node. The router's parts come in as functions, so
  * this module knows nothing of routing or claims: every repair is a command sent through
  * `dispatch`, which routes, claims and retries like any other.
  */
@@ -18,9 +18,9 @@ export interface ClusterMaintenanceDeps {
   logger: Logger;
   /** The heartbeat key's TTL: a node silent longer than this (plus some slack) is dead. */
   heartbeatTtlMs: number;
-  /** Whether the directory still takes commands; while it hands its rooms off, nothing runs. */
+  /** Whether the router still takes commands; while it hands its rooms off, nothing runs. */
   isRunning(): boolean;
-  /** Sends a room a command through the cluster's directory. */
+  /** Sends a room a command through the cluster's router. */
   dispatch(roomCode: string, command: RoomCommand): Promise<unknown>;
   /** The connections recorded in the rooms running on this node. */
   connections(): HeldConnection[];
@@ -33,7 +33,7 @@ export interface ClusterMaintenanceDeps {
 export interface ClusterMaintenance {
   /** Arms the connection sweep and the overdue-deadline poller. */
   start(): void;
-  /** Stops both; work already started finishes as the directory's own commands. */
+  /** Stops both; work already started finishes as the router's own commands. */
   close(): void;
 }
 
@@ -145,7 +145,7 @@ export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterM
     }
   }
 
-  // Defined once per connection: every directory on it shares the script.
+  // Defined once per connection: every router on it shares the script.
   if (typeof redis.dropIndexEntry !== 'function') redis.defineCommand('dropIndexEntry', { numberOfKeys: 1, lua: dropIndexEntryScript });
 
   return {

@@ -59,7 +59,7 @@ export interface ServerToClientEvents {
   'room:ended': (payload: { room_code: string; ended_at: string }) => void;
 }
 
-/** Nodes talk through the room directory, not through Socket.IO events. */
+/** Nodes talk through the room router, not through Socket.IO events. */
 export type InterServerEvents = Record<never, never>;
 
 /** What the server keeps on each socket (plain data, so it can cross nodes with fetchSockets). */

@@ -24,3 +24,15 @@ export class StaleOwnerError extends Error {
     this.name = 'StaleOwnerError';
   }
 }
+
+/**
+ * What a room host fences its PostgreSQL writes with. One node fences nothing (`unfenced`); a
+ * cluster node answers with its claim on the room, and refuses when it holds none.
+ */
+export interface RoomFence {
+  /** The epoch to write the room with, or undefined for unfenced writes; StaleOwnerError if this node may not write it. */
+  epochOf(roomCode: string): number | undefined;
+}
+
+/** A single node owns every room: nothing to fence. */
+export const unfenced: RoomFence = { epochOf: () => undefined };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
-import type { RoomDirectory } from '../rooms/room-directory';
+import type { RoomRouter } from '../rooms/room-router';
 import { userChannel } from './channels';
 import { createRoomHandlers } from './room.handlers';
 import { createSpeakerDetection } from './speaker-detection';
@@ -9,7 +9,7 @@ import { guardSocket } from './socket-guard';
 import type { MeetingServer } from './socket-server';
 
 export interface RealtimeDeps {
-  rooms: RoomDirectory;
+  rooms: RoomRouter;
   nodeId: string;
   logger: Logger;
   /** ACTIVE_SPEAKER_THRESHOLD_DB and ACTIVE_SPEAKER_MIN_MS. */

@@ -1,5 +1,5 @@
 import { parseConnectionId } from '../cluster/connection-ids';
-import type { NoticePublisher } from '../rooms/room-directory';
+import type { NoticePublisher } from '../rooms/room-router';
 import type { RoomNotice } from '../rooms/room.types';
 import { toParticipantView } from '../rooms/room-views';
 import { roomChannel, userChannel } from './channels';

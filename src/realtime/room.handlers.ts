@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AttachData } from '../contract/events';
 import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
-import type { RoomDirectory } from '../rooms/room-directory';
+import type { RoomRouter } from '../rooms/room-router';
 import { toLobbyEntryView, toParticipantView } from '../rooms/room-views';
 import { connectionIdOf } from '../cluster/connection-ids';
 import { acked } from './acks';
@@ -10,7 +10,7 @@ import type { SpeakerDetection } from './speaker-detection';
 import type { MeetingSocket } from './socket-server';
 
 export interface RoomHandlerDeps {
-  rooms: RoomDirectory;
+  rooms: RoomRouter;
   /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (cluster/connection-ids.ts). */
   nodeId: string;
   detection: SpeakerDetection;

@@ -1,7 +1,7 @@
 /**
  * Turns each room's stored deadline (the empty-room timeout) into a timer on this node. The
  * deadline itself lives in the room's context and live state, so a room activated elsewhere
- * re-arms it; the timer only sends `expire` through the directory when it is due.
+ * re-arms it; the timer only sends `expire` through the room's router when it is due.
  */
 export interface DeadlineScheduler {
   /** Sets (or with null clears) the room's next deadline, replacing any earlier one. */

@@ -4,7 +4,7 @@ import type { Principal } from '../auth/tokens';
 import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import type { NamedStatement, Sql } from '../persistence/sql';
-import type { RoomDirectory, RoomSummary } from './room-directory';
+import type { RoomRouter, RoomSummary } from './room-router';
 import type { RoomSettings } from './room.types';
 import { queryHistory } from './room-history';
 import { toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
@@ -12,7 +12,7 @@ import { toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
 /**
  * The meetings API behind the routes. Creating a room and reading history touch PostgreSQL
  * directly (no room actor exists yet, or any more); everything about a room goes through the
- * room directory, which runs it on the room's actor.
+ * room router, which runs it on the room's actor wherever that is.
  */
 export interface MeetingsService {
   create(principal: Principal, body: CreateRoomBody): Promise<RoomView>;
@@ -34,7 +34,7 @@ export interface MeetingsDeps {
   em: EntityManager;
   /** The hot paths' plain SQL: who joins. */
   sql: Sql;
-  rooms: RoomDirectory;
+  rooms: RoomRouter;
   publicBaseUrl: string;
   defaultMaxParticipants: number;
 }

@@ -1,8 +1,8 @@
 import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
 import type { Member, Waiting } from './room.types';
-import type { RoomSummary } from './room-directory';
+import type { RoomSummary } from './room-router';
 
-/** The contract's shapes (snake_case, ISO times) of what the directory replies. */
+/** The contract's shapes (snake_case, ISO times) of what the room router replies. */
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));

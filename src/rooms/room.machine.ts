@@ -7,7 +7,7 @@ import { startSpeaking, stopSpeaking } from './speaker.steps';
 
 /**
  * The room: every rule of README "REST API" and §8 as one XState machine, and nothing else. It is
- * pure: it never does I/O. The room directory (local-room-directory.ts) feeds it one command at a
+ * pure: it never does I/O. The room host (room-host.ts) feeds it one command at a
  * time through room-step.ts, which runs xstate's transition and returns the next snapshot and the
  * effects without running them:
  *

@@ -1,100 +1,87 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { Client } from 'pg';
 import pino from 'pino';
-import { createOwnership } from '../../src/cluster/ownership';
-import { createRoomRouter, Reroute, type RoomRouter } from '../../src/cluster/room-router';
-import { AppError } from '../../src/errors/app-error';
-import { nodeKey } from '../../src/live-state/redis-keys';
-import { testRedisUrl } from '../support/env';
+import { createRedisRoomRouter } from '../../src/cluster/redis-room-router';
+import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
+import { openOrm, type Orm } from '../../src/persistence/orm';
+import { createInProcessRouter } from '../../src/rooms/in-process-router';
+import { createRoomRepository } from '../../src/rooms/room-repository';
+import { roomRouterContract, type RouterOptions } from '../contract/room-router.contract';
+import { testDatabaseUrl, testRedisUrl } from '../support/env';
 import { deleteRedisPrefix } from '../support/redis';
 
 /**
- * Request/reply between nodes (README "Scaling out") on a real Redis: every request ends, with the
- * owner's answer, a typed error, "route again", or ROOM_TIMEOUT, never a hang.
+ * The two RoomRouters under one suite (test/contract/room-router.contract.ts): in-process, and
+ * Redis with two nodes in this process sharing one Redis, so commands cross between them.
  */
-const prefix = `test-${randomBytes(6).toString('hex')}:`;
-const connections: Redis[] = [];
-const routers: RoomRouter[] = [];
-const connect = () => {
-  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
-  connections.push(redis);
-  return redis;
-};
 const logger = pino({ level: 'silent' });
+const prefix = `test-${randomBytes(6).toString('hex')}:`;
+let orm: Orm;
+let db: Client;
+const connections: Redis[] = [];
 
-async function node(nodeId: string, handle: (roomCode: string, command: { type: string }) => Promise<unknown>) {
-  const publisher = connect();
-  await publisher.set(nodeKey(prefix, nodeId), '1', 'PX', 60_000);
-  const ownership = createOwnership(publisher, { prefix, nodeId });
-  const router = createRoomRouter({ publisher, subscriber: connect(), prefix, nodeId, logger, handle, alive: (ids) => ownership.alive(ids) });
+beforeAll(async () => {
+  orm = await openOrm(testDatabaseUrl, { migrate: false });
+  db = new Client({ connectionString: testDatabaseUrl });
+  await db.connect();
+});
+
+afterAll(async () => {
+  await deleteRedisPrefix(prefix);
+  await Promise.all(connections.map((redis) => redis.quit().catch(() => undefined)));
+  await db.end();
+  await orm.close(true);
+});
+
+const common = (options: RouterOptions) => ({
+  repository: createRoomRepository(orm),
+  logger,
+  publish: options.publish,
+  emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
+  reconnectGraceMs: 60_000,
+  refreshEveryMs: 60_000,
+});
+
+roomRouterContract('in-process', () => db, async (options) => {
+  const liveState = createMemoryLiveStateStore({ ttlMs: 60_000 });
+  const router = createInProcessRouter({ ...common(options), liveState });
+  return {
+    routers: [router],
+    async close() {
+      await router.close();
+      liveState.close();
+    },
+  };
+});
+
+let nodes = 0;
+async function redisNode(options: RouterOptions) {
+  const connect = (extra: object = {}) => {
+    const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500, ...extra });
+    connections.push(redis);
+    return redis;
+  };
+  nodes += 1;
+  const router = createRedisRoomRouter({
+    ...common(options),
+    redis: connect(),
+    subscriber: connect({ maxRetriesPerRequest: null }),
+    prefix,
+    nodeId: `contract-${nodes}`,
+    liveStateTtlMs: 60_000,
+    isLocalSocket: () => true,
+  });
   await router.start();
-  routers.push(router);
   return router;
 }
 
-afterAll(async () => {
-  await Promise.all(routers.map((router) => router.close()));
-  await deleteRedisPrefix(prefix);
-  await Promise.all(connections.map((redis) => redis.quit()));
-});
-
-const soon = (ms: number) => Date.now() + ms;
-const never = () => new Promise<never>(() => undefined);
-
-describe('request/reply between nodes', () => {
-  it('returns the owner’s reply, and its AppError with code and status', async () => {
-    await node('owner-1', async (roomCode, command) => {
-      if (command.type === 'join') throw new AppError('ROOM_FULL');
-      return { roomCode, seen: command.type };
-    });
-    const sender = await node('sender-1', never);
-    expect(await sender.request('owner-1', 'room-a', { type: 'inspect' }, soon(2000))).toEqual({ roomCode: 'room-a', seen: 'inspect' });
-    const refused = await sender.request('owner-1', 'room-a', { type: 'join', userId: 'u', language: null, hardwareReady: false, displayName: 'U', role: 'guest' } as never, soon(2000)).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(AppError);
-    expect(refused).toMatchObject({ code: 'ROOM_FULL', status: 409 });
-  });
-
-  it('an owner that says the room moved makes the sender route again', async () => {
-    await node('owner-2', async () => {
-      throw new Reroute('handed off');
-    });
-    const sender = await node('sender-2', never);
-    await expect(sender.request('owner-2', 'room-b', { type: 'inspect' }, soon(2000))).rejects.toBeInstanceOf(Reroute);
-  });
-
-  it('a node nobody listens for is a Reroute at once', async () => {
-    const sender = await node('sender-3', never);
-    const started = Date.now();
-    await expect(sender.request('nobody', 'room-c', { type: 'inspect' }, soon(5000))).rejects.toBeInstanceOf(Reroute);
-    expect(Date.now() - started).toBeLessThan(1000);
-  });
-
-  it('an owner whose heartbeat vanishes while the request waits is a Reroute, well before the deadline', async () => {
-    await node('owner-4', never);
-    const sender = await node('sender-4', never);
-    const pending = sender.request('owner-4', 'room-d', { type: 'inspect' }, soon(10_000));
-    const started = Date.now();
-    await connections[0]!.del(nodeKey(prefix, 'owner-4'));
-    await expect(pending).rejects.toBeInstanceOf(Reroute);
-    expect(Date.now() - started).toBeLessThan(2000);
-  });
-
-  it('a live owner that never answers ends in ROOM_TIMEOUT at the deadline', async () => {
-    await node('owner-5', never);
-    const sender = await node('sender-5', never);
-    const started = Date.now();
-    const error = await sender.request('owner-5', 'room-e', { type: 'inspect' }, soon(400)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: 'ROOM_TIMEOUT', status: 504 });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
-  });
-
-  it('drops malformed messages on its inbox and keeps serving', async () => {
-    await node('owner-6', async () => ({ ok: true }));
-    const sender = await node('sender-6', never);
-    const raw = connect();
-    await raw.publish(`${prefix}node:owner-6:inbox`, 'not json');
-    await raw.publish(`${prefix}node:owner-6:inbox`, JSON.stringify({ kind: 'request', id: 1 }));
-    expect(await sender.request('owner-6', 'room-f', { type: 'inspect' }, soon(2000))).toEqual({ ok: true });
-  });
+roomRouterContract('Redis, two nodes', () => db, async (options) => {
+  const routers = [await redisNode(options), await redisNode(options)];
+  return {
+    routers,
+    async close() {
+      await Promise.all(routers.map((router) => router.close()));
+    },
+  };
 });

@@ -6,9 +6,11 @@ describe('graceful shutdown', () => {
     const server = await startServer({ REDIS_URL: testRedisUrl });
     await new Promise<void>((resolve) => (server.app.redis!.status === 'ready' ? resolve() : server.app.redis!.once('ready', () => resolve())));
 
-    // A login spends ~180 ms in scrypt, so it is still running when shutdown begins.
+    // A login spends ~180 ms in scrypt, so it is still running when shutdown begins: shutdown
+    // starts once the server has the request (a fixed sleep raced the connect on a busy machine).
+    const received = new Promise((resolve) => server.app.httpServer.once('request', resolve));
     const inFlight = server.request('POST', '/api/v1/auth/login', { body: { email: uniqueEmail(), password: 'some password' } });
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await received;
     const closed = server.close();
 
     const response = await inFlight;

@@ -1,37 +1,34 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
-import { StaleOwnerError, type Fence } from '../live-state/fencing';
+import type { RoomFence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
+import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './room-steps';
 import type { DurableChange, RoomEvent, RoomNotice } from './room.types';
-import { createDeadlineScheduler } from './deadline-scheduler';
-import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomDirectory } from './room-directory';
 import { contextFromStores, liveChange } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
+import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
 import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
 
-export interface LocalRoomDirectoryDeps {
+export interface RoomHostDeps {
   repository: RoomRepository;
   liveState: LiveStateStore;
+  /** What PostgreSQL writes carry: nothing on one node, this node's claim in a cluster. */
+  fence: RoomFence;
   logger: Logger;
   /** Tells members what changed; a failure here is logged, never undoes the command. */
   publish: NoticePublisher;
   emptyRoomTimeoutMs: number;
   reconnectGraceMs: number;
-  /** How often the live state's TTL is pushed back for the rooms this node holds. */
+  /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
+  /** A room's deadline is due: its router sends it `expire` (through its owner, in a cluster). */
+  onDeadline(roomCode: string): void;
   /**
-   * In a cluster: this node's claim on the room, whose epoch fences the PostgreSQL writes (the
-   * live-state store fences its own). Undefined there means no claim: nothing may be written.
+   * A room's actor left memory; `unused` when it was created here and no command came for it.
+   * The Redis router gives the room's claim back then.
    */
-  fenceOf?: (roomCode: string) => Fence | undefined;
-  /** Where a due deadline's `expire` goes; by default this directory (the cluster routes it). */
-  onDeadline?: (roomCode: string) => void;
-  /**
-   * Called when a room's actor leaves memory (the cluster forgets its claim then); `unused` when
-   * it was created here and no command came for it while it was held.
-   */
-  onEvict?: (roomCode: string, unused: boolean) => void;
+  onRelease(roomCode: string, unused: boolean): void;
   now?: () => number;
 }
 
@@ -42,12 +39,24 @@ export interface HeldConnection {
   connectionId: string;
 }
 
-/** The single-node directory, plus what the cluster directory needs to run it as one node's share. */
-export interface LocalRoomDirectory extends RoomDirectory {
-  /** Forgets every room's snapshot: the next command reloads it from the stores. */
-  dropAll(): void;
-  /** The attached sockets recorded in the rooms this directory holds. */
+/**
+ * Runs the actors of the rooms held on this node. Routers decide which rooms those are
+ * (room-router.ts); the host only runs them.
+ */
+export interface RoomHost {
+  /**
+   * Writes a new room and, with `hold`, keeps its actor here from the start. False, with nothing
+   * written, when the code is taken.
+   */
+  create(room: NewRoom, hold: boolean): Promise<boolean>;
+  /** Runs a command after the room's earlier ones. Errors other than the room's own answers are the stores' (or the fence's). */
+  run<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
+  /** Forgets every room's snapshot (this node's claims lapsed): the next command reloads it. */
+  releaseAll(): void;
+  /** The attached sockets recorded in the rooms held here. */
   connections(): HeldConnection[];
+  /** Stops timers and waits for the commands in the mailboxes. */
+  close(): Promise<void>;
 }
 
 /** One live room on this node: its adopted snapshot and its mailbox. */
@@ -68,36 +77,23 @@ interface Actor {
 const newRoomHoldMs = 10_000;
 
 /**
- * The single-node room directory: every room's actor runs in this process. Commands for one
- * room run strictly one after another; different rooms run concurrently. For each command the
- * pure machine computes the next snapshot and its effects; the effects run (PostgreSQL, then the
- * live state) and only then is the snapshot adopted and the caller answered. If an effect fails,
- * the snapshot is dropped, the caller gets 503 UNAVAILABLE, and the next command reloads the
- * room from the stores, so memory never runs ahead of what was written.
+ * The room host: one actor per room held here. Commands for one room run strictly one after
+ * another; different rooms run concurrently. For each command the pure machine computes the
+ * next snapshot and its effects; the effects run (PostgreSQL, then the live state) and only then
+ * is the snapshot adopted and the caller answered. If an effect fails, the snapshot is dropped
+ * and the error goes to the router (503 UNAVAILABLE, or a re-route when the fence refused), and
+ * the next command reloads the room from the stores, so memory never runs ahead of what was written.
  */
-export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoomDirectory {
-  const { repository, liveState, logger } = deps;
+export function createRoomHost(deps: RoomHostDeps): RoomHost {
+  const { repository, liveState, fence, logger } = deps;
   const now = deps.now ?? Date.now;
   const actors = new Map<string, Actor>();
-  const onDeadline =
-    deps.onDeadline ??
-    ((roomCode: string) => {
-      dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
-    });
-  const scheduler = createDeadlineScheduler(onDeadline, now);
+  const scheduler = createDeadlineScheduler(deps.onDeadline, now);
   /** The timers that let go of new rooms nobody used. */
   const holds = new Set<NodeJS.Timeout>();
 
-  /** The epoch to fence PostgreSQL with: none on a single node; in a cluster, this node's claim. */
-  function epochOf(roomCode: string): number | undefined {
-    if (!deps.fenceOf) return undefined;
-    const fence = deps.fenceOf(roomCode);
-    if (!fence) throw new StaleOwnerError(roomCode, 'this node holds no claim on it');
-    return fence.epoch;
-  }
-
   async function activate(roomCode: string): Promise<RoomSnapshot> {
-    const stored = await repository.load(roomCode, epochOf(roomCode));
+    const stored = await repository.load(roomCode, fence.epochOf(roomCode));
     if (!stored) throw new AppError('ROOM_NOT_FOUND');
     const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
     const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, reconnectGraceMs: deps.reconnectGraceMs, now: now() });
@@ -108,13 +104,13 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
 
   /** The effects of one accepted command: PostgreSQL first, then the live state. */
   async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, changes: DurableChange[]) {
-    await repository.apply({ id: before.context.roomId, roomCode }, changes, epochOf(roomCode));
+    await repository.apply({ id: before.context.roomId, roomCode }, changes, fence.epochOf(roomCode));
     if (statusOf(after) === 'ended') return liveState.delete(roomCode);
     const change = liveChange(before.context, after.context);
     if (change) await liveState.apply(roomCode, change);
   }
 
-  async function run(roomCode: string, actor: Actor, command: RoomCommand) {
+  async function execute(roomCode: string, actor: Actor, command: RoomCommand) {
     actor.snapshot ??= await activate(roomCode);
     const before = actor.snapshot;
     if (command.type === 'inspect') return { room: summarize(before) };
@@ -144,8 +140,9 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     }
   }
 
-  async function create(room: NewRoom): Promise<boolean> {
-    if (!(await repository.create(room, epochOf(room.roomCode)))) return false;
+  async function create(room: NewRoom, hold: boolean): Promise<boolean> {
+    if (!hold) return repository.create(room, undefined);
+    if (!(await repository.create(room, fence.epochOf(room.roomCode)))) return false;
     // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
     // the room: its actor starts from the room as created, with no loading.
     if (!actors.has(room.roomCode)) {
@@ -165,18 +162,18 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
         unused: true,
       };
       actors.set(room.roomCode, actor);
-      const hold = setTimeout(() => {
-        holds.delete(hold);
-        evictIfIdle(room.roomCode, actor);
+      const timer = setTimeout(() => {
+        holds.delete(timer);
+        releaseIfIdle(room.roomCode, actor);
       }, newRoomHoldMs);
-      hold.unref();
-      holds.add(hold);
+      timer.unref();
+      holds.add(timer);
     }
     return true;
   }
 
   /** Rooms with nothing live (ended, or pending with an empty lobby) leave memory once idle. */
-  function evictIfIdle(roomCode: string, actor: Actor) {
+  function releaseIfIdle(roomCode: string, actor: Actor) {
     if (actor.queued > 0 || actors.get(roomCode) !== actor) return;
     const snapshot = actor.snapshot;
     const status = snapshot ? statusOf(snapshot) : undefined;
@@ -184,10 +181,10 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     if (snapshot && status === 'pending' && Object.keys(snapshot.context.lobby).length > 0) return;
     actors.delete(roomCode);
     if (status === 'ended') scheduler.arm(roomCode, null);
-    deps.onEvict?.(roomCode, actor.unused);
+    deps.onRelease(roomCode, actor.unused);
   }
 
-  function dispatch<C extends RoomCommand>(roomCode: string, command: C) {
+  function run(roomCode: string, command: RoomCommand) {
     let actor = actors.get(roomCode);
     if (!actor) {
       actor = { snapshot: undefined, tail: Promise.resolve(), queued: 0, unused: false };
@@ -196,24 +193,14 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     const current = actor;
     current.queued += 1;
     current.unused = false;
-    const result = current.tail.then(() => run(roomCode, current, command)).catch((error: unknown) => {
-      if (error instanceof AppError) throw error;
-      // Another node owns the room now: forget it here; the caller routes the command again.
-      if (error instanceof StaleOwnerError) {
-        current.snapshot = undefined;
-        throw error;
-      }
-      // PostgreSQL or the live state failed: the room did not change; the caller may retry.
-      logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
-      throw new AppError('UNAVAILABLE');
-    });
+    const result = current.tail.then(() => execute(roomCode, current, command));
     current.tail = result
       .catch(() => undefined)
       .finally(() => {
         current.queued -= 1;
-        evictIfIdle(roomCode, current);
+        releaseIfIdle(roomCode, current);
       });
-    return result as ReturnType<RoomDirectory['dispatch']>;
+    return result;
   }
 
   const refresher = setInterval(() => {
@@ -224,12 +211,12 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
 
   return {
     create,
-    dispatch: dispatch as RoomDirectory['dispatch'],
-    dropAll() {
+    run: run as RoomHost['run'],
+    releaseAll() {
       scheduler.clear();
       for (const [roomCode, actor] of actors) {
         actor.snapshot = undefined;
-        evictIfIdle(roomCode, actor);
+        releaseIfIdle(roomCode, actor);
       }
     },
     connections() {
@@ -243,7 +230,7 @@ export function createLocalRoomDirectory(deps: LocalRoomDirectoryDeps): LocalRoo
     },
     async close() {
       clearInterval(refresher);
-      for (const hold of holds) clearTimeout(hold);
+      for (const timer of holds) clearTimeout(timer);
       holds.clear();
       scheduler.clear();
       await Promise.allSettled([...actors.values()].map((actor) => actor.tail));

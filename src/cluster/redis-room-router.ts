@@ -1,17 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors/app-error';
-import { StaleOwnerError, type Fence } from '../live-state/fencing';
+import { StaleOwnerError } from '../live-state/fencing';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
-import { createLocalRoomDirectory, type LocalRoomDirectoryDeps } from '../rooms/local-room-directory';
-import type { RoomCommand, RoomDirectory } from '../rooms/room-directory';
+import type { InProcessRouterDeps } from '../rooms/in-process-router';
+import { createRoomHost } from '../rooms/room-host';
+import { asRoomError, type RoomCommand, type RoomRouter } from '../rooms/room-router';
 import type { NewRoom } from '../rooms/room-repository';
 import { createClusterMaintenance } from './cluster-maintenance';
 import { createHeartbeat } from './heartbeat';
+import { createNodeClaims } from './node-claims';
+import { createNodeInbox, Reroute } from './node-inbox';
 import { createOwnership, NodeNotAliveError } from './ownership';
-import { createRoomRouter, Reroute } from './room-router';
 
-export interface ClusterRoomDirectoryDeps extends Omit<LocalRoomDirectoryDeps, 'liveState' | 'onDeadline' | 'onEvict' | 'fenceOf'> {
+export interface RedisRoomRouterDeps extends Omit<InProcessRouterDeps, 'liveState'> {
   /** Commands, live state, ownership, heartbeat and replies. */
   redis: Redis;
   /** A second connection, for receiving forwarded commands and replies (subscriber mode). */
@@ -23,7 +25,7 @@ export interface ClusterRoomDirectoryDeps extends Omit<LocalRoomDirectoryDeps, '
   isLocalSocket(socketId: string): boolean;
 }
 
-export interface ClusterRoomDirectory extends RoomDirectory {
+export interface RedisRoomRouter extends RoomRouter {
   /** Starts the heartbeat and the inbox; commands wait for them (within their timeout). */
   start(): Promise<void>;
 }
@@ -37,20 +39,20 @@ const maxOwnerHints = 10_000;
 const commandTimeoutMs = 10_000;
 
 /**
- * The cluster's room directory (README "Scaling out"). Each room's actor runs on one node, its owner,
- * in that node's local directory; a command arriving anywhere else is forwarded to the owner
- * and answered from there. With no live owner, the node the command reached claims the room
- * (a new epoch) and activates it from PostgreSQL and the live state, re-arming its deadlines.
- * A command caught by its owner's death is retried here until a new owner answers, so callers
- * see a slower reply, not an error; only the overall timeout ends it (ROOM_TIMEOUT).
+ * The cluster's room router (README "Scaling out"). Each room's actor runs on one node, its
+ * owner, in that node's room host; a command arriving anywhere else is forwarded to the owner
+ * (node-inbox.ts) and answered from there. With no live owner, the node the command reached
+ * claims the room (a new epoch) and activates it from PostgreSQL and the live state, re-arming
+ * its deadlines. A command caught by its owner's death is routed again until a new owner
+ * answers, so callers see a slower reply, not an error; only the overall timeout ends it
+ * (ROOM_TIMEOUT).
  *
- * Every live-state write is fenced with this node's claim, so a node that lost a room (paused,
- * partitioned) cannot change it; its heartbeat lease makes it drop its actors first.
+ * Every write is fenced with this node's claim (node-claims.ts), so a node that lost a room
+ * (paused, partitioned) cannot change it; its heartbeat lease makes it drop its actors first.
+ * The upkeep that is not routing (sweeps, overdue deadlines, adoption) is cluster-maintenance.ts.
  */
-export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): ClusterRoomDirectory {
+export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRouter {
   const { redis, prefix, nodeId, logger } = deps;
-  /** This node's claims, by room. Only rooms with a claim run here. */
-  const fences = new Map<string, Fence>();
   let state: 'running' | 'draining' | 'closed' = 'running';
   const inFlight = new Set<Promise<unknown>>();
 
@@ -61,35 +63,34 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     everyMs: heartbeatEveryMs,
     logger,
     onLapse() {
-      fences.clear();
-      local.dropAll();
+      claims.clear();
+      host.releaseAll();
     },
   });
   const ownership = createOwnership(redis, { prefix, nodeId });
-  /** This node's claim on a room, while its lease holds. Every write of the room is fenced with it. */
-  const fenceOf = (roomCode: string) => (heartbeat.valid() ? fences.get(roomCode) : undefined);
-  const local = createLocalRoomDirectory({
+  const claims = createNodeClaims(ownership, { leaseValid: () => heartbeat.valid(), logger });
+  const host = createRoomHost({
     ...deps,
-    fenceOf,
-    liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf }),
+    fence: claims,
+    liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf: claims.fenceOf }),
     onDeadline(roomCode) {
       dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
     },
-    onEvict(roomCode, unused) {
+    onRelease(roomCode, unused) {
       // A room created here that nobody used gives its claim back, so no record or index entry
       // outlives it; any other idle room keeps its record until the claim expires.
-      if (unused) void retire(roomCode);
-      else fences.delete(roomCode);
+      if (unused) void claims.retire(roomCode);
+      else claims.forget(roomCode);
     },
   });
-  const router = createRoomRouter({
+  const inbox = createNodeInbox({
     publisher: redis,
     subscriber: deps.subscriber,
     prefix,
     nodeId,
     logger,
     alive: (nodes) => ownership.alive(nodes),
-    handle: runHere,
+    handle: runForwarded,
   });
 
   /**
@@ -107,7 +108,7 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
 
   /** The room's owner: this node while its claim and lease hold, else whoever the claim names. */
   async function ownerOf(roomCode: string, useHint: boolean): Promise<string> {
-    if (fences.has(roomCode) && heartbeat.valid()) return nodeId;
+    if (claims.fenceOf(roomCode)) return nodeId;
     const hint = useHint ? ownerHints.get(roomCode) : undefined;
     if (hint) return hint;
     const fence = await ownership.claim(roomCode);
@@ -116,45 +117,32 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
       return fence.node;
     }
     ownerHints.delete(roomCode);
-    const known = fences.get(roomCode);
-    // Someone else held the room since our last claim: what we remember of it is stale.
-    if (known && known.epoch !== fence.epoch) local.dropAll();
-    fences.set(roomCode, fence);
+    if (claims.replaces(roomCode, fence)) host.releaseAll();
+    claims.record(roomCode, fence);
     return nodeId;
   }
 
-  async function runLocally(roomCode: string, command: RoomCommand): Promise<unknown> {
+  /** Runs a command on this node's host. An ended or unknown room gives its claim up. */
+  async function runHere(roomCode: string, command: RoomCommand): Promise<unknown> {
     try {
-      const reply = await local.dispatch(roomCode, command);
-      if (reply.room.status === 'ended') await retire(roomCode);
+      const reply = await host.run(roomCode, command);
+      if (reply.room.status === 'ended') await claims.retire(roomCode);
       return reply;
     } catch (error) {
-      if (error instanceof AppError && error.code === 'ROOM_NOT_FOUND') await retire(roomCode);
+      if (error instanceof AppError && error.code === 'ROOM_NOT_FOUND') await claims.retire(roomCode);
       if (!(error instanceof StaleOwnerError)) throw error;
-      fences.delete(roomCode);
+      claims.forget(roomCode);
       throw new Reroute(error.message);
     }
   }
 
-  /**
-   * An ended or unknown room keeps no claim: nothing about it changes any more, and a stream of
-   * commands for made-up codes must not leave records behind.
-   */
-  async function retire(roomCode: string): Promise<void> {
-    const fence = fences.get(roomCode);
-    if (!fence) return;
-    fences.delete(roomCode);
-    // Best effort: a record left behind expires with its claim (60 s).
-    await ownership.retire(roomCode, fence).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'could not retire a room claim'));
-  }
-
   /** A command forwarded here by another node: run it if this node owns the room. */
-  async function runHere(roomCode: string, command: RoomCommand): Promise<unknown> {
+  async function runForwarded(roomCode: string, command: RoomCommand): Promise<unknown> {
     if (state !== 'running') throw new Reroute(`node ${nodeId} is handing its rooms off`);
     // Never a hint here: answering "moved" must rest on the owner record itself.
     const owner = await ownerOf(roomCode, false);
     if (owner !== nodeId) throw new Reroute(`room ${roomCode} is owned by ${owner}`);
-    return runLocally(roomCode, command);
+    return runHere(roomCode, command);
   }
 
   async function route(roomCode: string, command: RoomCommand): Promise<unknown> {
@@ -162,8 +150,8 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     for (let attempt = 0; ; attempt++) {
       try {
         const owner = await ownerOf(roomCode, attempt === 0);
-        if (owner === nodeId) return await runLocally(roomCode, command);
-        return await router.request(owner, roomCode, command, deadline);
+        if (owner === nodeId) return await runHere(roomCode, command);
+        return await inbox.request(owner, roomCode, command, deadline);
       } catch (error) {
         if (!(error instanceof Reroute || error instanceof NodeNotAliveError)) throw error;
         ownerHints.delete(roomCode);
@@ -184,26 +172,25 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
    * Without a claim (Redis unreachable, this node's lease lapsed) the room is only written, and
    * whichever node its first command reaches activates it, as for any other room.
    */
-  async function createHere(room: NewRoom): Promise<boolean> {
+  async function create(room: NewRoom): Promise<boolean> {
     const fence = await ownership.claim(room.roomCode).catch((error: unknown) => {
       logger.warn({ err: error, room_code: room.roomCode }, 'could not claim a new room; its first command will');
       return undefined;
     });
     // A live node runs a room with this code: the code is taken.
     if (fence && fence.node !== nodeId) return false;
-    if (!fence || !heartbeat.valid()) return deps.repository.create(room);
-    fences.set(room.roomCode, fence);
+    if (!fence || !heartbeat.valid()) return host.create(room, false);
+    claims.record(room.roomCode, fence);
     try {
-      if (await local.create(room)) return true;
+      if (await host.create(room, true)) return true;
     } catch (error) {
-      await retire(room.roomCode);
+      await claims.retire(room.roomCode);
       // The lease ran out in between (nothing was written): write the room without holding it.
-      if (error instanceof StaleOwnerError) return deps.repository.create(room);
+      if (error instanceof StaleOwnerError) return host.create(room, false);
       throw error;
     }
     // The code belongs to a room whose owner is gone: leave it to the next command, as it was.
-    fences.delete(room.roomCode);
-    await ownership.release(room.roomCode, fence).catch((error: unknown) => logger.warn({ err: error, room_code: room.roomCode }, 'could not release a room claim'));
+    await claims.release(room.roomCode);
     return false;
   }
 
@@ -215,12 +202,11 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
 
   function dispatch(roomCode: string, command: RoomCommand): Promise<unknown> {
     if (state === 'closed') return Promise.reject(new AppError('UNAVAILABLE', 'This node is shutting down'));
-    const result = route(roomCode, command).catch((error: unknown) => {
-      if (error instanceof AppError) throw error;
-      logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
-      throw new AppError('UNAVAILABLE');
-    });
-    return track(result);
+    return track(
+      route(roomCode, command).catch((error: unknown) => {
+        throw asRoomError(error, logger, roomCode, command);
+      }),
+    );
   }
 
   const maintenance = createClusterMaintenance({
@@ -231,30 +217,30 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
     heartbeatTtlMs,
     isRunning: () => state === 'running',
     dispatch,
-    connections: () => local.connections(),
+    connections: () => host.connections(),
     isLocalSocket: (socketId) => deps.isLocalSocket(socketId),
     alive: (nodes) => ownership.alive(nodes),
   });
-  // Armed at construction, not in start(): the directory takes commands from the moment it exists
+  // Armed at construction, not in start(): the router takes commands from the moment it exists
   // (they wait for start() within their timeout), and the sweeps' repairs are commands too.
   maintenance.start();
 
   return {
     create(room) {
       if (state !== 'running') return Promise.reject(new AppError('UNAVAILABLE', 'This node is shutting down'));
-      return track(createHere(room));
+      return track(create(room));
     },
 
-    dispatch: dispatch as RoomDirectory['dispatch'],
+    dispatch: dispatch as RoomRouter['dispatch'],
 
     async start() {
-      await Promise.all([heartbeat.start(), router.start()]);
+      await Promise.all([heartbeat.start(), inbox.start()]);
     },
 
     /**
      * The SIGTERM hand-off: finish the commands already started (the detaches of this node's
      * sockets among them), stop taking commands for this node's rooms, drain their mailboxes,
-     * release every claim so the next command anywhere takes the room over at once, and only
+     * give every claim back so the next command anywhere takes the room over at once, and only
      * then stop answering and beating.
      */
     async close() {
@@ -262,12 +248,10 @@ export function createClusterRoomDirectory(deps: ClusterRoomDirectoryDeps): Clus
       maintenance.close();
       await Promise.allSettled([...inFlight]);
       state = 'draining';
-      await local.close();
+      await host.close();
       state = 'closed';
-      const claims = [...fences];
-      fences.clear();
-      await Promise.allSettled(claims.map(([roomCode, fence]) => ownership.release(roomCode, fence)));
-      await router.close();
+      await claims.releaseAll();
+      await inbox.close();
       await heartbeat.stop();
     },
   };

@@ -1,15 +1,17 @@
+import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error';
 import { lobbyInOrder } from './room-steps';
 import type { Member, RoomContext, RoomEvent, RoomNotice, RoomSettings, Waiting } from './room.types';
 import type { NewRoom } from './room-repository';
 import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
 
 /**
- * The only way code touches a room: `dispatch(room_code, command)`. The directory finds (or
- * activates) the room's actor, runs the command there after the ones before it, and answers
- * with a typed reply or throws an AppError. Callers cannot tell whether the actor is local:
- * the single-node directory runs it in this process (local-room-directory.ts); the cluster
- * directory (issue #5) forwards to the node that owns the room. Replies are plain JSON so they
- * can cross the wire.
+ * The only way code touches a room: `router.dispatch(room_code, command)`. The router finds the
+ * room's host (the node whose room host runs its actor; activating it there if needed), runs the
+ * command after the ones before it, and answers with a typed reply or throws an AppError.
+ * Callers cannot tell where the actor runs: the in-process router (in-process-router.ts) has
+ * one host for every room; the Redis router (src/cluster/redis-room-router.ts) forwards to the
+ * node that owns the room. Replies are plain JSON so they can cross the wire.
  */
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -67,7 +69,7 @@ export type RoomReply<T extends RoomCommandType> = { room: RoomSummary } & Reply
  */
 export type NoticePublisher = (roomCode: string, notices: readonly RoomNotice[]) => void;
 
-export interface RoomDirectory {
+export interface RoomRouter {
   /**
    * Creates a room (pending, nobody in it) and, where it can, activates its actor on this node
    * at once: nothing about a brand-new room needs loading, so the commands that usually follow
@@ -75,8 +77,18 @@ export interface RoomDirectory {
    */
   create(room: NewRoom): Promise<boolean>;
   dispatch<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
-  /** Stops timers and waits for commands in flight. */
+  /** Stops timers and waits for commands in flight (in a cluster, then hands the rooms off). */
   close(): Promise<void>;
+}
+
+/**
+ * What a router answers for an error that is not the room's own answer (PostgreSQL or Redis
+ * failed): logged once, here, and 503 UNAVAILABLE to the caller, who may retry. The room did not change.
+ */
+export function asRoomError(error: unknown, logger: Logger, roomCode: string, command: RoomCommand): AppError {
+  if (error instanceof AppError) return error;
+  logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
+  return new AppError('UNAVAILABLE');
 }
 
 /** The summary of a snapshot. */

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { errorCatalog, type ErrorCode } from '../contract/errors';
 import { AppError } from '../errors/app-error';
-import type { RoomCommand } from '../rooms/room-directory';
+import type { RoomCommand } from '../rooms/room-router';
 
 /**
  * Request/reply between nodes over Redis pub/sub (README "Scaling out"): a command for a room owned by
@@ -12,7 +12,7 @@ import type { RoomCommand } from '../rooms/room-directory';
  * A request never hangs: it ends with the owner's reply, with `Reroute` when the owner is gone
  * or no longer owns the room (the caller routes again), or with ROOM_TIMEOUT at its deadline.
  */
-export interface RoomRouter {
+export interface NodeInbox {
   request(node: string, roomCode: string, command: RoomCommand, deadline: number): Promise<unknown>;
   /** Subscribes to this node's inbox; requests are served from then on. */
   start(): Promise<void>;
@@ -28,7 +28,7 @@ export class Reroute extends Error {
   }
 }
 
-export interface RoomRouterDeps {
+export interface NodeInboxDeps {
   /** Publishes requests and replies (a connection in normal mode). */
   publisher: Redis;
   /** Receives them (put into subscriber mode; used for nothing else). */
@@ -70,7 +70,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export function createRoomRouter(deps: RoomRouterDeps): RoomRouter {
+export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
   const { publisher, subscriber, prefix, nodeId, logger } = deps;
   const pending = new Map<string, Pending>();
   const ownInbox = inbox(prefix, nodeId);

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createOwnership } from '../../src/cluster/ownership';
+import { createNodeInbox, Reroute, type NodeInbox } from '../../src/cluster/node-inbox';
+import { AppError } from '../../src/errors/app-error';
+import { nodeKey } from '../../src/live-state/redis-keys';
+import { testRedisUrl } from '../support/env';
+import { deleteRedisPrefix } from '../support/redis';
+
+/**
+ * Request/reply between nodes (README "Scaling out") on a real Redis: every request ends, with the
+ * owner's answer, a typed error, "route again", or ROOM_TIMEOUT, never a hang.
+ */
+const prefix = `test-${randomBytes(6).toString('hex')}:`;
+const connections: Redis[] = [];
+const inboxes: NodeInbox[] = [];
+const connect = () => {
+  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
+  connections.push(redis);
+  return redis;
+};
+const logger = pino({ level: 'silent' });
+
+async function node(nodeId: string, handle: (roomCode: string, command: { type: string }) => Promise<unknown>) {
+  const publisher = connect();
+  await publisher.set(nodeKey(prefix, nodeId), '1', 'PX', 60_000);
+  const ownership = createOwnership(publisher, { prefix, nodeId });
+  const inbox = createNodeInbox({ publisher, subscriber: connect(), prefix, nodeId, logger, handle, alive: (ids) => ownership.alive(ids) });
+  await inbox.start();
+  inboxes.push(inbox);
+  return inbox;
+}
+
+afterAll(async () => {
+  await Promise.all(inboxes.map((inbox) => inbox.close()));
+  await deleteRedisPrefix(prefix);
+  await Promise.all(connections.map((redis) => redis.quit()));
+});
+
+const soon = (ms: number) => Date.now() + ms;
+const never = () => new Promise<never>(() => undefined);
+
+describe('request/reply between nodes', () => {
+  it('returns the owner’s reply, and its AppError with code and status', async () => {
+    await node('owner-1', async (roomCode, command) => {
+      if (command.type === 'join') throw new AppError('ROOM_FULL');
+      return { roomCode, seen: command.type };
+    });
+    const sender = await node('sender-1', never);
+    expect(await sender.request('owner-1', 'room-a', { type: 'inspect' }, soon(2000))).toEqual({ roomCode: 'room-a', seen: 'inspect' });
+    const refused = await sender.request('owner-1', 'room-a', { type: 'join', userId: 'u', language: null, hardwareReady: false, displayName: 'U', role: 'guest' } as never, soon(2000)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ code: 'ROOM_FULL', status: 409 });
+  });
+
+  it('an owner that says the room moved makes the sender route again', async () => {
+    await node('owner-2', async () => {
+      throw new Reroute('handed off');
+    });
+    const sender = await node('sender-2', never);
+    await expect(sender.request('owner-2', 'room-b', { type: 'inspect' }, soon(2000))).rejects.toBeInstanceOf(Reroute);
+  });
+
+  it('a node nobody listens for is a Reroute at once', async () => {
+    const sender = await node('sender-3', never);
+    const started = Date.now();
+    await expect(sender.request('nobody', 'room-c', { type: 'inspect' }, soon(5000))).rejects.toBeInstanceOf(Reroute);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('an owner whose heartbeat vanishes while the request waits is a Reroute, well before the deadline', async () => {
+    await node('owner-4', never);
+    const sender = await node('sender-4', never);
+    const pending = sender.request('owner-4', 'room-d', { type: 'inspect' }, soon(10_000));
+    const started = Date.now();
+    await connections[0]!.del(nodeKey(prefix, 'owner-4'));
+    await expect(pending).rejects.toBeInstanceOf(Reroute);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('a live owner that never answers ends in ROOM_TIMEOUT at the deadline', async () => {
+    await node('owner-5', never);
+    const sender = await node('sender-5', never);
+    const started = Date.now();
+    const error = await sender.request('owner-5', 'room-e', { type: 'inspect' }, soon(400)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'ROOM_TIMEOUT', status: 504 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+  });
+
+  it('drops malformed messages on its inbox and keeps serving', async () => {
+    await node('owner-6', async () => ({ ok: true }));
+    const sender = await node('sender-6', never);
+    const raw = connect();
+    await raw.publish(`${prefix}node:owner-6:inbox`, 'not json');
+    await raw.publish(`${prefix}node:owner-6:inbox`, JSON.stringify({ kind: 'request', id: 1 }));
+    expect(await sender.request('owner-6', 'room-f', { type: 'inspect' }, soon(2000))).toEqual({ ok: true });
+  });
+});
