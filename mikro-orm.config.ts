@@ -3,7 +3,7 @@ import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { migrationsList } from './migrations';
 import { UserSchema } from './src/auth/user.entity';
-import { ParticipantSchema } from './src/rooms/participant.entity';
+import { AttendanceSchema } from './src/rooms/attendance.entity';
 import { RoomSchema } from './src/rooms/room.entity';
 
 /** Where `npm run migration:create` writes new migrations (relative to the project root). */
@@ -17,7 +17,7 @@ export const migrationsPath = 'migrations';
 export function ormOptions(clientUrl: string, logger?: Logger): Options {
   return defineConfig({
     clientUrl,
-    entities: [UserSchema, RoomSchema, ParticipantSchema],
+    entities: [UserSchema, RoomSchema, AttendanceSchema],
     extensions: [Migrator],
     // Listed explicitly (migrations/index.ts) so the same code runs from TypeScript and from dist/.
     migrations: { migrationsList, path: migrationsPath, snapshot: false, transactional: true, allOrNothing: true },

@@ -64,7 +64,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     logger,
     onLapse() {
       claims.clear();
-      host.releaseAll();
+      host.unloadAll();
     },
   });
   const ownership = createOwnership(redis, { prefix, nodeId });
@@ -76,7 +76,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     onDeadline(roomCode) {
       dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
     },
-    onRelease(roomCode, unused) {
+    onUnload(roomCode, unused) {
       // A room created here that nobody used gives its claim back, so no record or index entry
       // outlives it; any other idle room keeps its record until the claim expires.
       if (unused) void claims.retire(roomCode);
@@ -117,7 +117,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
       return fence.node;
     }
     ownerHints.delete(roomCode);
-    if (claims.replaces(roomCode, fence)) host.releaseAll();
+    if (claims.replaces(roomCode, fence)) host.unloadAll();
     claims.record(roomCode, fence);
     return nodeId;
   }

@@ -3,7 +3,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { RoomRouter } from '../rooms/room-router';
 import { userChannel } from './channels';
 import { createRoomHandlers } from './room.handlers';
-import { createSpeakerDetection } from './speaker-detection';
+import { createSpeakingDetectors } from './speaking-detectors';
 import { countChannelLeaves, registerSpeakerHandlers } from './speaker.handlers';
 import { guardSocket } from './socket-guard';
 import type { MeetingServer } from './socket-server';
@@ -20,7 +20,7 @@ export interface RealtimeDeps {
 /** Wires every connecting socket: its personal channel, the guard, and the event handlers. */
 export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close(): void } {
   const { rooms, logger } = deps;
-  const detection = createSpeakerDetection({
+  const detectors = createSpeakingDetectors({
     options: deps.speaker,
     report(roomCode, userId, change) {
       const command = change.type === 'started' ? { type: 'speakingStarted' as const, userId, level: change.level } : { type: 'speakingStopped' as const, userId };
@@ -37,14 +37,14 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
     },
   });
 
-  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detection, logger });
+  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, logger });
   const leaves = countChannelLeaves(io);
   io.on('connection', (socket) => {
     void socket.join(userChannel(socket.data.userId));
     guardSocket(socket, logger);
     registerRoomHandlers(socket);
-    registerSpeakerHandlers(socket, detection, leaves);
+    registerSpeakerHandlers(socket, detectors, leaves);
   });
 
-  return { close: () => detection.close() };
+  return { close: () => detectors.close() };
 }

@@ -6,14 +6,14 @@ import type { RoomRouter } from '../rooms/room-router';
 import { toLobbyEntryView, toParticipantView } from '../rooms/room-views';
 import { connectionIdOf } from '../cluster/connection-ids';
 import { acked } from './acks';
-import type { SpeakerDetection } from './speaker-detection';
+import type { SpeakingDetectors } from './speaking-detectors';
 import type { MeetingSocket } from './socket-server';
 
 export interface RoomHandlerDeps {
   rooms: RoomRouter;
   /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (cluster/connection-ids.ts). */
   nodeId: string;
-  detection: SpeakerDetection;
+  detectors: SpeakingDetectors;
   logger: Logger;
 }
 
@@ -31,7 +31,7 @@ export interface RoomHandlerDeps {
  * Returns what to run for each new socket.
  */
 export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocket) => void {
-  const { rooms, detection, logger } = deps;
+  const { rooms, detectors, logger } = deps;
   const connectionOf = (socket: MeetingSocket) => connectionIdOf(deps.nodeId, socket.id);
   // The list is replaced by an exact copy (concat, slice), never grown in place: an array that
   // push(), spread or filter() builds reserves 17 slots, 150 bytes a socket for one room.
@@ -65,7 +65,7 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
 
   const detach = acked(roomCodePayload, logger, async (socket, { room_code }) => {
     forgetAttached(socket, room_code);
-    detection.forget(socket.id, room_code);
+    detectors.forget(socket.id, room_code);
     await rooms.dispatch(room_code, { type: 'detach', userId: socket.data.userId, connectionId: connectionOf(socket) });
     return { status: 'detached' as const };
   });
@@ -82,7 +82,7 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
 
   function disconnecting(this: MeetingSocket) {
     const socket = this;
-    detection.forget(socket.id);
+    detectors.forget(socket.id);
     // The session keeps attachedRooms, for a recovery.
     const userId = socket.data.userId;
     const connectionId = connectionOf(socket);

@@ -1,6 +1,6 @@
 import { parseAudioLevel } from '../contract/schemas';
 import { roomChannel } from './channels';
-import type { LevelTracker, SpeakerDetection } from './speaker-detection';
+import type { LevelTracker, SpeakingDetectors } from './speaking-detectors';
 import type { MeetingServer, MeetingSocket } from './socket-server';
 
 /**
@@ -29,7 +29,7 @@ export function countChannelLeaves(io: MeetingServer): ChannelLeaves {
  * the channel (until any socket leaves any channel) and its detector: a level then touches only
  * the socket's own few fields, no channel sets and no maps.
  */
-export function registerSpeakerHandlers(socket: MeetingSocket, detection: SpeakerDetection, leaves: ChannelLeaves): void {
+export function registerSpeakerHandlers(socket: MeetingSocket, detectors: SpeakingDetectors, leaves: ChannelLeaves): void {
   let lastCode = '';
   let lastChannel = '';
   // leaves.count when the socket was last found in lastChannel; -1: not known to be in it.
@@ -48,7 +48,7 @@ export function registerSpeakerHandlers(socket: MeetingSocket, detection: Speake
       if (!socket.rooms.has(lastChannel)) return;
       memberAt = leaves.count;
     }
-    if (tracker === null || !tracker.live) tracker = detection.track(socket.id, lastCode, socket.data.userId);
-    detection.sample(tracker, input.level);
+    if (tracker === null || !tracker.live) tracker = detectors.track(socket.id, lastCode, socket.data.userId);
+    detectors.sample(tracker, input.level);
   });
 }

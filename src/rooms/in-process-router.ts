@@ -2,7 +2,7 @@ import { unfenced } from '../live-state/fencing';
 import { createRoomHost, type RoomHostDeps } from './room-host';
 import { asRoomError, type RoomCommand, type RoomRouter } from './room-router';
 
-export type InProcessRouterDeps = Omit<RoomHostDeps, 'fence' | 'onDeadline' | 'onRelease'>;
+export type InProcessRouterDeps = Omit<RoomHostDeps, 'fence' | 'onDeadline' | 'onUnload'>;
 
 /**
  * The single-node router: every room is held by this process's one room host, unfenced (no
@@ -15,7 +15,7 @@ export function createInProcessRouter(deps: InProcessRouterDeps): RoomRouter {
     onDeadline(roomCode) {
       dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => deps.logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
     },
-    onRelease() {},
+    onUnload() {},
   });
 
   function dispatch(roomCode: string, command: RoomCommand) {

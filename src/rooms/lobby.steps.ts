@@ -1,5 +1,5 @@
 import { chain, freeSeats, graceFor, lobbyInOrder, nothing, socketsOf, without, type Step } from './room-steps';
-import type { LeaveReason, Member, Role, RoomContext, RoomSettings, Waiting, WaitingReason } from './room.types';
+import type { LeaveReason, Participant, Role, RoomContext, RoomSettings, LobbyEntry, WaitingReason } from './room.types';
 
 /**
  * Pure steps for who is in the room and its lobby, and for the room's life (start, end,
@@ -7,7 +7,7 @@ import type { LeaveReason, Member, Role, RoomContext, RoomSettings, Waiting, Wai
  */
 
 /** What a user brings when they come in, whether from the lobby or straight from joining. */
-export type Seated = Pick<Waiting, 'userId' | 'displayName' | 'language' | 'hardwareReady'>;
+export type Seated = Pick<LobbyEntry, 'userId' | 'displayName' | 'language' | 'hardwareReady'>;
 const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated => ({ userId, displayName, language, hardwareReady });
 
 /** Makes users participants (from the lobby or straight in). */
@@ -17,7 +17,7 @@ export const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
   for (const user of users) {
     const role: Role = user.userId === c.hostId ? 'host' : 'guest';
     const connections = socketsOf(c, user.userId);
-    const member: Member = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at };
+    const member: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at };
     next.participants[user.userId] = member;
     next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
     step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });

@@ -1,6 +1,6 @@
 import { dropFromLobby, unseat } from './lobby.steps';
 import { chain, graceFor, nothing, socketsOf, without, type Step } from './room-steps';
-import type { Member, RoomContext, RoomNotice } from './room.types';
+import type { Participant, RoomContext, RoomNotice } from './room.types';
 
 /**
  * Pure steps for presence: the sockets a user has attached, the reconnect grace of a user with
@@ -8,9 +8,9 @@ import type { Member, RoomContext, RoomNotice } from './room.types';
  */
 
 /** Replaces a member with a changed copy and tells the room. */
-export const updateMember = (userId: string, patch: Partial<Member>) => (c: RoomContext): Step => {
+export const updateMember = (userId: string, patch: Partial<Participant>) => (c: RoomContext): Step => {
   const current = c.participants[userId];
-  if (!current || (Object.keys(patch) as (keyof Member)[]).every((key) => current[key] === patch[key])) return nothing();
+  if (!current || (Object.keys(patch) as (keyof Participant)[]).every((key) => current[key] === patch[key])) return nothing();
   const participant = { ...current, ...patch };
   return { context: { participants: { ...c.participants, [userId]: participant } }, persist: [], notices: [{ type: 'participant:updated', participant }] };
 };

@@ -28,7 +28,7 @@ export interface RoomHostDeps {
    * A room's actor left memory; `unused` when it was created here and no command came for it.
    * The Redis router gives the room's claim back then.
    */
-  onRelease(roomCode: string, unused: boolean): void;
+  onUnload(roomCode: string, unused: boolean): void;
   now?: () => number;
 }
 
@@ -52,7 +52,7 @@ export interface RoomHost {
   /** Runs a command after the room's earlier ones. Errors other than the room's own answers are the stores' (or the fence's). */
   run<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
   /** Forgets every room's snapshot (this node's claims lapsed): the next command reloads it. */
-  releaseAll(): void;
+  unloadAll(): void;
   /** The attached sockets recorded in the rooms held here. */
   connections(): HeldConnection[];
   /** Stops timers and waits for the commands in the mailboxes. */
@@ -164,7 +164,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
       actors.set(room.roomCode, actor);
       const timer = setTimeout(() => {
         holds.delete(timer);
-        releaseIfIdle(room.roomCode, actor);
+        unloadIfIdle(room.roomCode, actor);
       }, newRoomHoldMs);
       timer.unref();
       holds.add(timer);
@@ -173,7 +173,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
   }
 
   /** Rooms with nothing live (ended, or pending with an empty lobby) leave memory once idle. */
-  function releaseIfIdle(roomCode: string, actor: Actor) {
+  function unloadIfIdle(roomCode: string, actor: Actor) {
     if (actor.queued > 0 || actors.get(roomCode) !== actor) return;
     const snapshot = actor.snapshot;
     const status = snapshot ? statusOf(snapshot) : undefined;
@@ -181,7 +181,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     if (snapshot && status === 'pending' && Object.keys(snapshot.context.lobby).length > 0) return;
     actors.delete(roomCode);
     if (status === 'ended') scheduler.arm(roomCode, null);
-    deps.onRelease(roomCode, actor.unused);
+    deps.onUnload(roomCode, actor.unused);
   }
 
   function run(roomCode: string, command: RoomCommand) {
@@ -198,7 +198,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
       .catch(() => undefined)
       .finally(() => {
         current.queued -= 1;
-        releaseIfIdle(roomCode, current);
+        unloadIfIdle(roomCode, current);
       });
     return result;
   }
@@ -212,11 +212,11 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
   return {
     create,
     run: run as RoomHost['run'],
-    releaseAll() {
+    unloadAll() {
       scheduler.clear();
       for (const [roomCode, actor] of actors) {
         actor.snapshot = undefined;
-        releaseIfIdle(roomCode, actor);
+        unloadIfIdle(roomCode, actor);
       }
     },
     connections() {

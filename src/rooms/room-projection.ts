@@ -1,5 +1,5 @@
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
-import type { Member, RoomContext, Waiting } from './room.types';
+import type { Participant, RoomContext, LobbyEntry } from './room.types';
 import type { StoredRoom } from './room-repository';
 
 /**
@@ -12,7 +12,7 @@ import type { StoredRoom } from './room-repository';
 const emptyRoomDeadline = 'empty_room';
 const gracePrefix = 'grace:';
 
-const toLiveParticipant = (m: Member): LiveParticipant => ({
+const toLiveParticipant = (m: Participant): LiveParticipant => ({
   status: m.status,
   language: m.language,
   hardware_ready: m.hardwareReady,
@@ -21,7 +21,7 @@ const toLiveParticipant = (m: Member): LiveParticipant => ({
   joined_at: new Date(m.joinedAt).toISOString(),
 });
 
-const toLiveLobbyEntry = (w: Waiting): LiveLobbyEntry => ({
+const toLiveLobbyEntry = (w: LobbyEntry): LiveLobbyEntry => ({
   display_name: w.displayName,
   language: w.language,
   hardware_ready: w.hardwareReady,
@@ -67,7 +67,7 @@ export function contextFromStores(
   options: { emptyRoomTimeoutMs: number; reconnectGraceMs: number; now: number },
 ): RoomContext {
   const connections = stored.status === 'ended' ? {} : live.connections;
-  const participants: Record<string, Member> = {};
+  const participants: Record<string, Participant> = {};
   if (stored.status !== 'ended') {
     for (const row of stored.attendance) {
       const details = live.participants[row.userId];
@@ -83,7 +83,7 @@ export function contextFromStores(
       };
     }
   }
-  const lobby: Record<string, Waiting> = {};
+  const lobby: Record<string, LobbyEntry> = {};
   if (stored.status !== 'ended') {
     for (const [userId, entry] of Object.entries(live.lobby)) {
       if (participants[userId] || stored.removed.includes(userId)) continue;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { lobbyInOrder } from './room-steps';
-import type { Member, RoomContext, RoomEvent, RoomNotice, RoomSettings, Waiting } from './room.types';
+import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
 import type { NewRoom } from './room-repository';
 import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
 
@@ -36,8 +36,8 @@ export interface RoomSummary {
 
 interface ReplyDetails {
   inspect: object;
-  join: { joined: boolean; participant: Member | null };
-  admit: { participant: Member };
+  join: { joined: boolean; participant: Participant | null };
+  admit: { participant: Participant };
   admitAll: { admitted: string[]; waiting: string[] };
   reject: object;
   remove: object;
@@ -57,8 +57,8 @@ interface ReplyDetails {
 }
 
 export interface RoomRoster {
-  participants: Member[];
-  lobby: Waiting[];
+  participants: Participant[];
+  lobby: LobbyEntry[];
 }
 
 export type RoomReply<T extends RoomCommandType> = { room: RoomSummary } & ReplyDetails[T];

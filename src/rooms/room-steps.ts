@@ -1,4 +1,4 @@
-import type { DurableChange, RoomContext, RoomNotice, Waiting } from './room.types';
+import type { DurableChange, RoomContext, RoomNotice, LobbyEntry } from './room.types';
 
 /**
  * The kit the room's pure steps are written with (lobby.steps.ts, presence.steps.ts,
@@ -41,7 +41,7 @@ export const freeSeats = (c: RoomContext) => Math.max(0, c.settings.max_particip
 export const socketsOf = (c: RoomContext, userId: string) => c.connections[userId] ?? [];
 
 /** The lobby in the order it is served: first come, first admitted. */
-export const lobbyInOrder = (c: RoomContext): Waiting[] =>
+export const lobbyInOrder = (c: RoomContext): LobbyEntry[] =>
   Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));
 
 /** The earliest deadline of the room (empty room, reconnect grace), or null. */

@@ -1,5 +1,5 @@
 import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
-import type { Member, Waiting } from './room.types';
+import type { Participant, LobbyEntry } from './room.types';
 import type { RoomSummary } from './room-router';
 
 /** The contract's shapes (snake_case, ISO times) of what the room router replies. */
@@ -25,7 +25,7 @@ export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: s
 }
 
 /** `Participant`. */
-export const toParticipantView = (m: Member): ParticipantView => ({
+export const toParticipantView = (m: Participant): ParticipantView => ({
   user_id: m.userId,
   display_name: m.displayName,
   role: m.role,
@@ -36,7 +36,7 @@ export const toParticipantView = (m: Member): ParticipantView => ({
 });
 
 /** A lobby entry, as the host sees it. */
-export const toLobbyEntryView = (w: Waiting): LobbyEntryView => ({
+export const toLobbyEntryView = (w: LobbyEntry): LobbyEntryView => ({
   user_id: w.userId,
   display_name: w.displayName,
   language: w.language,

@@ -13,7 +13,7 @@ export type Role = 'host' | 'guest';
 export type LeaveReason = 'left' | 'removed' | 'disconnected';
 
 /** An admitted participant. */
-export interface Member {
+export interface Participant {
   userId: string;
   displayName: string;
   role: Role;
@@ -28,7 +28,7 @@ export interface Member {
 export type WaitingReason = 'locked' | 'host_not_started';
 
 /** A user waiting in the lobby. */
-export interface Waiting {
+export interface LobbyEntry {
   userId: string;
   displayName: string;
   language: string | null;
@@ -52,8 +52,8 @@ export interface RoomContext {
   startedAt: number | null;
   endedAt: number | null;
   settings: RoomSettings;
-  participants: Record<string, Member>;
-  lobby: Record<string, Waiting>;
+  participants: Record<string, Participant>;
+  lobby: Record<string, LobbyEntry>;
   /** Users removed by the host: they may not join again. */
   removed: string[];
   activeSpeaker: string | null;
@@ -144,8 +144,8 @@ export type RoomNotice =
   | { type: 'lobby:left'; hostId: string; userId: string }
   | { type: 'lobby:admitted'; userId: string }
   | { type: 'lobby:rejected'; userId: string }
-  | { type: 'participant:joined'; participant: Member }
-  | { type: 'participant:updated'; participant: Member }
+  | { type: 'participant:joined'; participant: Participant }
+  | { type: 'participant:updated'; participant: Participant }
   | { type: 'participant:left'; userId: string; reason: LeaveReason }
   | { type: 'participant:removed'; userId: string }
   | { type: 'speaker:changed'; userId: string | null; at: number }

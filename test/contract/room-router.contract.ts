@@ -122,9 +122,10 @@ export function roomRouterContract(name: string, db: () => Client, open: (option
       const extra = await open({ publish: () => {}, emptyRoomTimeoutMs: 60_000 });
       const router = extra.routers[0]!;
       const { roomCode, hostId } = await newRoom(router);
-      const queued = [router.dispatch(roomCode, join(hostId)), router.dispatch(roomCode, { type: 'configure', by: hostId, settings: { lock_room: true } })];
+      const joining = router.dispatch(roomCode, join(hostId));
+      const configuring = router.dispatch(roomCode, { type: 'configure', by: hostId, settings: { lock_room: true } });
       await extra.close();
-      const [joined, configured] = await Promise.all(queued);
+      const [joined, configured] = await Promise.all([joining, configuring]);
       expect(joined.room.status).toBe('active');
       expect(configured.room.settings.lock_room).toBe(true);
     });

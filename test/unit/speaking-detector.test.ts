@@ -1,4 +1,4 @@
-import { createSpeakerDetection, type SpeakerDetection } from '../../src/realtime/speaker-detection';
+import { createSpeakingDetectors, type SpeakingDetectors } from '../../src/realtime/speaking-detectors';
 import { SpeakingDetector, speakingGapMs } from '../../src/realtime/speaking-detector';
 
 /**
@@ -167,15 +167,15 @@ describe('skipping quiet samples while idle', () => {
   });
 });
 
-describe('speaker detection on a node', () => {
+describe('speaker detectors on a node', () => {
   // The detectors' clock and Jest's fake timers move together (advance()), except where a test
   // moves `clock` alone to put a sample before a timer due at the same millisecond.
   let clock = 0;
   const reports: string[] = [];
-  let detection: SpeakerDetection;
+  let detectors: SpeakingDetectors;
 
   const start = (minMs = 300) => {
-    detection = createSpeakerDetection({
+    detectors = createSpeakingDetectors({
       options: { thresholdDb: -40, minMs },
       now: () => clock,
       report: (room, user, change) => reports.push(`${clock} ${room}/${user} ${change.type}`),
@@ -189,7 +189,7 @@ describe('speaker detection on a node', () => {
     start();
   });
   afterEach(() => {
-    detection.close();
+    detectors.close();
     jest.useRealTimers();
   });
 
@@ -204,7 +204,7 @@ describe('speaker detection on a node', () => {
   /** A level every 50 ms from now until `untilMs` inclusive; the clock stops at the last one. */
   const speak = (socket: string, room: string, user: string, level: number, untilMs: number) => {
     for (;;) {
-      detection.level(socket, room, user, level);
+      detectors.level(socket, room, user, level);
       if (clock + 50 > untilMs) return;
       advance(50);
     }
@@ -217,8 +217,8 @@ describe('speaker detection on a node', () => {
     speak('s1', 'room-a', 'ann', -20, 400);
     expect(reports).toEqual(['300 room-a/ann started']);
     advance(50);
-    detection.level('s1', 'room-b', 'ann', -20); // the same socket in another room counts on its own
-    detection.level('s2', 'room-a', 'bob', -20);
+    detectors.level('s1', 'room-b', 'ann', -20); // the same socket in another room counts on its own
+    detectors.level('s2', 'room-a', 'bob', -20);
     expect(reports).toEqual(['300 room-a/ann started']);
   });
 
@@ -231,7 +231,7 @@ describe('speaker detection on a node', () => {
     expect(reports).toEqual(['313 room-a/ann started']);
     expect(pendingTimers()).toBe(0);
     // A single loud sample is a run too: it lasts until a quiet sample or a 500 ms gap.
-    detection.level('s2', 'room-a', 'bob', -20);
+    detectors.level('s2', 'room-a', 'bob', -20);
     advance(300);
     expect(reports).toEqual(['313 room-a/ann started', '613 room-a/bob started']);
   });
@@ -239,14 +239,14 @@ describe('speaker detection on a node', () => {
   it('a quiet sample before the due time cancels the start', () => {
     speak('s1', 'room-a', 'ann', -20, 250);
     advance(30);
-    detection.level('s1', 'room-a', 'ann', -60);
+    detectors.level('s1', 'room-a', 'ann', -60);
     expect(pendingTimers()).toBe(0);
     advance(1_000);
     expect(reports).toEqual([]);
   });
 
   it('a 500 ms gap before the due time cancels the start', () => {
-    detection.close();
+    detectors.close();
     start(800);
     speak('s1', 'room-a', 'ann', -20, 200);
     advance(2_000);
@@ -259,53 +259,53 @@ describe('speaker detection on a node', () => {
 
   it('forget() cancels a pending start; close() cancels them all', () => {
     speak('s1', 'room-a', 'ann', -20, 100);
-    detection.level('s2', 'room-a', 'bob', -20);
-    detection.level('s2', 'room-b', 'bob', -20);
+    detectors.level('s2', 'room-a', 'bob', -20);
+    detectors.level('s2', 'room-b', 'bob', -20);
     expect(pendingTimers()).toBe(3);
-    detection.forget('s1');
-    detection.forget('s2', 'room-b');
+    detectors.forget('s1');
+    detectors.forget('s2', 'room-b');
     expect(pendingTimers()).toBe(1);
-    detection.close();
+    detectors.close();
     expect(jest.getTimerCount()).toBe(0);
     advance(1_000);
     expect(reports).toEqual([]);
   });
 
   it("a silent participant's levels read no clock and arm no timer", () => {
-    detection.close();
+    detectors.close();
     let reads = 0;
-    detection = createSpeakerDetection({ options: { thresholdDb: -40, minMs: 300 }, now: () => (reads++, clock), report: () => {} });
-    const tracker = detection.track('s1', 'room-a', 'ann');
+    detectors = createSpeakingDetectors({ options: { thresholdDb: -40, minMs: 300 }, now: () => (reads++, clock), report: () => {} });
+    const tracker = detectors.track('s1', 'room-a', 'ann');
     const sweepReads = reads;
-    for (let i = 0; i < 20; i++) detection.sample(tracker, -60);
+    for (let i = 0; i < 20; i++) detectors.sample(tracker, -60);
     expect(reads).toBe(sweepReads);
-    detection.sample(tracker, -20);
+    detectors.sample(tracker, -20);
     expect(reads).toBe(sweepReads + 1);
     expect(pendingTimers()).toBe(1);
     // In a run, a quiet level counts: it ends the run.
-    detection.sample(tracker, -60);
+    detectors.sample(tracker, -60);
     expect(reads).toBe(sweepReads + 2);
     expect(pendingTimers()).toBe(0);
   });
 
   it('a tracker takes levels without lookups until forget() drops it; tracking again starts afresh', () => {
-    const tracker = detection.track('s1', 'room-a', 'ann');
-    expect(detection.track('s1', 'room-a', 'ann')).toBe(tracker);
+    const tracker = detectors.track('s1', 'room-a', 'ann');
+    expect(detectors.track('s1', 'room-a', 'ann')).toBe(tracker);
     expect(tracker).toMatchObject({ roomCode: 'room-a', live: true });
-    for (; clock <= 300; advance(50)) detection.sample(tracker, -20);
+    for (; clock <= 300; advance(50)) detectors.sample(tracker, -20);
     expect(reports).toEqual(['300 room-a/ann started']);
-    detection.forget('s1', 'room-a');
+    detectors.forget('s1', 'room-a');
     expect(reports).toEqual(['300 room-a/ann started', '350 room-a/ann stopped']);
     expect(tracker.live).toBe(false);
     // A dropped tracker counts nothing.
-    for (let i = 0; i < 10; i++, advance(50)) detection.sample(tracker, -20);
+    for (let i = 0; i < 10; i++, advance(50)) detectors.sample(tracker, -20);
     expect(pendingTimers()).toBe(0);
     expect(reports).toHaveLength(2);
-    const again = detection.track('s1', 'room-a', 'ann');
+    const again = detectors.track('s1', 'room-a', 'ann');
     expect(again).not.toBe(tracker);
-    detection.sample(again, -20);
+    detectors.sample(again, -20);
     expect(pendingTimers()).toBe(1);
-    detection.close();
+    detectors.close();
     expect(again.live).toBe(false);
   });
 
@@ -314,10 +314,10 @@ describe('speaker detection on a node', () => {
     speak('s1', 'room-a', 'ann', -20, 300);
     expect(reports).toEqual(['300 room-a/ann started']);
     // The sample first: it starts the run, and the timer is cleared.
-    detection.level('s2', 'room-a', 'bob', -20);
+    detectors.level('s2', 'room-a', 'bob', -20);
     advance(299);
     clock += 1;
-    detection.level('s2', 'room-a', 'bob', -20);
+    detectors.level('s2', 'room-a', 'bob', -20);
     expect(pendingTimers()).toBe(0);
     jest.advanceTimersByTime(1);
     advance(100);
@@ -326,7 +326,7 @@ describe('speaker detection on a node', () => {
 
   it('a quiet sample stops a speaker', () => {
     speak('s1', 'room-a', 'ann', -20, 400);
-    detection.level('s1', 'room-a', 'ann', -41);
+    detectors.level('s1', 'room-a', 'ann', -41);
     expect(reports).toEqual(['300 room-a/ann started', '400 room-a/ann stopped']);
   });
 
@@ -341,15 +341,15 @@ describe('speaker detection on a node', () => {
   it('forgetting a speaking socket reports it stopped; a quiet one goes silently', () => {
     speak('s1', 'room-a', 'ann', -20, 300);
     speak('s2', 'room-a', 'bob', -60, 600);
-    detection.forget('s1');
-    detection.forget('s2', 'room-a');
+    detectors.forget('s1');
+    detectors.forget('s2', 'room-a');
     expect(reports).toEqual(['300 room-a/ann started', '600 room-a/ann stopped']);
   });
 
   it('on real timers, a lone loud sample becomes speech after minMs', async () => {
     jest.useRealTimers();
-    detection.close();
-    const real = createSpeakerDetection({ options: { thresholdDb: -40, minMs: 20 }, report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`) });
+    detectors.close();
+    const real = createSpeakingDetectors({ options: { thresholdDb: -40, minMs: 20 }, report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`) });
     try {
       real.level('s1', 'room-a', 'ann', -20);
       await new Promise((resolve) => setTimeout(resolve, 60));

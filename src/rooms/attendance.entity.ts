@@ -2,25 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 import { User } from '../auth/user.entity';
 import { Room } from './room.entity';
+import type { LeaveReason, Role } from './room.types';
 
-export const participantRoles = ['host', 'guest'] as const;
-export type ParticipantRole = (typeof participantRoles)[number];
+const roles: readonly Role[] = ['host', 'guest'];
 
-export const leaveReasons = ['left', 'removed', 'disconnected', 'ended'] as const;
-/** Why an attendance ended: `removed` also bars the user from the room. */
-export type LeaveReason = (typeof leaveReasons)[number];
+/** Why an attendance ended: how a participant left (`removed` also bars the user), or the room ended. */
+export type LeftReason = LeaveReason | 'ended';
+const leftReasons: readonly LeftReason[] = ['left', 'removed', 'disconnected', 'ended'];
 
-/** One attendance: a user's stay in a room from join to leave. */
-export class Participant {
+/**
+ * One attendance: a participant's stay in a room from join to leave (a row of the `participants`
+ * table; the room machine's `Participant` is who is in the room now).
+ */
+export class Attendance {
   readonly id: string = randomUUID();
   readonly room: Room;
   readonly user: User;
-  readonly role: ParticipantRole;
+  readonly role: Role;
   readonly joinedAt: Date;
   leftAt: Date | null = null;
-  leftReason: LeaveReason | null = null;
+  leftReason: LeftReason | null = null;
 
-  constructor(init: { room: Room; user: User; role: ParticipantRole; joinedAt?: Date }) {
+  constructor(init: { room: Room; user: User; role: Role; joinedAt?: Date }) {
     this.room = init.room;
     this.user = init.user;
     this.role = init.role;
@@ -28,17 +31,17 @@ export class Participant {
   }
 }
 
-export const ParticipantSchema = new EntitySchema<Participant>({
-  class: Participant,
+export const AttendanceSchema = new EntitySchema<Attendance>({
+  class: Attendance,
   tableName: 'participants',
   properties: {
     id: { type: 'uuid', primary: true },
     room: { kind: 'm:1', entity: () => Room, fieldName: 'room_id' },
     user: { kind: 'm:1', entity: () => User, fieldName: 'user_id' },
-    role: { enum: true, items: () => [...participantRoles], type: 'text' },
+    role: { enum: true, items: () => [...roles], type: 'text' },
     joinedAt: { type: 'datetime' },
     leftAt: { type: 'datetime', nullable: true },
-    leftReason: { enum: true, items: () => [...leaveReasons], type: 'text', nullable: true },
+    leftReason: { enum: true, items: () => [...leftReasons], type: 'text', nullable: true },
   },
   indexes: [
     // At most one open attendance per (room, user): the database, not a check-then-insert, enforces it.

@@ -12,7 +12,7 @@ import { SpeakingDetector, speakingGapMs, type SpeakingChange, type SpeakingOpti
  * timer work. A sweep notices speakers who went quiet without a low sample (muted, tab closed)
  * and reports them stopped.
  */
-export interface SpeakerDetection {
+export interface SpeakingDetectors {
   /** A level (dBFS) from a participant's socket: `sample(track(…), level)`. */
   level(socketId: string, roomCode: string, userId: string, level: number): void;
   /**
@@ -28,7 +28,7 @@ export interface SpeakerDetection {
   close(): void;
 }
 
-export interface SpeakerDetectionDeps {
+export interface SpeakingDetectorsDeps {
   options: Omit<SpeakingOptions, 'gapMs'>;
   report(roomCode: string, userId: string, change: SpeakingChange): void;
   /** Monotonic milliseconds. */
@@ -53,7 +53,7 @@ interface Entry extends LevelTracker {
 /** How often silent speakers are looked for: a stop is reported within gap + this. */
 const sweepEveryMs = 100;
 
-export function createSpeakerDetection(deps: SpeakerDetectionDeps): SpeakerDetection {
+export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDetectors {
   const now = deps.now ?? (() => performance.now());
   const options: SpeakingOptions = { ...deps.options, gapMs: speakingGapMs };
   const bySocket = new Map<string, Map<string, Entry>>();
