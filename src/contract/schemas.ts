@@ -194,34 +194,6 @@ export type RoomCodePayload = z.infer<typeof roomCodePayload>;
 export const audioLevelPayload = z.strictObject({ room_code: roomCode, level: z.number().min(-127).max(0) });
 export type AudioLevelPayload = z.infer<typeof audioLevelPayload>;
 
-/**
- * `audioLevelPayload.safeParse(input)`, for the hot path (every level of every participant):
- * the data, or null where the schema fails. A payload of exactly the schema's shape is checked
- * here without allocating: an object (not an array) whose enumerable keys (`for...in`, as the
- * schema sees unknown keys) are `room_code` and `level` and nothing else, a string matching
- * the schema's own pattern and a number in [-127, 0] (NaN fails the comparisons). Anything the
- * schema accepts with that shape passes here with the same values; anything else (every
- * malformed payload) goes to the schema itself, so the outcome is the schema's in every case.
- */
-export function parseAudioLevel(input: unknown): AudioLevelPayload | null {
-  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-    let keys = 0;
-    for (const key in input) {
-      if (key !== 'room_code' && key !== 'level') {
-        keys = -1;
-        break;
-      }
-      keys += 1;
-    }
-    if (keys === 2) {
-      const { room_code, level } = input as { room_code: unknown; level: unknown };
-      if (typeof level === 'number' && level >= -127 && level <= 0 && typeof room_code === 'string' && roomCodePattern.test(room_code)) return { room_code, level };
-    }
-  }
-  const parsed = audioLevelPayload.safeParse(input);
-  return parsed.success ? parsed.data : null;
-}
-
 /** `hardware:status`. */
 export const hardwareStatusPayload = z.strictObject({ room_code: roomCode, hardware_ready: z.boolean() });
 export type HardwareStatusPayload = z.infer<typeof hardwareStatusPayload>;

@@ -2,6 +2,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import {
   closeBrowsers,
   describePage,
+  holdMediaRequests,
   launchBrowser,
   makeTempDir,
   openUserPage,
@@ -402,6 +403,7 @@ describe('the meeting page in Chromium', () => {
       const host = await hostUser(server, 'Paula Host');
       const room = await createRoom(server, host, { name: 'Unanswered prompt' });
       const guest = await userPage(await launchBrowser({ media: 'prompt' }), 'guest facing a prompt');
+      await holdMediaRequests(guest.page);
       await openLinkAsGuest(guest.page, room.room_code, 'Pat Pending');
       const prejoin = await waitForScreen(guest.page, 'prejoin');
       await textOf('a media status that is still asking', prejoin.locator('[data-media-status]'), (text) => /Asking/.test(text));

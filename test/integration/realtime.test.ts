@@ -310,6 +310,14 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: true })).toMatchObject({ ok: true });
     });
 
+    it('lets a burst within the limit through (200 events at once)', async () => {
+      const { code } = await startedRoom();
+      const busy = await attendee(code, 'Bea');
+      for (let i = 0; i < 190; i++) busy.socket.emit('audio:level', { room_code: code, level: -90 });
+      expect(await request(busy.socket, 'hardware:status', { room_code: code, hardware_ready: true })).toMatchObject({ ok: true });
+      expect(busy.socket.connected).toBe(true);
+    });
+
     it('drops malformed audio levels and survives junk of every shape', async () => {
       const { hostSocket, code } = await startedRoom();
       const junk: unknown[] = [undefined, null, 42, 'x', [], {}, { room_code: code }, { room_code: code, level: 5 }, { room_code: code, level: '−20' }, { room_code: code, level: Number.NaN }, { room_code: 1, level: -20 }];

@@ -22,7 +22,9 @@ export interface LaunchOptions {
   audioWav?: string;
   /**
    * `granted` (default): getUserMedia succeeds with no prompt. `denied`: it fails with
-   * NotAllowedError. `prompt`: it asks, and headless Chromium has nobody to answer, so it never settles.
+   * NotAllowedError. `prompt`: it asks, and headless Chromium has nobody to answer; but it may
+   * dismiss the prompt by itself (seen on a busy machine: NotAllowedError after a few seconds),
+   * so a test that needs the request to stay open also calls holdMediaRequests(page).
    */
   media?: 'granted' | 'denied' | 'prompt';
   /**
@@ -51,6 +53,14 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
   browsers.add(browser);
   browser.on('disconnected', () => browsers.delete(browser));
   return browser;
+}
+
+/**
+ * Makes every getUserMedia of the page's documents wait forever, as a permission prompt nobody
+ * answers does: what the page shows while the browser still asks. Call before the page navigates.
+ */
+export async function holdMediaRequests(page: Page): Promise<void> {
+  await page.addInitScript({ content: 'navigator.mediaDevices.getUserMedia = () => new Promise(() => {});' });
 }
 
 /** Closes every browser launched by this module and removes the temporary directories: call it in afterAll. */
