@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { RequestContext } from '@mikro-orm/postgresql';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
@@ -66,8 +65,6 @@ export function createHttpApp(deps: HttpDeps): Express {
     }),
   );
   app.use(express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] }));
-  // One forked entity manager per request (AsyncLocalStorage), so requests never share an identity map.
-  app.use((_req, _res, next) => RequestContext.create(deps.orm.em, next));
 
   app.use(deps.metrics.observeRequests);
   app.use(opsRoutes({ orm: deps.orm, redis: deps.redis, metrics: deps.metrics, openApiDocument: deps.openApiDocument }));

@@ -30,7 +30,7 @@ export interface MeetingsService {
 }
 
 export interface MeetingsDeps {
-  /** Resolves to the current request's fork (RequestContext). */
+  /** The ORM's entity manager: history reads through it (plain SQL, no identity map). */
   em: EntityManager;
   /** The hot paths' plain SQL: who joins. */
   sql: Sql;
