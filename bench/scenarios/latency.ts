@@ -150,7 +150,7 @@ export async function latency(context: BenchContext): Promise<Row[]> {
   return [
     ...speakerRows('b2', '(b2) speaker:changed − (first loud + 300 ms)', speakerLocal, `speaker's socket on the room's node, listener on another; ${describe(speakerLocal)}; baseline ${describe(plainSpeaker)}`),
     ...speakerRows('b2.third', '(b2) same, room on a third node', speakerThird, `speaker on node A, room on C, listener on B; ${describe(speakerThird)}`),
-    { id: 'c.p50', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p50', unit: 'ms', better: 'lower', figure: admit.at(50), baseline: plainAdmit.at(50), baselineName: 'plain cross-node emit', target: { figure: 8 }, detail: `${describe(admit)}; baseline ${describe(plainAdmit)}` },
-    { id: 'c.p99', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p99', unit: 'ms', better: 'lower', figure: admit.at(99), baseline: plainAdmit.at(99), baselineName: 'plain cross-node emit', target: { figure: 25, ratio: 2.5 } },
+    { id: 'c.p50', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p50', unit: 'ms', better: 'lower', figure: admit.at(50), baseline: plainAdmit.at(50), baselineName: 'plain cross-node emit', target: { ratio: 2 }, detail: `${describe(admit)}; baseline ${describe(plainAdmit)}` },
+    { id: 'c.p99', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p99', unit: 'ms', better: 'lower', figure: admit.at(99), baseline: plainAdmit.at(99), baselineName: 'plain cross-node emit', target: { ratio: 2.5 } },
   ];
 }
