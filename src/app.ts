@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { version } from '../package.json';
 import { createAuthService } from './auth/auth.service';
+import { createAccounts } from './auth/accounts';
 import { createAuthenticate } from './auth/authenticate';
 import { createLoginThrottle } from './auth/login-throttle';
 import { createTokenService } from './auth/tokens';
@@ -58,6 +59,9 @@ const drainTimeoutMs = 5000;
  */
 const liveStateTtlMs = 24 * 3600_000;
 
+/** How long a node trusts that an account exists (README "Authentication"): a deleted one is refused within this. */
+export const accountCacheTtlMs = 10_000;
+
 /** The composition root: builds every component from plain factories and wires them together. */
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config);
@@ -77,7 +81,9 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       : undefined;
     cleanups.push(() => socketAdapter?.close());
     // The in-memory adapter recovers too: a client that blips back to this node misses nothing.
-    const io = createSocketServer(tokens, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
+    const sql = createSql(orm);
+    const accounts = createAccounts(sql, { ttlMs: accountCacheTtlMs, maxEntries: 10_000 });
+    const io = createSocketServer(tokens, accounts, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
     const roomDeps = {
       repository: createRoomRepository(orm),
       logger,
@@ -115,16 +121,15 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       logger,
       orm,
       redis,
-      auth: createAuthService({ em: orm.em, tokens }),
+      auth: createAuthService({ em: orm.em, tokens, accounts }),
       meetings: createMeetingsService({
         em: orm.em,
-        sql: createSql(orm),
         rooms,
         publicBaseUrl: config.publicBaseUrl,
         defaultMaxParticipants: config.defaultMaxParticipants,
       }),
       limits,
-      authenticate: createAuthenticate(tokens),
+      authenticate: createAuthenticate(tokens, accounts),
       loginThrottle: createLoginThrottle(redis ? { redis, prefix: config.redisPrefix } : undefined),
       metrics,
       openApiDocument: buildOpenApiDocument(version, limits),

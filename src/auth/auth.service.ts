@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { GuestBody, LoginBody, RegisterBody, SessionView, UserView } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
+import type { Accounts } from './accounts';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords';
 import type { Principal, TokenService } from './tokens';
 import { User } from './user.entity';
@@ -18,11 +19,12 @@ export interface AuthService {
  * share an identity map. (Only these routes and history use the ORM: forking for every request
  * cost 6% of a REST create + join pair's CPU, docs/performance.md.)
  */
-export function createAuthService(deps: { em: EntityManager; tokens: TokenService }): AuthService {
+export function createAuthService(deps: { em: EntityManager; tokens: TokenService; accounts: Accounts }): AuthService {
   const { tokens } = deps;
   const fork = () => deps.em.fork();
 
   const session = (user: User): SessionView => {
+    deps.accounts.remember(user.id, { displayName: user.displayName });
     const { token, expiresIn } = tokens.issue(user);
     return { access_token: token, token_type: 'bearer', expires_in: expiresIn, user: toUserView(user) };
   };

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { Passport } from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { AppError } from '../errors/app-error';
+import type { Accounts } from './accounts';
 import { describeJwtError, type Principal, type TokenService } from './tokens';
 
 declare global {
@@ -12,10 +13,10 @@ declare global {
 }
 
 /**
- * Express middleware that requires `Authorization: Bearer <token>` and sets `req.user`.
- * A passport instance of its own (no global state), stateless (no sessions).
+ * Express middleware that requires `Authorization: Bearer <token>` whose account still exists,
+ * and sets `req.user`. A passport instance of its own (no global state), stateless (no sessions).
  */
-export function createAuthenticate(tokens: TokenService): RequestHandler {
+export function createAuthenticate(tokens: TokenService, accounts: Accounts): RequestHandler {
   const passport = new Passport();
   passport.use(
     new JwtStrategy(
@@ -26,17 +27,14 @@ export function createAuthenticate(tokens: TokenService): RequestHandler {
         algorithms: tokens.algorithms,
       },
       (claims: unknown, done: (error: unknown, user?: Principal) => void) => {
-        try {
-          done(null, tokens.principalFromClaims(claims));
-        } catch (error) {
-          done(error);
-        }
+        principalOf(tokens, accounts, claims).then((principal) => done(null, principal), done);
       },
     ),
   );
   return (req, res, next) => {
     passport.authenticate('jwt', { session: false }, (error: unknown, user: Principal | false, info: unknown) => {
-      if (error) return next(error instanceof AppError ? error : new AppError('UNAUTHENTICATED'));
+      // A refusal (AppError) or an outage of PostgreSQL (503 UNAVAILABLE, by the error handler).
+      if (error) return next(error);
       if (!user) {
         const detail = info instanceof Error ? describeJwtError(info) : 'A valid bearer token is required';
         return next(new AppError('UNAUTHENTICATED', detail));
@@ -45,4 +43,12 @@ export function createAuthenticate(tokens: TokenService): RequestHandler {
       next();
     })(req, res, next);
   };
+}
+
+/** The principal of verified claims: their subject, if its account still exists. */
+export async function principalOf(tokens: TokenService, accounts: Accounts, claims: unknown): Promise<Principal> {
+  const subject = tokens.subjectFromClaims(claims);
+  const account = await accounts.find(subject.userId);
+  if (!account) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+  return { ...subject, displayName: account.displayName };
 }

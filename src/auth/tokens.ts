@@ -3,10 +3,15 @@ import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error';
 
-/** Who is calling, as proven by a bearer token. */
-export interface Principal {
+/** Whom a bearer token was issued to, as its signature proves. */
+export interface TokenSubject {
   userId: string;
   isGuest: boolean;
+}
+
+/** Who is calling: the token's subject, whose account still exists (auth/accounts.ts). */
+export interface Principal extends TokenSubject {
+  displayName: string;
 }
 
 const algorithm = 'HS256';
@@ -15,9 +20,9 @@ const claimsSchema = z.object({ sub: z.uuid(), guest: z.boolean(), exp: z.number
 /** Signs and checks access tokens (HS256 JWTs carrying `sub`, `guest` and `exp`). */
 export interface TokenService {
   issue(user: { id: string; isGuest: boolean }): { token: string; expiresIn: number };
-  verify(token: string): Principal;
-  /** Maps verified claims to a principal; shared with the passport strategy. */
-  principalFromClaims(claims: unknown): Principal;
+  verify(token: string): TokenSubject;
+  /** Maps verified claims to their subject; shared with the passport strategy. */
+  subjectFromClaims(claims: unknown): TokenSubject;
   /** The HS256 key. A KeyObject, not the string: given a string, jsonwebtoken first tries to parse
    * it as a PEM public key and throws, which cost ~0.4 ms per verification (vs ~7 µs). */
   readonly key: KeyObject;
@@ -26,7 +31,7 @@ export interface TokenService {
 
 /** Builds the token service for one secret and the configured lifetimes. */
 export function createTokenService(options: { secret: string; accessTtlS: number; guestTtlS: number }): TokenService {
-  const principalFromClaims = (claims: unknown): Principal => {
+  const subjectFromClaims = (claims: unknown): TokenSubject => {
     const parsed = claimsSchema.safeParse(claims);
     if (!parsed.success) throw new AppError('UNAUTHENTICATED', 'The access token is malformed');
     return { userId: parsed.data.sub, isGuest: parsed.data.guest };
@@ -35,7 +40,7 @@ export function createTokenService(options: { secret: string; accessTtlS: number
   return {
     key,
     algorithms: [algorithm],
-    principalFromClaims,
+    subjectFromClaims,
     issue(user) {
       const expiresIn = user.isGuest ? options.guestTtlS : options.accessTtlS;
       const token = jwt.sign({ guest: user.isGuest }, key, { algorithm, subject: user.id, expiresIn });
@@ -43,7 +48,7 @@ export function createTokenService(options: { secret: string; accessTtlS: number
     },
     verify(token) {
       try {
-        return principalFromClaims(jwt.verify(token, key, { algorithms: [algorithm] }));
+        return subjectFromClaims(jwt.verify(token, key, { algorithms: [algorithm] }));
       } catch (error) {
         if (error instanceof AppError) throw error;
         throw new AppError('UNAUTHENTICATED', describeJwtError(error));

@@ -1,7 +1,9 @@
 import { Server, type ExtendedError, type ServerOptions, type Socket } from 'socket.io';
+import type { Accounts } from '../auth/accounts';
 import type { TokenService } from '../auth/tokens';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../contract/events';
 import { AppError } from '../errors/app-error';
+import { toAppError } from '../errors/to-app-error';
 
 export type MeetingServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type MeetingSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -25,10 +27,10 @@ export const recoveryWindowMs = 2 * 60_000;
 /**
  * The Socket.IO server of README "Realtime", not yet attached to an HTTP server (the composition root
  * attaches it once the HTTP app exists). The handshake must carry `auth: {token}`, checked by the
- * same token service as REST's bearer tokens; otherwise the client's `connect_error` says
- * `UNAUTHENTICATED`.
+ * same token service as REST's bearer tokens, for an account that still exists; otherwise the
+ * client's `connect_error` says `UNAUTHENTICATED` (or `UNAVAILABLE` while PostgreSQL is down).
  */
-export function createSocketServer(tokens: TokenService, options: SocketServerOptions): MeetingServer {
+export function createSocketServer(tokens: TokenService, accounts: Accounts, options: SocketServerOptions): MeetingServer {
   const io: MeetingServer = new Server({
     serveClient: false,
     maxHttpBufferSize: maxPayloadBytes,
@@ -36,23 +38,30 @@ export function createSocketServer(tokens: TokenService, options: SocketServerOp
     // A recovered socket skips the handshake check: it proved its token when it first connected.
     ...(options.recovers ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: true } } : {}),
   });
-  io.use((socket, next) => {
+
+  async function authenticate(socket: MeetingSocket): Promise<void> {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = auth?.token;
-    try {
-      if (typeof token !== 'string' || token === '') throw new AppError('UNAUTHENTICATED', 'The handshake needs auth: {token}');
-      const principal = tokens.verify(token);
-      socket.data.userId = principal.userId;
-      socket.data.isGuest = principal.isGuest;
-      // The socket is its principal from here on (an expiring token does not cut it off): it
-      // does not keep the token, a few hundred bytes per connection and a credential.
-      delete auth!.token;
-      next();
-    } catch (error) {
-      const refusal: ExtendedError = new Error('UNAUTHENTICATED');
-      refusal.data = { code: 'UNAUTHENTICATED', message: error instanceof AppError ? error.message : 'A valid token is required' };
-      next(refusal);
-    }
+    if (typeof token !== 'string' || token === '') throw new AppError('UNAUTHENTICATED', 'The handshake needs auth: {token}');
+    const subject = tokens.verify(token);
+    if (!(await accounts.find(subject.userId))) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+    socket.data.userId = subject.userId;
+    socket.data.isGuest = subject.isGuest;
+    // The socket is its principal from here on (an expiring token does not cut it off): it
+    // does not keep the token, a few hundred bytes per connection and a credential.
+    delete auth!.token;
+  }
+
+  io.use((socket, next) => {
+    authenticate(socket).then(
+      () => next(),
+      (error: unknown) => {
+        const { appError } = toAppError(error);
+        const refusal: ExtendedError = new Error(appError.code);
+        refusal.data = { code: appError.code, message: appError.message };
+        next(refusal);
+      },
+    );
   });
   return io;
 }

@@ -3,7 +3,6 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/tokens';
 import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
-import type { NamedStatement, Sql } from '../persistence/sql';
 import type { RoomRouter, RoomSummary } from './room-router';
 import type { RoomSettings } from './room.types';
 import { queryHistory } from './room-history';
@@ -32,8 +31,6 @@ export interface MeetingsService {
 export interface MeetingsDeps {
   /** The ORM's entity manager: history reads through it (plain SQL, no identity map). */
   em: EntityManager;
-  /** The hot paths' plain SQL: who joins. */
-  sql: Sql;
   rooms: RoomRouter;
   publicBaseUrl: string;
   defaultMaxParticipants: number;
@@ -42,8 +39,6 @@ export interface MeetingsDeps {
 /** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (README "Data model"). */
 const newRoomCode = () => randomBytes(9).toString('base64url');
 const codeAttempts = 5;
-
-const selectDisplayName: NamedStatement = { name: 'users.display_name', text: 'select display_name from users where id = $1' };
 
 export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
   const { em, rooms } = deps;
@@ -78,12 +73,10 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async join(principal, roomCode, body) {
-      const [user] = (await deps.sql.query<{ display_name: string }>(selectDisplayName, [principal.userId])).rows;
-      if (!user) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
       const reply = await rooms.dispatch(roomCode, {
         type: 'join',
         userId: principal.userId,
-        displayName: user.display_name,
+        displayName: principal.displayName,
         language: body.language ?? null,
         hardwareReady: body.hardware_ready ?? false,
       });

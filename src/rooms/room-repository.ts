@@ -1,4 +1,5 @@
 import type { QueryResult } from 'pg';
+import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
@@ -90,12 +91,20 @@ const selectAttendance = `select p.user_id, u.display_name, p.role, p.joined_at,
   where r.room_code = ? and r.status <> 'ended' and (p.left_at is null or p.left_reason = 'removed')
   order by p.joined_at, p.user_id`;
 
+const foreignKeyViolation = '23503';
+
 export function createRoomRepository(orm: Orm): RoomRepository {
   const sql = createSql(orm);
   return {
     async create(room, epoch) {
-      const { rowCount } = await sql.query(insertRoom, [room.id, room.roomCode, room.hostId, room.name, new Date(room.createdAt), JSON.stringify(room.settings), epoch ?? 0]);
-      return rowCount === 1;
+      try {
+        const { rowCount } = await sql.query(insertRoom, [room.id, room.roomCode, room.hostId, room.name, new Date(room.createdAt), JSON.stringify(room.settings), epoch ?? 0]);
+        return rowCount === 1;
+      } catch (error) {
+        // The host's account was deleted after the request's account check.
+        if ((error as { code?: unknown }).code === foreignKeyViolation) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+        throw error;
+      }
     },
 
     async load(roomCode, epoch) {

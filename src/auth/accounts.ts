@@ -1,0 +1,47 @@
+import type { NamedStatement, Sql } from '../persistence/sql';
+
+/** What a request needs to know about its caller's account beyond the token. */
+export interface Account {
+  displayName: string;
+}
+
+/**
+ * Whether the account a token names still exists, checked on every request and handshake (a
+ * validly signed token outlives its account). An account seen to exist (found, or just signed
+ * in to on this node) is remembered for `ttlMs`, up to `maxEntries` of them, so a busy caller
+ * costs no query; an account deleted from the database is refused within `ttlMs` on every node.
+ * A missing account is not remembered: asking again is one indexed select.
+ */
+export interface Accounts {
+  find(userId: string): Promise<Account | null>;
+  /** An account just created or logged in to exists: its first requests need no query. */
+  remember(userId: string, account: Account): void;
+}
+
+const selectAccount: NamedStatement = { name: 'users.account', text: 'select display_name from users where id = $1' };
+
+export function createAccounts(sql: Sql, options: { ttlMs: number; maxEntries: number; now?: () => number }): Accounts {
+  const now = options.now ?? Date.now;
+  const known = new Map<string, { account: Account; until: number }>();
+
+  function remember(userId: string, account: Account) {
+    known.delete(userId);
+    known.set(userId, { account, until: now() + options.ttlMs });
+    // Maps iterate in insertion order: the first key is the one remembered longest ago.
+    if (known.size > options.maxEntries) known.delete(known.keys().next().value!);
+  }
+
+  return {
+    remember,
+    async find(userId) {
+      const cached = known.get(userId);
+      if (cached && cached.until > now()) return cached.account;
+      known.delete(userId);
+      const [row] = (await sql.query<{ display_name: string }>(selectAccount, [userId])).rows;
+      if (!row) return null;
+      const account = { displayName: row.display_name };
+      remember(userId, account);
+      return account;
+    },
+  };
+}
