@@ -3,18 +3,20 @@ import WebSocket from 'ws';
 import { registerHost, seatGuests } from './lib/api';
 import { collectGarbage } from './lib/gc';
 import { freePort } from './lib/ports';
-import { startCluster } from './lib/processes';
+import { forkHelper, startCluster } from './lib/processes';
 import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
 import { startSocketLoad } from './lib/socket-load';
 
 /**
  * `npm run build && npx tsx bench/heap-per-socket.ts [sockets]`: where the bytes of an idle
- * attached socket go, for row (d). One node (cluster mode), participants in rooms of 100; a heap
- * snapshot before and after their sockets attach, both after a full GC; prints the JavaScript
- * heap's growth per socket by object type and constructor. (RSS also holds what the heap does
- * not: socket buffers, zlib, the allocator's slack.)
+ * attached socket go, for row (d). One node (cluster mode), participants in rooms of 100, then
+ * row (d)'s baseline (bare Socket.IO, the same sockets); for each, a heap snapshot before and
+ * after the sockets attach, both after a full GC. Prints the JavaScript heap's growth per socket
+ * by object type and constructor, ours next to bare, largest difference first. (RSS also holds
+ * what the heap does not: socket buffers, the allocator's slack.)
  */
 type Totals = Map<string, { bytes: number; count: number }>;
+const perRoom = 100;
 
 async function heapByConstructor(inspectPort: number): Promise<Totals> {
   await collectGarbage(inspectPort);
@@ -53,33 +55,59 @@ async function heapByConstructor(inspectPort: number): Promise<Totals> {
   return totals;
 }
 
+/** Heap growth per socket, by type and constructor, while `clients` attach to `url`. */
+async function growth(inspectPort: number, url: string, clients: { token?: string; roomCode: string }[]) {
+  const load = await startSocketLoad(2);
+  try {
+    const before = await heapByConstructor(inspectPort);
+    await load.open(url, clients);
+    const held = await load.connected();
+    const after = await heapByConstructor(inspectPort);
+    await load.closeSockets();
+    const perSocket = new Map<string, { bytes: number; count: number }>();
+    for (const [key, { bytes, count }] of after) {
+      perSocket.set(key, { bytes: (bytes - (before.get(key)?.bytes ?? 0)) / held, count: (count - (before.get(key)?.count ?? 0)) / held });
+    }
+    return { held, perSocket };
+  } finally {
+    await load.stop();
+  }
+}
+
 async function main() {
   const sockets = Number(process.argv[2] ?? 2000);
   await prepareDatabase();
   const stopRedis = await startRedis();
-  const inspectPort = await freePort();
-  const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' }, [`--inspect=127.0.0.1:${inspectPort}`]);
-  const load = await startSocketLoad(2);
+  const oursPort = await freePort();
+  const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' }, [`--inspect=127.0.0.1:${oursPort}`]);
+  let ours: Awaited<ReturnType<typeof growth>>;
   try {
     const node = cluster.nodes[0]!;
-    const clients = await seatGuests(node.url, await registerHost(node.url), sockets, 100);
-    const before = await heapByConstructor(inspectPort);
-    await load.open(node.url, clients);
-    const held = await load.connected();
-    const after = await heapByConstructor(inspectPort);
-    const rows = [...after]
-      .map(([key, { bytes, count }]) => ({ key, bytes: bytes - (before.get(key)?.bytes ?? 0), count: count - (before.get(key)?.count ?? 0) }))
-      .sort((a, b) => b.bytes - a.bytes);
-    const total = rows.reduce((sum, row) => sum + row.bytes, 0);
-    console.log(`${held} sockets held; JavaScript heap +${(total / held / 1024).toFixed(2)} KiB per socket`);
-    console.log('bytes/socket  objects/socket  type and constructor');
-    for (const row of rows.slice(0, 30)) console.log(`${(row.bytes / held).toFixed(0).padStart(11)}  ${(row.count / held).toFixed(2).padStart(14)}  ${row.key}`);
-    await load.closeSockets();
+    ours = await growth(oursPort, node.url, await seatGuests(node.url, await registerHost(node.url), sockets, perRoom));
   } finally {
-    await load.stop();
     await cluster.close();
     await deletePrefix(cluster.prefix);
     await stopRedis();
+  }
+  // The same sockets on bare Socket.IO, each joined to a channel of `perRoom` (as row (d)'s baseline).
+  const barePort = await freePort();
+  const baseline = await forkHelper('bench/baselines/socketio.ts', {}, [`--inspect=127.0.0.1:${barePort}`]);
+  let bare: Awaited<ReturnType<typeof growth>>;
+  try {
+    bare = await growth(barePort, baseline.hello.url as string, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })));
+  } finally {
+    await baseline.stop();
+  }
+  const total = (m: Map<string, { bytes: number }>) => [...m.values()].reduce((sum, v) => sum + v.bytes, 0);
+  console.log(`${ours.held} sockets (ours), ${bare.held} (bare Socket.IO); JavaScript heap per socket: ours ${(total(ours.perSocket) / 1024).toFixed(2)} KiB, bare ${(total(bare.perSocket) / 1024).toFixed(2)} KiB`);
+  console.log('ours B/socket  bare B/socket  ours obj  bare obj  type and constructor (by the difference)');
+  const keys = [...new Set([...ours.perSocket.keys(), ...bare.perSocket.keys()])];
+  const of = (m: Map<string, { bytes: number; count: number }>, k: string) => m.get(k) ?? { bytes: 0, count: 0 };
+  keys.sort((a, b) => of(ours.perSocket, b).bytes - of(bare.perSocket, b).bytes - (of(ours.perSocket, a).bytes - of(bare.perSocket, a).bytes));
+  for (const k of keys.slice(0, 25)) {
+    const o = of(ours.perSocket, k);
+    const b = of(bare.perSocket, k);
+    console.log(`${o.bytes.toFixed(0).padStart(13)}  ${b.bytes.toFixed(0).padStart(13)}  ${o.count.toFixed(2).padStart(8)}  ${b.count.toFixed(2).padStart(8)}  ${k}`);
   }
 }
 
