@@ -55,13 +55,37 @@ async function heapByConstructor(inspectPort: number): Promise<Totals> {
   return totals;
 }
 
+/** The process's `process.memoryUsage()`, through its inspector. */
+async function memoryUsage(inspectPort: number): Promise<NodeJS.MemoryUsage> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(target!.webSocketDebuggerUrl);
+  await once(socket, 'open');
+  const reply = new Promise<NodeJS.MemoryUsage>((resolve) =>
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { id?: number; result?: { result: { value: NodeJS.MemoryUsage } } };
+      if (message.id === 1) resolve(message.result!.result.value);
+    }),
+  );
+  socket.send(JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression: 'process.memoryUsage()', returnByValue: true, includeCommandLineAPI: true } }));
+  const usage = await reply;
+  socket.close();
+  return usage;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const describeUsage = (u: NodeJS.MemoryUsage) => `rss ${mib(u.rss)}, heap used ${mib(u.heapUsed)} of ${mib(u.heapTotal)}, external ${mib(u.external)}`;
+
 /** Heap growth per socket, by type and constructor, while `clients` attach to `url`. */
 async function growth(inspectPort: number, url: string, clients: { token?: string; roomCode: string }[]) {
   const load = await startSocketLoad(2);
   try {
     const before = await heapByConstructor(inspectPort);
+    const usageBefore = await memoryUsage(inspectPort);
     await load.open(url, clients);
     const held = await load.connected();
+    await collectGarbage(inspectPort);
+    const usageAfter = await memoryUsage(inspectPort);
+    console.log(`  before: ${describeUsage(usageBefore)}\n  after ${held} sockets and a GC: ${describeUsage(usageAfter)}`);
     const after = await heapByConstructor(inspectPort);
     await load.closeSockets();
     const perSocket = new Map<string, { bytes: number; count: number }>();
