@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { registerHost, seatGuests } from './lib/api';
 import { collectGarbage } from './lib/gc';
@@ -17,6 +18,7 @@ import { startSocketLoad } from './lib/socket-load';
  */
 type Totals = Map<string, { bytes: number; count: number }>;
 const perRoom = 100;
+const idleMs = 20_000;
 
 async function heapByConstructor(inspectPort: number): Promise<Totals> {
   await collectGarbage(inspectPort);
@@ -86,6 +88,10 @@ async function growth(inspectPort: number, url: string, clients: { token?: strin
     await collectGarbage(inspectPort);
     const usageAfter = await memoryUsage(inspectPort);
     console.log(`  before: ${describeUsage(usageBefore)}\n  after ${held} sockets and a GC: ${describeUsage(usageAfter)}`);
+    // V8's memory reducer gives committed heap back some seconds after allocation stops.
+    await sleep(idleMs);
+    await collectGarbage(inspectPort);
+    console.log(`  ${idleMs / 1000} s later, after another GC: ${describeUsage(await memoryUsage(inspectPort))}`);
     const after = await heapByConstructor(inspectPort);
     await load.closeSockets();
     const perSocket = new Map<string, { bytes: number; count: number }>();

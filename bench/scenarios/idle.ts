@@ -13,9 +13,9 @@ import type { BenchContext } from './context';
  * (d) Idle attached sockets one node holds: participants in rooms of 100 each attach one
  * websocket (from four load processes) and stay idle. RSS per connection is the node's growth
  * from before the sockets (after the REST joins, so the rooms' own state is not counted) to
- * after they all attached, each reading taken after a full garbage collection (through the
- * process's inspector) so that it counts what the process keeps. Baseline: bare Socket.IO with the same sockets, each joined
- * to a channel of 100.
+ * after they all attached, each reading taken after the process has been idle for 20 s (5 s in
+ * a quick run) and a full garbage collection (through its inspector), so that it counts what the
+ * process keeps. Baseline: bare Socket.IO with the same sockets, each joined to a channel of 100.
  */
 const perRoom = 100;
 
@@ -26,18 +26,25 @@ function openFilesLimit(): number {
   return Number.isFinite(soft) ? soft : 1024;
 }
 
-/** RSS once the process has collected its garbage (through its inspector) and settled. */
-async function settledRss(proc: Proc, inspectPort: number): Promise<number> {
-  await sleep(1_000);
+/**
+ * RSS once the process has been idle long enough for V8's memory reducer to give back the heap
+ * it committed while busy (it acts some seconds after allocation stops), then collected its
+ * garbage (through its inspector). Read a second after the last socket attached, our node held
+ * 55 MiB of committed, empty heap at 10 000 sockets, bare Socket.IO 4 MiB; 20 s later most of
+ * it was back (bench/heap-per-socket.ts, docs/performance.md).
+ */
+async function settledRss(proc: Proc, inspectPort: number, idleMs: number): Promise<number> {
+  await sleep(idleMs);
   await collectGarbage(inspectPort);
   await sleep(1_000);
   return proc.rss();
 }
 
 async function hold(context: BenchContext, name: string, load: SocketLoad, proc: Proc, inspectPort: number, url: string, clients: { token?: string; roomCode: string }[]) {
-  const before = await settledRss(proc, inspectPort);
+  const idleMs = context.quick ? 5_000 : 20_000;
+  const before = await settledRss(proc, inspectPort, idleMs);
   const opened = await load.open(url, clients);
-  const after = await settledRss(proc, inspectPort);
+  const after = await settledRss(proc, inspectPort, idleMs);
   const held = await load.connected();
   const kib = (after - before) / held / 1024;
   context.log(`(d) ${name}: ${held}/${opened} sockets held; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${kib.toFixed(1)} KiB per connection`);
