@@ -1,4 +1,6 @@
+import { AppError } from '../errors/app-error';
 import type { NamedStatement, Sql } from '../persistence/sql';
+import type { Principal, TokenSubject } from './tokens';
 
 /** What a request needs to know about its caller's account beyond the token. */
 export interface Account {
@@ -44,4 +46,11 @@ export function createAccounts(sql: Sql, options: { ttlMs: number; maxEntries: n
       return account;
     },
   };
+}
+
+/** The caller a token proves: its subject, if the account still exists; else 401 UNAUTHENTICATED. */
+export async function principalOf(subject: TokenSubject, accounts: Accounts): Promise<Principal> {
+  const account = await accounts.find(subject.userId);
+  if (!account) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+  return { ...subject, displayName: account.displayName };
 }

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { Passport } from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { AppError } from '../errors/app-error';
-import type { Accounts } from './accounts';
+import { principalOf, type Accounts } from './accounts';
 import { describeJwtError, type Principal, type TokenService } from './tokens';
 
 declare global {
@@ -27,7 +27,10 @@ export function createAuthenticate(tokens: TokenService, accounts: Accounts): Re
         algorithms: tokens.algorithms,
       },
       (claims: unknown, done: (error: unknown, user?: Principal) => void) => {
-        principalOf(tokens, accounts, claims).then((principal) => done(null, principal), done);
+        // Claims that do not fit throw here, synchronously: a refusal like any other.
+        Promise.resolve()
+          .then(() => principalOf(tokens.subjectFromClaims(claims), accounts))
+          .then((principal) => done(null, principal), done);
       },
     ),
   );
@@ -43,12 +46,4 @@ export function createAuthenticate(tokens: TokenService, accounts: Accounts): Re
       next();
     })(req, res, next);
   };
-}
-
-/** The principal of verified claims: their subject, if its account still exists. */
-export async function principalOf(tokens: TokenService, accounts: Accounts, claims: unknown): Promise<Principal> {
-  const subject = tokens.subjectFromClaims(claims);
-  const account = await accounts.find(subject.userId);
-  if (!account) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
-  return { ...subject, displayName: account.displayName };
 }

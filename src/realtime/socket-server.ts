@@ -1,5 +1,5 @@
 import { Server, type ExtendedError, type ServerOptions, type Socket } from 'socket.io';
-import type { Accounts } from '../auth/accounts';
+import { principalOf, type Accounts } from '../auth/accounts';
 import type { TokenService } from '../auth/tokens';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from '../contract/events';
 import { AppError } from '../errors/app-error';
@@ -43,10 +43,9 @@ export function createSocketServer(tokens: TokenService, accounts: Accounts, opt
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = auth?.token;
     if (typeof token !== 'string' || token === '') throw new AppError('UNAUTHENTICATED', 'The handshake needs auth: {token}');
-    const subject = tokens.verify(token);
-    if (!(await accounts.find(subject.userId))) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
-    socket.data.userId = subject.userId;
-    socket.data.isGuest = subject.isGuest;
+    const principal = await principalOf(tokens.verify(token), accounts);
+    socket.data.userId = principal.userId;
+    socket.data.isGuest = principal.isGuest;
     // The socket is its principal from here on (an expiring token does not cut it off): it
     // does not keep the token, a few hundred bytes per connection and a credential.
     delete auth!.token;
