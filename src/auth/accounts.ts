@@ -48,9 +48,12 @@ export function createAccounts(sql: Sql, options: { ttlMs: number; maxEntries: n
   };
 }
 
+/** 401 for a validly signed token whose account does not exist (any more). */
+export const accountGone = () => new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+
 /** The caller a token proves: its subject, if the account still exists; else 401 UNAUTHENTICATED. */
 export async function principalOf(subject: TokenSubject, accounts: Accounts): Promise<Principal> {
   const account = await accounts.find(subject.userId);
-  if (!account) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+  if (!account) throw accountGone();
   return { ...subject, displayName: account.displayName };
 }

@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { GuestBody, LoginBody, RegisterBody, SessionView, UserView } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
-import type { Accounts } from './accounts';
+import { accountGone, type Accounts } from './accounts';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords';
 import type { Principal, TokenService } from './tokens';
 import { User } from './user.entity';
@@ -57,7 +57,7 @@ export function createAuthService(deps: { em: EntityManager; tokens: TokenServic
 
     async me(principal) {
       const user = await fork().findOne(User, { id: principal.userId });
-      if (!user) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+      if (!user) throw accountGone();
       return toUserView(user);
     },
   };

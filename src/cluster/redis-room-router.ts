@@ -73,9 +73,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     ...deps,
     fence: claims,
     liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf: claims.fenceOf }),
-    onDeadline(roomCode) {
-      dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
-    },
+    route: (roomCode, command) => dispatch(roomCode, command),
     onUnload(roomCode, unused) {
       // A room created here that nobody used gives its claim back, so no record or index entry
       // outlives it; any other idle room keeps its record until the claim expires.

@@ -2,7 +2,7 @@ import { unfenced } from '../live-state/fencing';
 import { createRoomHost, type RoomHostDeps } from './room-host';
 import { asRoomError, type RoomCommand, type RoomRouter } from './room-router';
 
-export type InProcessRouterDeps = Omit<RoomHostDeps, 'fence' | 'onDeadline' | 'onUnload'>;
+export type InProcessRouterDeps = Omit<RoomHostDeps, 'fence' | 'route' | 'onUnload'>;
 
 /**
  * The single-node router: every room is held by this process's one room host, unfenced (no
@@ -12,9 +12,7 @@ export function createInProcessRouter(deps: InProcessRouterDeps): RoomRouter {
   const host = createRoomHost({
     ...deps,
     fence: unfenced,
-    onDeadline(roomCode) {
-      dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => deps.logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
-    },
+    route: (roomCode, command) => dispatch(roomCode, command),
     onUnload() {},
   });
 

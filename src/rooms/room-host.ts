@@ -22,8 +22,11 @@ export interface RoomHostDeps {
   reconnectGraceMs: number;
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
-  /** A room's deadline is due: its router sends it `expire` (through its owner, in a cluster). */
-  onDeadline(roomCode: string): void;
+  /**
+   * The router this host serves. A room's due deadline goes through it as `expire`, so in a
+   * cluster it reaches whichever node owns the room by then.
+   */
+  route(roomCode: string, command: RoomCommand): Promise<unknown>;
   /**
    * A room's actor left memory; `unused` when it was created here and no command came for it.
    * The Redis router gives the room's claim back then.
@@ -88,7 +91,9 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
   const { repository, liveState, fence, logger } = deps;
   const now = deps.now ?? Date.now;
   const actors = new Map<string, Actor>();
-  const scheduler = createDeadlineScheduler(deps.onDeadline, now);
+  const scheduler = createDeadlineScheduler((roomCode) => {
+    deps.route(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
+  }, now);
   /** The timers that let go of new rooms nobody used. */
   const holds = new Set<NodeJS.Timeout>();
 

@@ -1,5 +1,5 @@
 import type { QueryResult } from 'pg';
-import { AppError } from '../errors/app-error';
+import { accountGone } from '../auth/accounts';
 import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
@@ -102,7 +102,7 @@ export function createRoomRepository(orm: Orm): RoomRepository {
         return rowCount === 1;
       } catch (error) {
         // The host's account was deleted after the request's account check.
-        if ((error as { code?: unknown }).code === foreignKeyViolation) throw new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
+        if ((error as { code?: unknown }).code === foreignKeyViolation) throw accountGone();
         throw error;
       }
     },
