@@ -57,29 +57,42 @@ async function speakerLatency(nodes: { rest: ServerNode; speakers: ServerNode; l
   return latencies;
 }
 
-/** Guests wait in a locked room owned by `owner`, their sockets on `guestNode`; the host admits them over REST on `restNode`. */
-async function admitLatency(nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode }, host: Session, trials: number): Promise<Latencies> {
+/**
+ * Guests wait in a locked room owned by `owner`, their sockets on `guestNode`; the host admits them
+ * over REST on `restNode`. The first `warmUp` admits (spread over the rooms) are not recorded, as
+ * the baseline's warm-up emits are not, and every socket closes only after all rooms are done, so
+ * one room's 100 disconnects do not land in another room's samples.
+ */
+async function admitLatency(nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode }, host: Session, trials: number, warmUp: number): Promise<Latencies> {
   const latencies = new Latencies();
-  await pool(concurrentRooms, concurrentRooms, async (r) => {
-    const code = await createRoom(nodes.owner.url, host, { lock_room: true });
-    await join(nodes.owner.url, code, host);
-    const count = share(trials, r);
-    const waiting: { who: Session; socket: Socket }[] = [];
-    for (let i = 0; i < count; i++) {
-      const who = await guest(nodes.owner.url, `Guest ${i}`);
-      const joined = await join(nodes.owner.url, code, who);
-      if (joined.status !== 'waiting') throw new Error(`expected to wait, got ${joined.status}`);
-      waiting.push({ who, socket: await attachedSocket(nodes.guests.url, code, who.token) });
-    }
-    for (const { who, socket } of waiting) {
-      const admitted = nextEvent(socket, 'lobby:admitted');
-      const sentAt = performance.now();
-      await call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token);
-      latencies.add((await admitted) - sentAt);
-      await sleep(20);
-    }
-    for (const { socket } of waiting) socket.close();
-  });
+  const sockets: Socket[] = [];
+  try {
+    await pool(concurrentRooms, concurrentRooms, async (r) => {
+      const code = await createRoom(nodes.owner.url, host, { lock_room: true, max_participants: 1000 });
+      await join(nodes.owner.url, code, host);
+      const warm = share(warmUp, r);
+      const count = warm + share(trials, r);
+      const waiting: { who: Session; socket: Socket }[] = [];
+      for (let i = 0; i < count; i++) {
+        const who = await guest(nodes.owner.url, `Guest ${i}`);
+        const joined = await join(nodes.owner.url, code, who);
+        if (joined.status !== 'waiting') throw new Error(`expected to wait, got ${joined.status}`);
+        const socket = await attachedSocket(nodes.guests.url, code, who.token);
+        sockets.push(socket);
+        waiting.push({ who, socket });
+      }
+      for (const [i, { who, socket }] of waiting.entries()) {
+        const admitted = nextEvent(socket, 'lobby:admitted');
+        const sentAt = performance.now();
+        await call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token);
+        const took = (await admitted) - sentAt;
+        if (i >= warm) latencies.add(took);
+        await sleep(20);
+      }
+    });
+  } finally {
+    for (const socket of sockets) socket.close();
+  }
   return latencies;
 }
 
@@ -111,6 +124,7 @@ const describe = (l: Latencies) => {
 
 export async function latency(context: BenchContext): Promise<Row[]> {
   const trials = context.quick ? 40 : 400;
+  const warmUp = 20; // as many as the baseline's warm-up emits
   context.log(`(b2, c) latency: ours (3 nodes), ${trials} trials each`);
   const cluster = await startCluster(3);
   let speakerLocal: Latencies, speakerThird: Latencies, admit: Latencies;
@@ -121,7 +135,7 @@ export async function latency(context: BenchContext): Promise<Row[]> {
     context.log(`(b2) ours, speaker on the room's node: ${describe(speakerLocal)}`);
     speakerThird = await speakerLatency({ rest: c, speakers: a, listener: b }, host, trials);
     context.log(`(b2) ours, room on a third node: ${describe(speakerThird)}`);
-    admit = await admitLatency({ owner: c, guests: b, rest: a }, host, trials);
+    admit = await admitLatency({ owner: c, guests: b, rest: a }, host, trials, warmUp);
     context.log(`(c) ours: ${describe(admit)}`);
   } finally {
     await cluster.close();
@@ -134,7 +148,7 @@ export async function latency(context: BenchContext): Promise<Row[]> {
   let plainSpeaker: Latencies, plainAdmit: Latencies;
   try {
     const [one, two] = baselines.map((b) => b.hello.url as string) as [string, string];
-    await crossNodeEmit(one, two, 'speaker:changed', (code) => ({ room_code: code, user_id: randomUUID(), at: new Date().toISOString() }), 20); // warm-up
+    await crossNodeEmit(one, two, 'speaker:changed', (code) => ({ room_code: code, user_id: randomUUID(), at: new Date().toISOString() }), warmUp);
     plainSpeaker = await crossNodeEmit(one, two, 'speaker:changed', (code) => ({ room_code: code, user_id: randomUUID(), at: new Date().toISOString() }), trials);
     plainAdmit = await crossNodeEmit(one, two, 'lobby:admitted', (code) => ({ room_code: code }), trials);
     context.log(`(b2, c) baseline: speaker-sized ${describe(plainSpeaker)}; admit-sized ${describe(plainAdmit)}`);
