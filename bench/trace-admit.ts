@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import type { Socket } from 'socket.io-client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { call, createRoom, guest, join, registerHost } from './lib/api';
+import { call, createRoom, guest, join, registerHost, type Session } from './lib/api';
 import { attachedSocket, nextEvent } from './lib/client';
 import { startCluster } from './lib/processes';
 import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
@@ -57,7 +58,7 @@ async function main() {
     const host = await registerHost(c.url);
     const code = await createRoom(c.url, host, { lock_room: true });
     await join(c.url, code, host);
-    const guests = [];
+    const guests: { who: Session; socket: Socket }[] = [];
     for (let i = 0; i < 42; i++) {
       const who = await guest(c.url, `Guest ${i}`);
       await join(c.url, code, who);
