@@ -131,6 +131,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       limits,
       authenticate: createAuthenticate(tokens, accounts),
       loginThrottle: createLoginThrottle(redis ? { redis, prefix: config.redisPrefix } : undefined),
+      trustProxy: config.trustProxy,
       metrics,
       openApiDocument: buildOpenApiDocument(version, limits),
       webRoot: defaultWebRoot,

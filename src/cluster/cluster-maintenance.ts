@@ -152,12 +152,14 @@ export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterM
     start() {
       if (sweeper) return;
       // Unref'd: the upkeep alone must not keep the process alive.
+      // While Redis is unreachable there is nothing to sweep or adopt, and its connection has
+      // already logged the outage once: no warning a second.
       sweeper = setInterval(() => {
-        if (deps.isRunning()) sweepConnections().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'connection sweep failed'));
+        if (deps.isRunning() && redis.status === 'ready') sweepConnections().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'connection sweep failed'));
       }, sweepEveryMs);
       sweeper.unref();
       overduePoller = setInterval(() => {
-        if (!deps.isRunning()) return;
+        if (!deps.isRunning() || redis.status !== 'ready') return;
         runOverdueDeadlines().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'overdue deadline poll failed'));
         adoptRoomsOfDeadNodes().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'adopting rooms of dead nodes failed'));
       }, overduePollEveryMs);

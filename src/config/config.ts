@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
@@ -8,6 +9,34 @@ import { z } from 'zod';
  */
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Express's `trust proxy`: none, all, a number of hops, or the proxies' addresses. */
+export type TrustProxy = boolean | number | string[];
+
+/** An entry of a TRUST_PROXY list: an address, a subnet (address/bits), or one of Express's names. */
+const isProxyEntry = (entry: string) => {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+};
+
+const trustProxy = z
+  .string()
+  .transform((value, ctx): TrustProxy => {
+    if (value === 'false') return false;
+    if (value === 'true') return true;
+    if (/^\d{1,2}$/.test(value)) return Number(value);
+    const entries = value.split(',').map((entry) => entry.trim());
+    const bad = entries.filter((entry) => !isProxyEntry(entry));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `must be false, true, a hop count, or a comma-separated list of addresses, subnets, loopback, linklocal or uniquelocal (not: ${bad.join(', ')})` });
+      return z.NEVER;
+    }
+    return entries;
+  })
+  .default(false);
 
 const envSchema = z
   .object({
@@ -37,6 +66,7 @@ const envSchema = z
     MIGRATE_ON_START: z.stringbool().optional(),
     WEB_CONCURRENCY: int(1, 64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    TRUST_PROXY: trustProxy,
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -90,6 +120,8 @@ export interface Config {
   /** Worker processes sharing the port through @socket.io/sticky; each is a cluster node. */
   readonly webConcurrency: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Which proxies in front of the node to believe about the client's address (the login throttle's budget per address). */
+  readonly trustProxy: TrustProxy;
 }
 
 /** Thrown when the environment is invalid; `problems` names every bad variable. */
@@ -132,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
     webConcurrency: e.WEB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
   };
   return deepFreeze(config);
 }

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { authRoutes } from '../auth/auth.routes';
 import type { AuthService } from '../auth/auth.service';
+import type { LoginThrottle } from '../auth/login-throttle';
+import type { TrustProxy } from '../config/config';
 import type { MeetingLimits } from '../contract/schemas';
 import type { Orm } from '../persistence/orm';
 import { meetingsRoutes } from '../rooms/meetings.routes';
@@ -28,8 +30,10 @@ export interface HttpDeps {
   meetings: MeetingsService;
   limits: MeetingLimits;
   authenticate: RequestHandler;
-  /** Bounds failed logins per account (auth/login-throttle.ts). */
-  loginThrottle: RequestHandler;
+  /** Bounds failed logins per account and client address (auth/login-throttle.ts). */
+  loginThrottle: LoginThrottle;
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For to believe for the client's address. */
+  trustProxy: TrustProxy;
   metrics: Metrics;
   openApiDocument: object;
   /** The built meeting page (dist/web). */
@@ -40,6 +44,7 @@ export interface HttpDeps {
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy);
   app.use(helmet());
   app.use(
     pinoHttp({

@@ -8,8 +8,14 @@ import { toAppError } from '../errors/to-app-error';
 export type MeetingServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type MeetingSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
-/** Every client payload is a few dozen bytes; a frame near this size is not one of ours. */
-const maxPayloadBytes = 16 * 1024;
+/**
+ * Every client payload is a few dozen bytes; a frame near this size is not one of ours, and the
+ * transport closes. It is larger than any field may be, so that an oversized handshake token
+ * still reaches the check below and gets a `connect_error` rather than a closed transport.
+ */
+const maxFrameBytes = 64 * 1024;
+/** A handshake token's limit, as for REST's 16 kB bodies; our tokens are a few hundred bytes. */
+const maxTokenBytes = 16 * 1024;
 
 export interface SocketServerOptions {
   /** The cluster's adapter (src/cluster/socket-adapter.ts); in-memory when absent. */
@@ -33,7 +39,7 @@ export const recoveryWindowMs = 2 * 60_000;
 export function createSocketServer(tokens: TokenService, accounts: Accounts, options: SocketServerOptions): MeetingServer {
   const io: MeetingServer = new Server({
     serveClient: false,
-    maxHttpBufferSize: maxPayloadBytes,
+    maxHttpBufferSize: maxFrameBytes,
     ...(options.adapter ? { adapter: options.adapter } : {}),
     // A recovered socket skips the handshake check: it proved its token when it first connected.
     ...(options.recovers ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: true } } : {}),
@@ -43,6 +49,7 @@ export function createSocketServer(tokens: TokenService, accounts: Accounts, opt
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const token = auth?.token;
     if (typeof token !== 'string' || token === '') throw new AppError('UNAUTHENTICATED', 'The handshake needs auth: {token}');
+    if (Buffer.byteLength(token) > maxTokenBytes) throw new AppError('UNAUTHENTICATED', `The token is over ${maxTokenBytes / 1024} kB`);
     const principal = await principalOf(tokens.verify(token), accounts);
     socket.data.userId = principal.userId;
     socket.data.isGuest = principal.isGuest;

@@ -112,7 +112,7 @@ describe('register, login, me', () => {
 });
 
 describe('login throttling', () => {
-  it('refuses an account after 10 failed logins, even with the right password, and only that account', async () => {
+  it('refuses an account after 10 failed logins from one address, even with the right password, and only that account', async () => {
     const { credentials } = await registerUser(server);
     const other = await registerUser(server);
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -126,7 +126,7 @@ describe('login throttling', () => {
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(throttled.body).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
-    expect(throttled.headers.get('ratelimit')).toMatch(/t=\d+/);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
 
     const unaffected = await server.request('POST', '/api/v1/auth/login', { body: { email: other.credentials.email, password: other.credentials.password } });
     expect(unaffected.status).toBe(200);

@@ -55,6 +55,15 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       await expect(connectSocket(server, expired)).rejects.toMatchObject({ data: { message: expect.stringMatching(/expired/) } });
     });
 
+    it('refuses a token over 16 kB with a connect_error that says so, over websocket and long-polling', async () => {
+      for (const transports of [['websocket'], ['polling']] as const) {
+        await expect(connectSocket(server, 'a'.repeat(17_000), { transports: [...transports] })).rejects.toMatchObject({
+          message: 'UNAUTHENTICATED',
+          data: { code: 'UNAUTHENTICATED', message: 'The token is over 16 kB' },
+        });
+      }
+    });
+
     it('accepts a valid token, over websocket and over long-polling', async () => {
       const user = await guestUser(server);
       const ws = await connectSocket(server, user.token);

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       migrateOnStart: true,
       webConcurrency: 1,
       logLevel: 'info',
+      trustProxy: false,
     });
     expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
     expect(config.nodeId).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
       MIGRATE_ON_START: 'true',
       WEB_CONCURRENCY: '4',
       LOG_LEVEL: 'warn',
+      TRUST_PROXY: '1',
     });
     expect(config).toEqual({
       env: 'production',
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
       migrateOnStart: true,
       webConcurrency: 4,
       logLevel: 'warn',
+      trustProxy: 1,
     });
   });
 
@@ -146,6 +149,16 @@ describe('loadConfig', () => {
     expect(problemsOf({ DEFAULT_MAX_PARTICIPANTS: '200', MAX_PARTICIPANTS_LIMIT: '150' })).toEqual([
       expect.stringMatching(/^DEFAULT_MAX_PARTICIPANTS: .*150/),
     ]);
+  });
+
+  it('reads TRUST_PROXY as Express takes it: none, all, a hop count, or the proxies', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    for (const bad of ['yes please', '10.0.0.0/33', '300.1.1.1', 'loopback,', '10.0.0.1/8/1']) {
+      expect(problemsOf({ TRUST_PROXY: bad })).toEqual([expect.stringMatching(/^TRUST_PROXY: must be false, true, a hop count/)]);
+    }
   });
 
   it('accepts the usual spellings of booleans', () => {
