@@ -5,6 +5,7 @@ import { migrationsList } from './migrations';
 import { UserSchema } from './src/auth/user.entity';
 import { AttendanceSchema } from './src/rooms/attendance.entity';
 import { RoomSchema } from './src/rooms/room.entity';
+import { WebhookDeliverySchema } from './src/webhooks/webhook-delivery.entity';
 
 /** Where `npm run migration:create` writes new migrations (relative to the project root). */
 export const migrationsPath = 'migrations';
@@ -17,7 +18,7 @@ export const migrationsPath = 'migrations';
 export function ormOptions(clientUrl: string, logger?: Logger): Options {
   return defineConfig({
     clientUrl,
-    entities: [UserSchema, RoomSchema, AttendanceSchema],
+    entities: [UserSchema, RoomSchema, AttendanceSchema, WebhookDeliverySchema],
     extensions: [Migrator],
     // Listed explicitly (migrations/index.ts) so the same code runs from TypeScript and from dist/.
     migrations: { migrationsList, path: migrationsPath, snapshot: false, transactional: true, allOrNothing: true },

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { version } from '../package.json';
 import { createAuthService } from './auth/auth.service';
 import { createAccounts } from './auth/accounts';
@@ -18,7 +19,7 @@ import { createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
 import { openOrm, type Orm } from './persistence/orm';
-import { createSql } from './persistence/sql';
+import { createSql, type Sql } from './persistence/sql';
 import { registerRealtime } from './realtime/realtime';
 import { createRoomPublisher } from './realtime/room-publisher';
 import { createSocketServer, type MeetingServer } from './realtime/socket-server';
@@ -26,6 +27,8 @@ import { createInProcessRouter } from './rooms/in-process-router';
 import { createMeetingsService } from './rooms/meetings.service';
 import type { RoomRouter } from './rooms/room-router';
 import { createRoomRepository } from './rooms/room-repository';
+import { createRoomWebhooks, noWebhooks, type RoomWebhooks } from './webhooks/room-webhooks';
+import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 /** The configuration once the database is resolved (DATABASE_URL or the embedded one). */
 export type AppConfig = Config & { readonly databaseUrl: string };
@@ -84,8 +87,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     const sql = createSql(orm);
     const accounts = createAccounts(sql, { ttlMs: accountCacheTtlMs, maxEntries: 10_000 });
     const io = createSocketServer(tokens, accounts, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
+    const metrics = createMetrics({ node: config.nodeId });
+    const webhooks = startWebhooks(config, sql, logger, metrics.registry);
+    cleanups.push(() => webhooks.close());
     const roomDeps = {
-      repository: createRoomRepository(orm),
+      repository: createRoomRepository(orm, config.webhooks?.endpoints),
+      webhooks: webhooks.room,
       logger,
       publish: createRoomPublisher(io),
       emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
@@ -114,7 +121,6 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       cleanups.push(() => liveState.close());
       rooms = createInProcessRouter({ ...roomDeps, liveState });
     }
-    const metrics = createMetrics({ node: config.nodeId });
     const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, metrics: metrics.registry });
     const limits = { maxParticipantsLimit: config.maxParticipantsLimit };
     const httpApp = createHttpApp({
@@ -146,6 +152,14 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     await releaseConnections(orm, redis);
     throw error;
   }
+}
+
+/** The webhook dispatcher and what the room host asks of webhooks; nothing runs when WEBHOOK_URL is unset. */
+function startWebhooks(config: AppConfig, sql: Sql, logger: Logger, registry: Registry): { room: RoomWebhooks; close(): Promise<void> } {
+  if (!config.webhooks) return { room: noWebhooks, close: async () => undefined };
+  const { secret, timeoutMs, maxAttempts, retryBaseMs, retentionDays } = config.webhooks;
+  const dispatcher = createWebhookDispatcher({ sql, secret, logger, registry, timeoutMs, maxAttempts, retryBaseMs, retentionMs: retentionDays * 86_400_000 });
+  return { room: createRoomWebhooks(config.publicBaseUrl, dispatcher), close: () => dispatcher.close() };
 }
 
 /** Runs every cleanup, newest first, whatever the others do. */

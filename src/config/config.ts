@@ -38,6 +38,17 @@ const trustProxy = z
   })
   .default(false);
 
+/** WEBHOOK_URL: one or more http(s) URLs, comma-separated. */
+const webhookUrls = z.string().transform((value, ctx) => {
+  const urls = value.split(',').map((url) => url.trim());
+  const bad = urls.filter((url) => !z.url({ protocol: /^https?$/ }).safeParse(url).success);
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `must be http(s):// URLs separated by commas (not: ${bad.join(', ') || 'an empty entry'})` });
+    return z.NEVER;
+  }
+  return [...new Set(urls)];
+});
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -67,6 +78,12 @@ const envSchema = z
     WEB_CONCURRENCY: int(1, 64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: trustProxy,
+    WEBHOOK_URL: webhookUrls.optional(),
+    WEBHOOK_SECRET: z.string().min(24, 'must be at least 24 characters').optional(),
+    WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5000),
+    WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(15),
+    WEBHOOK_RETRY_BASE_MS: int(10, 600_000).default(1000),
+    WEBHOOK_RETENTION_DAYS: int(1, 3650).default(7),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -85,6 +102,9 @@ const envSchema = z
         path: ['WEB_CONCURRENCY'],
         message: 'above 1 needs REDIS_URL: the workers are cluster nodes and share rooms through Redis',
       });
+    }
+    if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with WEBHOOK_URL: receivers verify every delivery with it' });
     }
     if (env.DEFAULT_MAX_PARTICIPANTS > env.MAX_PARTICIPANTS_LIMIT) {
       ctx.addIssue({
@@ -122,6 +142,17 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Which proxies in front of the node to believe about the client's address (the login throttle's budget per address). */
   readonly trustProxy: TrustProxy;
+  /** Lifecycle webhooks (README "Webhooks"); undefined when WEBHOOK_URL is unset: no outbox rows are written. */
+  readonly webhooks: WebhookConfig | undefined;
+}
+
+export interface WebhookConfig {
+  readonly endpoints: readonly string[];
+  readonly secret: string;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retentionDays: number;
 }
 
 /** Thrown when the environment is invalid; `problems` names every bad variable. */
@@ -165,6 +196,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webConcurrency: e.WEB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    webhooks: e.WEBHOOK_URL
+      ? {
+          endpoints: e.WEBHOOK_URL,
+          secret: e.WEBHOOK_SECRET!,
+          timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+          maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+          retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+          retentionDays: e.WEBHOOK_RETENTION_DAYS,
+        }
+      : undefined,
   };
   return deepFreeze(config);
 }

@@ -9,6 +9,7 @@ import { contextFromStores, liveChange } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
 import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
+import type { RoomWebhooks } from '../webhooks/room-webhooks';
 
 export interface RoomHostDeps {
   repository: RoomRepository;
@@ -18,6 +19,8 @@ export interface RoomHostDeps {
   logger: Logger;
   /** Tells members what changed; a failure here is logged, never undoes the command. */
   publish: NoticePublisher;
+  /** Lifecycle events for the product's backend, written with each change (webhooks/). */
+  webhooks: RoomWebhooks;
   emptyRoomTimeoutMs: number;
   reconnectGraceMs: number;
   /** How often the live state's TTL is pushed back for the rooms held here. */
@@ -107,9 +110,11 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     return snapshot;
   }
 
-  /** The effects of one accepted command: PostgreSQL first, then the live state. */
-  async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, changes: DurableChange[]) {
-    await repository.apply({ id: before.context.roomId, roomCode }, changes, fence.epochOf(roomCode));
+  /** The effects of one accepted command: PostgreSQL (with its webhook events) first, then the live state. */
+  async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, result: { changes: DurableChange[]; notices: RoomNotice[] }, at: number) {
+    const events = deps.webhooks.eventsOf({ before: before.context, after: after.context, room: summarize(after), changes: result.changes, notices: result.notices, at });
+    await repository.apply({ id: before.context.roomId, roomCode }, result.changes, fence.epochOf(roomCode), events);
+    if (events.length > 0) deps.webhooks.written();
     if (statusOf(after) === 'ended') return liveState.delete(roomCode);
     const change = liveChange(before.context, after.context);
     if (change) await liveState.apply(roomCode, change);
@@ -119,11 +124,12 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     actor.snapshot ??= await activate(roomCode);
     const before = actor.snapshot;
     if (command.type === 'inspect') return { room: summarize(before) };
-    const result = step(before, { ...command, at: now() } as RoomEvent);
+    const at = now();
+    const result = step(before, { ...command, at } as RoomEvent);
     if (result.refused) throw new AppError(result.refused.code, result.refused.detail);
     if (result.changed) {
       try {
-        await commit(roomCode, before, result.snapshot, result.changes);
+        await commit(roomCode, before, result.snapshot, result, at);
       } catch (error) {
         actor.snapshot = undefined;
         throw error;
@@ -146,8 +152,10 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
   }
 
   async function create(room: NewRoom, hold: boolean): Promise<boolean> {
-    if (!hold) return repository.create(room, undefined);
-    if (!(await repository.create(room, fence.epochOf(room.roomCode)))) return false;
+    const events = deps.webhooks.created(room);
+    const created = await repository.create(room, hold ? fence.epochOf(room.roomCode) : undefined, events);
+    if (created && events.length > 0) deps.webhooks.written();
+    if (!hold || !created) return created;
     // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
     // the room: its actor starts from the room as created, with no loading.
     if (!actors.has(room.roomCode)) {

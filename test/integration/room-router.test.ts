@@ -10,6 +10,7 @@ import { createRoomRepository } from '../../src/rooms/room-repository';
 import { roomRouterContract, type RouterOptions } from '../contract/room-router.contract';
 import { testDatabaseUrl, testRedisUrl } from '../support/env';
 import { deleteRedisPrefix } from '../support/redis';
+import { noWebhooks } from '../../src/webhooks/room-webhooks';
 
 /**
  * The two RoomRouters under one suite (test/contract/room-router.contract.ts): in-process, and
@@ -36,6 +37,7 @@ afterAll(async () => {
 
 const common = (options: RouterOptions) => ({
   repository: createRoomRepository(orm),
+  webhooks: noWebhooks,
   logger,
   publish: options.publish,
   emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,

@@ -1,0 +1,201 @@
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { NamedStatement, Sql } from '../persistence/sql';
+import { signWebhook } from './signature';
+
+export interface WebhookDispatcherOptions {
+  sql: Sql;
+  secret: string;
+  logger: Logger;
+  registry: Registry;
+  /** How long one attempt may take before it counts as failed. */
+  timeoutMs: number;
+  /** Attempts before a delivery stays `failed` (replayable with `npm run webhooks -- replay`). */
+  maxAttempts: number;
+  /** The first retry's delay; each next one doubles, up to 15 minutes, less up to half at random. */
+  retryBaseMs: number;
+  /** Delivered and failed rows older than this are deleted. */
+  retentionMs: number;
+}
+
+export interface WebhookDispatcher {
+  /** Looks for due deliveries now rather than at the next poll (after a commit that wrote some). */
+  wake(): void;
+  /** Stops polling and waits for the attempts in flight. */
+  close(): Promise<void>;
+}
+
+const pollEveryMs = 500;
+const pruneEveryMs = 60_000;
+const maxRetryDelayMs = 15 * 60_000;
+/** Attempts in flight at once per node: a receiver that hangs holds one of them per room, not the queue. */
+const concurrency = 16;
+/** Past its timeout, an attempt's row stays leased this much longer before another node may take it. */
+const leaseSlackMs = 5_000;
+
+interface Claimed {
+  seq: string;
+  event_id: string;
+  endpoint: string;
+  room_code: string;
+  body: string;
+  attempts: number;
+}
+
+// Due rows that are first in their (endpoint, room) queue, leased to this node. Rows another
+// node is claiming are skipped, not waited for; a leased row keeps the rest of its queue waiting.
+const claimDue: NamedStatement = {
+  name: 'webhooks.claim',
+  text: `update webhook_deliveries d
+            set leased_until = now() + make_interval(secs => $1::double precision), attempts = d.attempts + 1
+          where d.seq in (
+            select w.seq from webhook_deliveries w
+             where w.status = 'pending' and w.next_attempt_at <= now() and (w.leased_until is null or w.leased_until < now())
+               and not exists (select 1 from webhook_deliveries p
+                                where p.status = 'pending' and p.endpoint = w.endpoint and p.room_code = w.room_code and p.seq < w.seq)
+             order by w.seq
+             limit $2
+             for update skip locked)
+      returning d.seq, d.event_id, d.endpoint, d.room_code, d.body::text as body, d.attempts`,
+};
+// Each outcome applies only to the attempt this node made: after a lapsed lease another node's is newer.
+const markDelivered: NamedStatement = {
+  name: 'webhooks.delivered',
+  text: `update webhook_deliveries set status = 'delivered', delivered_at = now(), leased_until = null, last_error = null
+          where seq = $1 and attempts = $2 and status = 'pending'`,
+};
+const markRetry: NamedStatement = {
+  name: 'webhooks.retry',
+  text: `update webhook_deliveries set next_attempt_at = now() + make_interval(secs => $3::double precision), leased_until = null, last_error = $4
+          where seq = $1 and attempts = $2 and status = 'pending'`,
+};
+const markFailed: NamedStatement = {
+  name: 'webhooks.failed',
+  text: `update webhook_deliveries set status = 'failed', leased_until = null, last_error = $3
+          where seq = $1 and attempts = $2 and status = 'pending'`,
+};
+const prune: NamedStatement = {
+  name: 'webhooks.prune',
+  text: `delete from webhook_deliveries where status <> 'pending' and created_at < now() - make_interval(secs => $1::double precision)`,
+};
+const countPending: NamedStatement = { name: 'webhooks.pending', text: `select count(*)::int as pending from webhook_deliveries where status = 'pending'` };
+
+/**
+ * Posts the outbox's rows (webhook-outbox.ts) on every node: claims due rows with
+ * `FOR UPDATE SKIP LOCKED` under a lease, posts each signed, and records the outcome. A room's
+ * events reach an endpoint in order; a failed attempt is retried with exponential backoff and
+ * jitter, and after `maxAttempts` the row stays `failed`. A node that dies mid-attempt leaves
+ * its lease to lapse, and another node posts the row again: delivery is at least once, a
+ * repeat carrying the same `Webhook-Id`.
+ */
+export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
+  const { sql, logger, timeoutMs } = options;
+  const inFlight = new Set<Promise<void>>();
+  let claiming = false;
+  let again = false;
+  let closed = false;
+
+  const attempts = new Counter({
+    name: 'webhook_attempts_total',
+    help: 'Webhook delivery attempts by outcome: delivered, retry (failed, will be retried) or failed (gave up)',
+    labelNames: ['outcome'] as const,
+    registers: [options.registry],
+  });
+  const attemptDuration = new Histogram({
+    name: 'webhook_attempt_duration_seconds',
+    help: 'Time from posting a webhook to its answer (or timeout)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [options.registry],
+  });
+  new Gauge({
+    name: 'webhook_deliveries_pending',
+    help: 'Webhook deliveries not yet delivered or given up (all nodes)',
+    registers: [options.registry],
+    async collect() {
+      const { rows } = await sql.query<{ pending: number }>(countPending, []);
+      this.set(rows[0]?.pending ?? 0);
+    },
+  });
+
+  async function deliver(row: Claimed): Promise<void> {
+    const stop = attemptDuration.startTimer();
+    let failure: string | null = null;
+    try {
+      const headers = signWebhook(options.secret, row.event_id, row.body, Math.floor(Date.now() / 1000));
+      const response = await fetch(row.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'meeting-rooms-webhooks', ...headers },
+        body: row.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await response.body?.cancel();
+      if (response.status < 200 || response.status > 299) failure = `answered ${response.status}`;
+    } catch (error) {
+      failure = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String((error as Error).cause ?? (error as Error).message);
+    }
+    stop();
+    const context = { webhook_id: row.event_id, endpoint: row.endpoint, room_code: row.room_code, attempt: row.attempts };
+    if (failure === null) {
+      attempts.inc({ outcome: 'delivered' });
+      await sql.query(markDelivered, [row.seq, row.attempts]);
+    } else if (row.attempts >= options.maxAttempts) {
+      attempts.inc({ outcome: 'failed' });
+      logger.error({ ...context, failure }, 'webhook delivery failed for good; replay it with npm run webhooks -- replay');
+      await sql.query(markFailed, [row.seq, row.attempts, failure]);
+    } else {
+      attempts.inc({ outcome: 'retry' });
+      const delayMs = Math.min(options.retryBaseMs * 2 ** (row.attempts - 1), maxRetryDelayMs) * (0.5 + Math.random() / 2);
+      logger.warn({ ...context, failure, retry_in_ms: Math.round(delayMs) }, 'webhook delivery failed; will retry');
+      await sql.query(markRetry, [row.seq, row.attempts, delayMs / 1000, failure]);
+    }
+  }
+
+  /** Claims what the free slots allow and starts posting it; again while a wake came meanwhile. */
+  async function claim(): Promise<void> {
+    if (claiming) {
+      again = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        again = false;
+        const free = concurrency - inFlight.size;
+        if (closed || free <= 0) return;
+        const { rows } = await sql.query<Claimed>(claimDue, [(timeoutMs + leaseSlackMs) / 1000, free]);
+        for (const row of rows) {
+          const attempt = deliver(row)
+            .catch((error: unknown) => logger.warn({ err: error, webhook_id: row.event_id }, 'recording a webhook attempt failed'))
+            .finally(() => {
+              inFlight.delete(attempt);
+              // A slot is free and the room's next event may be due now.
+              void claim();
+            });
+          inFlight.add(attempt);
+        }
+      } while (again);
+    } catch (error) {
+      logger.warn({ err: error, component: 'webhooks' }, 'claiming webhook deliveries failed');
+    } finally {
+      claiming = false;
+    }
+  }
+
+  const poller = setInterval(() => void claim(), pollEveryMs);
+  poller.unref();
+  const pruner = setInterval(() => {
+    sql.query(prune, [options.retentionMs / 1000]).catch((error: unknown) => logger.warn({ err: error, component: 'webhooks' }, 'pruning webhook deliveries failed'));
+  }, pruneEveryMs);
+  pruner.unref();
+
+  return {
+    wake: () => void claim(),
+    async close() {
+      closed = true;
+      clearInterval(poller);
+      clearInterval(pruner);
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

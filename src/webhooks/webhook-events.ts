@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import type { RoomSummary } from '../rooms/room-router';
+import { toLobbyEntryView, toParticipantView, toRoomView } from '../rooms/room-views';
+import type { DurableChange, RoomContext, RoomNotice } from '../rooms/room.types';
+
+/**
+ * The lifecycle events a product's backend receives (README "Webhooks"), built from what one
+ * room command changed. Pure: the room host writes them to the outbox in the command's own
+ * PostgreSQL transaction (webhook-outbox.ts), and the dispatcher posts them.
+ */
+export type WebhookEventType =
+  | 'room.created'
+  | 'room.started'
+  | 'room.ended'
+  | 'room.settings_updated'
+  | 'participant.joined'
+  | 'participant.left'
+  | 'lobby.entered'
+  | 'lobby.admitted'
+  | 'lobby.rejected';
+
+export type WebhookData =
+  | { room: RoomView }
+  | { participant: ParticipantView }
+  | { participant: ParticipantView; reason: 'left' | 'removed' | 'disconnected' | 'ended' }
+  | { entry: LobbyEntryView };
+
+/** One event, exactly as it is posted (the body is this object's JSON). */
+export interface WebhookEvent {
+  /** Unique per event; also its `Webhook-Id`, the same on every retry. */
+  id: string;
+  type: WebhookEventType;
+  created_at: string;
+  room_code: string;
+  data: WebhookData;
+}
+
+/** A command's outcome, as the room host has it when it commits. */
+export interface RoomOutcome {
+  before: RoomContext;
+  after: RoomContext;
+  /** The room after the command, as REST shows it to its host. */
+  room: RoomSummary;
+  changes: readonly DurableChange[];
+  notices: readonly RoomNotice[];
+  at: number;
+}
+
+const event = (type: WebhookEventType, roomCode: string, at: number, data: WebhookData): WebhookEvent => ({
+  id: randomUUID(),
+  type,
+  created_at: new Date(at).toISOString(),
+  room_code: roomCode,
+  data,
+});
+
+/** `room.created`, for a room just written. */
+export const roomCreatedEvent = (room: RoomSummary, publicBaseUrl: string): WebhookEvent =>
+  event('room.created', room.roomCode, room.createdAt, { room: toRoomView(room, room.hostId, publicBaseUrl) });
+
+/** The events of one accepted command, in the order the room's members heard about them. */
+export function webhookEventsOf(outcome: RoomOutcome, publicBaseUrl: string): WebhookEvent[] {
+  const { before, after, room, changes, notices, at } = outcome;
+  const code = room.roomCode;
+  const roomView = () => ({ room: toRoomView(room, room.hostId, publicBaseUrl) });
+  const events: WebhookEvent[] = [];
+  for (const notice of notices) {
+    switch (notice.type) {
+      case 'room:updated':
+        events.push(event(changes.some((change) => change.kind === 'settingsChanged') ? 'room.settings_updated' : 'room.started', code, at, roomView()));
+        break;
+      case 'room:ended':
+        // Everyone still in the room leaves with it: an attendance report needs every departure.
+        for (const participant of Object.values(before.participants)) {
+          events.push(event('participant.left', code, at, { participant: toParticipantView(participant), reason: 'ended' }));
+        }
+        events.push(event('room.ended', code, at, roomView()));
+        break;
+      case 'participant:joined':
+        events.push(event('participant.joined', code, at, { participant: toParticipantView(notice.participant) }));
+        break;
+      case 'participant:left': {
+        const participant = before.participants[notice.userId];
+        if (participant) events.push(event('participant.left', code, at, { participant: toParticipantView(participant), reason: notice.reason }));
+        break;
+      }
+      case 'lobby:entered': {
+        const entry = after.lobby[notice.userId];
+        if (entry) events.push(event('lobby.entered', code, at, { entry: toLobbyEntryView(entry) }));
+        break;
+      }
+      case 'lobby:admitted':
+      case 'lobby:rejected': {
+        const entry = before.lobby[notice.userId];
+        if (entry) events.push(event(notice.type === 'lobby:admitted' ? 'lobby.admitted' : 'lobby.rejected', code, at, { entry: toLobbyEntryView(entry) }));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return events;
+}

@@ -1,0 +1,229 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+import { verifyWebhook } from '../../src/webhooks/signature';
+import type { WebhookEvent, WebhookEventType } from '../../src/webhooks/webhook-events';
+import { startNode, type ClusterNode } from '../support/cluster';
+import { testDatabaseUrl, testRedisUrl } from '../support/env';
+import { createRoom, guestUser, hostUser, meetings, uniqueRedisPrefix } from '../support/meetings';
+import { deleteRedisPrefix } from '../support/redis';
+import { startServer, type Endpoint, type TestServer } from '../support/server';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
+
+// README "Webhooks": lifecycle events from a PostgreSQL outbox, signed, retried, in order per room.
+
+const secret = `whsec_${randomBytes(32).toString('base64')}`;
+let db: Client;
+let receiver: WebhookReceiver;
+const servers: TestServer[] = [];
+const nodes: ClusterNode[] = [];
+
+beforeAll(async () => {
+  db = new Client({ connectionString: testDatabaseUrl });
+  await db.connect();
+});
+
+beforeEach(async () => {
+  receiver = await startWebhookReceiver();
+});
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  for (const node of nodes.splice(0)) node.process.kill('SIGKILL');
+  await receiver.close();
+  // What a test left undelivered (a room whose receiver hangs) must not reach another test's receiver.
+  await db.query(`delete from webhook_deliveries where status = 'pending' and endpoint like $1`, [`${receiver.url.replace('/hooks', '')}%`]);
+});
+
+afterAll(() => db.end());
+
+const webhookEnv = (extra: Record<string, string> = {}) => ({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret, WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_TIMEOUT_MS: '1000', ...extra });
+
+/** `npm run webhooks -- …` as an operator runs it (from source, against the test database). */
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/webhooks/webhooks.main.ts', ...args], {
+    cwd: resolve(__dirname, '../..'),
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: testDatabaseUrl },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  return { code, stdout, stderr };
+}
+
+async function server(env: Record<string, string> = {}): Promise<TestServer> {
+  const started = await startServer(webhookEnv(env));
+  servers.push(started);
+  return started;
+}
+
+/** A locked room with the whole lifecycle: start, a guest admitted, one rejected, settings, a leave, the end. */
+async function meetingLifecycle(api: Endpoint): Promise<{ code: string; expected: WebhookEventType[] }> {
+  const call = meetings(api);
+  const host = await hostUser(api);
+  const code = (await createRoom(api, host, { name: 'Webhooks', settings: { lock_room: true } })).room_code;
+  expect((await call(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+  const ann = await guestUser(api, 'Ann');
+  const bob = await guestUser(api, 'Bob');
+  expect((await call(ann, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+  expect((await call(host, 'POST', `/${code}/admit/${ann.userId}`)).status).toBe(200);
+  expect((await call(bob, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+  expect((await call(host, 'POST', `/${code}/reject/${bob.userId}`)).status).toBe(200);
+  expect((await call(host, 'PATCH', `/${code}/config`, { max_participants: 10 })).status).toBe(200);
+  expect((await call(ann, 'POST', `/${code}/leave`)).status).toBe(200);
+  expect((await call(host, 'POST', `/${code}/end`)).status).toBe(200);
+  return {
+    code,
+    expected: [
+      'room.created',
+      'room.started',
+      'participant.joined',
+      'lobby.entered',
+      'lobby.admitted',
+      'participant.joined',
+      'lobby.entered',
+      'lobby.rejected',
+      'room.settings_updated',
+      'participant.left',
+      'participant.left',
+      'room.ended',
+    ],
+  };
+}
+
+describe('webhooks on one node', () => {
+  it('posts every lifecycle event of a meeting once, in order, signed, in the documented shapes', async () => {
+    const api = await server();
+    const { code, expected } = await meetingLifecycle(api);
+    await receiver.until(() => receiver.acknowledged(code).length === expected.length);
+    const events = receiver.acknowledged(code);
+    expect(events.map((event) => event.type)).toEqual(expected);
+    expect(new Set(events.map((event) => event.id)).size).toBe(expected.length);
+
+    for (const delivery of receiver.received.filter((r) => r.event.room_code === code)) {
+      expect(delivery.headers['content-type']).toBe('application/json');
+      const verified = verifyWebhook<WebhookEvent>(secret, delivery.headers, delivery.body);
+      expect(verified.id).toBe(delivery.headers['webhook-id']);
+    }
+    const [created, started, hostJoined, , admitted, annJoined, , rejected, settings, annLeft, hostLeft, ended] = events as WebhookEvent[];
+    expect(created).toMatchObject({ room_code: code, data: { room: { room_code: code, status: 'pending', participant_count: 0, lobby_count: 0 } } });
+    expect(created!.created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(started!.data).toMatchObject({ room: { status: 'active' } });
+    expect(hostJoined!.data).toMatchObject({ participant: { role: 'host', display_name: 'Host' } });
+    expect(admitted!.data).toMatchObject({ entry: { display_name: 'Ann', waiting_since: expect.any(String) } });
+    expect(annJoined!.data).toMatchObject({ participant: { role: 'guest', display_name: 'Ann' } });
+    expect(rejected!.data).toMatchObject({ entry: { display_name: 'Bob' } });
+    expect(settings!.data).toMatchObject({ room: { settings: { max_participants: 10, lock_room: true } } });
+    expect(annLeft!.data).toMatchObject({ participant: { display_name: 'Ann' }, reason: 'left' });
+    expect(hostLeft!.data).toMatchObject({ participant: { role: 'host' }, reason: 'ended' });
+    expect(ended!.data).toMatchObject({ room: { status: 'ended', ended_at: expect.any(String) } });
+
+    const { rows } = await db.query(`select status, count(*)::int as n from webhook_deliveries where room_code = $1 group by status`, [code]);
+    expect(rows).toEqual([{ status: 'delivered', n: expected.length }]);
+  });
+
+  it('retries failures with backoff until the receiver answers, keeping each room in order', async () => {
+    const api = await server();
+    // The first 8 posts fail (500), whichever rooms they belong to.
+    receiver.answer = (_event, received) => (received.length < 8 ? 500 : 200);
+    const [one, two] = await Promise.all([meetingLifecycle(api), meetingLifecycle(api)]);
+    for (const { code, expected } of [one!, two!]) {
+      await receiver.until(() => receiver.acknowledged(code).length === expected.length);
+      expect(receiver.acknowledged(code).map((event) => event.type)).toEqual(expected);
+    }
+    expect(receiver.received.filter((r) => r.answer === 500)).toHaveLength(8);
+    // A retry is the same event: the same id, body and Webhook-Id.
+    const first = receiver.received.find((r) => [one!.code, two!.code].includes(r.event.room_code) && r.answer === 500)!;
+    const retried = receiver.received.find((r, index) => index > 0 && r.event.id === first.event.id)!;
+    expect(retried.body).toBe(first.body);
+    expect(retried.headers['webhook-id']).toBe(first.headers['webhook-id']);
+  });
+
+  it('does not let a receiver that hangs on one room hold up the others', async () => {
+    const api = await server();
+    const call = meetings(api);
+    const host = await hostUser(api);
+    const stuck = (await createRoom(api, host)).room_code;
+    receiver.answer = (event) => (event.room_code === stuck ? 'hang' : 200);
+    expect((await call(host, 'POST', `/${stuck}/join`, {})).status).toBe(200);
+    const { code, expected } = await meetingLifecycle(api);
+    await receiver.until(() => receiver.acknowledged(code).length === expected.length);
+    // The stuck room's first event is still in flight or waiting to be retried; nothing after it went out.
+    expect(receiver.received.filter((r) => r.event.room_code === stuck).every((r) => r.event.type === 'room.created')).toBe(true);
+  });
+
+  it('posts each event to every endpoint of WEBHOOK_URL', async () => {
+    const second = await startWebhookReceiver();
+    try {
+      const api = await server({ WEBHOOK_URL: `${receiver.url},${second.url}` });
+      const { code, expected } = await meetingLifecycle(api);
+      await receiver.until(() => receiver.acknowledged(code).length === expected.length);
+      await second.until(() => second.acknowledged(code).length === expected.length);
+      expect(second.acknowledged(code).map((event) => event.id)).toEqual(receiver.acknowledged(code).map((event) => event.id));
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps a delivery that used up its attempts as failed, listed and replayable from the CLI', async () => {
+    receiver.answer = () => 500;
+    const api = await server({ WEBHOOK_MAX_ATTEMPTS: '2' });
+    const host = await hostUser(api);
+    const code = (await createRoom(api, host)).room_code;
+    await receiver.until(() => receiver.received.filter((r) => r.event.room_code === code).length === 2);
+    const failedRow = async () => (await db.query(`select status, attempts, last_error from webhook_deliveries where room_code = $1`, [code])).rows[0];
+    for (let waited = 0; (await failedRow()).status !== 'failed' && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await failedRow()).toEqual({ status: 'failed', attempts: 2, last_error: 'answered 500' });
+
+    const listed = await cli(['failed', '1000']);
+    const mine = listed.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((row) => row.room_code === code);
+    expect(mine).toMatchObject({ type: 'room.created', attempts: 2, last_error: 'answered 500', endpoint: receiver.url });
+
+    receiver.answer = () => 200;
+    expect((await cli(['replay', mine.event_id])).stdout).toMatch(/^1 failed deliveries queued again/);
+    await receiver.until(() => receiver.acknowledged(code).length === 1);
+    expect((await failedRow()).status).toBe('delivered');
+    expect((await cli(['replay', 'not-an-id'])).code).toBe(1);
+  });
+
+  it('writes no outbox rows when WEBHOOK_URL is unset', async () => {
+    const api = await startServer();
+    servers.push(api);
+    const { code } = await meetingLifecycle(api);
+    const { rows } = await db.query('select count(*)::int as n from webhook_deliveries where room_code = $1', [code]);
+    expect(rows[0].n).toBe(0);
+  });
+});
+
+describe('webhooks in a cluster', () => {
+  it('delivers, from another node, the events of a node killed with -9 before it could', async () => {
+    const prefix = uniqueRedisPrefix();
+    const shared = { JWT_SECRET: randomBytes(32).toString('base64url'), REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix, ...webhookEnv({ WEBHOOK_TIMEOUT_MS: '2000' }) };
+    try {
+      // The receiver hangs: node A's first attempts stay in flight until A is killed.
+      receiver.answer = () => 'hang';
+      const a = await startNode({ ...shared, NODE_ID: `hooks-a-${randomBytes(2).toString('hex')}` });
+      nodes.push(a);
+      const { code, expected } = await meetingLifecycle(a);
+      await receiver.until((received) => received.some((r) => r.event.room_code === code));
+      a.process.kill('SIGKILL');
+      await a.exited;
+
+      receiver.answer = () => 200;
+      const b = await startNode({ ...shared, NODE_ID: `hooks-b-${randomBytes(2).toString('hex')}` });
+      nodes.push(b);
+      // B takes the rows over once A's leases lapse (A's timeout plus 5 s).
+      await receiver.until(() => receiver.acknowledged(code).length === expected.length, 30_000);
+      expect(receiver.acknowledged(code).map((event) => event.type)).toEqual(expected);
+      // A repeat is only ever the same event again: at least once, never two ids for one event.
+      const received = receiver.received.filter((r) => r.event.room_code === code);
+      for (const r of received) expect(r.headers['webhook-id']).toBe(r.event.id);
+      expect(new Set(received.map((r) => r.event.id)).size).toBe(expected.length);
+    } finally {
+      await deleteRedisPrefix(prefix);
+    }
+  }, 60_000);
+});
