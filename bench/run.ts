@@ -9,13 +9,14 @@ import { failover } from './scenarios/failover';
 import { latency } from './scenarios/latency';
 import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
+import { webhooks } from './scenarios/webhooks';
 
 /**
  * `npm run bench [-- --quick] [-- --only=a,b1]`: runs every benchmark of issue #6 against our
  * nodes (built dist/, on the local PostgreSQL and Redis) and against its same-run baseline, then
  * prints one table and writes bench/results/latest.{json,svg}. See docs/performance.md.
  */
-const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover };
+const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover, f: webhooks };
 
 function machine() {
   const version = (command: string, args: string[]) => {

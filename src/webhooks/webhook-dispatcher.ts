@@ -42,27 +42,40 @@ interface Claimed {
   attempts: number;
 }
 
-// Due rows that are first in their (endpoint, room) queue, leased to this node. Rows another
-// node is claiming are skipped, not waited for; a leased row keeps the rest of its queue waiting.
-const claimDue: NamedStatement = {
+const claimed = 'd.seq, d.event_id, d.endpoint, d.room_code, d.body::text as body, d.attempts';
+
+// The heads of the (endpoint, room) queues (their first pending rows, from the queue index) that
+// are due and not leased, oldest first, leased to this node. Rows another node is claiming are
+// skipped, not waited for; a leased head keeps the rest of its queue waiting.
+const claimHeads: NamedStatement = {
   name: 'webhooks.claim',
   text: `update webhook_deliveries d
             set leased_until = now() + make_interval(secs => $1::double precision), attempts = d.attempts + 1
           where d.seq in (
             select w.seq from webhook_deliveries w
-             where w.status = 'pending' and w.next_attempt_at <= now() and (w.leased_until is null or w.leased_until < now())
-               and not exists (select 1 from webhook_deliveries p
-                                where p.status = 'pending' and p.endpoint = w.endpoint and p.room_code = w.room_code and p.seq < w.seq)
+             where w.seq in (select distinct on (endpoint, room_code) seq from webhook_deliveries
+                              where status = 'pending' order by endpoint, room_code, seq)
+               and w.next_attempt_at <= now() and (w.leased_until is null or w.leased_until < now())
              order by w.seq
              limit $2
              for update skip locked)
-      returning d.seq, d.event_id, d.endpoint, d.room_code, d.body::text as body, d.attempts`,
+      returning ${claimed}`,
 };
-// Each outcome applies only to the attempt this node made: after a lapsed lease another node's is newer.
-const markDelivered: NamedStatement = {
+// Each outcome applies only to the attempt this node made: after a lapsed lease another node's is
+// newer. A delivered row's queue goes on at once: the same statement leases its next row, if due
+// (the outer query does not see the CTE's update, hence "after $1").
+const deliveredThenNext: NamedStatement = {
   name: 'webhooks.delivered',
-  text: `update webhook_deliveries set status = 'delivered', delivered_at = now(), leased_until = null, last_error = null
-          where seq = $1 and attempts = $2 and status = 'pending'`,
+  text: `with done as (
+           update webhook_deliveries set status = 'delivered', delivered_at = now(), leased_until = null, last_error = null
+            where seq = $1 and attempts = $2 and status = 'pending'
+        returning endpoint, room_code)
+         update webhook_deliveries d
+            set leased_until = now() + make_interval(secs => $3::double precision), attempts = d.attempts + 1
+          where d.seq = (select w.seq from webhook_deliveries w join done on w.endpoint = done.endpoint and w.room_code = done.room_code
+                          where w.status = 'pending' and w.seq > $1 order by w.seq limit 1 for update skip locked)
+            and d.next_attempt_at <= now() and (d.leased_until is null or d.leased_until < now())
+      returning ${claimed}`,
 };
 const markRetry: NamedStatement = {
   name: 'webhooks.retry',
@@ -90,6 +103,7 @@ const countPending: NamedStatement = { name: 'webhooks.pending', text: `select c
  */
 export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
   const { sql, logger, timeoutMs } = options;
+  const leaseS = (timeoutMs + leaseSlackMs) / 1000;
   const inFlight = new Set<Promise<void>>();
   let claiming = false;
   let again = false;
@@ -117,7 +131,15 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     },
   });
 
-  async function deliver(row: Claimed): Promise<void> {
+  /** Posts one room's queue for one endpoint, from `first` on, one row after another, until one fails or none is left. */
+  async function drain(first: Claimed): Promise<void> {
+    let row: Claimed | undefined = first;
+    // On close the queue stops; a row leased for it meanwhile goes to any node once its lease lapses.
+    while (row && !closed) row = await deliver(row);
+  }
+
+  /** One attempt at one row; the row after it in its queue when this one was delivered. */
+  async function deliver(row: Claimed): Promise<Claimed | undefined> {
     const stop = attemptDuration.startTimer();
     let failure: string | null = null;
     try {
@@ -138,8 +160,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     const context = { webhook_id: row.event_id, endpoint: row.endpoint, room_code: row.room_code, attempt: row.attempts };
     if (failure === null) {
       attempts.inc({ outcome: 'delivered' });
-      await sql.query(markDelivered, [row.seq, row.attempts]);
-    } else if (row.attempts >= options.maxAttempts) {
+      return (await sql.query<Claimed>(deliveredThenNext, [row.seq, row.attempts, leaseS])).rows[0];
+    }
+    if (row.attempts >= options.maxAttempts) {
       attempts.inc({ outcome: 'failed' });
       logger.error({ ...context, failure }, 'webhook delivery failed for good; replay it with npm run webhooks -- replay');
       await sql.query(markFailed, [row.seq, row.attempts, failure]);
@@ -149,6 +172,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       logger.warn({ ...context, failure, retry_in_ms: Math.round(delayMs) }, 'webhook delivery failed; will retry');
       await sql.query(markRetry, [row.seq, row.attempts, delayMs / 1000, failure]);
     }
+    return undefined;
   }
 
   /** Claims what the free slots allow and starts posting it; again while a wake came meanwhile. */
@@ -163,13 +187,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         again = false;
         const free = concurrency - inFlight.size;
         if (closed || free <= 0) return;
-        const { rows } = await sql.query<Claimed>(claimDue, [(timeoutMs + leaseSlackMs) / 1000, free]);
+        const { rows } = await sql.query<Claimed>(claimHeads, [leaseS, free]);
         for (const row of rows) {
-          const attempt = deliver(row)
+          const attempt = drain(row)
             .catch((error: unknown) => logger.warn({ err: error, webhook_id: row.event_id }, 'recording a webhook attempt failed'))
             .finally(() => {
               inFlight.delete(attempt);
-              // A slot is free and the room's next event may be due now.
+              // A slot is free, and a queue whose head failed for good may go on.
               void claim();
             });
           inFlight.add(attempt);
