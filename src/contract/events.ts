@@ -54,6 +54,8 @@ export interface ServerToClientEvents {
   'participant:updated': (payload: { room_code: string; participant: ParticipantView }) => void;
   'participant:left': (payload: { room_code: string; user_id: string; reason: 'left' | 'removed' | 'disconnected' }) => void;
   'participant:removed': (payload: { room_code: string }) => void;
+  /** The host asks this participant to mute (REST `mute`, `mute-all`); muting is the client's and the SFU's. */
+  'participant:mute_requested': (payload: { room_code: string; by: string; at: string }) => void;
   'speaker:changed': (payload: { room_code: string; user_id: string | null; at: string }) => void;
   'room:updated': (payload: { room_code: string; settings: RoomSettingsView; status: 'pending' | 'active' | 'ended' }) => void;
   'room:ended': (payload: { room_code: string; ended_at: string }) => void;

@@ -11,15 +11,17 @@ import {
   lobbyEntryView,
   loginBody,
   meetingBodies,
+  muteRequestResult,
   participantsResult,
   participantView,
   registerBody,
+  rejectAllResult,
   roomView,
   sessionView,
   settingsResult,
   statusResult,
-  userView,
   type MeetingLimits,
+  userView,
 } from './schemas';
 
 /**
@@ -54,6 +56,8 @@ const components = {
   Participants: participantsResult,
   AdmitResult: admitResult,
   AdmitAllResult: admitAllResult,
+  RejectAllResult: rejectAllResult,
+  MuteRequestResult: muteRequestResult,
   StatusResult: statusResult,
   SettingsResult: settingsResult,
   HistoryPage: historyPage,
@@ -144,6 +148,21 @@ function operations(limits: MeetingLimits): Operations {
     summary: 'Turn a waiting user away; they may ask again (host)',
     success: { status: 200, component: 'StatusResult', description: 'rejected' },
     errors: ['NOT_HOST', 'NOT_IN_LOBBY', 'VALIDATION_FAILED', ...live],
+  });
+  meeting('post', '/{room_code}/reject-all', {
+    summary: 'Turn everyone waiting away; they may ask again (host)',
+    success: { status: 200, component: 'RejectAllResult', description: 'Who was turned away, in serving order' },
+    errors: ['NOT_HOST', ...live],
+  });
+  meeting('post', '/{room_code}/mute/{user_id}', {
+    summary: 'Ask a participant to mute: they get participant:mute_requested (host)',
+    success: { status: 200, component: 'MuteRequestResult', description: 'Who was asked' },
+    errors: ['NOT_HOST', ['NOT_A_PARTICIPANT', 409], 'VALIDATION_FAILED', ...live],
+  });
+  meeting('post', '/{room_code}/mute-all', {
+    summary: 'Ask every other participant to mute (host)',
+    success: { status: 200, component: 'MuteRequestResult', description: 'Who was asked' },
+    errors: ['NOT_HOST', ...live],
   });
   meeting('post', '/{room_code}/remove/{user_id}', {
     summary: 'Remove a participant; they may not join again (host)',

@@ -164,6 +164,8 @@ export const joinResult = z.object({ status: z.enum(['joined', 'waiting']), room
 export const participantsResult = z.object({ participants: z.array(participantView), lobby: z.array(lobbyEntryView).optional() });
 export const admitResult = z.object({ status: z.literal('admitted'), participant: participantView });
 export const admitAllResult = z.object({ admitted: z.array(z.uuid()), waiting: z.array(z.uuid()) });
+export const rejectAllResult = z.object({ rejected: z.array(z.uuid()) });
+export const muteRequestResult = z.object({ requested: z.array(z.uuid()) });
 export const statusResult = z.object({ status: z.enum(['rejected', 'removed', 'left']) });
 export const settingsResult = z.object({ settings: roomSettingsView });
 

@@ -71,6 +71,9 @@ function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void
     case 'participant:removed':
       io.to(userChannel(notice.userId)).emit('participant:removed', { room_code });
       return;
+    case 'participant:mute_requested':
+      io.to(notice.userIds.map(userChannel)).emit('participant:mute_requested', { room_code, by: notice.by, at: iso(notice.at) });
+      return;
     case 'speaker:changed':
       io.to(room).emit('speaker:changed', { room_code, user_id: notice.userId, at: iso(notice.at) });
       return;

@@ -57,6 +57,21 @@ export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:reje
   notices: [notice === 'lobby:left' ? { type: notice, hostId: c.hostId, userId } : { type: notice, userId }],
 });
 
+/** Turns everyone waiting away, in serving order. */
+export const rejectWaiting = (c: RoomContext): Step => {
+  const waiting = lobbyInOrder(c).map((w) => w.userId);
+  if (waiting.length === 0) return nothing();
+  let graceDeadlines = c.graceDeadlines;
+  for (const userId of waiting) graceDeadlines = without(graceDeadlines, userId);
+  return { context: { lobby: {}, graceDeadlines }, persist: [], notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })) };
+};
+
+/** Asks participants to mute: one, or everyone in the room but the asker. Changes nothing in the room. */
+export const askToMute = (by: string, userId: string | null, at: number) => (c: RoomContext): Step => {
+  const userIds = userId === null ? Object.keys(c.participants).filter((id) => id !== by) : [userId];
+  return { context: {}, persist: [], notices: userIds.length > 0 ? [{ type: 'participant:mute_requested', userIds, by, at }] : [] };
+};
+
 export const unseat = (userId: string, reason: LeaveReason, at: number) => (c: RoomContext): Step => {
   const step: Step = {
     context: { participants: without(c.participants, userId), graceDeadlines: without(c.graceDeadlines, userId), speaking: without(c.speaking, userId) },

@@ -47,6 +47,15 @@ export function meetingsRoutes(deps: { meetings: MeetingsService; authenticate: 
   router.post('/:room_code/admit-all', noBody, async (req, res) => {
     res.json(await meetings.admitAll(req.user!, code(req)));
   });
+  router.post('/:room_code/reject-all', noBody, async (req, res) => {
+    res.json(await meetings.rejectAll(req.user!, code(req)));
+  });
+  router.post('/:room_code/mute/:user_id', noBody, async (req, res) => {
+    res.json(await meetings.requestMute(req.user!, code(req), userId(req.params)));
+  });
+  router.post('/:room_code/mute-all', noBody, async (req, res) => {
+    res.json(await meetings.requestMute(req.user!, code(req), null));
+  });
   router.post('/:room_code/reject/:user_id', noBody, async (req, res) => {
     res.json(await meetings.reject(req.user!, code(req), userId(req.params)));
   });

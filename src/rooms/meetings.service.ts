@@ -21,6 +21,9 @@ export interface MeetingsService {
   join(principal: Principal, roomCode: string, body: JoinBody): Promise<{ status: 'joined' | 'waiting'; room: RoomView; participant?: ParticipantView }>;
   admit(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'admitted'; participant: ParticipantView }>;
   admitAll(principal: Principal, roomCode: string): Promise<{ admitted: string[]; waiting: string[] }>;
+  rejectAll(principal: Principal, roomCode: string): Promise<{ rejected: string[] }>;
+  /** `userId` null: every participant but the caller. */
+  requestMute(principal: Principal, roomCode: string, userId: string | null): Promise<{ requested: string[] }>;
   reject(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'rejected' }>;
   remove(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'removed' }>;
   leave(principal: Principal, roomCode: string): Promise<{ status: 'left' }>;
@@ -95,6 +98,20 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     async admitAll(principal, roomCode) {
       const { admitted, waiting } = await rooms.dispatch(roomCode, { type: 'admitAll', by: principal.userId });
       return { admitted, waiting };
+    },
+
+    async rejectAll(principal, roomCode) {
+      const { rejected } = await rooms.dispatch(roomCode, { type: 'rejectAll', by: principal.userId });
+      return { rejected };
+    },
+
+    async requestMute(principal, roomCode, userId) {
+      const request = rooms.dispatch(roomCode, { type: 'requestMute', by: principal.userId, userId });
+      // As for remove: naming someone who is not in the room is a conflict with its state.
+      const { requested } = await request.catch((error: unknown) => {
+        throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
+      });
+      return { requested };
     },
 
     async reject(principal, roomCode, userId) {

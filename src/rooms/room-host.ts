@@ -135,8 +135,9 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
         throw error;
       }
       actor.snapshot = result.snapshot;
-      publish(roomCode, result.notices);
     }
+    // A command may tell members something without changing the room (a request to mute).
+    publish(roomCode, result.notices);
     // Also after a no-op: an `expire` that came a moment early must find its timer set again.
     scheduler.arm(roomCode, nextDeadline(actor.snapshot.context));
     return replyTo(command, before.context, result.snapshot);

@@ -40,6 +40,10 @@ interface ReplyDetails {
   admit: { participant: Participant };
   admitAll: { admitted: string[]; waiting: string[] };
   reject: object;
+  /** Who was turned away, in serving order. */
+  rejectAll: { rejected: string[] };
+  /** Who was asked. */
+  requestMute: { requested: string[] };
   remove: object;
   leave: object;
   end: object;
@@ -125,6 +129,10 @@ export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, 
           admitted: lobbyInOrder(before).filter((w) => next.participants[w.userId]).map((w) => w.userId),
           waiting: lobbyInOrder(next).map((w) => w.userId),
         };
+      case 'rejectAll':
+        return { rejected: lobbyInOrder(before).filter((w) => !next.lobby[w.userId]).map((w) => w.userId) };
+      case 'requestMute':
+        return { requested: command.userId === null ? Object.keys(next.participants).filter((id) => id !== command.by) : [command.userId] };
       case 'viewParticipants':
         return rosterOf(next);
       case 'attach':

@@ -1,5 +1,5 @@
 import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
-import { admit, admitWaiting, configure, dropFromLobby, endRoom, enterLobby, seat, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
+import { admit, admitWaiting, askToMute, configure, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
 import { connect, disconnect, expireGrace, setHardware } from './presence.steps';
 import { freeSeats, type Step } from './room-steps';
 import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
@@ -28,7 +28,7 @@ import { startSpeaking, stopSpeaking } from './speaker.steps';
  * from the context, so a restored room needs nothing but its status and its context.
  */
 
-const targetOf = (event: RoomEvent): string | undefined => ('userId' in event ? event.userId : undefined);
+const targetOf = (event: RoomEvent): string | undefined => ('userId' in event ? (event.userId ?? undefined) : undefined);
 
 const base = setup({
   types: {} as { context: RoomContext; events: RoomEvent; input: RoomInput; emitted: RoomNotice },
@@ -45,6 +45,8 @@ const base = setup({
     isPresent: ({ context, event }) => Object.hasOwn(context.participants, targetOf(event) ?? ''),
     isWaiting: ({ context, event }) => Object.hasOwn(context.lobby, targetOf(event) ?? ''),
     hasFreeSeat: ({ context }) => freeSeats(context) > 0,
+    /** A command about everyone (`userId: null`) rather than one user. */
+    namesNobody: ({ event }) => 'userId' in event && event.userId === null,
     lobbyNotEmpty: ({ context }) => Object.keys(context.lobby).length > 0,
     roomLocked: ({ context }) => context.settings.lock_room,
     unlocks: ({ event }) => event.type === 'configure' && event.settings.lock_room === false,
@@ -88,6 +90,8 @@ const room = base.extend({
     admitTarget: fromStep('admit', (c, e) => admit(e.userId, e.at)(c)),
     admitLobby: fromStep(['admitAll', 'configure'], (c, e) => admitWaiting(e.at)(c)),
     reject: fromStep('reject', (c, e) => dropFromLobby(e.userId, 'lobby:rejected')(c)),
+    rejectLobby: fromStep('rejectAll', (c) => rejectWaiting(c)),
+    askToMute: fromStep('requestMute', (c, e) => askToMute(e.by, e.userId, e.at)(c)),
     remove: fromStep('remove', (c, e) => unseat(e.userId, 'removed', e.at)(c)),
     leaveRoom: fromStep('leave', (c, e) => unseat(e.userId, e.reason, e.at)(c)),
     leaveLobby: fromStep(['leave', 'cancelWaiting'], (c, e) => dropFromLobby(e.userId, 'lobby:left')(c)),
@@ -138,6 +142,13 @@ export const roomMachine = room.createMachine({
     setHardware: [{ guard: or(['isPresent', 'isWaiting']), actions: 'setHardware' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants and waiting users have hardware status') }],
     expire: { actions: 'expireGraces' },
     reject: [refuseUnlessHost, { guard: 'isWaiting', actions: 'reject' }, { actions: notWaiting }],
+    rejectAll: [refuseUnlessHost, { actions: 'rejectLobby' }],
+    requestMute: [
+      refuseUnlessHost,
+      { guard: 'namesNobody', actions: 'askToMute' },
+      { guard: 'isPresent', actions: 'askToMute' },
+      { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
+    ],
     remove: [
       refuseUnlessHost,
       { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host cannot remove themselves; leave or end the room instead') },
@@ -206,6 +217,8 @@ export const roomMachine = room.createMachine({
         admit: { actions: notLive },
         admitAll: { actions: notLive },
         reject: { actions: notLive },
+        rejectAll: { actions: notLive },
+        requestMute: { actions: notLive },
         remove: { actions: notLive },
         configure: { actions: notLive },
         // Ending again answers with the first end: `ended_at` does not move.

@@ -105,6 +105,10 @@ export type RoomEvent =
   | { type: 'admit'; at: number; by: string; userId: string }
   | { type: 'admitAll'; at: number; by: string }
   | { type: 'reject'; at: number; by: string; userId: string }
+  /** Turns everyone waiting away at once. */
+  | { type: 'rejectAll'; at: number; by: string }
+  /** Asks one participant (`userId`), or every participant but the asker (`null`), to mute. The media lives in the SFU. */
+  | { type: 'requestMute'; at: number; by: string; userId: string | null }
   | { type: 'remove'; at: number; by: string; userId: string }
   | { type: 'leave'; at: number; userId: string; reason: 'left' | 'disconnected' }
   /** A waiting user gives up (`lobby:cancel`); unlike leave, it never takes a participant out. */
@@ -148,6 +152,7 @@ export type RoomNotice =
   | { type: 'participant:updated'; participant: Participant }
   | { type: 'participant:left'; userId: string; reason: LeaveReason }
   | { type: 'participant:removed'; userId: string }
+  | { type: 'participant:mute_requested'; userIds: string[]; by: string; at: number }
   | { type: 'speaker:changed'; userId: string | null; at: number }
   | { type: 'room:updated'; settings: RoomSettings; status: 'pending' | 'active' }
   /** `userIds`: everyone in the room or its lobby, told on their own channels too. */

@@ -208,9 +208,11 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   const poller = setInterval(() => void claim(), pollEveryMs);
   poller.unref();
-  const pruner = setInterval(() => {
+  const pruneOld = () => {
     sql.query(prune, [options.retentionMs / 1000]).catch((error: unknown) => logger.warn({ err: error, component: 'webhooks' }, 'pruning webhook deliveries failed'));
-  }, pruneEveryMs);
+  };
+  pruneOld();
+  const pruner = setInterval(pruneOld, pruneEveryMs);
   pruner.unref();
 
   return {

@@ -259,7 +259,7 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
 
     it('403 NOT_HOST for every host-only action', async () => {
       await api(guest, 'POST', `/${code}/join`);
-      for (const action of ['admit-all', 'end', `admit/${guest.userId}`, `reject/${guest.userId}`, `remove/${guest.userId}`]) {
+      for (const action of ['admit-all', 'reject-all', 'mute-all', 'end', `admit/${guest.userId}`, `reject/${guest.userId}`, `remove/${guest.userId}`, `mute/${guest.userId}`]) {
         expectProblem(await api(other, 'POST', `/${code}/${action}`), 403, 'NOT_HOST');
         expectProblem(await api(guest, 'POST', `/${code}/${action}`), 403, 'NOT_HOST');
       }
@@ -270,6 +270,7 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
       expectProblem(await api(host, 'POST', `/${code}/admit/${other.userId}`), 409, 'NOT_IN_LOBBY');
       expectProblem(await api(host, 'POST', `/${code}/reject/${other.userId}`), 409, 'NOT_IN_LOBBY');
       expectProblem(await api(host, 'POST', `/${code}/remove/${other.userId}`), 409, 'NOT_A_PARTICIPANT');
+      expectProblem(await api(host, 'POST', `/${code}/mute/${other.userId}`), 409, 'NOT_A_PARTICIPANT');
       expectProblem(await api(other, 'GET', `/${code}/participants`), 403, 'NOT_A_PARTICIPANT');
       expect((await api(other, 'POST', `/${code}/leave`)).body).toEqual({ status: 'left' }); // not present: still fine
     });
@@ -283,6 +284,8 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
       expectProblem(await api(host, 'POST', `/${room.room_code}/join`), 404, 'ROOM_NOT_FOUND');
       expectProblem(await api(host, 'PATCH', `/${room.room_code}/config`, { lock_room: true }), 404, 'ROOM_NOT_FOUND');
       expectProblem(await api(guest, 'POST', `/${room.room_code}/end`), 403, 'NOT_HOST');
+      expectProblem(await api(host, 'POST', `/${room.room_code}/reject-all`), 404, 'ROOM_NOT_FOUND');
+      expectProblem(await api(host, 'POST', `/${room.room_code}/mute-all`), 404, 'ROOM_NOT_FOUND');
       expect((await api(guest, 'POST', `/${room.room_code}/leave`)).body).toEqual({ status: 'left' });
     });
   });

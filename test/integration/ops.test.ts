@@ -115,10 +115,14 @@ describe('metrics and API docs', () => {
       '/api/v1/meetings/{room_code}/end',
       '/api/v1/meetings/{room_code}/join',
       '/api/v1/meetings/{room_code}/leave',
+      '/api/v1/meetings/{room_code}/mute-all',
+      '/api/v1/meetings/{room_code}/mute/{user_id}',
       '/api/v1/meetings/{room_code}/participants',
+      '/api/v1/meetings/{room_code}/reject-all',
       '/api/v1/meetings/{room_code}/reject/{user_id}',
       '/api/v1/meetings/{room_code}/remove/{user_id}',
     ]);
+    expect(doc.paths['/api/v1/meetings/{room_code}/mute/{user_id}'].post.responses['409'].description).toBe('NOT_A_PARTICIPANT');
     const remove = doc.paths['/api/v1/meetings/{room_code}/remove/{user_id}'].post;
     expect(remove.parameters.map((p: { name: string }) => p.name)).toEqual(['room_code', 'user_id']);
     expect(remove.responses['409'].description).toBe('NOT_A_PARTICIPANT');

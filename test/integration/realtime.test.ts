@@ -162,6 +162,50 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
     });
   });
 
+  describe('moderation', () => {
+    it('reject-all sends lobby:rejected to every waiting user, and they may ask again', async () => {
+      const { host, code } = await startedRoom({ lock_room: true });
+      const waiting = await Promise.all(
+        ['Ada', 'Bea', 'Cy'].map(async (name) => {
+          const who = await guestUser(server, name);
+          const socket = await connectSocket(server, who.token);
+          expect((await api(who, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+          return { who, socket };
+        }),
+      );
+      const rejected = waiting.map(({ socket }) => nextEvent(socket, 'lobby:rejected'));
+      const reply = await api(host, 'POST', `/${code}/reject-all`);
+      expect(reply.status).toBe(200);
+      expect(new Set(reply.body.rejected)).toEqual(new Set(waiting.map(({ who }) => who.userId)));
+      for (const notice of await Promise.all(rejected)) expect(notice).toEqual({ room_code: code });
+      expect((await api(host, 'GET', `/${code}/participants`)).body.lobby).toEqual([]);
+      expect((await api(host, 'POST', `/${code}/reject-all`)).body).toEqual({ rejected: [] });
+      expect((await api(waiting[0]!.who, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+    });
+
+    it('participant:mute_requested reaches the participants asked, and nobody else', async () => {
+      const { host, hostSocket, code } = await startedRoom();
+      const olga = await attendee(code, 'Olga');
+      const pete = await attendee(code, 'Pete');
+      const hostHears = record(hostSocket, 'participant:mute_requested');
+      const peteHears = record(pete.socket, 'participant:mute_requested');
+
+      const asked = nextEvent(olga.socket, 'participant:mute_requested');
+      expect((await api(host, 'POST', `/${code}/mute/${olga.user.userId}`)).body).toEqual({ requested: [olga.user.userId] });
+      expect(await asked).toEqual({ room_code: code, by: host.userId, at: expect.stringMatching(/Z$/) });
+      await quietFor(100);
+      expect(peteHears).toEqual([]);
+
+      const everyone = [nextEvent(olga.socket, 'participant:mute_requested'), nextEvent(pete.socket, 'participant:mute_requested')];
+      const all = await api(host, 'POST', `/${code}/mute-all`);
+      expect(new Set(all.body.requested)).toEqual(new Set([olga.user.userId, pete.user.userId]));
+      await Promise.all(everyone);
+      await quietFor(100);
+      expect(hostHears).toEqual([]);
+      expect(peteHears).toHaveLength(1);
+    });
+  });
+
   describe('room:attach', () => {
     it('gives a late joiner the whole room: participants, speaker, settings; the host also the lobby', async () => {
       const { host, hostSocket, code } = await startedRoom({ max_participants: 7 });

@@ -123,6 +123,26 @@ describe('webhooks on one node', () => {
 
     const { rows } = await db.query(`select status, count(*)::int as n from webhook_deliveries where room_code = $1 group by status`, [code]);
     expect(rows).toEqual([{ status: 'delivered', n: expected.length }]);
+
+    const metrics = (await api.request('GET', '/metrics')).body as string;
+    expect(Number(/^webhook_attempts_total\{outcome="delivered",node="[^"]+"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(expected.length);
+    expect(metrics).toMatch(/^webhook_deliveries_pending\{node="[^"]+"\} \d+$/m);
+    expect(metrics).toMatch(/^webhook_attempt_duration_seconds_count\{node="[^"]+"\} \d+$/m);
+  });
+
+  it('deletes delivered and failed rows older than WEBHOOK_RETENTION_DAYS, and keeps the rest', async () => {
+    const row = (status: string, ageDays: number) =>
+      db.query(
+        `insert into webhook_deliveries (id, event_id, endpoint, room_code, type, body, status, created_at)
+         values (gen_random_uuid(), gen_random_uuid(), $1, 'retention-test', 'room.created', '{}', $2, now() - make_interval(days => $3)) returning seq`,
+        [`${receiver.url}/retention`, status, ageDays],
+      );
+    const [oldDelivered, oldFailed, recent] = await Promise.all([row('delivered', 8), row('failed', 8), row('delivered', 6)]);
+    await server({ WEBHOOK_RETENTION_DAYS: '7' });
+    const left = async () => (await db.query('select seq from webhook_deliveries where seq = any($1::bigint[])', [[oldDelivered, oldFailed, recent].map((r) => r.rows[0].seq)])).rows.map((r) => r.seq);
+    for (let waited = 0; (await left()).length > 1 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await left()).toEqual([recent.rows[0].seq]);
+    await db.query('delete from webhook_deliveries where seq = $1', [recent.rows[0].seq]);
   });
 
   it('retries failures with backoff until the receiver answers, keeping each room in order', async () => {

@@ -152,6 +152,40 @@ describe('room machine: admission', () => {
     expect(r.waiting()).toEqual(['ann']);
   });
 
+  it('reject-all turns the whole lobby away in serving order, host only, and drops their graces', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    for (const who of ['ann', 'bob', 'cy']) r.join(who);
+    expect(Object.keys(r.ctx.graceDeadlines).sort()).toEqual(['ann', 'bob', 'cy', host].sort());
+    expect(refusalOf(r.send({ type: 'rejectAll', by: 'ann' }))).toBe('NOT_HOST');
+    const all = accepted(r.send({ type: 'rejectAll', by: host }));
+    expect(all.notices).toEqual(['ann', 'bob', 'cy'].map((userId) => ({ type: 'lobby:rejected', userId })));
+    expect(all.changes).toEqual([]);
+    expect(r.waiting()).toEqual([]);
+    expect(Object.keys(r.ctx.graceDeadlines)).toEqual([host]);
+    // Nobody waiting: nothing changes, nothing is told.
+    const none = accepted(r.send({ type: 'rejectAll', by: host }));
+    expect(none.changed).toBe(false);
+    expect(none.notices).toEqual([]);
+  });
+
+  it('a mute request tells the participants asked and changes nothing', () => {
+    const r = room();
+    r.join(host);
+    r.join('ann');
+    r.join('bob');
+    const before = r.ctx;
+    const one = accepted(r.send({ type: 'requestMute', by: host, userId: 'ann' }));
+    expect(one.notices).toEqual([{ type: 'participant:mute_requested', userIds: ['ann'], by: host, at: 1_000 }]);
+    expect(one.changed).toBe(false);
+    expect(one.changes).toEqual([]);
+    const all = accepted(r.send({ type: 'requestMute', by: host, userId: null }));
+    expect(all.notices).toEqual([{ type: 'participant:mute_requested', userIds: ['ann', 'bob'], by: host, at: 1_000 }]);
+    expect(r.ctx).toBe(before);
+    expect(refusalOf(r.send({ type: 'requestMute', by: 'ann', userId: 'bob' }))).toBe('NOT_HOST');
+    expect(refusalOf(r.send({ type: 'requestMute', by: host, userId: 'nobody' }))).toBe('NOT_A_PARTICIPANT');
+  });
+
   it('turning lock_room off admits everyone waiting, in arrival order, as far as seats allow', () => {
     const r = room({ lock_room: true, max_participants: 2 });
     r.join(host);
