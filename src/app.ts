@@ -96,6 +96,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       logger,
       publish: createRoomPublisher(io),
       emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
+      soloRoomTimeoutMs: config.soloRoomTimeoutS * 1000,
       reconnectGraceMs: config.reconnectGraceS * 1000,
       refreshEveryMs: liveStateTtlMs / 4,
     };

@@ -103,7 +103,7 @@ export const startRoomWith = (host: Seated, at: number) => (c: RoomContext): Ste
   chain(c, startRoom(at), seat([host], at), (next) => (next.settings.lock_room ? nothing() : admitWaiting(at)(next)));
 
 export const endRoom = (at: number) => (c: RoomContext): Step => ({
-  context: { endedAt: at, participants: {}, lobby: {}, activeSpeaker: null, speaking: {}, connections: {}, graceDeadlines: {}, emptyDeadline: null },
+  context: { endedAt: at, participants: {}, lobby: {}, activeSpeaker: null, speaking: {}, connections: {}, graceDeadlines: {}, emptyDeadline: null, soloDeadline: null },
   persist: [{ kind: 'roomEnded', at }],
   notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
 });

@@ -22,6 +22,7 @@ export interface RoomHostDeps {
   /** Lifecycle events for the product's backend, written with each change (webhooks/). */
   webhooks: RoomWebhooks;
   emptyRoomTimeoutMs: number;
+  soloRoomTimeoutMs: number;
   reconnectGraceMs: number;
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
@@ -104,7 +105,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     const stored = await repository.load(roomCode, fence.epochOf(roomCode));
     if (!stored) throw new AppError('ROOM_NOT_FOUND');
     const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
-    const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, reconnectGraceMs: deps.reconnectGraceMs, now: now() });
+    const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, soloRoomTimeoutMs: deps.soloRoomTimeoutMs, reconnectGraceMs: deps.reconnectGraceMs, now: now() });
     const snapshot = restoreRoomSnapshot(stored.status, context);
     scheduler.arm(roomCode, nextDeadline(context));
     return snapshot;
@@ -169,6 +170,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
           createdAt: room.createdAt,
           settings: room.settings,
           emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs,
+          soloRoomTimeoutMs: deps.soloRoomTimeoutMs,
           reconnectGraceMs: deps.reconnectGraceMs,
         }),
         tail: Promise.resolve(),

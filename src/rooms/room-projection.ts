@@ -10,6 +10,7 @@ import type { StoredRoom } from './room-repository';
  */
 
 const emptyRoomDeadline = 'empty_room';
+const soloRoomDeadline = 'solo_room';
 const gracePrefix = 'grace:';
 
 const toLiveParticipant = (m: Participant): LiveParticipant => ({
@@ -52,10 +53,11 @@ export function liveChange(prev: RoomContext, next: RoomContext): LiveStateChang
   return Object.keys(change).length > 0 ? change : null;
 }
 
-/** The room's deadlines under their stored names: `empty_room` and `grace:{user_id}`. */
+/** The room's deadlines under their stored names: `empty_room`, `solo_room` and `grace:{user_id}`. */
 function namedDeadlines(c: RoomContext): Record<string, number> {
   const named: Record<string, number> = {};
   if (c.emptyDeadline !== null) named[emptyRoomDeadline] = c.emptyDeadline;
+  if (c.soloDeadline !== null) named[soloRoomDeadline] = c.soloDeadline;
   for (const [userId, at] of Object.entries(c.graceDeadlines)) named[`${gracePrefix}${userId}`] = at;
   return named;
 }
@@ -64,7 +66,7 @@ function namedDeadlines(c: RoomContext): Record<string, number> {
 export function contextFromStores(
   stored: StoredRoom,
   live: LiveRoomState,
-  options: { emptyRoomTimeoutMs: number; reconnectGraceMs: number; now: number },
+  options: { emptyRoomTimeoutMs: number; soloRoomTimeoutMs: number; reconnectGraceMs: number; now: number },
 ): RoomContext {
   const connections = stored.status === 'ended' ? {} : live.connections;
   const participants: Record<string, Participant> = {};
@@ -123,6 +125,11 @@ export function contextFromStores(
     // An empty active room always has a deadline; one lost with the live state starts again now.
     emptyDeadline: stored.status === 'active' && empty ? (storedDeadline ?? options.now + options.emptyRoomTimeoutMs) : null,
     emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
+    soloDeadline:
+      stored.status === 'active' && options.soloRoomTimeoutMs > 0 && Object.keys(participants).length === 1
+        ? (live.deadlines[soloRoomDeadline] ?? options.now + options.soloRoomTimeoutMs)
+        : null,
+    soloRoomTimeoutMs: options.soloRoomTimeoutMs,
     reconnectGraceMs: options.reconnectGraceMs,
     refusal: null,
   };

@@ -48,6 +48,7 @@ export const lobbyInOrder = (c: RoomContext): LobbyEntry[] =>
 export const nextDeadline = (c: RoomContext): number | null => {
   const all = Object.values(c.graceDeadlines);
   if (c.emptyDeadline !== null) all.push(c.emptyDeadline);
+  if (c.soloDeadline !== null) all.push(c.soloDeadline);
   return all.length > 0 ? Math.min(...all) : null;
 };
 

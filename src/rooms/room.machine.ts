@@ -56,6 +56,10 @@ const base = setup({
     refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
     emptyDeadlinePassed: ({ context, event }) =>
       context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
+    becameSolo: ({ context }) => context.soloRoomTimeoutMs > 0 && context.soloDeadline === null && Object.keys(context.participants).length === 1,
+    noLongerSolo: ({ context }) => context.soloDeadline !== null && Object.keys(context.participants).length !== 1,
+    soloDeadlinePassed: ({ context, event }) =>
+      context.soloDeadline !== null && event.at >= context.soloDeadline && Object.keys(context.participants).length === 1,
   },
 });
 
@@ -105,6 +109,8 @@ const room = base.extend({
     stopSpeaking: fromStep('speakingStopped', (c, e) => stopSpeaking(e.userId, e.at)(c)),
     armEmptyDeadline: base.assign({ emptyDeadline: ({ context, event }) => event.at + context.emptyRoomTimeoutMs }),
     clearEmptyDeadline: base.assign({ emptyDeadline: null }),
+    armSoloDeadline: base.assign({ soloDeadline: ({ context, event }) => event.at + context.soloRoomTimeoutMs }),
+    clearSoloDeadline: base.assign({ soloDeadline: null }),
   },
 });
 
@@ -174,10 +180,13 @@ export const roomMachine = room.createMachine({
       },
     },
     active: {
-      // An empty active room ends by itself once the deadline passes (the scheduler sends `expire`).
+      // An empty active room ends by itself once the deadline passes (the scheduler sends `expire`),
+      // and so does one with a single participant when SOLO_ROOM_TIMEOUT_S is set.
       always: [
         { guard: 'becameEmpty', actions: 'armEmptyDeadline' },
         { guard: 'refilled', actions: 'clearEmptyDeadline' },
+        { guard: 'becameSolo', actions: 'armSoloDeadline' },
+        { guard: 'noLongerSolo', actions: 'clearSoloDeadline' },
       ],
       on: {
         join: [
@@ -205,7 +214,10 @@ export const roomMachine = room.createMachine({
           { guard: and(['roomLocked', 'unlocks']), actions: ['reconfigure', 'admitLobby'] },
           { actions: 'reconfigure' },
         ],
-        expire: [{ guard: 'emptyDeadlinePassed', target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
+        expire: [
+          { guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed']), target: 'ended', actions: 'endRoom' },
+          { actions: 'expireGraces' },
+        ],
         // README "Realtime", active speaker. Speaking starts and stops come from the detectors on the socket nodes.
         speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
         speakingStopped: { actions: 'stopSpeaking' },

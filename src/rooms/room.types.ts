@@ -66,12 +66,16 @@ export interface RoomContext {
   /** When an active room with nobody in it ends by itself (epoch ms), or null. */
   emptyDeadline: number | null;
   emptyRoomTimeoutMs: number;
+  /** When an active room with one participant ends by itself (epoch ms), or null. */
+  soloDeadline: number | null;
+  /** 0: a room with one participant never ends by itself. */
+  soloRoomTimeoutMs: number;
   reconnectGraceMs: number;
   /** Set only on a refused command's snapshot, which is never adopted. */
   refusal: Refusal | null;
 }
 
-export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs' | 'reconnectGraceMs'>;
+export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs' | 'soloRoomTimeoutMs' | 'reconnectGraceMs'>;
 
 /**
  * A new room's context: pending, nobody in it. The input's fields are copied one by one: V8 takes
@@ -85,6 +89,7 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   createdAt: input.createdAt,
   settings: input.settings,
   emptyRoomTimeoutMs: input.emptyRoomTimeoutMs,
+  soloRoomTimeoutMs: input.soloRoomTimeoutMs,
   reconnectGraceMs: input.reconnectGraceMs,
   startedAt: null,
   endedAt: null,
@@ -96,6 +101,7 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   connections: {},
   graceDeadlines: {},
   emptyDeadline: null,
+  soloDeadline: null,
   refusal: null,
 });
 

@@ -147,6 +147,40 @@ describe.each(liveStateModes())('durability (%s)', (_mode, env) => {
     }
   });
 
+  describe('solo-room timeout of 1 s', () => {
+    let server: TestServer;
+    let api: ReturnType<typeof meetings>;
+    beforeAll(async () => {
+      server = await startServer({ ...env, SOLO_ROOM_TIMEOUT_S: '1' });
+      api = meetings(server);
+    });
+    afterAll(() => server?.close());
+
+    it('a room left with one participant ends by itself; company keeps it going', async () => {
+      const host = await hostUser(server);
+      const guest = await guestUser(server);
+      const { room_code: code } = await createRoom(server, host);
+      expect((await api(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+      expect((await api(guest, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+      // Two people: well past the timeout, the room goes on.
+      await sleep(1500);
+      expect((await api(host, 'GET', `/${code}`)).body.status).toBe('active');
+
+      const aloneAt = Date.now();
+      expect((await api(guest, 'POST', `/${code}/leave`)).status).toBe(200);
+      let details = (await api(host, 'GET', `/${code}`)).body;
+      expect(details.status).toBe('active');
+      await waitFor(async () => {
+        details = (await api(host, 'GET', `/${code}`)).body;
+        return details.status === 'ended';
+      }, 3000);
+      expect(Date.parse(details.ended_at)).toBeGreaterThanOrEqual(aloneAt + 1000 - 5);
+      const all = await rows.attendance(code);
+      expect(all.find((row) => row.user_id === host.userId)).toMatchObject({ left_reason: 'ended' });
+      if (env.REDIS_PREFIX) expect(await redisKeys(`${env.REDIS_PREFIX}room:${code}:*`)).toEqual([]);
+    });
+  });
+
   describe('empty-room timeout of 1 s', () => {
     let server: TestServer;
     let api: ReturnType<typeof meetings>;

@@ -41,6 +41,7 @@ const common = (options: RouterOptions) => ({
   logger,
   publish: options.publish,
   emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
+  soloRoomTimeoutMs: 0,
   reconnectGraceMs: 60_000,
   refreshEveryMs: 60_000,
 });

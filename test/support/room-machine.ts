@@ -11,7 +11,8 @@ export const timeoutMs = 300_000;
 export const graceMs = 30_000;
 
 /** A new pending room hosted by `host`, at t = 1000 ms. */
-export function room(settings: Partial<RoomSettings> = {}) {
+/** A room on a simulated clock; `soloMs` is SOLO_ROOM_TIMEOUT_S in ms (0: off, the default). */
+export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0 } = {}) {
   let snapshot: RoomSnapshot = createRoomSnapshot({
     roomId: 'room-id',
     roomCode: 'abcdefghijkl',
@@ -20,6 +21,7 @@ export function room(settings: Partial<RoomSettings> = {}) {
     createdAt: 0,
     settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
     emptyRoomTimeoutMs: timeoutMs,
+    soloRoomTimeoutMs: soloMs,
     reconnectGraceMs: graceMs,
   });
   let now = 1_000;

@@ -339,6 +339,41 @@ describe('room machine: empty-room deadline', () => {
     expect(ended.changes).toEqual([{ kind: 'roomEnded', at: deadline }]);
   });
 
+  it('with a solo timeout, a room left with one participant ends once it passes; company clears it', () => {
+    const soloMs = 60_000;
+    const r = room({}, { soloMs });
+    r.join(host);
+    r.attach(host); // no reconnect grace to run out meanwhile
+    expect(r.ctx.soloDeadline).toBe(1_000 + soloMs);
+    r.advance(1_000);
+    r.join('ann');
+    expect(r.ctx.soloDeadline).toBeNull();
+    r.advance(1_000);
+    r.leave('ann');
+    const deadline = r.ctx.soloDeadline!;
+    expect(deadline).toBe(3_000 + soloMs);
+
+    r.advance(soloMs - 1);
+    expect(accepted(r.send({ type: 'expire' })).changed).toBe(false);
+    expect(r.status).toBe('active');
+    r.advance(1);
+    const ended = accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('ended');
+    expect(r.ctx.endedAt).toBe(deadline);
+    expect(ended.notices).toEqual([{ type: 'room:ended', at: deadline, userIds: [host] }]);
+    expect(r.ctx.soloDeadline).toBeNull();
+  });
+
+  it('without a solo timeout (the default) a room with one participant never ends by itself', () => {
+    const r = room();
+    r.join(host);
+    r.attach(host);
+    expect(r.ctx.soloDeadline).toBeNull();
+    r.advance(7 * 86_400_000);
+    accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('active');
+  });
+
   it('a stale expiry does nothing once someone is back', () => {
     const r = room();
     r.join(host);
