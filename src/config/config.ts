@@ -75,6 +75,7 @@ const envSchema = z
     RECONNECT_GRACE_S: int(0, 86_400).default(30),
     EMPTY_ROOM_TIMEOUT_S: int(1, 7 * 86_400).default(300),
     SOLO_ROOM_TIMEOUT_S: int(0, 7 * 86_400).default(0),
+    LOBBY_REJECT_COOLDOWN_S: int(0, 86_400).default(0),
     MIGRATE_ON_START: z.stringbool().optional(),
     WEB_CONCURRENCY: int(1, 64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -139,6 +140,8 @@ export interface Config {
   readonly emptyRoomTimeoutS: number;
   /** An active room with one participant for this long ends; 0 turns it off. */
   readonly soloRoomTimeoutS: number;
+  /** How long a user the host turned away may not knock on that room again; 0 turns it off. */
+  readonly lobbyRejectCooldownS: number;
   readonly migrateOnStart: boolean;
   /** Worker processes sharing the port through @socket.io/sticky; each is a cluster node. */
   readonly webConcurrency: number;
@@ -196,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconnectGraceS: e.RECONNECT_GRACE_S,
     emptyRoomTimeoutS: e.EMPTY_ROOM_TIMEOUT_S,
     soloRoomTimeoutS: e.SOLO_ROOM_TIMEOUT_S,
+    lobbyRejectCooldownS: e.LOBBY_REJECT_COOLDOWN_S,
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
     webConcurrency: e.WEB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,

@@ -22,6 +22,7 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body encoding is not supported' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  LOBBY_COOLDOWN: { status: 429, title: 'You were turned away from this room a moment ago; ask again later' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   UNAVAILABLE: { status: 503, title: 'A backing service is unavailable; retry shortly' },
   ROOM_TIMEOUT: { status: 504, title: 'The node running the room did not answer in time; the command may or may not have been applied' },

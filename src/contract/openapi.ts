@@ -132,7 +132,7 @@ function operations(limits: MeetingLimits): Operations {
     summary: 'Join, or wait in the lobby (locked room, or host not there yet)',
     body: joinBody,
     success: { status: 200, component: 'JoinResult', description: 'joined, or waiting in the lobby' },
-    errors: ['ROOM_FULL', 'REMOVED_FROM_ROOM', ...live],
+    errors: ['ROOM_FULL', 'REMOVED_FROM_ROOM', 'LOBBY_COOLDOWN', ...live],
   });
   meeting('post', '/{room_code}/admit/{user_id}', {
     summary: 'Let a waiting user in (host)',

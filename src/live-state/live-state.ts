@@ -37,6 +37,8 @@ export interface LiveRoomState {
   deadlines: Record<string, number>;
   /** The sockets each user has attached to the room (`room:{code}:connections` → user_id). */
   connections: Record<string, string[]>;
+  /** Rejected users who may not knock again before then (LOBBY_REJECT_COOLDOWN_S), epoch milliseconds. */
+  knockCooldowns: Record<string, number>;
 }
 
 /** A partial update of one map: entries to set (insert or replace) and keys to delete. */
@@ -53,6 +55,7 @@ export interface LiveStateChange {
   activeSpeaker?: string | null;
   deadlines?: MapChange<number>;
   connections?: MapChange<string[]>;
+  knockCooldowns?: MapChange<number>;
 }
 
 export interface LiveStateStore {
@@ -66,4 +69,4 @@ export interface LiveStateStore {
   delete(roomCode: string): Promise<void>;
 }
 
-export const emptyLiveState = (): LiveRoomState => ({ participants: {}, lobby: {}, activeSpeaker: null, deadlines: {}, connections: {} });
+export const emptyLiveState = (): LiveRoomState => ({ participants: {}, lobby: {}, activeSpeaker: null, deadlines: {}, connections: {}, knockCooldowns: {} });

@@ -8,6 +8,7 @@ interface StoredRoom {
   activeSpeaker: string | null;
   deadlines: Map<string, number>;
   connections: Map<string, string[]>;
+  knockCooldowns: Map<string, number>;
   expiresAt: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -61,6 +62,7 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
         activeSpeaker: room.activeSpeaker,
         deadlines: Object.fromEntries(room.deadlines),
         connections: Object.fromEntries(structuredClone(room.connections)),
+        knockCooldowns: Object.fromEntries(room.knockCooldowns),
       };
       return state;
     },
@@ -96,7 +98,7 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
 }
 
 function newRoom(): StoredRoom {
-  return { participants: new Map(), lobby: new Map(), activeSpeaker: null, deadlines: new Map(), connections: new Map(), expiresAt: 0, timer: undefined };
+  return { participants: new Map(), lobby: new Map(), activeSpeaker: null, deadlines: new Map(), connections: new Map(), knockCooldowns: new Map(), expiresAt: 0, timer: undefined };
 }
 
 function applyChange(room: StoredRoom, change: LiveStateChange): void {
@@ -104,6 +106,7 @@ function applyChange(room: StoredRoom, change: LiveStateChange): void {
   applyMapChange(room.lobby, change.lobby);
   applyMapChange(room.deadlines, change.deadlines);
   applyMapChange(room.connections, change.connections);
+  applyMapChange(room.knockCooldowns, change.knockCooldowns);
   if (change.activeSpeaker !== undefined) room.activeSpeaker = change.activeSpeaker;
 }
 
@@ -115,5 +118,5 @@ function applyMapChange<V>(map: Map<string, V>, change: MapChange<V> | undefined
 }
 
 function isEmpty(room: StoredRoom): boolean {
-  return room.participants.size === 0 && room.lobby.size === 0 && room.activeSpeaker === null && room.deadlines.size === 0 && room.connections.size === 0;
+  return room.participants.size === 0 && room.lobby.size === 0 && room.activeSpeaker === null && room.deadlines.size === 0 && room.connections.size === 0 && room.knockCooldowns.size === 0;
 }

@@ -8,6 +8,7 @@
  *   room:{code}:active_speaker  String user_id
  *   room:{code}:deadlines       Hash   name (`empty_room`, `grace:{user_id}`) → epoch milliseconds as a decimal string
  *   room:{code}:connections     Hash   user_id → JSON array of the socket ids attached to the room
+ *   room:{code}:knock_cooldowns Hash   user_id → epoch ms until which that rejected user may not knock
  *
  * Beside them, the cluster keeps (src/cluster/):
  *
@@ -29,6 +30,7 @@ export interface LiveStateKeys {
   activeSpeaker: string;
   deadlines: string;
   connections: string;
+  knockCooldowns: string;
 }
 
 /** The key names of one room's live state under `prefix`. */
@@ -41,6 +43,7 @@ export function liveStateKeys(prefix: string, roomCode: string): LiveStateKeys {
     activeSpeaker: `${base}active_speaker`,
     deadlines: `${base}deadlines`,
     connections: `${base}connections`,
+    knockCooldowns: `${base}knock_cooldowns`,
   };
 }
 

@@ -35,13 +35,15 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
           .hgetall(keys.lobbyEntries)
           .get(keys.activeSpeaker)
           .hgetall(keys.deadlines)
-          .hgetall(keys.connections),
+          .hgetall(keys.connections)
+          .hgetall(keys.knockCooldowns),
       );
-      const [participants, lobby, lobbyEntries, activeSpeaker, deadlines, connections] = results as [
+      const [participants, lobby, lobbyEntries, activeSpeaker, deadlines, connections, knockCooldowns] = results as [
         Record<string, string>,
         string[],
         Record<string, string>,
         string | null,
+        Record<string, string>,
         Record<string, string>,
         Record<string, string>,
       ];
@@ -51,6 +53,7 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
         activeSpeaker,
         deadlines: parseEntries(deadlines, parseDeadline),
         connections: parseEntries(connections, parseConnections),
+        knockCooldowns: parseEntries(knockCooldowns, parseDeadline),
       } satisfies LiveRoomState;
     },
 
@@ -66,6 +69,7 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
       else if (change.activeSpeaker !== undefined) ops.push(['SET', keys.activeSpeaker, change.activeSpeaker]);
       writeHash(ops, keys.deadlines, change.deadlines, String);
       writeHash(ops, keys.connections, change.connections, (ids) => JSON.stringify(ids));
+      writeHash(ops, keys.knockCooldowns, change.knockCooldowns, String);
       await write(roomCode, ops, ttlMs, change.deadlines ? 'reindex' : 'keep');
     },
 

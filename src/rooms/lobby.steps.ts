@@ -51,19 +51,37 @@ export const enterLobby = (user: Seated, at: number, reason: WaitingReason) => (
   ],
 });
 
-export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:rejected') => (c: RoomContext): Step => ({
-  context: { lobby: without(c.lobby, userId), graceDeadlines: without(c.graceDeadlines, userId) },
+export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:rejected', at: number) => (c: RoomContext): Step => ({
+  context: {
+    lobby: without(c.lobby, userId),
+    graceDeadlines: without(c.graceDeadlines, userId),
+    ...(notice === 'lobby:rejected' && c.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, [userId], at) } : {}),
+  },
   persist: [],
   notices: [notice === 'lobby:left' ? { type: notice, hostId: c.hostId, userId } : { type: notice, userId }],
 });
 
+/** The cooldowns after turning `userIds` away at `at`, without those already over. */
+function coolDown(c: RoomContext, userIds: string[], at: number): Record<string, number> {
+  const next = Object.fromEntries(Object.entries(c.knockCooldowns).filter(([, until]) => until > at));
+  for (const userId of userIds) next[userId] = at + c.lobbyRejectCooldownMs;
+  return next;
+}
+
+/** Whether `userId` was turned away too recently to knock again. */
+export const coolingDown = (c: RoomContext, userId: string, at: number): boolean => (c.knockCooldowns[userId] ?? 0) > at;
+
 /** Turns everyone waiting away, in serving order. */
-export const rejectWaiting = (c: RoomContext): Step => {
+export const rejectWaiting = (at: number) => (c: RoomContext): Step => {
   const waiting = lobbyInOrder(c).map((w) => w.userId);
   if (waiting.length === 0) return nothing();
   let graceDeadlines = c.graceDeadlines;
   for (const userId of waiting) graceDeadlines = without(graceDeadlines, userId);
-  return { context: { lobby: {}, graceDeadlines }, persist: [], notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })) };
+  return {
+    context: { lobby: {}, graceDeadlines, ...(c.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, waiting, at) } : {}) },
+    persist: [],
+    notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })),
+  };
 };
 
 /** Asks participants to mute: one, or everyone in the room but the asker. Changes nothing in the room. */

@@ -46,7 +46,7 @@ export const expireGrace = (at: number) => (c: RoomContext): Step => {
     c,
     ...due.map((userId) => (current: RoomContext): Step => {
       if (current.participants[userId]) return unseat(userId, 'disconnected', at)(current);
-      if (current.lobby[userId]) return dropFromLobby(userId, 'lobby:left')(current);
+      if (current.lobby[userId]) return dropFromLobby(userId, 'lobby:left', at)(current);
       return { context: { graceDeadlines: without(current.graceDeadlines, userId) }, persist: [], notices: [] };
     }),
   );

@@ -24,6 +24,7 @@ export interface RoomHostDeps {
   emptyRoomTimeoutMs: number;
   soloRoomTimeoutMs: number;
   reconnectGraceMs: number;
+  lobbyRejectCooldownMs: number;
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
   /**
@@ -105,7 +106,13 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     const stored = await repository.load(roomCode, fence.epochOf(roomCode));
     if (!stored) throw new AppError('ROOM_NOT_FOUND');
     const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
-    const context = contextFromStores(stored, live, { emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs, soloRoomTimeoutMs: deps.soloRoomTimeoutMs, reconnectGraceMs: deps.reconnectGraceMs, now: now() });
+    const context = contextFromStores(stored, live, {
+      emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs,
+      soloRoomTimeoutMs: deps.soloRoomTimeoutMs,
+      reconnectGraceMs: deps.reconnectGraceMs,
+      lobbyRejectCooldownMs: deps.lobbyRejectCooldownMs,
+      now: now(),
+    });
     const snapshot = restoreRoomSnapshot(stored.status, context);
     scheduler.arm(roomCode, nextDeadline(context));
     return snapshot;
@@ -171,6 +178,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
           settings: room.settings,
           emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs,
           soloRoomTimeoutMs: deps.soloRoomTimeoutMs,
+          lobbyRejectCooldownMs: deps.lobbyRejectCooldownMs,
           reconnectGraceMs: deps.reconnectGraceMs,
         }),
         tail: Promise.resolve(),

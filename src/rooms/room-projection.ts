@@ -45,10 +45,12 @@ export function liveChange(prev: RoomContext, next: RoomContext): LiveStateChang
   const lobby = diffMap(prev.lobby, next.lobby, toLiveLobbyEntry);
   const connections = diffMap(prev.connections, next.connections, (ids) => ids);
   const deadlines = diffMap(namedDeadlines(prev), namedDeadlines(next), (at) => at);
+  const knockCooldowns = diffMap(prev.knockCooldowns, next.knockCooldowns, (until) => until);
   if (participants) change.participants = participants;
   if (lobby) change.lobby = lobby;
   if (connections) change.connections = connections;
   if (deadlines) change.deadlines = deadlines;
+  if (knockCooldowns) change.knockCooldowns = knockCooldowns;
   if (prev.activeSpeaker !== next.activeSpeaker) change.activeSpeaker = next.activeSpeaker;
   return Object.keys(change).length > 0 ? change : null;
 }
@@ -66,7 +68,7 @@ function namedDeadlines(c: RoomContext): Record<string, number> {
 export function contextFromStores(
   stored: StoredRoom,
   live: LiveRoomState,
-  options: { emptyRoomTimeoutMs: number; soloRoomTimeoutMs: number; reconnectGraceMs: number; now: number },
+  options: { emptyRoomTimeoutMs: number; soloRoomTimeoutMs: number; reconnectGraceMs: number; lobbyRejectCooldownMs: number; now: number },
 ): RoomContext {
   const connections = stored.status === 'ended' ? {} : live.connections;
   const participants: Record<string, Participant> = {};
@@ -130,6 +132,9 @@ export function contextFromStores(
         ? (live.deadlines[soloRoomDeadline] ?? options.now + options.soloRoomTimeoutMs)
         : null,
     soloRoomTimeoutMs: options.soloRoomTimeoutMs,
+    // Cooldowns already over are not worth keeping.
+    knockCooldowns: Object.fromEntries(Object.entries(live.knockCooldowns).filter(([, until]) => until > options.now)),
+    lobbyRejectCooldownMs: options.lobbyRejectCooldownMs,
     reconnectGraceMs: options.reconnectGraceMs,
     refusal: null,
   };

@@ -1,5 +1,5 @@
 import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
-import { admit, admitWaiting, askToMute, configure, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
+import { admit, admitWaiting, askToMute, configure, coolingDown, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
 import { connect, disconnect, expireGrace, setHardware } from './presence.steps';
 import { freeSeats, type Step } from './room-steps';
 import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
@@ -37,11 +37,17 @@ const base = setup({
     persist: (_args, _change: DurableChange) => {},
     /** Marks the command refused; the runtime drops the snapshot and answers with the refusal. */
     refuse: assign((_args, refusal: Refusal) => ({ refusal })),
+    /** A rejected user knocking again within LOBBY_REJECT_COOLDOWN_S: the refusal says how long to wait. */
+    refuseKnock: assign(({ context, event }) => {
+      const waitS = Math.ceil(((context.knockCooldowns[targetOf(event) ?? ''] ?? event.at) - event.at) / 1000);
+      return { refusal: { code: 'LOBBY_COOLDOWN' as const, detail: `You were turned away; you may ask to join again in ${waitS} s` } };
+    }),
   },
   guards: {
     byHost: ({ context, event }) => 'by' in event && event.by === context.hostId,
     isHost: ({ context, event }) => targetOf(event) === context.hostId,
     isBanned: ({ context, event }) => context.removed.includes(targetOf(event) ?? ''),
+    coolingDown: ({ context, event }) => coolingDown(context, targetOf(event) ?? '', event.at),
     isPresent: ({ context, event }) => Object.hasOwn(context.participants, targetOf(event) ?? ''),
     isWaiting: ({ context, event }) => Object.hasOwn(context.lobby, targetOf(event) ?? ''),
     hasFreeSeat: ({ context }) => freeSeats(context) > 0,
@@ -93,12 +99,12 @@ const room = base.extend({
     startRoom: fromStep(['admit', 'admitAll'], (c, e) => startRoom(e.at)(c)),
     admitTarget: fromStep('admit', (c, e) => admit(e.userId, e.at)(c)),
     admitLobby: fromStep(['admitAll', 'configure'], (c, e) => admitWaiting(e.at)(c)),
-    reject: fromStep('reject', (c, e) => dropFromLobby(e.userId, 'lobby:rejected')(c)),
-    rejectLobby: fromStep('rejectAll', (c) => rejectWaiting(c)),
+    reject: fromStep('reject', (c, e) => dropFromLobby(e.userId, 'lobby:rejected', e.at)(c)),
+    rejectLobby: fromStep('rejectAll', (c, e) => rejectWaiting(e.at)(c)),
     askToMute: fromStep('requestMute', (c, e) => askToMute(e.by, e.userId, e.at)(c)),
     remove: fromStep('remove', (c, e) => unseat(e.userId, 'removed', e.at)(c)),
     leaveRoom: fromStep('leave', (c, e) => unseat(e.userId, e.reason, e.at)(c)),
-    leaveLobby: fromStep(['leave', 'cancelWaiting'], (c, e) => dropFromLobby(e.userId, 'lobby:left')(c)),
+    leaveLobby: fromStep(['leave', 'cancelWaiting'], (c, e) => dropFromLobby(e.userId, 'lobby:left', e.at)(c)),
     attachSocket: fromStep('attach', (c, e) => connect(e.userId, e.connectionId)(c)),
     detachSocket: fromStep('detach', (c, e) => disconnect(e.userId, e.connectionId, e.at)(c)),
     setHardware: fromStep('setHardware', (c, e) => setHardware(e.userId, e.hardwareReady)(c)),
@@ -172,6 +178,7 @@ export const roomMachine = room.createMachine({
           // The host starts the room; waiting users come in with them unless the room is locked.
           { guard: 'isHost', target: 'active', actions: 'startRoomWithHost' },
           idempotent('isWaiting'),
+          { guard: 'coolingDown', actions: 'refuseKnock' },
           { actions: 'waitForHost' },
         ],
         // The host letting someone in starts the meeting, as joining would.
@@ -195,6 +202,7 @@ export const roomMachine = room.createMachine({
           // The host always gets in, whatever the cap or the lock.
           { guard: 'isHost', actions: 'seatJoiner' },
           { guard: and(['roomLocked', 'isWaiting']), actions: [] },
+          { guard: and(['roomLocked', 'coolingDown']), actions: 'refuseKnock' },
           { guard: 'roomLocked', actions: 'waitWhileLocked' },
           { guard: 'hasFreeSeat', actions: 'seatJoiner' },
           idempotent('isWaiting'),

@@ -37,7 +37,7 @@ export interface LobbyEntry {
 }
 
 /** Codes a command can be refused with (a subset of the error catalog, src/contract/errors.ts). */
-export type RefusalCode = 'NOT_HOST' | 'NOT_A_PARTICIPANT' | 'REMOVED_FROM_ROOM' | 'ROOM_NOT_FOUND' | 'ROOM_FULL' | 'NOT_IN_LOBBY' | 'VALIDATION_FAILED';
+export type RefusalCode = 'NOT_HOST' | 'NOT_A_PARTICIPANT' | 'REMOVED_FROM_ROOM' | 'ROOM_NOT_FOUND' | 'ROOM_FULL' | 'NOT_IN_LOBBY' | 'VALIDATION_FAILED' | 'LOBBY_COOLDOWN';
 export interface Refusal {
   code: RefusalCode;
   detail: string;
@@ -56,6 +56,10 @@ export interface RoomContext {
   lobby: Record<string, LobbyEntry>;
   /** Users removed by the host: they may not join again. */
   removed: string[];
+  /** Rejected users who may not knock (wait in the lobby) again before then, epoch ms. */
+  knockCooldowns: Record<string, number>;
+  /** How long a rejected user may not knock again; 0: they may at once. */
+  lobbyRejectCooldownMs: number;
   activeSpeaker: string | null;
   /** Members speaking right now, with the level (dBFS) they started at. Not stored: it lives seconds. */
   speaking: Record<string, number>;
@@ -75,7 +79,7 @@ export interface RoomContext {
   refusal: Refusal | null;
 }
 
-export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs' | 'soloRoomTimeoutMs' | 'reconnectGraceMs'>;
+export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs' | 'soloRoomTimeoutMs' | 'reconnectGraceMs' | 'lobbyRejectCooldownMs'>;
 
 /**
  * A new room's context: pending, nobody in it. The input's fields are copied one by one: V8 takes
@@ -90,6 +94,8 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   settings: input.settings,
   emptyRoomTimeoutMs: input.emptyRoomTimeoutMs,
   soloRoomTimeoutMs: input.soloRoomTimeoutMs,
+  lobbyRejectCooldownMs: input.lobbyRejectCooldownMs,
+  knockCooldowns: {},
   reconnectGraceMs: input.reconnectGraceMs,
   startedAt: null,
   endedAt: null,

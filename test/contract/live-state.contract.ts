@@ -67,6 +67,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         activeSpeaker: 'u1',
         deadlines: { set: { empty_room: 1_700_000_000_123 } },
         connections: { set: { u1: ['s1', 's2'], u3: ['s3'] } },
+        knockCooldowns: { set: { u5: 1_700_000_000_456 } },
       });
 
       expect(await store.read(room)).toEqual({
@@ -75,6 +76,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         activeSpeaker: 'u1',
         deadlines: { empty_room: 1_700_000_000_123 },
         connections: { u1: ['s1', 's2'], u3: ['s3'] },
+        knockCooldowns: { u5: 1_700_000_000_456 },
       });
     });
 
@@ -112,6 +114,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         activeSpeaker: 'u1',
         deadlines: { empty_room: 5, grace_u1: 7 },
         connections: {},
+        knockCooldowns: {},
       });
     });
 
@@ -138,6 +141,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         activeSpeaker: null,
         deadlines: { b: 2 },
         connections: { u1: ['s1', 's9'] },
+        knockCooldowns: {},
       });
     });
 
@@ -170,6 +174,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         activeSpeaker: null,
         deadlines: { d: 1 },
         connections: {},
+        knockCooldowns: {},
       });
     });
 
@@ -190,7 +195,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
       await store.apply(b, { lobby: { set: { u2: lobbyEntry() } }, deadlines: { set: { d: 1 } } });
       await store.delete(b);
 
-      expect(await store.read(a)).toEqual({ participants: { u1: participant() }, lobby: {}, activeSpeaker: 'u1', deadlines: {}, connections: {} });
+      expect(await store.read(a)).toEqual({ participants: { u1: participant() }, lobby: {}, activeSpeaker: 'u1', deadlines: {}, connections: {}, knockCooldowns: {} });
       expect(await store.read(b)).toEqual(emptyLiveState());
     });
 
@@ -229,7 +234,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         await store.refresh([kept, randomRoomCode()]);
         await sleep(200);
 
-        expect(await store.read(kept)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: { u1: ['s1'] } });
+        expect(await store.read(kept)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: { u1: ['s1'] }, knockCooldowns: {} });
         expect(await store.read(other)).toEqual(emptyLiveState());
       });
 
@@ -241,7 +246,7 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         await store.apply(room, { lobby: { set: { u2: lobbyEntry() } } });
         await sleep(200);
 
-        expect(await store.read(room)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: {} });
+        expect(await store.read(room)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: {}, knockCooldowns: {} });
       });
     });
   });

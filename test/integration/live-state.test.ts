@@ -54,6 +54,7 @@ describe('Redis live state, as other services see it', () => {
         activeSpeaker: 'u1',
         deadlines: { set: { empty_room: 1_700_000_000_123, 'grace:u1': 1_700_000_000_456 } },
         connections: { set: { u1: ['socket-a', 'socket-b'] } },
+        knockCooldowns: { set: { u3: 1_700_000_000_789 } },
       });
 
       const participants = await redis.hgetall(`room:${room}:participants`);
@@ -67,6 +68,7 @@ describe('Redis live state, as other services see it', () => {
       expect(await redis.get(`room:${room}:active_speaker`)).toBe('u1');
       expect(await redis.hgetall(`room:${room}:deadlines`)).toEqual({ empty_room: '1700000000123', 'grace:u1': '1700000000456' });
       expect(JSON.parse((await redis.hget(`room:${room}:connections`, 'u1'))!)).toEqual(['socket-a', 'socket-b']);
+      expect(await redis.hgetall(`room:${room}:knock_cooldowns`)).toEqual({ u3: '1700000000789' });
 
       const keys = await redisKeys(`*${room}*`);
       expect(keys.sort()).toEqual(allLiveStateKeys('', room).sort());
@@ -96,7 +98,7 @@ describe('Redis live state, as other services see it', () => {
   it('starts every key with the prefix', async () => {
     const room = randomRoomCode();
     const store = createRedisLiveStateStore(redis, { prefix: runPrefix, ttlMs });
-    await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } }, connections: { set: { u1: ['s'] } } });
+    await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } }, connections: { set: { u1: ['s'] } }, knockCooldowns: { set: { u3: 1 } } });
 
     const keys = await redisKeys(`*${room}*`);
     expect(keys.sort()).toEqual(Object.values(liveStateKeys(runPrefix, room)).sort());

@@ -147,6 +147,53 @@ describe.each(liveStateModes())('durability (%s)', (_mode, env) => {
     }
   });
 
+  it('a knock cooldown of 2 s: a rejected user gets 429 LOBBY_COOLDOWN until it is over, also from a node that took the room over', async () => {
+    const cooldown = { ...env, ...jwtSecret, LOBBY_REJECT_COOLDOWN_S: '2' };
+    let server = await startServer(cooldown);
+    const host = await hostUser(server);
+    const knocker = await guestUser(server, 'Knocker');
+    let code: string;
+    let rejectedAt: number;
+    try {
+      const api = meetings(server);
+      code = (await createRoom(server, host, { name: 'Cooldown', settings: { lock_room: true } })).room_code;
+      expect((await api(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+      expect((await api(knocker, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+      expect((await api(host, 'POST', `/${code}/reject/${knocker.userId}`)).status).toBe(200);
+      rejectedAt = Date.now();
+      const refused = await api(knocker, 'POST', `/${code}/join`, {});
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ code: 'LOBBY_COOLDOWN', detail: expect.stringMatching(/ask to join again in [12] s$/) });
+      expect(userIds((await api(host, 'GET', `/${code}/participants`)).body.lobby)).toEqual([]);
+      if (env.REDIS_PREFIX) {
+        const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
+        try {
+          const until = await redis.hgetall(`${env.REDIS_PREFIX}room:${code}:knock_cooldowns`);
+          expect(Object.keys(until)).toEqual([knocker.userId]);
+          expect(Number(until[knocker.userId])).toBeGreaterThan(rejectedAt + 1000);
+        } finally {
+          await redis.quit();
+        }
+      }
+    } finally {
+      await server.close();
+    }
+
+    // Another node (a restart, here) loads the room with its cooldowns, where the live state survives.
+    server = await startServer(cooldown);
+    try {
+      const api = meetings(server);
+      const again = await api(knocker, 'POST', `/${code}/join`, {});
+      if (env.REDIS_PREFIX) expect(again.status).toBe(429);
+      await sleep(Math.max(0, rejectedAt + 2000 - Date.now()));
+      await api(knocker, 'POST', `/${code}/leave`);
+      expect((await api(knocker, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+      await api(host, 'POST', `/${code}/end`);
+    } finally {
+      await server.close();
+    }
+  });
+
   describe('solo-room timeout of 1 s', () => {
     let server: TestServer;
     let api: ReturnType<typeof meetings>;

@@ -42,6 +42,7 @@ const common = (options: RouterOptions) => ({
   publish: options.publish,
   emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
   soloRoomTimeoutMs: 0,
+  lobbyRejectCooldownMs: 0,
   reconnectGraceMs: 60_000,
   refreshEveryMs: 60_000,
 });

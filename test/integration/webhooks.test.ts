@@ -205,6 +205,8 @@ describe('webhooks on one node', () => {
     receiver.answer = () => 200;
     expect((await cli(['replay', mine.event_id])).stdout).toMatch(/^1 failed deliveries queued again/);
     await receiver.until(() => receiver.acknowledged(code).length === 1);
+    // The node records the delivery once the receiver's 200 reaches it.
+    for (let waited = 0; (await failedRow()).status !== 'delivered' && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await failedRow()).status).toBe('delivered');
     expect((await cli(['replay', 'not-an-id'])).code).toBe(1);
   });

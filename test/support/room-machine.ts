@@ -11,8 +11,11 @@ export const timeoutMs = 300_000;
 export const graceMs = 30_000;
 
 /** A new pending room hosted by `host`, at t = 1000 ms. */
-/** A room on a simulated clock; `soloMs` is SOLO_ROOM_TIMEOUT_S in ms (0: off, the default). */
-export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0 } = {}) {
+/**
+ * A room on a simulated clock; `soloMs` is SOLO_ROOM_TIMEOUT_S and `cooldownMs`
+ * LOBBY_REJECT_COOLDOWN_S, in ms (0: off, the defaults).
+ */
+export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldownMs = 0 } = {}) {
   let snapshot: RoomSnapshot = createRoomSnapshot({
     roomId: 'room-id',
     roomCode: 'abcdefghijkl',
@@ -22,6 +25,7 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0 } = {}) 
     settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
     emptyRoomTimeoutMs: timeoutMs,
     soloRoomTimeoutMs: soloMs,
+    lobbyRejectCooldownMs: cooldownMs,
     reconnectGraceMs: graceMs,
   });
   let now = 1_000;

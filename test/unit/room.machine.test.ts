@@ -186,6 +186,46 @@ describe('room machine: admission', () => {
     expect(refusalOf(r.send({ type: 'requestMute', by: host, userId: 'nobody' }))).toBe('NOT_A_PARTICIPANT');
   });
 
+  it('with a knock cooldown, a rejected user may not wait in the lobby again until it is over', () => {
+    const cooldownMs = 60_000;
+    const r = room({ lock_room: true }, { cooldownMs });
+    r.join(host);
+    r.join('ann');
+    r.join('bob');
+    accepted(r.send({ type: 'reject', by: host, userId: 'ann' }));
+    expect(r.ctx.knockCooldowns).toEqual({ ann: 1_000 + cooldownMs });
+    r.advance(30_000);
+    const refused = r.join('ann');
+    expect(refused.refused).toEqual({ code: 'LOBBY_COOLDOWN', detail: 'You were turned away; you may ask to join again in 30 s' });
+    // Giving up is not being turned away; neither is a cancelled wait.
+    accepted(r.send({ type: 'cancelWaiting', userId: 'bob' }));
+    expect(accepted(r.join('bob')).notices[0]).toEqual({ type: 'lobby:waiting', userId: 'bob', reason: 'locked' });
+    // An open room lets them straight in: the cooldown is on knocking only.
+    r.configure({ lock_room: false });
+    expect(r.members()).toContain('bob');
+    accepted(r.join('ann'));
+    expect(r.members()).toContain('ann');
+
+    r.configure({ lock_room: true });
+    r.join('cy');
+    r.join('dee');
+    accepted(r.send({ type: 'rejectAll', by: host }));
+    expect(Object.keys(r.ctx.knockCooldowns).sort()).toEqual(['ann', 'cy', 'dee']);
+    r.advance(cooldownMs);
+    expect(accepted(r.join('cy')).notices[0]).toMatchObject({ type: 'lobby:waiting', userId: 'cy' });
+  });
+
+  it('without a knock cooldown (the default) a rejected user may knock again at once', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.join('ann');
+    accepted(r.send({ type: 'reject', by: host, userId: 'ann' }));
+    expect(r.ctx.knockCooldowns).toEqual({});
+    expect(r.waiting()).toEqual([]);
+    accepted(r.join('ann'));
+    expect(r.waiting()).toEqual(['ann']);
+  });
+
   it('turning lock_room off admits everyone waiting, in arrival order, as far as seats allow', () => {
     const r = room({ lock_room: true, max_participants: 2 });
     r.join(host);
