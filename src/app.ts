@@ -95,10 +95,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       webhooks: webhooks.room,
       logger,
       publish: createRoomPublisher(io),
-      emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
-      soloRoomTimeoutMs: config.soloRoomTimeoutS * 1000,
-      lobbyRejectCooldownMs: config.lobbyRejectCooldownS * 1000,
-      reconnectGraceMs: config.reconnectGraceS * 1000,
+      timings: {
+        emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
+        soloRoomTimeoutMs: config.soloRoomTimeoutS * 1000,
+        reconnectGraceMs: config.reconnectGraceS * 1000,
+        lobbyRejectCooldownMs: config.lobbyRejectCooldownS * 1000,
+      },
       refreshEveryMs: liveStateTtlMs / 4,
     };
     let rooms: RoomRouter;

@@ -55,7 +55,7 @@ export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:reje
   context: {
     lobby: without(c.lobby, userId),
     graceDeadlines: without(c.graceDeadlines, userId),
-    ...(notice === 'lobby:rejected' && c.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, [userId], at) } : {}),
+    ...(notice === 'lobby:rejected' && c.timings.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, [userId], at) } : {}),
   },
   persist: [],
   notices: [notice === 'lobby:left' ? { type: notice, hostId: c.hostId, userId } : { type: notice, userId }],
@@ -64,7 +64,7 @@ export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:reje
 /** The cooldowns after turning `userIds` away at `at`, without those already over. */
 function coolDown(c: RoomContext, userIds: string[], at: number): Record<string, number> {
   const next = Object.fromEntries(Object.entries(c.knockCooldowns).filter(([, until]) => until > at));
-  for (const userId of userIds) next[userId] = at + c.lobbyRejectCooldownMs;
+  for (const userId of userIds) next[userId] = at + c.timings.lobbyRejectCooldownMs;
   return next;
 }
 
@@ -78,7 +78,7 @@ export const rejectWaiting = (at: number) => (c: RoomContext): Step => {
   let graceDeadlines = c.graceDeadlines;
   for (const userId of waiting) graceDeadlines = without(graceDeadlines, userId);
   return {
-    context: { lobby: {}, graceDeadlines, ...(c.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, waiting, at) } : {}) },
+    context: { lobby: {}, graceDeadlines, ...(c.timings.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, waiting, at) } : {}) },
     persist: [],
     notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })),
   };

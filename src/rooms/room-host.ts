@@ -4,7 +4,7 @@ import type { RoomFence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './room-steps';
-import type { DurableChange, RoomEvent, RoomNotice } from './room.types';
+import type { DurableChange, RoomEvent, RoomNotice, RoomTimings } from './room.types';
 import { contextFromStores, liveChange } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
@@ -21,10 +21,7 @@ export interface RoomHostDeps {
   publish: NoticePublisher;
   /** Lifecycle events for the product's backend, written with each change (webhooks/). */
   webhooks: RoomWebhooks;
-  emptyRoomTimeoutMs: number;
-  soloRoomTimeoutMs: number;
-  reconnectGraceMs: number;
-  lobbyRejectCooldownMs: number;
+  timings: RoomTimings;
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
   /**
@@ -106,13 +103,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     const stored = await repository.load(roomCode, fence.epochOf(roomCode));
     if (!stored) throw new AppError('ROOM_NOT_FOUND');
     const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
-    const context = contextFromStores(stored, live, {
-      emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs,
-      soloRoomTimeoutMs: deps.soloRoomTimeoutMs,
-      reconnectGraceMs: deps.reconnectGraceMs,
-      lobbyRejectCooldownMs: deps.lobbyRejectCooldownMs,
-      now: now(),
-    });
+    const context = contextFromStores(stored, live, deps.timings, now());
     const snapshot = restoreRoomSnapshot(stored.status, context);
     scheduler.arm(roomCode, nextDeadline(context));
     return snapshot;
@@ -176,10 +167,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
           hostId: room.hostId,
           createdAt: room.createdAt,
           settings: room.settings,
-          emptyRoomTimeoutMs: deps.emptyRoomTimeoutMs,
-          soloRoomTimeoutMs: deps.soloRoomTimeoutMs,
-          lobbyRejectCooldownMs: deps.lobbyRejectCooldownMs,
-          reconnectGraceMs: deps.reconnectGraceMs,
+          timings: deps.timings,
         }),
         tail: Promise.resolve(),
         queued: 0,

@@ -1,5 +1,5 @@
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
-import type { Participant, RoomContext, LobbyEntry } from './room.types';
+import type { Participant, RoomContext, LobbyEntry, RoomTimings } from './room.types';
 import type { StoredRoom } from './room-repository';
 
 /**
@@ -68,7 +68,8 @@ function namedDeadlines(c: RoomContext): Record<string, number> {
 export function contextFromStores(
   stored: StoredRoom,
   live: LiveRoomState,
-  options: { emptyRoomTimeoutMs: number; soloRoomTimeoutMs: number; reconnectGraceMs: number; lobbyRejectCooldownMs: number; now: number },
+  timings: RoomTimings,
+  now: number,
 ): RoomContext {
   const connections = stored.status === 'ended' ? {} : live.connections;
   const participants: Record<string, Participant> = {};
@@ -104,7 +105,7 @@ export function contextFromStores(
   const graceDeadlines: Record<string, number> = {};
   for (const userId of [...Object.keys(participants), ...Object.keys(lobby)]) {
     if (connections[userId]?.length) continue;
-    graceDeadlines[userId] = live.deadlines[`${gracePrefix}${userId}`] ?? options.now + options.reconnectGraceMs;
+    graceDeadlines[userId] = live.deadlines[`${gracePrefix}${userId}`] ?? now + timings.reconnectGraceMs;
   }
   const empty = Object.keys(participants).length === 0;
   const storedDeadline = live.deadlines[emptyRoomDeadline];
@@ -125,17 +126,14 @@ export function contextFromStores(
     connections,
     graceDeadlines,
     // An empty active room always has a deadline; one lost with the live state starts again now.
-    emptyDeadline: stored.status === 'active' && empty ? (storedDeadline ?? options.now + options.emptyRoomTimeoutMs) : null,
-    emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
+    emptyDeadline: stored.status === 'active' && empty ? (storedDeadline ?? now + timings.emptyRoomTimeoutMs) : null,
     soloDeadline:
-      stored.status === 'active' && options.soloRoomTimeoutMs > 0 && Object.keys(participants).length === 1
-        ? (live.deadlines[soloRoomDeadline] ?? options.now + options.soloRoomTimeoutMs)
+      stored.status === 'active' && timings.soloRoomTimeoutMs > 0 && Object.keys(participants).length === 1
+        ? (live.deadlines[soloRoomDeadline] ?? now + timings.soloRoomTimeoutMs)
         : null,
-    soloRoomTimeoutMs: options.soloRoomTimeoutMs,
     // Cooldowns already over are not worth keeping.
-    knockCooldowns: Object.fromEntries(Object.entries(live.knockCooldowns).filter(([, until]) => until > options.now)),
-    lobbyRejectCooldownMs: options.lobbyRejectCooldownMs,
-    reconnectGraceMs: options.reconnectGraceMs,
+    knockCooldowns: Object.fromEntries(Object.entries(live.knockCooldowns).filter(([, until]) => until > now)),
+    timings,
     refusal: null,
   };
 }

@@ -27,7 +27,7 @@ let stepActions: ExecutableActionObject[] = [];
 const scope: Parameters<typeof roomMachine.transition>[2] = (() => {
   // Never started: it only lends the scope an actor reference and a system. Its input is a placeholder.
   const self = createActor(roomMachine, {
-    input: { roomId: '', roomCode: '', name: '', hostId: '', createdAt: 0, settings: { lock_room: false, enable_transcription: false, max_participants: 2 }, emptyRoomTimeoutMs: 0, soloRoomTimeoutMs: 0, reconnectGraceMs: 0, lobbyRejectCooldownMs: 0 },
+    input: { roomId: '', roomCode: '', name: '', hostId: '', createdAt: 0, settings: { lock_room: false, enable_transcription: false, max_participants: 2 }, timings: { emptyRoomTimeoutMs: 0, soloRoomTimeoutMs: 0, reconnectGraceMs: 0, lobbyRejectCooldownMs: 0 } },
   });
   return {
     self,

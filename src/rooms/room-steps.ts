@@ -60,4 +60,4 @@ export const nextDeadline = (c: RoomContext): number | null => {
 export const graceFor = (c: RoomContext, userId: string, at: number): Record<string, number> =>
   socketsOf(c, userId).length > 0
     ? without(c.graceDeadlines, userId)
-    : { ...c.graceDeadlines, [userId]: c.graceDeadlines[userId] ?? at + c.reconnectGraceMs };
+    : { ...c.graceDeadlines, [userId]: c.graceDeadlines[userId] ?? at + c.timings.reconnectGraceMs };

@@ -62,7 +62,7 @@ const base = setup({
     refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
     emptyDeadlinePassed: ({ context, event }) =>
       context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
-    becameSolo: ({ context }) => context.soloRoomTimeoutMs > 0 && context.soloDeadline === null && Object.keys(context.participants).length === 1,
+    becameSolo: ({ context }) => context.timings.soloRoomTimeoutMs > 0 && context.soloDeadline === null && Object.keys(context.participants).length === 1,
     noLongerSolo: ({ context }) => context.soloDeadline !== null && Object.keys(context.participants).length !== 1,
     soloDeadlinePassed: ({ context, event }) =>
       context.soloDeadline !== null && event.at >= context.soloDeadline && Object.keys(context.participants).length === 1,
@@ -113,9 +113,9 @@ const room = base.extend({
     reconfigure: fromStep('configure', (c, e) => configure(e.settings)(c)),
     startSpeaking: fromStep('speakingStarted', (c, e) => startSpeaking(e.userId, e.level, e.at)(c)),
     stopSpeaking: fromStep('speakingStopped', (c, e) => stopSpeaking(e.userId, e.at)(c)),
-    armEmptyDeadline: base.assign({ emptyDeadline: ({ context, event }) => event.at + context.emptyRoomTimeoutMs }),
+    armEmptyDeadline: base.assign({ emptyDeadline: ({ context, event }) => event.at + context.timings.emptyRoomTimeoutMs }),
     clearEmptyDeadline: base.assign({ emptyDeadline: null }),
-    armSoloDeadline: base.assign({ soloDeadline: ({ context, event }) => event.at + context.soloRoomTimeoutMs }),
+    armSoloDeadline: base.assign({ soloDeadline: ({ context, event }) => event.at + context.timings.soloRoomTimeoutMs }),
     clearSoloDeadline: base.assign({ soloDeadline: null }),
   },
 });

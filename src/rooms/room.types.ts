@@ -43,6 +43,18 @@ export interface Refusal {
   detail: string;
 }
 
+/** How long things last in a room: the node's configuration (README "Configuration"), the same for every room. */
+export interface RoomTimings {
+  /** EMPTY_ROOM_TIMEOUT_S: an active room with nobody in it ends after this. */
+  emptyRoomTimeoutMs: number;
+  /** SOLO_ROOM_TIMEOUT_S: an active room with one participant ends after this; 0: never. */
+  soloRoomTimeoutMs: number;
+  /** RECONNECT_GRACE_S: a member or waiting user with no socket attached leaves after this. */
+  reconnectGraceMs: number;
+  /** LOBBY_REJECT_COOLDOWN_S: a rejected user may not knock again before this; 0: at once. */
+  lobbyRejectCooldownMs: number;
+}
+
 export interface RoomContext {
   roomId: string;
   roomCode: string;
@@ -58,8 +70,6 @@ export interface RoomContext {
   removed: string[];
   /** Rejected users who may not knock (wait in the lobby) again before then, epoch ms. */
   knockCooldowns: Record<string, number>;
-  /** How long a rejected user may not knock again; 0: they may at once. */
-  lobbyRejectCooldownMs: number;
   activeSpeaker: string | null;
   /** Members speaking right now, with the level (dBFS) they started at. Not stored: it lives seconds. */
   speaking: Record<string, number>;
@@ -69,17 +79,14 @@ export interface RoomContext {
   graceDeadlines: Record<string, number>;
   /** When an active room with nobody in it ends by itself (epoch ms), or null. */
   emptyDeadline: number | null;
-  emptyRoomTimeoutMs: number;
   /** When an active room with one participant ends by itself (epoch ms), or null. */
   soloDeadline: number | null;
-  /** 0: a room with one participant never ends by itself. */
-  soloRoomTimeoutMs: number;
-  reconnectGraceMs: number;
+  timings: RoomTimings;
   /** Set only on a refused command's snapshot, which is never adopted. */
   refusal: Refusal | null;
 }
 
-export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'emptyRoomTimeoutMs' | 'soloRoomTimeoutMs' | 'reconnectGraceMs' | 'lobbyRejectCooldownMs'>;
+export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'timings'>;
 
 /**
  * A new room's context: pending, nobody in it. The input's fields are copied one by one: V8 takes
@@ -92,11 +99,8 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   hostId: input.hostId,
   createdAt: input.createdAt,
   settings: input.settings,
-  emptyRoomTimeoutMs: input.emptyRoomTimeoutMs,
-  soloRoomTimeoutMs: input.soloRoomTimeoutMs,
-  lobbyRejectCooldownMs: input.lobbyRejectCooldownMs,
+  timings: input.timings,
   knockCooldowns: {},
-  reconnectGraceMs: input.reconnectGraceMs,
   startedAt: null,
   endedAt: null,
   participants: {},

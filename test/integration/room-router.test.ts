@@ -40,10 +40,7 @@ const common = (options: RouterOptions) => ({
   webhooks: noWebhooks,
   logger,
   publish: options.publish,
-  emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
-  soloRoomTimeoutMs: 0,
-  lobbyRejectCooldownMs: 0,
-  reconnectGraceMs: 60_000,
+  timings: { emptyRoomTimeoutMs: options.emptyRoomTimeoutMs, soloRoomTimeoutMs: 0, reconnectGraceMs: 60_000, lobbyRejectCooldownMs: 0 },
   refreshEveryMs: 60_000,
 });
 

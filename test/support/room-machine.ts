@@ -23,10 +23,7 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
     hostId: host,
     createdAt: 0,
     settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
-    emptyRoomTimeoutMs: timeoutMs,
-    soloRoomTimeoutMs: soloMs,
-    lobbyRejectCooldownMs: cooldownMs,
-    reconnectGraceMs: graceMs,
+    timings: { emptyRoomTimeoutMs: timeoutMs, soloRoomTimeoutMs: soloMs, reconnectGraceMs: graceMs, lobbyRejectCooldownMs: cooldownMs },
   });
   let now = 1_000;
   const self = {
