@@ -137,7 +137,9 @@ describe('webhooks on one node', () => {
          values (gen_random_uuid(), gen_random_uuid(), $1, 'retention-test', 'room.created', '{}', $2, now() - make_interval(days => $3)) returning seq`,
         [`${receiver.url}/retention`, status, ageDays],
       );
-    const [oldDelivered, oldFailed, recent] = await Promise.all([row('delivered', 8), row('failed', 8), row('delivered', 6)]);
+    const oldDelivered = await row('delivered', 8);
+    const oldFailed = await row('failed', 8);
+    const recent = await row('delivered', 6);
     await server({ WEBHOOK_RETENTION_DAYS: '7' });
     const left = async () => (await db.query('select seq from webhook_deliveries where seq = any($1::bigint[])', [[oldDelivered, oldFailed, recent].map((r) => r.rows[0].seq)])).rows.map((r) => r.seq);
     for (let waited = 0; (await left()).length > 1 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
