@@ -55,6 +55,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     admit: (userId) => act(async () => (await client.meetings.admit(code, userId), forgetWaiting(userId))),
     reject: (userId) => act(async () => (await client.meetings.reject(code, userId), forgetWaiting(userId))),
     admitAll: () => act(async () => (await client.meetings.admitAll(code)).admitted.forEach(forgetWaiting)),
+    rejectAll: () => act(async () => (await client.meetings.rejectAll(code)).rejected.forEach(forgetWaiting)),
     remove: (userId) => act(() => client.meetings.remove(code, userId)),
     setLocked: (locked) => act(async () => ((state.settings = (await client.meetings.configure(code, { lock_room: locked })).settings), draw())),
     end: () => act(async () => (await client.meetings.end(code), finish(showEnded))),

@@ -19,6 +19,7 @@ export interface RoomActions {
   admit(userId: string): void;
   reject(userId: string): void;
   admitAll(): void;
+  rejectAll(): void;
   remove(userId: string): void;
   setLocked(locked: boolean): void;
   end(): void;
@@ -38,6 +39,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
   const lobbyList = h('ul', { 'data-lobby': true, class: 'lobby' });
   const lobbyTitle = h('h2', {});
   const admitAll = h('button', { type: 'button', onclick: () => actions.admitAll() }, 'Admit all');
+  const rejectAll = h('button', { type: 'button', onclick: () => actions.rejectAll() }, 'Reject all');
   const lock = h('button', { type: 'button' });
   const link = h('input', { type: 'text', readonly: true, 'aria-label': 'Meeting link', class: 'link-input' });
   const panel = isHost
@@ -49,7 +51,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
         h('button', { type: 'button', onclick: () => actions.copyLink(link) }, 'Copy link'),
         lobbyTitle,
         lobbyList,
-        admitAll,
+        h('div', { class: 'row' }, admitAll, rejectAll),
         h('h2', {}, 'Meeting'),
         h('div', { class: 'row' }, lock, h('button', { type: 'button', class: 'danger', onclick: () => actions.end() }, 'End meeting')),
       )
@@ -100,7 +102,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     lock.textContent = state.settings.lock_room ? 'Unlock room' : 'Lock room';
     lock.onclick = () => actions.setLocked(!state.settings.lock_room);
     lobbyTitle.textContent = `Waiting (${state.lobby.size})`;
-    admitAll.disabled = state.lobby.size === 0;
+    admitAll.disabled = rejectAll.disabled = state.lobby.size === 0;
     lobbyList.replaceChildren(
       ...(state.lobby.size === 0
         ? [h('li', { class: 'empty' }, state.settings.lock_room ? 'Nobody is waiting.' : 'Nobody is waiting. The room is open: people with the link come straight in.')]

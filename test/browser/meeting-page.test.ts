@@ -205,7 +205,7 @@ describe('the meeting page in Chromium', () => {
       await waitForVisible(host.page, entry, 'the guest in the host\'s lobby list');
       const guestId = (await entry.getAttribute('data-user-id'))!;
       expect(guestId).toMatch(/^[0-9a-f-]{36}$/);
-      for (const name of ['Copy link', 'Admit all', 'Unlock room', 'End meeting']) await waitForVisible(host.page, button(hostPanel(host.page), name), `the host panel's "${name}" button`);
+      for (const name of ['Copy link', 'Admit all', 'Reject all', 'Unlock room', 'End meeting']) await waitForVisible(host.page, button(hostPanel(host.page), name), `the host panel's "${name}" button`);
       await screenshot(host.page, 'room-host-lobby');
       await button(entry, 'Admit').click();
 
@@ -293,10 +293,16 @@ describe('the meeting page in Chromium', () => {
       await screenshot(guest.page, 'rejected');
       await poll('the rejected entry gone from the lobby', () => entry.count(), (count) => count === 0);
 
-      // Ask again: back in the lobby; "Admit all" lets them in.
+      // Ask again: back in the lobby; "Reject all" turns them away again, and "Admit all" lets them in.
       await button(rejected, 'Ask again').click();
       await waitForScreen(guest.page, 'waiting');
       await waitForVisible(host.page, entry, 'the guest in the lobby again');
+      await button(hostPanel(host.page), 'Reject all').click();
+      await waitForScreen(guest.page, 'rejected');
+      await poll('the lobby empty after "Reject all"', () => entry.count(), (count) => count === 0);
+      await button(screenOf(guest.page, 'rejected'), 'Ask again').click();
+      await waitForScreen(guest.page, 'waiting');
+      await waitForVisible(host.page, entry, 'the guest in the lobby once more');
       await button(hostPanel(host.page), 'Admit all').click();
       await waitForScreen(guest.page, 'room');
       await tileCount(host.page, 2);
