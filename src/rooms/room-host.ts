@@ -111,7 +111,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
 
   /** The effects of one accepted command: PostgreSQL (with its webhook events) first, then the live state. */
   async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, result: { changes: DurableChange[]; notices: RoomNotice[] }, at: number) {
-    const events = deps.webhooks.eventsOf({ before: before.context, after: after.context, room: summarize(after), changes: result.changes, notices: result.notices, at });
+    const events = deps.webhooks.eventsOf({ before: before.context, after, changes: result.changes, notices: result.notices, at });
     await repository.apply({ id: before.context.roomId, roomCode }, result.changes, fence.epochOf(roomCode), events);
     if (events.length > 0) deps.webhooks.written();
     if (statusOf(after) === 'ended') return liveState.delete(roomCode);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
-import type { RoomSummary } from '../rooms/room-router';
+import { summarize, type RoomSummary } from '../rooms/room-router';
+import type { RoomSnapshot } from '../rooms/room-step';
 import { toLobbyEntryView, toParticipantView, toRoomView } from '../rooms/room-views';
 import type { DurableChange, RoomContext, RoomNotice } from '../rooms/room.types';
 
@@ -39,9 +40,7 @@ export interface WebhookEvent {
 /** A command's outcome, as the room host has it when it commits. */
 export interface RoomOutcome {
   before: RoomContext;
-  after: RoomContext;
-  /** The room after the command, as REST shows it to its host. */
-  room: RoomSummary;
+  after: RoomSnapshot;
   changes: readonly DurableChange[];
   notices: readonly RoomNotice[];
   at: number;
@@ -61,9 +60,14 @@ export const roomCreatedEvent = (room: RoomSummary, publicBaseUrl: string): Webh
 
 /** The events of one accepted command, in the order the room's members heard about them. */
 export function webhookEventsOf(outcome: RoomOutcome, publicBaseUrl: string): WebhookEvent[] {
-  const { before, after, room, changes, notices, at } = outcome;
-  const code = room.roomCode;
-  const roomView = () => ({ room: toRoomView(room, room.hostId, publicBaseUrl) });
+  const { before, changes, notices, at } = outcome;
+  const after = outcome.after.context;
+  const code = after.roomCode;
+  // The room after the command, as REST shows it to its host.
+  const roomView = () => {
+    const room = summarize(outcome.after);
+    return { room: toRoomView(room, room.hostId, publicBaseUrl) };
+  };
   const events: WebhookEvent[] = [];
   for (const notice of notices) {
     switch (notice.type) {
