@@ -56,6 +56,8 @@ export function restApi(target: RestTarget) {
     admit: (code: string, userId: string) => call<{ status: 'admitted'; participant: ParticipantView }>('POST', `${room(code)}/admit/${user(userId)}`),
     admitAll: (code: string) => call<{ admitted: string[]; waiting: string[] }>('POST', `${room(code)}/admit-all`),
     reject: (code: string, userId: string) => call<{ status: 'rejected' }>('POST', `${room(code)}/reject/${user(userId)}`),
+    grantCoHost: (code: string, userId: string) => call<{ participant: ParticipantView }>('POST', `${room(code)}/co-hosts/${user(userId)}`),
+    revokeCoHost: (code: string, userId: string) => call<{ participant: ParticipantView }>('DELETE', `${room(code)}/co-hosts/${user(userId)}`),
     rejectAll: (code: string) => call<{ rejected: string[] }>('POST', `${room(code)}/reject-all`),
     requestMute: (code: string, userId: string) => call<{ requested: string[] }>('POST', `${room(code)}/mute/${user(userId)}`),
     requestMuteAll: (code: string) => call<{ requested: string[] }>('POST', `${room(code)}/mute-all`),

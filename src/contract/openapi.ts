@@ -12,6 +12,7 @@ import {
   loginBody,
   meetingBodies,
   muteRequestResult,
+  participantResult,
   participantsResult,
   participantView,
   registerBody,
@@ -55,6 +56,7 @@ const components = {
   JoinResult: joinResult,
   Participants: participantsResult,
   AdmitResult: admitResult,
+  ParticipantResult: participantResult,
   AdmitAllResult: admitAllResult,
   RejectAllResult: rejectAllResult,
   MuteRequestResult: muteRequestResult,
@@ -63,12 +65,12 @@ const components = {
   HistoryPage: historyPage,
 } as const;
 
-type Operations = Record<string, Partial<Record<'get' | 'post' | 'patch', Operation>>>;
+type Operations = Record<string, Partial<Record<'get' | 'post' | 'patch' | 'delete', Operation>>>;
 
 /** Every route of README "REST API" with its schemas and error codes. */
 function operations(limits: MeetingLimits): Operations {
   const ops: Operations = {};
-  const route = (method: 'get' | 'post' | 'patch', path: string, operation: Operation) => {
+  const route = (method: 'get' | 'post' | 'patch' | 'delete', path: string, operation: Operation) => {
     (ops[path] ??= {})[method] = operation;
   };
   route('post', '/api/v1/auth/register', {
@@ -104,7 +106,7 @@ function operations(limits: MeetingLimits): Operations {
   const m = '/api/v1/meetings';
   // Every route below goes through the room's actor: in a cluster it may time out (504).
   const live: ErrorCode[] = ['ROOM_NOT_FOUND', 'UNAVAILABLE', 'ROOM_TIMEOUT'];
-  const meeting = (method: 'get' | 'post' | 'patch', path: string, op: Omit<Operation, 'tag' | 'auth'>) =>
+  const meeting = (method: 'get' | 'post' | 'patch' | 'delete', path: string, op: Omit<Operation, 'tag' | 'auth'>) =>
     route(method, `${m}${path}`, { tag: 'meetings', auth: true, ...op });
   meeting('post', '', {
     summary: 'Create a room (not for guests)',
@@ -148,6 +150,16 @@ function operations(limits: MeetingLimits): Operations {
     summary: 'Turn a waiting user away; they may ask again (host)',
     success: { status: 200, component: 'StatusResult', description: 'rejected' },
     errors: ['NOT_HOST', 'NOT_IN_LOBBY', 'VALIDATION_FAILED', ...live],
+  });
+  meeting('post', '/{room_code}/co-hosts/{user_id}', {
+    summary: 'Make a participant a co-host: they may admit, reject, remove guests and ask to mute, while in the room (host)',
+    success: { status: 200, component: 'ParticipantResult', description: 'The participant, role co_host' },
+    errors: ['NOT_HOST', ['NOT_A_PARTICIPANT', 409], 'VALIDATION_FAILED', ...live],
+  });
+  meeting('delete', '/{room_code}/co-hosts/{user_id}', {
+    summary: 'Make a co-host a guest again (host)',
+    success: { status: 200, component: 'ParticipantResult', description: 'The participant, role guest' },
+    errors: ['NOT_HOST', ['NOT_A_PARTICIPANT', 409], 'VALIDATION_FAILED', ...live],
   });
   meeting('post', '/{room_code}/reject-all', {
     summary: 'Turn everyone waiting away; they may ask again (host)',

@@ -142,7 +142,7 @@ export type RoomView = z.infer<typeof roomView>;
 export const participantView = z.object({
   user_id: z.uuid(),
   display_name: z.string(),
-  role: z.enum(['host', 'guest']),
+  role: z.enum(['host', 'co_host', 'guest']),
   status: z.enum(['connected', 'disconnected']),
   language: z.string().nullable(),
   hardware_ready: z.boolean(),
@@ -164,6 +164,7 @@ export const joinResult = z.object({ status: z.enum(['joined', 'waiting']), room
 export const participantsResult = z.object({ participants: z.array(participantView), lobby: z.array(lobbyEntryView).optional() });
 export const admitResult = z.object({ status: z.literal('admitted'), participant: participantView });
 export const admitAllResult = z.object({ admitted: z.array(z.uuid()), waiting: z.array(z.uuid()) });
+export const participantResult = z.object({ participant: participantView });
 export const rejectAllResult = z.object({ rejected: z.array(z.uuid()) });
 export const muteRequestResult = z.object({ requested: z.array(z.uuid()) });
 export const statusResult = z.object({ status: z.enum(['rejected', 'removed', 'left']) });

@@ -14,7 +14,7 @@ export interface LiveParticipant {
   language: string | null;
   hardware_ready: boolean;
   display_name: string;
-  role: 'host' | 'guest';
+  role: 'host' | 'co_host' | 'guest';
   /** ISO 8601. */
   joined_at: string;
 }

@@ -240,7 +240,7 @@ const participantJson = z.object({
   language: z.string().nullable(),
   hardware_ready: z.boolean(),
   display_name: z.string(),
-  role: z.enum(['host', 'guest']),
+  role: z.enum(['host', 'co_host', 'guest']),
   joined_at: z.string(),
 });
 const lobbyEntryJson = z.object({ display_name: z.string(), language: z.string().nullable(), hardware_ready: z.boolean(), since: z.string() });

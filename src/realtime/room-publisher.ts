@@ -48,10 +48,10 @@ function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void
       io.to(userChannel(notice.userId)).emit('lobby:waiting', { room_code, reason: notice.reason });
       return;
     case 'lobby:entered':
-      io.to(userChannel(notice.hostId)).emit('lobby:entered', { room_code, user_id: notice.userId, display_name: notice.displayName });
+      io.to(notice.moderators.map(userChannel)).emit('lobby:entered', { room_code, user_id: notice.userId, display_name: notice.displayName });
       return;
     case 'lobby:left':
-      io.to(userChannel(notice.hostId)).emit('lobby:left', { room_code, user_id: notice.userId });
+      io.to(notice.moderators.map(userChannel)).emit('lobby:left', { room_code, user_id: notice.userId });
       return;
     case 'lobby:admitted':
       io.to(userChannel(notice.userId)).emit('lobby:admitted', { room_code });

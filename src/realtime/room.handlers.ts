@@ -3,7 +3,7 @@ import type { AttachData } from '../contract/events';
 import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import type { RoomRouter } from '../rooms/room-router';
-import { toLobbyEntryView, toParticipantView } from '../rooms/room-views';
+import { seesLobby, toLobbyEntryView, toParticipantView } from '../rooms/room-views';
 import { connectionIdOf } from '../cluster/connection-ids';
 import { acked } from './acks';
 import type { SpeakingDetectors } from './speaking-detectors';
@@ -49,13 +49,12 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
       if (!known) forgetAttached(socket, room_code);
       throw error;
     });
-    const isHost = reply.room.hostId === userId;
     return {
       status: reply.joined ? 'joined' : 'waiting',
       participants: reply.participants.map(toParticipantView),
       active_speaker: reply.activeSpeaker,
       settings: reply.room.settings,
-      ...(isHost ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
+      ...(seesLobby(reply, userId) ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
     };
   });
 

@@ -47,7 +47,7 @@ export const enterLobby = (user: Seated, at: number, reason: WaitingReason) => (
   persist: [],
   notices: [
     { type: 'lobby:waiting', userId: user.userId, reason },
-    { type: 'lobby:entered', hostId: c.hostId, userId: user.userId, displayName: user.displayName },
+    { type: 'lobby:entered', moderators: moderatorsOf(c), userId: user.userId, displayName: user.displayName },
   ],
 });
 
@@ -58,7 +58,7 @@ export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:reje
     ...(notice === 'lobby:rejected' && c.timings.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, [userId], at) } : {}),
   },
   persist: [],
-  notices: [notice === 'lobby:left' ? { type: notice, hostId: c.hostId, userId } : { type: notice, userId }],
+  notices: [notice === 'lobby:left' ? { type: notice, moderators: moderatorsOf(c), userId } : { type: notice, userId }],
 });
 
 /** The cooldowns after turning `userIds` away at `at`, without those already over. */
@@ -70,6 +70,18 @@ function coolDown(c: RoomContext, userIds: string[], at: number): Record<string,
 
 /** Whether `userId` was turned away too recently to knock again. */
 export const coolingDown = (c: RoomContext, userId: string, at: number): boolean => (c.knockCooldowns[userId] ?? 0) > at;
+
+/** Who moderates the room: the host (present or not) and the co-hosts in it. */
+export const moderatorsOf = (c: RoomContext): string[] => [c.hostId, ...Object.values(c.participants).filter((p) => p.role === 'co_host').map((p) => p.userId)];
+
+/** Makes a participant a co-host, or a guest again; nothing if they already are. */
+export const setCoHost = (userId: string, coHost: boolean) => (c: RoomContext): Step => {
+  const participant = c.participants[userId]!;
+  const role = coHost ? 'co_host' : 'guest';
+  if (participant.role === role) return nothing();
+  const updated: Participant = { ...participant, role };
+  return { context: { participants: { ...c.participants, [userId]: updated } }, persist: [], notices: [{ type: 'participant:updated', participant: updated }] };
+};
 
 /** Turns everyone waiting away, in serving order. */
 export const rejectWaiting = (at: number) => (c: RoomContext): Step => {

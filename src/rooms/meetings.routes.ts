@@ -47,6 +47,12 @@ export function meetingsRoutes(deps: { meetings: MeetingsService; authenticate: 
   router.post('/:room_code/admit-all', noBody, async (req, res) => {
     res.json(await meetings.admitAll(req.user!, code(req)));
   });
+  router.post('/:room_code/co-hosts/:user_id', noBody, async (req, res) => {
+    res.json(await meetings.setCoHost(req.user!, code(req), userId(req.params), true));
+  });
+  router.delete('/:room_code/co-hosts/:user_id', noBody, async (req, res) => {
+    res.json(await meetings.setCoHost(req.user!, code(req), userId(req.params), false));
+  });
   router.post('/:room_code/reject-all', noBody, async (req, res) => {
     res.json(await meetings.rejectAll(req.user!, code(req)));
   });

@@ -6,7 +6,7 @@ import { AppError } from '../errors/app-error';
 import type { RoomRouter, RoomSummary } from './room-router';
 import type { RoomSettings } from './room.types';
 import { queryHistory } from './room-history';
-import { toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
+import { seesLobby, toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
 
 /**
  * The meetings API behind the routes. Creating a room and reading history touch PostgreSQL
@@ -22,6 +22,8 @@ export interface MeetingsService {
   admit(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'admitted'; participant: ParticipantView }>;
   admitAll(principal: Principal, roomCode: string): Promise<{ admitted: string[]; waiting: string[] }>;
   rejectAll(principal: Principal, roomCode: string): Promise<{ rejected: string[] }>;
+  /** The host makes a participant a co-host (`coHost`), or a guest again. */
+  setCoHost(principal: Principal, roomCode: string, userId: string, coHost: boolean): Promise<{ participant: ParticipantView }>;
   /** `userId` null: every participant but the caller. */
   requestMute(principal: Principal, roomCode: string, userId: string | null): Promise<{ requested: string[] }>;
   reject(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'rejected' }>;
@@ -71,7 +73,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
       const reply = await rooms.dispatch(roomCode, { type: 'viewParticipants', by: principal.userId });
       return {
         participants: reply.participants.map(toParticipantView),
-        ...(reply.room.hostId === principal.userId ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
+        ...(seesLobby(reply, principal.userId) ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
       };
     },
 
@@ -98,6 +100,15 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     async admitAll(principal, roomCode) {
       const { admitted, waiting } = await rooms.dispatch(roomCode, { type: 'admitAll', by: principal.userId });
       return { admitted, waiting };
+    },
+
+    async setCoHost(principal, roomCode, userId, coHost) {
+      const request = rooms.dispatch(roomCode, { type: 'setCoHost', by: principal.userId, userId, coHost });
+      // As for remove: naming someone who is not in the room is a conflict with its state.
+      const { participant } = await request.catch((error: unknown) => {
+        throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
+      });
+      return { participant: toParticipantView(participant) };
     },
 
     async rejectAll(principal, roomCode) {

@@ -79,7 +79,8 @@ export function contextFromStores(
       participants[row.userId] = {
         userId: row.userId,
         displayName: row.displayName,
-        role: row.role,
+        // Co-hosts are made while in the room, and kept with the live details.
+        role: row.role === 'guest' && details?.role === 'co_host' ? 'co_host' : row.role,
         // Without live state (e.g. a single node restarted) nobody is known to be connected.
         status: connections[row.userId]?.length ? 'connected' : 'disconnected',
         language: details?.language ?? null,

@@ -45,6 +45,7 @@ interface ReplyDetails {
   /** Who was asked. */
   requestMute: { requested: string[] };
   remove: object;
+  setCoHost: { participant: Participant };
   leave: object;
   end: object;
   configure: object;
@@ -123,6 +124,7 @@ export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, 
         return { joined: participant !== null, participant };
       }
       case 'admit':
+      case 'setCoHost':
         return { participant: next.participants[command.userId]! };
       case 'admitAll':
         return {

@@ -24,6 +24,10 @@ export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: s
   };
 }
 
+/** Whether `userId` may see the lobby in a room's roster: the host and the co-hosts (README "Co-hosts"). */
+export const seesLobby = (roster: { room: { hostId: string }; participants: Participant[] }, userId: string): boolean =>
+  roster.room.hostId === userId || roster.participants.some((p) => p.userId === userId && p.role === 'co_host');
+
 /** `Participant`. */
 export const toParticipantView = (m: Participant): ParticipantView => ({
   user_id: m.userId,

@@ -1,5 +1,5 @@
 import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
-import { admit, admitWaiting, askToMute, configure, coolingDown, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
+import { admit, admitWaiting, askToMute, configure, coolingDown, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, setCoHost, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
 import { connect, disconnect, expireGrace, setHardware } from './presence.steps';
 import { freeSeats, type Step } from './room-steps';
 import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
@@ -45,6 +45,9 @@ const base = setup({
   },
   guards: {
     byHost: ({ context, event }) => 'by' in event && event.by === context.hostId,
+    /** The host, or a co-host in the room. */
+    byModerator: ({ context, event }) => 'by' in event && (event.by === context.hostId || context.participants[event.by]?.role === 'co_host'),
+    isCoHost: ({ context, event }) => context.participants[targetOf(event) ?? '']?.role === 'co_host',
     isHost: ({ context, event }) => targetOf(event) === context.hostId,
     isBanned: ({ context, event }) => context.removed.includes(targetOf(event) ?? ''),
     coolingDown: ({ context, event }) => coolingDown(context, targetOf(event) ?? '', event.at),
@@ -103,6 +106,7 @@ const room = base.extend({
     rejectLobby: fromStep('rejectAll', (c, e) => rejectWaiting(e.at)(c)),
     askToMute: fromStep('requestMute', (c, e) => askToMute(e.by, e.userId, e.at)(c)),
     remove: fromStep('remove', (c, e) => unseat(e.userId, 'removed', e.at)(c)),
+    setCoHost: fromStep('setCoHost', (c, e) => setCoHost(e.userId, e.coHost)(c)),
     leaveRoom: fromStep('leave', (c, e) => unseat(e.userId, e.reason, e.at)(c)),
     leaveLobby: fromStep(['leave', 'cancelWaiting'], (c, e) => dropFromLobby(e.userId, 'lobby:left', e.at)(c)),
     attachSocket: fromStep('attach', (c, e) => connect(e.userId, e.connectionId)(c)),
@@ -123,6 +127,7 @@ const room = base.extend({
 /** The named `refuse` action, with the refusal as its params; and the refusals used more than once. */
 const refuse = (code: RefusalCode, detail: string) => ({ type: 'refuse' as const, params: { code, detail } });
 const refuseUnlessHost = { guard: not('byHost'), actions: refuse('NOT_HOST', 'Only the host may do this') };
+const refuseUnlessModerator = { guard: not('byModerator'), actions: refuse('NOT_HOST', 'Only the host or a co-host may do this') };
 const notLive = refuse('ROOM_NOT_FOUND', 'The room has ended');
 const refuseBanned = { guard: 'isBanned' as const, actions: refuse('REMOVED_FROM_ROOM', 'You were removed from this room') };
 const idempotent = <G extends 'isPresent' | 'isWaiting'>(guard: G) => ({ guard, actions: [] });
@@ -153,18 +158,25 @@ export const roomMachine = room.createMachine({
     detach: { actions: 'detachSocket' },
     setHardware: [{ guard: or(['isPresent', 'isWaiting']), actions: 'setHardware' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants and waiting users have hardware status') }],
     expire: { actions: 'expireGraces' },
-    reject: [refuseUnlessHost, { guard: 'isWaiting', actions: 'reject' }, { actions: notWaiting }],
-    rejectAll: [refuseUnlessHost, { actions: 'rejectLobby' }],
+    reject: [refuseUnlessModerator, { guard: 'isWaiting', actions: 'reject' }, { actions: notWaiting }],
+    rejectAll: [refuseUnlessModerator, { actions: 'rejectLobby' }],
     requestMute: [
-      refuseUnlessHost,
+      refuseUnlessModerator,
       { guard: 'namesNobody', actions: 'askToMute' },
       { guard: 'isPresent', actions: 'askToMute' },
       { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
     ],
     remove: [
-      refuseUnlessHost,
-      { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host cannot remove themselves; leave or end the room instead') },
+      refuseUnlessModerator,
+      { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host cannot be removed; the host may leave or end the room instead') },
+      { guard: and(['isCoHost', not('byHost')]), actions: refuse('NOT_HOST', 'Only the host may remove a co-host') },
       { guard: 'isPresent', actions: 'remove' },
+      { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
+    ],
+    setCoHost: [
+      refuseUnlessHost,
+      { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host is the host; co-hosts are other participants') },
+      { guard: 'isPresent', actions: 'setCoHost' },
       { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
     ],
     end: [refuseUnlessHost, { target: '.ended', actions: 'endRoom' }],
@@ -182,8 +194,8 @@ export const roomMachine = room.createMachine({
           { actions: 'waitForHost' },
         ],
         // The host letting someone in starts the meeting, as joining would.
-        admit: [refuseUnlessHost, { guard: 'isWaiting', target: 'active', actions: ['startRoom', 'admitTarget'] }, { actions: notWaiting }],
-        admitAll: [refuseUnlessHost, { guard: 'lobbyNotEmpty', target: 'active', actions: ['startRoom', 'admitLobby'] }, {}],
+        admit: [refuseUnlessModerator, { guard: 'isWaiting', target: 'active', actions: ['startRoom', 'admitTarget'] }, { actions: notWaiting }],
+        admitAll: [refuseUnlessModerator, { guard: 'lobbyNotEmpty', target: 'active', actions: ['startRoom', 'admitLobby'] }, {}],
       },
     },
     active: {
@@ -209,13 +221,13 @@ export const roomMachine = room.createMachine({
           { actions: roomFull },
         ],
         admit: [
-          refuseUnlessHost,
+          refuseUnlessModerator,
           idempotent('isPresent'),
           { guard: and(['isWaiting', 'hasFreeSeat']), actions: 'admitTarget' },
           { guard: 'isWaiting', actions: roomFull },
           { actions: notWaiting },
         ],
-        admitAll: [refuseUnlessHost, { actions: 'admitLobby' }],
+        admitAll: [refuseUnlessModerator, { actions: 'admitLobby' }],
         configure: [
           refuseUnlessHost,
           // Unlocking lets everyone waiting in, as far as seats allow.
@@ -240,6 +252,7 @@ export const roomMachine = room.createMachine({
         rejectAll: { actions: notLive },
         requestMute: { actions: notLive },
         remove: { actions: notLive },
+        setCoHost: { actions: notLive },
         configure: { actions: notLive },
         // Ending again answers with the first end: `ended_at` does not move.
         end: [refuseUnlessHost, {}],

@@ -9,14 +9,17 @@ export interface RoomSettings {
   max_participants: number;
 }
 
+/** The role an attendance starts with (PostgreSQL `participants.role`). */
 export type Role = 'host' | 'guest';
+/** A participant's role now: a guest the host made a co-host moderates with them while in the room. */
+export type ParticipantRole = Role | 'co_host';
 export type LeaveReason = 'left' | 'removed' | 'disconnected';
 
 /** An admitted participant. */
 export interface Participant {
   userId: string;
   displayName: string;
-  role: Role;
+  role: ParticipantRole;
   /** `connected` while at least one of the user's sockets is attached to the room. */
   status: 'connected' | 'disconnected';
   language: string | null;
@@ -126,6 +129,8 @@ export type RoomEvent =
   /** Asks one participant (`userId`), or every participant but the asker (`null`), to mute. The media lives in the SFU. */
   | { type: 'requestMute'; at: number; by: string; userId: string | null }
   | { type: 'remove'; at: number; by: string; userId: string }
+  /** The host makes a participant a co-host, or a guest again. */
+  | { type: 'setCoHost'; at: number; by: string; userId: string; coHost: boolean }
   | { type: 'leave'; at: number; userId: string; reason: 'left' | 'disconnected' }
   /** A waiting user gives up (`lobby:cancel`); unlike leave, it never takes a participant out. */
   | { type: 'cancelWaiting'; at: number; userId: string }
@@ -160,8 +165,9 @@ export type RoomNotice =
   | { type: 'channel:join'; connections: string[] }
   | { type: 'channel:leave'; connections: string[] }
   | { type: 'lobby:waiting'; userId: string; reason: WaitingReason }
-  | { type: 'lobby:entered'; hostId: string; userId: string; displayName: string }
-  | { type: 'lobby:left'; hostId: string; userId: string }
+  /** `moderators`: the host and the co-hosts, who are told about the lobby. */
+  | { type: 'lobby:entered'; moderators: string[]; userId: string; displayName: string }
+  | { type: 'lobby:left'; moderators: string[]; userId: string }
   | { type: 'lobby:admitted'; userId: string }
   | { type: 'lobby:rejected'; userId: string }
   | { type: 'participant:joined'; participant: Participant }

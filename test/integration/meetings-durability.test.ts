@@ -194,6 +194,31 @@ describe.each(liveStateModes())('durability (%s)', (_mode, env) => {
     }
   });
 
+  it('co-hosts: a node that loads the room from Redis keeps them; a restarted single node forgets them', async () => {
+    let server = await startServer({ ...env, ...jwtSecret });
+    const host = await hostUser(server);
+    const cora = await guestUser(server, 'Cora');
+    let code: string;
+    try {
+      const api = meetings(server);
+      code = (await createRoom(server, host)).room_code;
+      expect((await api(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+      expect((await api(cora, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+      expect((await api(host, 'POST', `/${code}/co-hosts/${cora.userId}`)).body.participant.role).toBe('co_host');
+    } finally {
+      await server.close();
+    }
+    server = await startServer({ ...env, ...jwtSecret });
+    try {
+      const listed = await meetings(server)(host, 'GET', `/${code}/participants`);
+      const role = listed.body.participants.find((p: { user_id: string }) => p.user_id === cora.userId).role;
+      expect(role).toBe(env.REDIS_PREFIX ? 'co_host' : 'guest');
+      await meetings(server)(host, 'POST', `/${code}/end`);
+    } finally {
+      await server.close();
+    }
+  });
+
   describe('solo-room timeout of 1 s', () => {
     let server: TestServer;
     let api: ReturnType<typeof meetings>;

@@ -263,6 +263,7 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
         expectProblem(await api(other, 'POST', `/${code}/${action}`), 403, 'NOT_HOST');
         expectProblem(await api(guest, 'POST', `/${code}/${action}`), 403, 'NOT_HOST');
       }
+      for (const method of ['POST', 'DELETE']) expectProblem(await api(guest, method, `/${code}/co-hosts/${guest.userId}`), 403, 'NOT_HOST');
       expectProblem(await api(guest, 'PATCH', `/${code}/config`, { lock_room: true }), 403, 'NOT_HOST');
     });
 

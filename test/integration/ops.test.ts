@@ -111,6 +111,7 @@ describe('metrics and API docs', () => {
       '/api/v1/meetings/{room_code}',
       '/api/v1/meetings/{room_code}/admit-all',
       '/api/v1/meetings/{room_code}/admit/{user_id}',
+      '/api/v1/meetings/{room_code}/co-hosts/{user_id}',
       '/api/v1/meetings/{room_code}/config',
       '/api/v1/meetings/{room_code}/end',
       '/api/v1/meetings/{room_code}/join',

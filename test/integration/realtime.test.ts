@@ -35,6 +35,11 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
     return { host, hostSocket, code: room.room_code };
   }
 
+  /** A refusal with its status and code. */
+  function expectRefusal(response: { status: number; body: { code?: string } }, status: number, code: string) {
+    expect({ status: response.status, code: response.body.code }).toEqual({ status, code });
+  }
+
   /** A participant who joined over REST and attached a socket. */
   async function attendee(code: string, name: string): Promise<{ user: Actor; socket: ClientSocket }> {
     const user = await guestUser(server, name);
@@ -181,6 +186,37 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect((await api(host, 'GET', `/${code}/participants`)).body.lobby).toEqual([]);
       expect((await api(host, 'POST', `/${code}/reject-all`)).body).toEqual({ rejected: [] });
       expect((await api(waiting[0]!.who, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+    });
+
+    it('a co-host hears the lobby, runs it with the host away, and is a guest again when revoked', async () => {
+      const { host, code } = await startedRoom();
+      const cora = await attendee(code, 'Cora');
+      expect((await api(host, 'PATCH', `/${code}/config`, { lock_room: true })).status).toBe(200);
+      const made = await api(host, 'POST', `/${code}/co-hosts/${cora.user.userId}`);
+      expect(made.status).toBe(200);
+      expect(made.body.participant).toMatchObject({ user_id: cora.user.userId, role: 'co_host' });
+      expectRefusal(await api(cora.user, 'POST', `/${code}/co-hosts/${cora.user.userId}`), 403, 'NOT_HOST');
+
+      const guest = await guestUser(server, 'Knock');
+      const entered = nextEvent(cora.socket, 'lobby:entered');
+      expect((await api(guest, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+      expect(await entered).toEqual({ room_code: code, user_id: guest.userId, display_name: 'Knock' });
+      expect((await api(cora.user, 'GET', `/${code}/participants`)).body.lobby.map((w: { user_id: string }) => w.user_id)).toEqual([guest.userId]);
+      const coraView = await request(cora.socket, 'room:attach', { room_code: code });
+      expect(coraView.data.lobby.map((w: { user_id: string }) => w.user_id)).toEqual([guest.userId]);
+
+      expect((await api(host, 'POST', `/${code}/leave`)).status).toBe(200);
+      expect((await api(cora.user, 'POST', `/${code}/admit/${guest.userId}`)).body.status).toBe('admitted');
+      expect((await api(cora.user, 'POST', `/${code}/mute/${guest.userId}`)).body).toEqual({ requested: [guest.userId] });
+      expectRefusal(await api(cora.user, 'POST', `/${code}/end`), 403, 'NOT_HOST');
+      expectRefusal(await api(cora.user, 'PATCH', `/${code}/config`, { lock_room: false }), 403, 'NOT_HOST');
+      expect((await api(cora.user, 'POST', `/${code}/remove/${guest.userId}`)).body).toEqual({ status: 'removed' });
+
+      expect((await api(host, 'POST', `/${code}/join`)).status).toBe(200);
+      const revoked = await api(host, 'DELETE', `/${code}/co-hosts/${cora.user.userId}`);
+      expect(revoked.body.participant).toMatchObject({ role: 'guest' });
+      expectRefusal(await api(cora.user, 'POST', `/${code}/reject-all`), 403, 'NOT_HOST');
+      expectRefusal(await api(host, 'POST', `/${code}/co-hosts/${guest.userId}`), 409, 'NOT_A_PARTICIPANT');
     });
 
     it('participant:mute_requested reaches the participants asked, and nobody else', async () => {

@@ -104,7 +104,7 @@ describe('room machine: presence', () => {
     r.attach(host);
     r.join('ann');
     r.advance(graceMs);
-    expect(accepted(r.send({ type: 'expire' })).notices).toEqual([{ type: 'lobby:left', hostId: host, userId: 'ann' }]);
+    expect(accepted(r.send({ type: 'expire' })).notices).toEqual([{ type: 'lobby:left', moderators: [host], userId: 'ann' }]);
     expect(r.waiting()).toEqual([]);
   });
 
@@ -149,7 +149,7 @@ describe('room machine: lobby:cancel and hardware status', () => {
     const r = room({ lock_room: true });
     r.join(host);
     r.join('ann');
-    expect(accepted(r.send({ type: 'cancelWaiting', userId: 'ann' })).notices).toEqual([{ type: 'lobby:left', hostId: host, userId: 'ann' }]);
+    expect(accepted(r.send({ type: 'cancelWaiting', userId: 'ann' })).notices).toEqual([{ type: 'lobby:left', moderators: [host], userId: 'ann' }]);
     expect(r.waiting()).toEqual([]);
     expect(accepted(r.send({ type: 'cancelWaiting', userId: 'ann' })).changed).toBe(false);
   });

@@ -26,7 +26,7 @@ describe('room machine: lifecycle', () => {
     const waiting = accepted(r.join('ann'));
     expect(waiting.notices).toEqual([
       { type: 'lobby:waiting', userId: 'ann', reason: 'host_not_started' },
-      { type: 'lobby:entered', hostId: host, userId: 'ann', displayName: 'ann' },
+      { type: 'lobby:entered', moderators: [host], userId: 'ann', displayName: 'ann' },
     ]);
     r.join('bob');
     expect(r.waiting()).toEqual(['ann', 'bob']);
@@ -226,6 +226,48 @@ describe('room machine: admission', () => {
     expect(r.waiting()).toEqual(['ann']);
   });
 
+  it('co-hosts moderate beside the host (admit, reject, remove guests, mute) but may not end, configure or appoint', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.join('cora');
+    r.join('ann');
+    r.join('bob');
+    accepted(r.admit('cora'));
+    expect(refusalOf(r.send({ type: 'setCoHost', by: 'cora', userId: 'cora', coHost: true }))).toBe('NOT_HOST');
+    expect(refusalOf(r.send({ type: 'setCoHost', by: host, userId: 'ann', coHost: true }))).toBe('NOT_A_PARTICIPANT');
+    expect(refusalOf(r.send({ type: 'setCoHost', by: host, userId: host, coHost: true }))).toBe('VALIDATION_FAILED');
+    const made = accepted(r.send({ type: 'setCoHost', by: host, userId: 'cora', coHost: true }));
+    expect(made.notices).toEqual([{ type: 'participant:updated', participant: expect.objectContaining({ userId: 'cora', role: 'co_host' }) }]);
+    expect(made.changes).toEqual([]);
+    expect(accepted(r.send({ type: 'setCoHost', by: host, userId: 'cora', coHost: true })).changed).toBe(false);
+
+    // Lobby news goes to every moderator.
+    expect(accepted(r.join('dee')).notices).toContainEqual({ type: 'lobby:entered', moderators: [host, 'cora'], userId: 'dee', displayName: 'dee' });
+    accepted(r.admit('ann', 'cora'));
+    accepted(r.send({ type: 'reject', by: 'cora', userId: 'bob' }));
+    accepted(r.send({ type: 'requestMute', by: 'cora', userId: null }));
+    accepted(r.send({ type: 'remove', by: 'cora', userId: 'ann' }));
+    expect(refusalOf(r.send({ type: 'remove', by: 'cora', userId: host }))).toBe('VALIDATION_FAILED');
+    expect(refusalOf(r.send({ type: 'end', by: 'cora' }))).toBe('NOT_HOST');
+    expect(refusalOf(r.configure({ lock_room: false }, 'cora'))).toBe('NOT_HOST');
+
+    // The host away, the co-host still runs the lobby.
+    r.leave(host);
+    accepted(r.send({ type: 'admitAll', by: 'cora' }));
+    expect(r.members()).toEqual(['cora', 'dee']);
+
+    // A guest again: nothing more.
+    r.join(host);
+    accepted(r.send({ type: 'setCoHost', by: host, userId: 'cora', coHost: false }));
+    expect(r.ctx.participants.cora!.role).toBe('guest');
+    expect(refusalOf(r.send({ type: 'rejectAll', by: 'cora' }))).toBe('NOT_HOST');
+    // Only the host removes a co-host.
+    accepted(r.send({ type: 'setCoHost', by: host, userId: 'dee', coHost: true }));
+    accepted(r.send({ type: 'setCoHost', by: host, userId: 'cora', coHost: true }));
+    expect(refusalOf(r.send({ type: 'remove', by: 'cora', userId: 'dee' }))).toBe('NOT_HOST');
+    accepted(r.send({ type: 'remove', by: host, userId: 'dee' }));
+  });
+
   it('turning lock_room off admits everyone waiting, in arrival order, as far as seats allow', () => {
     const r = room({ lock_room: true, max_participants: 2 });
     r.join(host);
@@ -299,7 +341,7 @@ describe('room machine: leaving and removal', () => {
     const r = room({ lock_room: true });
     r.join(host);
     r.join('ann');
-    expect(accepted(r.leave('ann')).notices).toEqual([{ type: 'lobby:left', hostId: host, userId: 'ann' }]);
+    expect(accepted(r.leave('ann')).notices).toEqual([{ type: 'lobby:left', moderators: [host], userId: 'ann' }]);
     r.configure({ lock_room: false });
     r.join('ann');
     const left = accepted(r.leave('ann'));
