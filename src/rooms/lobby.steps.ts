@@ -55,17 +55,18 @@ export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:reje
   context: {
     lobby: without(c.lobby, userId),
     graceDeadlines: without(c.graceDeadlines, userId),
-    ...(notice === 'lobby:rejected' && c.timings.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, [userId], at) } : {}),
+    ...(notice === 'lobby:rejected' ? coolDown(c, [userId], at) : {}),
   },
   persist: [],
   notices: [notice === 'lobby:left' ? { type: notice, moderators: moderatorsOf(c), userId } : { type: notice, userId }],
 });
 
-/** The cooldowns after turning `userIds` away at `at`, without those already over. */
-function coolDown(c: RoomContext, userIds: string[], at: number): Record<string, number> {
+/** The cooldowns after turning `userIds` away at `at`, without those already over; nothing when cooldowns are off. */
+function coolDown(c: RoomContext, userIds: string[], at: number): Partial<RoomContext> {
+  if (c.timings.lobbyRejectCooldownMs <= 0) return {};
   const next = Object.fromEntries(Object.entries(c.knockCooldowns).filter(([, until]) => until > at));
   for (const userId of userIds) next[userId] = at + c.timings.lobbyRejectCooldownMs;
-  return next;
+  return { knockCooldowns: next };
 }
 
 /** Whether `userId` was turned away too recently to knock again. */
@@ -90,7 +91,7 @@ export const rejectWaiting = (at: number) => (c: RoomContext): Step => {
   let graceDeadlines = c.graceDeadlines;
   for (const userId of waiting) graceDeadlines = without(graceDeadlines, userId);
   return {
-    context: { lobby: {}, graceDeadlines, ...(c.timings.lobbyRejectCooldownMs > 0 ? { knockCooldowns: coolDown(c, waiting, at) } : {}) },
+    context: { lobby: {}, graceDeadlines, ...coolDown(c, waiting, at) },
     persist: [],
     notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })),
   };

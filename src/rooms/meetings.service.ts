@@ -45,6 +45,14 @@ export interface MeetingsDeps {
 const newRoomCode = () => randomBytes(9).toString('base64url');
 const codeAttempts = 5;
 
+/**
+ * README "REST API": NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409 when
+ * the caller names someone who is not (a conflict with the room's state).
+ */
+const namedSomeoneAbsent = (error: unknown): never => {
+  throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
+};
+
 export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
   const { em, rooms } = deps;
   const view = (room: RoomSummary, principal: Principal) => toRoomView(room, principal.userId, deps.publicBaseUrl);
@@ -103,11 +111,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async setCoHost(principal, roomCode, userId, coHost) {
-      const request = rooms.dispatch(roomCode, { type: 'setCoHost', by: principal.userId, userId, coHost });
-      // As for remove: naming someone who is not in the room is a conflict with its state.
-      const { participant } = await request.catch((error: unknown) => {
-        throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
-      });
+      const { participant } = await rooms.dispatch(roomCode, { type: 'setCoHost', by: principal.userId, userId, coHost }).catch(namedSomeoneAbsent);
       return { participant: toParticipantView(participant) };
     },
 
@@ -117,11 +121,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async requestMute(principal, roomCode, userId) {
-      const request = rooms.dispatch(roomCode, { type: 'requestMute', by: principal.userId, userId });
-      // As for remove: naming someone who is not in the room is a conflict with its state.
-      const { requested } = await request.catch((error: unknown) => {
-        throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
-      });
+      const { requested } = await rooms.dispatch(roomCode, { type: 'requestMute', by: principal.userId, userId }).catch(namedSomeoneAbsent);
       return { requested };
     },
 
@@ -131,11 +131,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async remove(principal, roomCode, userId) {
-      await rooms.dispatch(roomCode, { type: 'remove', by: principal.userId, userId }).catch((error: unknown) => {
-        // README "REST API": NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409
-        // when the host names someone who is not (a conflict with the room's state).
-        throw error instanceof AppError && error.code === 'NOT_A_PARTICIPANT' ? error.withStatus(409) : error;
-      });
+      await rooms.dispatch(roomCode, { type: 'remove', by: principal.userId, userId }).catch(namedSomeoneAbsent);
       return { status: 'removed' };
     },
 
