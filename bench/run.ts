@@ -9,6 +9,7 @@ import { failover } from './scenarios/failover';
 import { latency } from './scenarios/latency';
 import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
+import { scaling } from './scenarios/scaling';
 import { webhooks } from './scenarios/webhooks';
 
 /**
@@ -16,7 +17,7 @@ import { webhooks } from './scenarios/webhooks';
  * nodes (built dist/, on the local PostgreSQL and Redis) and against its same-run baseline, then
  * prints one table and writes bench/results/latest.{json,svg}. See docs/performance.md.
  */
-const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover, f: webhooks };
+const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover, f: webhooks, g: scaling };
 
 function machine() {
   const version = (command: string, args: string[]) => {

@@ -22,6 +22,7 @@ import { openOrm, type Orm } from './persistence/orm';
 import { createSql, type Sql } from './persistence/sql';
 import { registerRealtime } from './realtime/realtime';
 import { createRoomPublisher } from './realtime/room-publisher';
+import { createSpeakerTunings } from './realtime/speaker-tunings';
 import { createSocketServer, type MeetingServer } from './realtime/socket-server';
 import { createInProcessRouter } from './rooms/in-process-router';
 import { createMeetingsService } from './rooms/meetings.service';
@@ -87,6 +88,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     const sql = createSql(orm);
     const accounts = createAccounts(sql, { ttlMs: accountCacheTtlMs, maxEntries: 10_000 });
     const io = createSocketServer(tokens, accounts, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
+    const tunings = createSpeakerTunings(io, socketAdapter !== undefined, logger);
     const metrics = createMetrics({ node: config.nodeId });
     const webhooks = startWebhooks(config, sql, logger, metrics.registry);
     cleanups.push(() => webhooks.close());
@@ -94,7 +96,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       repository: createRoomRepository(orm, config.webhooks?.endpoints),
       webhooks: webhooks.room,
       logger,
-      publish: createRoomPublisher(io),
+      publish: createRoomPublisher(io, tunings),
       timings: {
         emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
         soloRoomTimeoutMs: config.soloRoomTimeoutS * 1000,
@@ -125,8 +127,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       cleanups.push(() => liveState.close());
       rooms = createInProcessRouter({ ...roomDeps, liveState });
     }
-    const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, metrics: metrics.registry });
-    const limits = { maxParticipantsLimit: config.maxParticipantsLimit };
+    const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, tunings, metrics: metrics.registry });
+    const limits = { maxParticipantsLimit: config.maxParticipantsLimit, speakerThresholdDb: config.roomSpeakerRanges.thresholdDb, speakerMinMs: config.roomSpeakerRanges.minMs };
     const httpApp = createHttpApp({
       logger,
       orm,

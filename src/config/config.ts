@@ -10,6 +10,11 @@ import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+
 /** Express's `trust proxy`: none, all, a number of hops, or the proxies' addresses. */
 export type TrustProxy = boolean | number | string[];
 
@@ -49,6 +54,19 @@ const webhookUrls = z.string().transform((value, ctx) => {
   return [...new Set(urls)];
 });
 
+/** A `min,max` pair of numbers within [lowest, highest], min ≤ max. */
+const range = (lowest: number, highest: number, integers: boolean) =>
+  z.string().transform((value, ctx) => {
+    const parts = value.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part)));
+    const [min, max] = parts as [number, number];
+    const number = (n: number) => Number.isFinite(n) && (!integers || Number.isInteger(n)) && n >= lowest && n <= highest;
+    if (parts.length !== 2 || !parts.every(number) || min > max) {
+      ctx.addIssue({ code: 'custom', message: `must be min,max: two ${integers ? 'integers' : 'numbers'} from ${lowest} to ${highest}, the first not above the second` });
+      return z.NEVER;
+    }
+    return { min, max };
+  });
+
 const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -70,6 +88,8 @@ const envSchema = z
     PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).default('http://localhost:3000'),
     ACTIVE_SPEAKER_THRESHOLD_DB: z.coerce.number().min(-127).max(0).default(-40),
     ACTIVE_SPEAKER_MIN_MS: int(0, 10_000).default(300),
+    ROOM_SPEAKER_THRESHOLD_DB_RANGE: range(-127, 0, false).default({ min: -70, max: -10 }),
+    ROOM_SPEAKER_MIN_MS_RANGE: range(0, 10_000, true).default({ min: 100, max: 3000 }),
     DEFAULT_MAX_PARTICIPANTS: int(2, 100_000).default(100),
     MAX_PARTICIPANTS_LIMIT: int(2, 100_000).default(1000),
     RECONNECT_GRACE_S: int(0, 86_400).default(30),
@@ -134,6 +154,8 @@ export interface Config {
   readonly guestTokenTtlS: number;
   readonly publicBaseUrl: string;
   readonly activeSpeaker: { readonly thresholdDb: number; readonly minMs: number };
+  /** What a room may set as its own speaker_threshold_db and speaker_min_ms. */
+  readonly roomSpeakerRanges: { readonly thresholdDb: Range; readonly minMs: Range };
   readonly defaultMaxParticipants: number;
   readonly maxParticipantsLimit: number;
   readonly reconnectGraceS: number;
@@ -194,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     guestTokenTtlS: e.GUEST_TOKEN_TTL_S,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
     activeSpeaker: { thresholdDb: e.ACTIVE_SPEAKER_THRESHOLD_DB, minMs: e.ACTIVE_SPEAKER_MIN_MS },
+    roomSpeakerRanges: { thresholdDb: e.ROOM_SPEAKER_THRESHOLD_DB_RANGE, minMs: e.ROOM_SPEAKER_MIN_MS_RANGE },
     defaultMaxParticipants: e.DEFAULT_MAX_PARTICIPANTS,
     maxParticipantsLimit: e.MAX_PARTICIPANTS_LIMIT,
     reconnectGraceS: e.RECONNECT_GRACE_S,

@@ -61,8 +61,13 @@ export interface ServerToClientEvents {
   'room:ended': (payload: { room_code: string; ended_at: string }) => void;
 }
 
-/** Nodes talk through the room router, not through Socket.IO events. */
-export type InterServerEvents = Record<never, never>;
+/**
+ * Between nodes (Socket.IO's serverSideEmit): rooms talk through the room router; only a room's
+ * speaker tuning goes to every node, for the speaking detectors of the room's sockets there.
+ */
+export interface InterServerEvents {
+  'speaker:tuned': (roomCode: string, tuning: { thresholdDb: number | null; minMs: number | null }) => void;
+}
 
 /** What the server keeps on each socket (plain data, so it can cross nodes with fetchSockets). */
 export interface SocketData {

@@ -78,7 +78,17 @@ const language = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must b
 
 export interface MeetingLimits {
   maxParticipantsLimit: number;
+  /** ROOM_SPEAKER_THRESHOLD_DB_RANGE and ROOM_SPEAKER_MIN_MS_RANGE: what a room may choose. */
+  speakerThresholdDb: Range;
+  speakerMinMs: Range;
 }
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+const within = (schema: z.ZodNumber, range: Range) => schema.min(range.min, `must be at least ${range.min}`).max(range.max, `must be at most ${range.max}`);
 
 /** The request bodies of /meetings whose bounds depend on the configuration. */
 export function meetingBodies(limits: MeetingLimits) {
@@ -90,6 +100,12 @@ export function meetingBodies(limits: MeetingLimits) {
       .int('must be an integer')
       .min(2, 'must be at least 2')
       .max(limits.maxParticipantsLimit, `must be at most ${limits.maxParticipantsLimit}`),
+    speaker_threshold_db: within(z.number(), limits.speakerThresholdDb)
+      .nullable()
+      .describe("the room's own active-speaker threshold (dBFS); null or absent: the server's ACTIVE_SPEAKER_THRESHOLD_DB"),
+    speaker_min_ms: within(z.number().int('must be an integer'), limits.speakerMinMs)
+      .nullable()
+      .describe("how long (ms) a level must stay at the threshold in this room; null or absent: the server's ACTIVE_SPEAKER_MIN_MS"),
   });
   return {
     createRoomBody: z.strictObject({ name: roomName, settings: settings.partial().optional() }),
@@ -117,6 +133,8 @@ export const roomSettingsView = z.object({
   lock_room: z.boolean(),
   enable_transcription: z.boolean(),
   max_participants: z.number().int(),
+  speaker_threshold_db: z.number().optional().describe('present only when the room has its own threshold'),
+  speaker_min_ms: z.number().int().optional().describe('present only when the room has its own minimum'),
 });
 export type RoomSettingsView = z.infer<typeof roomSettingsView>;
 

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { RoomRouter } from '../rooms/room-router';
-import { userChannel } from './channels';
+import { roomChannel, userChannel } from './channels';
 import { createRoomHandlers } from './room.handlers';
 import { createSpeakingDetectors } from './speaking-detectors';
 import { countChannelLeaves, registerSpeakerHandlers } from './speaker.handlers';
 import { guardSocket } from './socket-guard';
 import type { MeetingServer } from './socket-server';
+import type { SpeakerTunings } from './speaker-tunings';
 
 export interface RealtimeDeps {
   rooms: RoomRouter;
@@ -14,14 +15,18 @@ export interface RealtimeDeps {
   logger: Logger;
   /** ACTIVE_SPEAKER_THRESHOLD_DB and ACTIVE_SPEAKER_MIN_MS. */
   speaker: { thresholdDb: number; minMs: number };
+  /** Rooms' own speaker tunings, as they reach this node. */
+  tunings: SpeakerTunings;
   metrics: Registry;
 }
 
 /** Wires every connecting socket: its personal channel, the guard, and the event handlers. */
 export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close(): void } {
   const { rooms, logger } = deps;
+  const adapter = io.of('/').adapter;
   const detectors = createSpeakingDetectors({
     options: deps.speaker,
+    inChannel: (roomCode) => adapter.rooms.has(roomChannel(roomCode)),
     report(roomCode, userId, change) {
       const command = change.type === 'started' ? { type: 'speakingStarted' as const, userId, level: change.level } : { type: 'speakingStopped' as const, userId };
       rooms.dispatch(roomCode, command).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'speaking change failed'));
@@ -36,6 +41,8 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
       this.set(io.engine.clientsCount);
     },
   });
+
+  deps.tunings.onTuned(detectors.tune);
 
   const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, logger });
   const leaves = countChannelLeaves(io);

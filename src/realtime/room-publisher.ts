@@ -4,6 +4,7 @@ import type { RoomNotice } from '../rooms/room.types';
 import { toParticipantView } from '../rooms/room-views';
 import { roomChannel, userChannel } from './channels';
 import type { MeetingServer } from './socket-server';
+import type { SpeakerTunings } from './speaker-tunings';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -14,11 +15,11 @@ const socketIds = (connections: readonly string[]) => connections.map((id) => pa
  * Turns what a room tells its members into the Socket.IO events of README "Realtime", and keeps the
  * room channel's membership in step with the room (`channel:join`/`channel:leave`, and an ended
  * room empties it), in the order of the room's commands. Through the adapter this reaches
- * sockets on every node.
+ * sockets on every node, and so does a room's speaker tuning (speaker-tunings.ts).
  */
-export function createRoomPublisher(io: MeetingServer): NoticePublisher {
+export function createRoomPublisher(io: MeetingServer, tunings: SpeakerTunings): NoticePublisher {
   return (roomCode, notices) => {
-    for (const notice of notices) deliver(io, roomCode, notice);
+    for (const notice of notices) deliver(io, tunings, roomCode, notice);
   };
 }
 
@@ -35,11 +36,12 @@ function everywhere(io: MeetingServer, target: string | string[], change: (socke
   change(io.in(target));
 }
 
-function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void {
+function deliver(io: MeetingServer, tunings: SpeakerTunings, room_code: string, notice: RoomNotice): void {
   const room = roomChannel(room_code);
   switch (notice.type) {
     case 'channel:join':
       everywhere(io, socketIds(notice.connections), (sockets) => sockets.socketsJoin(room));
+      if (notice.tuning) tunings.announce(room_code, notice.tuning);
       return;
     case 'channel:leave':
       everywhere(io, socketIds(notice.connections), (sockets) => sockets.socketsLeave(room));
@@ -79,6 +81,9 @@ function deliver(io: MeetingServer, room_code: string, notice: RoomNotice): void
       return;
     case 'room:updated':
       io.to(room).emit('room:updated', { room_code, settings: notice.settings, status: notice.status });
+      return;
+    case 'speaker:tuned':
+      tunings.announce(room_code, notice.tuning);
       return;
     case 'room:ended':
       // Everyone in the room or its lobby hears it once, attached or not; then the channel empties.

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { SpeakerTuning } from '../rooms/room.types';
 import { SpeakingDetector, speakingGapMs, type SpeakingChange, type SpeakingOptions } from './speaking-detector';
 
 /**
@@ -11,6 +12,12 @@ import { SpeakingDetector, speakingGapMs, type SpeakingChange, type SpeakingOpti
  * when the run starts and cleared when it ends, so a sample that only continues a run costs no
  * timer work. A sweep notices speakers who went quiet without a low sample (muted, tab closed)
  * and reports them stopped.
+ *
+ * A room may have its own threshold and minimum (README "Per-room speaker tuning"). The
+ * detectors of one room share one options object, which `tune()` changes in place, so a
+ * change reaches every detector of the room with no lookup per level. The object stays while
+ * the room has detectors or sockets in its channel on this node, or was tuned in the last
+ * `keepTunedMs`: a tuning may arrive just before the join of the socket it is for.
  */
 export interface SpeakingDetectors {
   /** A level (dBFS) from a participant's socket: `sample(track(…), level)`. */
@@ -25,11 +32,16 @@ export interface SpeakingDetectors {
   sample(tracker: LevelTracker, level: number): void;
   /** Drops the socket's detector for one room, or all of them; speech in progress is reported stopped. */
   forget(socketId: string, roomCode?: string): void;
+  /** The room's speaker tuning (null fields: the node's defaults), for its detectors now and later. */
+  tune(roomCode: string, tuning: SpeakerTuning): void;
   close(): void;
 }
 
 export interface SpeakingDetectorsDeps {
+  /** ACTIVE_SPEAKER_THRESHOLD_DB and ACTIVE_SPEAKER_MIN_MS: for rooms without their own. */
   options: Omit<SpeakingOptions, 'gapMs'>;
+  /** Whether a socket of this node is in the room's channel. */
+  inChannel(roomCode: string): boolean;
   report(roomCode: string, userId: string, change: SpeakingChange): void;
   /** Monotonic milliseconds. */
   now?: () => number;
@@ -41,8 +53,16 @@ export interface LevelTracker {
   readonly live: boolean;
 }
 
+/** The options every detector of one room shares, how many detectors use them, and when they were last tuned. */
+interface RoomOptions {
+  options: SpeakingOptions;
+  detectors: number;
+  tunedAt: number;
+}
+
 interface Entry extends LevelTracker {
   live: boolean;
+  room: RoomOptions;
   detector: SpeakingDetector;
   userId: string;
   /** The detector's `speechDueAt()` that `timer` is armed for (null: no timer). */
@@ -52,10 +72,13 @@ interface Entry extends LevelTracker {
 
 /** How often silent speakers are looked for: a stop is reported within gap + this. */
 const sweepEveryMs = 100;
+/** How long a room's tuning is kept with no detector or socket of the room here (and how often that is checked). */
+export const keepTunedMs = 10_000;
 
 export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDetectors {
   const now = deps.now ?? (() => performance.now());
-  const options: SpeakingOptions = { ...deps.options, gapMs: speakingGapMs };
+  const defaults = deps.options;
+  const byRoom = new Map<string, RoomOptions>();
   const bySocket = new Map<string, Map<string, Entry>>();
   // Only the entries speaking now: the sweep's work grows with speakers, not with sockets.
   const speaking = new Set<Entry>();
@@ -95,9 +118,16 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
     entry.dueAt = null;
   };
 
+  const roomOptions = (roomCode: string): RoomOptions => {
+    let room = byRoom.get(roomCode);
+    if (!room) byRoom.set(roomCode, (room = { options: { ...defaults, gapMs: speakingGapMs }, detectors: 0, tunedAt: Number.NEGATIVE_INFINITY }));
+    return room;
+  };
+
   const drop = (entry: Entry) => {
     entry.live = false;
     cancel(entry);
+    entry.room.detectors -= 1;
     if (entry.detector.speaking) report(entry, { type: 'stopped' });
   };
 
@@ -105,13 +135,18 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
     let rooms = bySocket.get(socketId);
     if (!rooms) bySocket.set(socketId, (rooms = new Map()));
     let entry = rooms.get(roomCode);
-    if (!entry) rooms.set(roomCode, (entry = { live: true, detector: new SpeakingDetector(options), roomCode, userId, dueAt: null, timer: null }));
+    if (!entry) {
+      const room = roomOptions(roomCode);
+      room.detectors += 1;
+      entry = { live: true, room, detector: new SpeakingDetector(room.options), roomCode, userId, dueAt: null, timer: null };
+      rooms.set(roomCode, entry);
+    }
     return entry;
   };
 
   const sample = (entry: Entry, level: number) => {
     // Most levels are a silent participant's: they change nothing, so they cost no clock read.
-    if (!entry.live || (level < options.thresholdDb && entry.detector.idle)) return;
+    if (!entry.live || (level < entry.room.options.thresholdDb && entry.detector.idle)) return;
     const at = now();
     const change = entry.detector.sample(level, at);
     if (change) report(entry, change);
@@ -126,6 +161,14 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
     }
   }, sweepEveryMs);
   sweep.unref();
+
+  const forgetUnused = setInterval(() => {
+    const at = now();
+    for (const [roomCode, room] of byRoom) {
+      if (room.detectors === 0 && at - room.tunedAt >= keepTunedMs && !deps.inChannel(roomCode)) byRoom.delete(roomCode);
+    }
+  }, keepTunedMs);
+  forgetUnused.unref();
 
   return {
     level(socketId, roomCode, userId, level) {
@@ -146,8 +189,17 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
       if (rooms.size === 0) bySocket.delete(socketId);
     },
 
+    tune(roomCode, tuning) {
+      const room = roomOptions(roomCode);
+      room.tunedAt = now();
+      room.options.thresholdDb = tuning.thresholdDb ?? defaults.thresholdDb;
+      room.options.minMs = tuning.minMs ?? defaults.minMs;
+    },
+
     close() {
       clearInterval(sweep);
+      clearInterval(forgetUnused);
+      byRoom.clear();
       for (const rooms of bySocket.values()) {
         for (const entry of rooms.values()) {
           entry.live = false;

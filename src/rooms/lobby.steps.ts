@@ -1,5 +1,5 @@
-import { chain, freeSeats, graceFor, lobbyInOrder, nothing, socketsOf, without, type Step } from './room-steps';
-import type { LeaveReason, Participant, Role, RoomContext, RoomSettings, LobbyEntry, WaitingReason } from './room.types';
+import { chain, freeSeats, graceFor, joinChannel, lobbyInOrder, nothing, settingsInOrder, socketsOf, speakerTuningOf, without, type Step } from './room-steps';
+import type { LeaveReason, Participant, Role, RoomContext, RoomNotice, RoomSettings, LobbyEntry, SettingsPatch, WaitingReason } from './room.types';
 
 /**
  * Pure steps for who is in the room and its lobby, and for the room's life (start, end,
@@ -26,7 +26,7 @@ export const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
       step.notices.push({ type: 'lobby:admitted', userId: user.userId });
     }
     // The newcomer's sockets enter the channel first, so they hear their own arrival too.
-    if (connections.length > 0) step.notices.push({ type: 'channel:join', connections });
+    if (connections.length > 0) step.notices.push(joinChannel(c, connections));
     step.notices.push({ type: 'participant:joined', participant: member });
   }
   step.context = next;
@@ -139,10 +139,20 @@ export const endRoom = (at: number) => (c: RoomContext): Step => ({
   notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
 });
 
-export const configure = (patch: Partial<RoomSettings>) => (c: RoomContext): Step => {
-  const settings = { ...c.settings, ...patch };
-  const changed = (Object.keys(settings) as (keyof RoomSettings)[]).some((key) => settings[key] !== c.settings[key]);
-  if (!changed) return nothing();
+/** Applies a settings change; a speaker key set to null is dropped (the server's value applies again). */
+export const configure = (patch: SettingsPatch) => (c: RoomContext): Step => {
+  const settings = withPatch(c.settings, patch);
+  const keys = new Set([...Object.keys(c.settings), ...Object.keys(settings)] as (keyof RoomSettings)[]);
+  const changed = (key: keyof RoomSettings) => settings[key] !== c.settings[key];
+  if (![...keys].some(changed)) return nothing();
   const status = c.startedAt === null ? 'pending' : 'active';
-  return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices: [{ type: 'room:updated', settings, status }] };
+  const notices: RoomNotice[] = [{ type: 'room:updated', settings, status }];
+  if (changed('speaker_threshold_db') || changed('speaker_min_ms')) notices.push({ type: 'speaker:tuned', tuning: speakerTuningOf(settings) ?? { thresholdDb: null, minMs: null } });
+  return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices };
 };
+
+/** The settings with a patch applied: a speaker key set to null is removed. */
+const withPatch = (settings: RoomSettings, patch: SettingsPatch): RoomSettings =>
+  settingsInOrder({ ...settings, ...patch, speaker_threshold_db: nullToAbsent(patch.speaker_threshold_db, settings.speaker_threshold_db), speaker_min_ms: nullToAbsent(patch.speaker_min_ms, settings.speaker_min_ms) });
+
+const nullToAbsent = (patched: number | null | undefined, current: number | undefined) => (patched === null ? undefined : (patched ?? current));

@@ -1,5 +1,5 @@
 import { dropFromLobby, unseat } from './lobby.steps';
-import { chain, graceFor, nothing, socketsOf, without, type Step } from './room-steps';
+import { chain, graceFor, joinChannel, nothing, socketsOf, without, type Step } from './room-steps';
 import type { Participant, RoomContext, RoomNotice } from './room.types';
 
 /**
@@ -22,7 +22,7 @@ export const connect = (userId: string, connectionId: string) => (c: RoomContext
   const connections = { ...c.connections, [userId]: [...sockets, connectionId] };
   const next = { ...c, connections, graceDeadlines: without(c.graceDeadlines, userId) };
   const step = updateMember(userId, { status: 'connected' })(next);
-  const notices: RoomNotice[] = c.participants[userId] ? [{ type: 'channel:join', connections: [connectionId] }, ...step.notices] : step.notices;
+  const notices: RoomNotice[] = c.participants[userId] ? [joinChannel(c, [connectionId]), ...step.notices] : step.notices;
   return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices };
 };
 

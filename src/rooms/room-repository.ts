@@ -6,6 +6,7 @@ import { createSql, type NamedStatement, type SqlStatement } from '../persistenc
 import type { WebhookEvent } from '../webhooks/webhook-events';
 import { outboxInsert } from '../webhooks/webhook-outbox';
 import type { DurableChange, Role, RoomSettings } from './room.types';
+import { settingsInOrder } from './room-steps';
 import type { RoomStatus } from './room-step';
 
 /** A room as PostgreSQL holds it: the row, its open attendances and its bans. */
@@ -140,7 +141,7 @@ export function createRoomRepository(orm: Orm, webhookEndpoints: readonly string
         startedAt: epochMsOrNull(room.started_at),
         endedAt: epochMsOrNull(room.ended_at),
         // jsonb keeps its own key order; answer in the contract's.
-        settings: { lock_room: room.settings.lock_room, enable_transcription: room.settings.enable_transcription, max_participants: room.settings.max_participants },
+        settings: settingsInOrder(room.settings),
         attendance: rows
           .filter((row) => row.left_at === null)
           .map((row) => ({ userId: row.user_id, displayName: row.display_name, role: row.role, joinedAt: epochMs(row.joined_at) })),

@@ -1,4 +1,4 @@
-import type { DurableChange, RoomContext, RoomNotice, LobbyEntry } from './room.types';
+import type { DurableChange, RoomContext, RoomNotice, LobbyEntry, RoomSettings, SpeakerTuning } from './room.types';
 
 /**
  * The kit the room's pure steps are written with (lobby.steps.ts, presence.steps.ts,
@@ -61,3 +61,33 @@ export const graceFor = (c: RoomContext, userId: string, at: number): Record<str
   socketsOf(c, userId).length > 0
     ? without(c.graceDeadlines, userId)
     : { ...c.graceDeadlines, [userId]: c.graceDeadlines[userId] ?? at + c.timings.reconnectGraceMs };
+
+/** The room's own speaker tuning, or null when it uses the server's (no speaker key in its settings). */
+export const speakerTuningOf = (settings: RoomSettings): SpeakerTuning | null =>
+  settings.speaker_threshold_db === undefined && settings.speaker_min_ms === undefined
+    ? null
+    : { thresholdDb: settings.speaker_threshold_db ?? null, minMs: settings.speaker_min_ms ?? null };
+
+/**
+ * Sockets entering the room's channel. A room with its own speaker tuning sends it along, so
+ * the node holding a socket has it before the socket's first level counts.
+ */
+export const joinChannel = (c: RoomContext, connections: string[]): RoomNotice => {
+  const tuning = speakerTuningOf(c.settings);
+  return tuning ? { type: 'channel:join', connections, tuning } : { type: 'channel:join', connections };
+};
+
+/**
+ * Settings in the contract's key order, without undefined speaker keys: what a client sees and
+ * compares. A room without its own speaker tuning has the three keys it always had.
+ */
+export function settingsInOrder(settings: RoomSettings): RoomSettings {
+  const { lock_room, enable_transcription, max_participants, speaker_threshold_db, speaker_min_ms } = settings;
+  return {
+    lock_room,
+    enable_transcription,
+    max_participants,
+    ...(speaker_threshold_db === undefined ? {} : { speaker_threshold_db }),
+    ...(speaker_min_ms === undefined ? {} : { speaker_min_ms }),
+  };
+}

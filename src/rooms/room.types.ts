@@ -7,6 +7,20 @@ export interface RoomSettings {
   lock_room: boolean;
   enable_transcription: boolean;
   max_participants: number;
+  /** The room's own ACTIVE_SPEAKER_THRESHOLD_DB; absent: the server's. */
+  speaker_threshold_db?: number;
+  /** The room's own ACTIVE_SPEAKER_MIN_MS; absent: the server's. */
+  speaker_min_ms?: number;
+}
+
+/** A settings change: a speaker key set to null goes back to the server's value. */
+export type SettingsPatch = Partial<Omit<RoomSettings, SpeakerSettingKey>> & { [K in SpeakerSettingKey]?: number | null };
+export type SpeakerSettingKey = 'speaker_threshold_db' | 'speaker_min_ms';
+
+/** How the speaking detectors hear a room (README "Per-room speaker tuning"); null: the node's ACTIVE_SPEAKER_* value. */
+export interface SpeakerTuning {
+  thresholdDb: number | null;
+  minMs: number | null;
 }
 
 /** The role an attendance starts with (PostgreSQL `participants.role`). */
@@ -142,7 +156,7 @@ export type RoomEvent =
   | { type: 'speakingStarted'; at: number; userId: string; level: number }
   | { type: 'speakingStopped'; at: number; userId: string }
   | { type: 'end'; at: number; by: string }
-  | { type: 'configure'; at: number; by: string; settings: Partial<RoomSettings> }
+  | { type: 'configure'; at: number; by: string; settings: SettingsPatch }
   | { type: 'viewParticipants'; at: number; by: string }
   /** Sent by the deadline scheduler when a stored deadline (empty room, reconnect grace) is due. */
   | { type: 'expire'; at: number };
@@ -162,7 +176,8 @@ export type DurableChange =
  * rest, so a socket never misses or overhears an event around a change of membership.
  */
 export type RoomNotice =
-  | { type: 'channel:join'; connections: string[] }
+  /** `tuning`: the room's speaker tuning, when it has its own, for the nodes holding these sockets. */
+  | { type: 'channel:join'; connections: string[]; tuning?: SpeakerTuning }
   | { type: 'channel:leave'; connections: string[] }
   | { type: 'lobby:waiting'; userId: string; reason: WaitingReason }
   /** `moderators`: the host and the co-hosts, who are told about the lobby. */
@@ -177,5 +192,7 @@ export type RoomNotice =
   | { type: 'participant:mute_requested'; userIds: string[]; by: string; at: number }
   | { type: 'speaker:changed'; userId: string | null; at: number }
   | { type: 'room:updated'; settings: RoomSettings; status: 'pending' | 'active' }
+  /** The room's speaker tuning changed: every node's detectors for the room's sockets take it. */
+  | { type: 'speaker:tuned'; tuning: SpeakerTuning }
   /** `userIds`: everyone in the room or its lobby, told on their own channels too. */
   | { type: 'room:ended'; at: number; userIds: string[] };

@@ -117,6 +117,34 @@ describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (
     expect(joined.map((p) => p.participant.user_id)).toEqual([guest.userId]);
   });
 
+  it("a room's speaker tuning reaches the detectors on other nodes: with an admitted guest's socket, and when the host changes it", async () => {
+    // The room runs on B; the host is on A; Lou waits, attached on C, where the room has no socket yet.
+    const { host, code } = await roomOwnedBy(b, { lock_room: true, speaker_threshold_db: -30, speaker_min_ms: 100 });
+    const hostSocket = await attached(a, host, code);
+    const lou = await guestUser(a, 'Lou');
+    expect((await meetings(a)(lou, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+    const louSocket = await connectSocket(c, lou.token);
+    expect((await request(louSocket, 'room:attach', { room_code: code })).data.status).toBe('waiting');
+    const admitted = nextEvent(louSocket, 'lobby:admitted');
+    expect((await meetings(a)(host, 'POST', `/${code}/admit/${lou.userId}`, {})).status).toBe(200);
+    await admitted;
+
+    // -35 dBFS is speech by the server's -40, not by this room's -30: C must have heard the tuning.
+    const changes = record(hostSocket, 'speaker:changed');
+    const send = () => louSocket.emit('audio:level', { room_code: code, level: -35 });
+    send();
+    const sender = setInterval(send, 50);
+    try {
+      await quietFor(700);
+      expect(changes).toEqual([]);
+      // Lowered through C, run on B, applied on C.
+      expect((await meetings(c)(host, 'PATCH', `/${code}/config`, { speaker_threshold_db: -45 })).status).toBe(200);
+      expect((await nextEvent(hostSocket, 'speaker:changed')).user_id).toBe(lou.userId);
+    } finally {
+      clearInterval(sender);
+    }
+  });
+
   it('failed logins count against one budget per account across the nodes', async () => {
     const session = await registerUser(a);
     const { email } = session.credentials;

@@ -1,5 +1,5 @@
 import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/room-step';
-import type { RoomEvent, RoomSettings } from '../../src/rooms/room.types';
+import type { RoomEvent, RoomSettings, SettingsPatch } from '../../src/rooms/room.types';
 
 /**
  * A room machine under test: the current snapshot plus a simulated clock. Commands go through
@@ -52,7 +52,7 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
     join: (userId: string, displayName = userId) => self.send({ type: 'join', userId, displayName, language: null, hardwareReady: false }),
     admit: (userId: string, by = host) => self.send({ type: 'admit', by, userId }),
     leave: (userId: string) => self.send({ type: 'leave', userId, reason: 'left' }),
-    configure: (patch: Partial<RoomSettings>, by = host) => self.send({ type: 'configure', by, settings: patch }),
+    configure: (patch: SettingsPatch, by = host) => self.send({ type: 'configure', by, settings: patch }),
     members: () => Object.keys(snapshot.context.participants).sort(),
     waiting: () => Object.keys(snapshot.context.lobby).sort(),
   };

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       guestTokenTtlS: 43_200,
       publicBaseUrl: 'http://localhost:3000',
       activeSpeaker: { thresholdDb: -40, minMs: 300 },
+      roomSpeakerRanges: { thresholdDb: { min: -70, max: -10 }, minMs: { min: 100, max: 3000 } },
       defaultMaxParticipants: 100,
       maxParticipantsLimit: 1000,
       reconnectGraceS: 30,
@@ -59,6 +60,8 @@ describe('loadConfig', () => {
       PUBLIC_BASE_URL: 'https://meet.example.com/',
       ACTIVE_SPEAKER_THRESHOLD_DB: '-35.5',
       ACTIVE_SPEAKER_MIN_MS: '250',
+      ROOM_SPEAKER_THRESHOLD_DB_RANGE: '-60.5, -20',
+      ROOM_SPEAKER_MIN_MS_RANGE: '0,1000',
       DEFAULT_MAX_PARTICIPANTS: '50',
       MAX_PARTICIPANTS_LIMIT: '500',
       RECONNECT_GRACE_S: '10',
@@ -84,6 +87,7 @@ describe('loadConfig', () => {
       guestTokenTtlS: 1200,
       publicBaseUrl: 'https://meet.example.com',
       activeSpeaker: { thresholdDb: -35.5, minMs: 250 },
+      roomSpeakerRanges: { thresholdDb: { min: -60.5, max: -20 }, minMs: { min: 0, max: 1000 } },
       defaultMaxParticipants: 50,
       maxParticipantsLimit: 500,
       reconnectGraceS: 10,
@@ -94,6 +98,7 @@ describe('loadConfig', () => {
       webConcurrency: 4,
       logLevel: 'warn',
       trustProxy: 1,
+      webhooks: undefined,
     });
   });
 
@@ -164,6 +169,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
     for (const bad of ['yes please', '10.0.0.0/33', '300.1.1.1', 'loopback,', '10.0.0.1/8/1']) {
       expect(problemsOf({ TRUST_PROXY: bad })).toEqual([expect.stringMatching(/^TRUST_PROXY: must be false, true, a hop count/)]);
+    }
+  });
+
+  it('reads the ranges a room may tune its speaker detection in as min,max', () => {
+    expect(loadConfig({ ROOM_SPEAKER_THRESHOLD_DB_RANGE: '-40,-40' }).roomSpeakerRanges.thresholdDb).toEqual({ min: -40, max: -40 });
+    for (const bad of ['-10,-70', '-50', '-50,-40,-30', '-130,-10', '-50,5', 'loud,quiet', ',']) {
+      expect(problemsOf({ ROOM_SPEAKER_THRESHOLD_DB_RANGE: bad })).toEqual([expect.stringMatching(/^ROOM_SPEAKER_THRESHOLD_DB_RANGE: must be min,max: two numbers from -127 to 0/)]);
+    }
+    for (const bad of ['100.5,200', '-1,200', '100,20000', '300,200']) {
+      expect(problemsOf({ ROOM_SPEAKER_MIN_MS_RANGE: bad })).toEqual([expect.stringMatching(/^ROOM_SPEAKER_MIN_MS_RANGE: must be min,max: two integers from 0 to 10000/)]);
     }
   });
 

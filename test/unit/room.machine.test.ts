@@ -394,6 +394,35 @@ describe('room machine: settings', () => {
     expect(same.changed).toBe(false);
     expect(same.notices).toEqual([]);
   });
+
+  it("a room's own speaker tuning: set, told to the nodes with the settings, sent with every channel join, cleared with null", () => {
+    const r = room();
+    accepted(r.join(host));
+    accepted(r.attach(host));
+    const tuned = accepted(r.configure({ speaker_min_ms: 150 }));
+    expect(tuned.notices).toEqual([
+      { type: 'room:updated', settings: { lock_room: false, enable_transcription: false, max_participants: 100, speaker_min_ms: 150 }, status: 'active' },
+      { type: 'speaker:tuned', tuning: { thresholdDb: null, minMs: 150 } },
+    ]);
+    expect(tuned.changes).toEqual([{ kind: 'settingsChanged', settings: r.ctx.settings }]);
+    // Keys keep the contract's order whichever came first.
+    accepted(r.configure({ speaker_threshold_db: -30 }));
+    expect(Object.keys(r.ctx.settings)).toEqual(['lock_room', 'enable_transcription', 'max_participants', 'speaker_threshold_db', 'speaker_min_ms']);
+    // Another setting leaves the tuning alone and does not announce it.
+    expect(accepted(r.configure({ lock_room: true, speaker_min_ms: 150 })).notices.map((n) => n.type)).toEqual(['room:updated']);
+    accepted(r.configure({ lock_room: false }));
+    // A participant's socket joining the channel brings the room's tuning to its node.
+    accepted(r.join('ann'));
+    expect(accepted(r.attach('ann')).notices).toContainEqual({ type: 'channel:join', connections: ['ann-socket'], tuning: { thresholdDb: -30, minMs: 150 } });
+    // Null goes back to the server's value: the key disappears, and the nodes hear it.
+    const cleared = accepted(r.configure({ speaker_threshold_db: null, speaker_min_ms: null }));
+    expect(r.ctx.settings).toEqual({ lock_room: false, enable_transcription: false, max_participants: 100 });
+    expect(cleared.notices).toContainEqual({ type: 'speaker:tuned', tuning: { thresholdDb: null, minMs: null } });
+    expect(accepted(r.configure({ speaker_min_ms: null })).notices).toEqual([]);
+    // A room without its own tuning sends none with a join.
+    accepted(r.attach('ann', 'ann-tab-2'));
+    expect(accepted(r.send({ type: 'attach', userId: host, connectionId: 'host-tab-2' })).notices).toContainEqual({ type: 'channel:join', connections: ['host-tab-2'] });
+  });
 });
 
 describe('room machine: empty-room deadline', () => {

@@ -1,4 +1,4 @@
-import { createSpeakingDetectors, type SpeakingDetectors } from '../../src/realtime/speaking-detectors';
+import { createSpeakingDetectors, keepTunedMs, type SpeakingDetectors } from '../../src/realtime/speaking-detectors';
 import { SpeakingDetector, speakingGapMs } from '../../src/realtime/speaking-detector';
 
 /**
@@ -173,10 +173,14 @@ describe('speaker detectors on a node', () => {
   let clock = 0;
   const reports: string[] = [];
   let detectors: SpeakingDetectors;
+  // The rooms whose channel has a socket of this node.
+  const channels = new Set<string>();
+  const inChannel = (room: string) => channels.has(room);
 
   const start = (minMs = 300) => {
     detectors = createSpeakingDetectors({
       options: { thresholdDb: -40, minMs },
+      inChannel,
       now: () => clock,
       report: (room, user, change) => reports.push(`${clock} ${room}/${user} ${change.type}`),
     });
@@ -186,6 +190,8 @@ describe('speaker detectors on a node', () => {
     jest.useFakeTimers({ now: 0 });
     clock = 0;
     reports.length = 0;
+    channels.clear();
+    channels.add('room-a');
     start();
   });
   afterEach(() => {
@@ -210,8 +216,8 @@ describe('speaker detectors on a node', () => {
     }
   };
 
-  /** Timers other than the sweep's. */
-  const pendingTimers = () => jest.getTimerCount() - 1;
+  /** Timers other than the two sweeps' (silent speakers, unused tunings). */
+  const pendingTimers = () => jest.getTimerCount() - 2;
 
   it('keeps one detector per socket and room, and reports only starts and stops', () => {
     speak('s1', 'room-a', 'ann', -20, 400);
@@ -274,7 +280,7 @@ describe('speaker detectors on a node', () => {
   it("a silent participant's levels read no clock and arm no timer", () => {
     detectors.close();
     let reads = 0;
-    detectors = createSpeakingDetectors({ options: { thresholdDb: -40, minMs: 300 }, now: () => (reads++, clock), report: () => {} });
+    detectors = createSpeakingDetectors({ options: { thresholdDb: -40, minMs: 300 }, inChannel, now: () => (reads++, clock), report: () => {} });
     const tracker = detectors.track('s1', 'room-a', 'ann');
     const sweepReads = reads;
     for (let i = 0; i < 20; i++) detectors.sample(tracker, -60);
@@ -346,10 +352,55 @@ describe('speaker detectors on a node', () => {
     expect(reports).toEqual(['300 room-a/ann started', '600 room-a/ann stopped']);
   });
 
+  it("a room's own tuning applies to its detectors only, also to those already counting", () => {
+    detectors.tune('room-a', { thresholdDb: -30, minMs: 100 });
+    channels.add('room-b');
+    speak('s1', 'room-a', 'ann', -35, 400); // loud enough by default, not in room-a
+    speak('s2', 'room-b', 'bob', -35, 700);
+    expect(reports).toEqual(['700 room-b/bob started']);
+    speak('s1', 'room-a', 'ann', -25, clock + 100);
+    expect(reports).toEqual(['700 room-b/bob started', '800 room-a/ann started']);
+    // A change reaches a detector in the middle of a run: the new minimum counts from the run's start.
+    detectors.tune('room-b', { thresholdDb: null, minMs: 1_000 });
+    detectors.level('s3', 'room-b', 'cy', -20);
+    advance(300);
+    detectors.tune('room-b', { thresholdDb: null, minMs: 200 });
+    detectors.level('s3', 'room-b', 'cy', -20);
+    expect(reports).toEqual(['700 room-b/bob started', '800 room-a/ann started', '1100 room-b/cy started']);
+    // Null goes back to the node's defaults.
+    detectors.tune('room-a', { thresholdDb: null, minMs: null });
+    const at = clock;
+    detectors.level('s4', 'room-a', 'dee', -35);
+    advance(300);
+    expect(reports.filter((report) => report.includes('dee'))).toEqual([`${at + 300} room-a/dee started`]);
+  });
+
+  it('a tuning heard before the join it is for is kept 10 s; then only while the room has sockets or detectors here', () => {
+    // Heard before any socket of room-z is here (the streams adapter does not order it with the join).
+    detectors.tune('room-z', { thresholdDb: -10, minMs: null });
+    advance(5_000);
+    channels.add('room-z');
+    speak('s1', 'room-z', 'ann', -20, clock + 400);
+    expect(reports).toEqual([]);
+    // Its detector is gone, but its socket is still in the channel: kept.
+    detectors.forget('s1');
+    advance(keepTunedMs * 2);
+    speak('s2', 'room-z', 'bob', -20, clock + 400);
+    expect(reports).toEqual([]);
+    // Neither a socket nor a detector, and not tuned for 10 s: the next detector starts from the defaults.
+    detectors.forget('s2');
+    channels.delete('room-z');
+    advance(keepTunedMs);
+    channels.add('room-z');
+    const at = clock;
+    speak('s3', 'room-z', 'cy', -20, clock + 300);
+    expect(reports).toEqual([`${at + 300} room-z/cy started`]);
+  });
+
   it('on real timers, a lone loud sample becomes speech after minMs', async () => {
     jest.useRealTimers();
     detectors.close();
-    const real = createSpeakingDetectors({ options: { thresholdDb: -40, minMs: 20 }, report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`) });
+    const real = createSpeakingDetectors({ options: { thresholdDb: -40, minMs: 20 }, inChannel, report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`) });
     try {
       real.level('s1', 'room-a', 'ann', -20);
       await new Promise((resolve) => setTimeout(resolve, 60));

@@ -1,0 +1,172 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { Redis } from 'ioredis';
+import { Pool } from 'undici';
+import type { Socket } from 'socket.io-client';
+import { call, createRoom, guest, join, registerHost } from '../lib/api';
+import { attachedSocket, nextEvent } from '../lib/client';
+import { startCluster, type ServerNode } from '../lib/processes';
+import type { Row } from '../lib/report';
+import { benchDatabaseUrl, benchRedisUrl, deletePrefix, redisCommandCount } from '../lib/services';
+import { Latencies } from '../lib/stats';
+import type { BenchContext } from './context';
+
+/**
+ * (g) How the cost of an operation grows with the cluster: the same fixed load on 1, 2 and 3
+ * nodes in one run. On two cores throughput cannot grow with nodes, so this counts what each
+ * operation costs the shared services instead: Redis commands (INFO commandstats) and SQL
+ * transactions (pg_stat_database; each of our round trips is one: a statement, or a batch that
+ * PostgreSQL runs as one transaction), each less the cluster's idle rate measured just before.
+ *
+ * - (a) create + join pairs, paced: pair i creates its room on node i mod n and joins it on
+ *   node (i + 1) mod n, so with several nodes most joins are forwarded to the room's owner, as
+ *   behind a load balancer that spreads users.
+ * - (c) admits: the room on the last node, the host's REST on the first, the guest's socket on
+ *   the second (one node: all on it; three: as row (c)).
+ *
+ * The baseline of each row is the same figure on one node.
+ */
+const sizes = [1, 2, 3] as const;
+
+interface Measured {
+  redisPerPair: number;
+  sqlPerPair: number;
+  pairP50: number;
+  redisPerAdmit: number;
+  admitP50: number;
+}
+
+/** Transactions committed or rolled back in the bench database so far (flushed by backends within 10 s of going idle). */
+async function sqlTransactions(db: Client): Promise<number> {
+  const { rows } = await db.query<{ n: string }>('select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()');
+  return Number(rows[0]!.n);
+}
+
+/** PostgreSQL backends report their counts up to 10 s after going idle (PGSTAT_IDLE_INTERVAL). */
+const statsSettleMs = 11_000;
+
+/** Commands per second Redis runs for a cluster doing nothing (heartbeats, adapter upkeep). */
+async function idleRedisRate(redis: Redis, ms: number): Promise<number> {
+  const before = await redisCommandCount(redis);
+  await sleep(ms);
+  return ((await redisCommandCount(redis)) - before - 1) / ms;
+}
+
+/** `rate` create + join pairs a second for `seconds`, open loop, spread over the nodes. */
+async function pacedPairsAcross(nodes: ServerNode[], token: string, rate: number, seconds: number): Promise<{ latencies: Latencies; pairs: number }> {
+  const pools = nodes.map((node) => new Pool(node.url, { connections: 64 }));
+  const latencies = new Latencies();
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const post = async (pool: Pool, path: string, body: string, expected: number) => {
+    const sentAt = performance.now();
+    const response = await pool.request({ method: 'POST', path, headers, body });
+    const text = await response.body.text();
+    latencies.add(performance.now() - sentAt);
+    if (response.statusCode !== expected) throw new Error(`POST ${path}: ${response.statusCode} ${text}`);
+    return text;
+  };
+  const pair = async (i: number) => {
+    const created = await post(pools[i % pools.length]!, '/api/v1/meetings', JSON.stringify({ name: 'Bench' }), 201);
+    const { room_code: code } = JSON.parse(created) as { room_code: string };
+    await post(pools[(i + 1) % pools.length]!, `/api/v1/meetings/${code}/join`, '{}', 200);
+  };
+  const inFlight: Promise<void>[] = [];
+  const total = Math.round(rate * seconds);
+  const started = performance.now();
+  for (let sent = 0; sent < total; ) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+    for (; sent < due; sent++) inFlight.push(pair(sent));
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+  await Promise.all(pools.map((pool) => pool.close()));
+  return { latencies, pairs: total };
+}
+
+/** Admits `count` waiting guests one after another; returns their latencies and the Redis commands the admits ran. */
+async function admits(nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode }, redis: Redis, idlePerMs: number, count: number): Promise<{ latencies: Latencies; redisPerAdmit: number }> {
+  const host = await registerHost(nodes.rest.url);
+  const code = await createRoom(nodes.owner.url, host, { lock_room: true, max_participants: 1000 });
+  await join(nodes.owner.url, code, host);
+  const waiting: { userId: string; socket: Socket }[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const who = await guest(nodes.owner.url, `Guest ${i}`);
+      if ((await join(nodes.owner.url, code, who)).status !== 'waiting') throw new Error('expected to wait');
+      waiting.push({ userId: who.userId, socket: await attachedSocket(nodes.guests.url, code, who.token) });
+    }
+    const latencies = new Latencies();
+    const startedAt = performance.now();
+    const before = await redisCommandCount(redis);
+    for (const { userId, socket } of waiting) {
+      const admitted = nextEvent(socket, 'lobby:admitted');
+      const sentAt = performance.now();
+      await call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${userId}`, host.token);
+      latencies.add((await admitted) - sentAt);
+      await sleep(20);
+    }
+    const commands = (await redisCommandCount(redis)) - before - 1 - idlePerMs * (performance.now() - startedAt);
+    return { latencies, redisPerAdmit: commands / count };
+  } finally {
+    for (const { socket } of waiting) socket.close();
+  }
+}
+
+async function measure(context: BenchContext, size: number, db: Client, redis: Redis): Promise<Measured> {
+  const rate = context.quick ? 40 : 80;
+  const seconds = context.quick ? 4 : 10;
+  const cluster = await startCluster(size, { RECONNECT_GRACE_S: '3600' });
+  try {
+    const nodes = cluster.nodes;
+    const host = await registerHost(nodes[0]!.url);
+    await pacedPairsAcross(nodes, host.token, rate, context.quick ? 1 : 3); // warm-up: JIT, pools, statements
+    await sleep(statsSettleMs);
+    const idlePerMs = await idleRedisRate(redis, 2_000);
+    const sqlBefore = await sqlTransactions(db);
+    const redisBefore = await redisCommandCount(redis);
+    const startedAt = performance.now();
+    const { latencies, pairs } = await pacedPairsAcross(nodes, host.token, rate, seconds);
+    const redisPerPair = ((await redisCommandCount(redis)) - redisBefore - 1 - idlePerMs * (performance.now() - startedAt)) / pairs;
+    await sleep(statsSettleMs);
+    // Less this process's own two reads of the counter.
+    const sqlPerPair = ((await sqlTransactions(db)) - sqlBefore - 2) / pairs;
+
+    const [first, second = first, last = second] = [nodes[0]!, nodes[1], nodes[size - 1]];
+    const admitted = await admits({ owner: last, guests: second, rest: first }, redis, idlePerMs, context.quick ? 30 : 150);
+    const measured = { redisPerPair, sqlPerPair, pairP50: latencies.at(50), redisPerAdmit: admitted.redisPerAdmit, admitP50: admitted.latencies.at(50) };
+    context.log(
+      `(g) ${size} node(s): ${rate} pairs/s for ${seconds} s, ${redisPerPair.toFixed(2)} Redis commands and ${sqlPerPair.toFixed(2)} SQL transactions per pair, request p50 ${measured.pairP50.toFixed(2)} ms; ` +
+        `admit ${measured.redisPerAdmit.toFixed(2)} Redis commands, p50 ${measured.admitP50.toFixed(2)} ms`,
+    );
+    return measured;
+  } finally {
+    await cluster.close();
+    await deletePrefix(cluster.prefix);
+  }
+}
+
+export async function scaling(context: BenchContext): Promise<Row[]> {
+  const db = new Client({ connectionString: benchDatabaseUrl });
+  await db.connect();
+  const redis = new Redis(benchRedisUrl);
+  const measured: Measured[] = [];
+  try {
+    for (const size of sizes) measured.push(await measure(context, size, db, redis));
+  } finally {
+    await db.end();
+    redis.disconnect();
+  }
+  const [one] = measured as [Measured];
+  const rows: Row[] = [];
+  for (const [i, size] of sizes.entries()) {
+    if (size === 1) continue;
+    const m = measured[i]!;
+    const detail = `request p50 ${m.pairP50.toFixed(2)} ms on ${size} nodes against ${one.pairP50.toFixed(2)} on 1; admit p50 ${m.admitP50.toFixed(2)} against ${one.admitP50.toFixed(2)} ms`;
+    rows.push(
+      { id: `g.redis.${size}`, benchmark: `(g) create + join on ${size} nodes: Redis commands per pair`, unit: 'cmd', better: 'lower', figure: m.redisPerPair, baseline: one.redisPerPair, baselineName: '1 node', target: { ratio: 1.5 }, detail },
+      { id: `g.sql.${size}`, benchmark: `(g) create + join on ${size} nodes: SQL transactions per pair`, unit: 'tx', better: 'lower', figure: m.sqlPerPair, baseline: one.sqlPerPair, baselineName: '1 node', target: { ratio: 1.1 } },
+      { id: `g.admit.${size}`, benchmark: `(g) admit across ${size} nodes: Redis commands per admit`, unit: 'cmd', better: 'lower', figure: m.redisPerAdmit, baseline: one.redisPerAdmit, baselineName: '1 node', target: { ratio: 1.5 } },
+    );
+  }
+  return rows;
+}
