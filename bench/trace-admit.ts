@@ -9,7 +9,7 @@ import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
 /**
  * `npm run build && npx tsx bench/trace-admit.ts`: the Redis round trips of one admit in the (c)
  * setting (REST on A, the guest's socket on B, the room on C) and of one REST create + join
- * pair of (a), as docs/performance.md lists them, then the admit's timeline: when each of its
+ * pair of (a), on one node and over two (as row (g) makes them), as docs/performance.md lists them, then the admit's timeline: when each of its
  * commands reached Redis, from the moment the request was sent, median of 40 admits 30 ms apart.
  * It watches the bench's private Redis with MONITOR and keeps what the nodes send (commands run
  * inside a script are left out), less their background work (heartbeats, the deadline poll).
@@ -97,6 +97,7 @@ async function main() {
 
     for (const { socket } of guests) socket.close();
     print('create + join on one node (the pair of (a))', await monitored(redisUrl, async () => void (await join(a.url, await createRoom(a.url, host), host))));
+    print('create on A, join on B (a pair of (g) on several nodes)', await monitored(redisUrl, async () => void (await join(b.url, await createRoom(a.url, host), host))));
   } finally {
     await cluster.close();
     await deletePrefix(cluster.prefix);
