@@ -1,4 +1,4 @@
-import { chain, freeSeats, graceFor, joinChannel, lobbyInOrder, nothing, settingsInOrder, socketsOf, speakerTuningOf, without, type Step } from './room-steps';
+import { chain, freeSeats, graceFor, joinChannel, lobbyInOrder, nothing, settingKeys, socketsOf, speakerTuningOf, withPatch, without, type Step } from './room-steps';
 import type { LeaveReason, Participant, Role, RoomContext, RoomNotice, RoomSettings, LobbyEntry, SettingsPatch, WaitingReason } from './room.types';
 
 /**
@@ -142,17 +142,10 @@ export const endRoom = (at: number) => (c: RoomContext): Step => ({
 /** Applies a settings change; a speaker key set to null is dropped (the server's value applies again). */
 export const configure = (patch: SettingsPatch) => (c: RoomContext): Step => {
   const settings = withPatch(c.settings, patch);
-  const keys = new Set([...Object.keys(c.settings), ...Object.keys(settings)] as (keyof RoomSettings)[]);
   const changed = (key: keyof RoomSettings) => settings[key] !== c.settings[key];
-  if (![...keys].some(changed)) return nothing();
+  if (!settingKeys.some(changed)) return nothing();
   const status = c.startedAt === null ? 'pending' : 'active';
   const notices: RoomNotice[] = [{ type: 'room:updated', settings, status }];
   if (changed('speaker_threshold_db') || changed('speaker_min_ms')) notices.push({ type: 'speaker:tuned', tuning: speakerTuningOf(settings) ?? { thresholdDb: null, minMs: null } });
   return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices };
 };
-
-/** The settings with a patch applied: a speaker key set to null is removed. */
-const withPatch = (settings: RoomSettings, patch: SettingsPatch): RoomSettings =>
-  settingsInOrder({ ...settings, ...patch, speaker_threshold_db: nullToAbsent(patch.speaker_threshold_db, settings.speaker_threshold_db), speaker_min_ms: nullToAbsent(patch.speaker_min_ms, settings.speaker_min_ms) });
-
-const nullToAbsent = (patched: number | null | undefined, current: number | undefined) => (patched === null ? undefined : (patched ?? current));

@@ -5,7 +5,7 @@ import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, L
 import { AppError } from '../errors/app-error';
 import type { RoomRouter, RoomSummary } from './room-router';
 import type { RoomSettings } from './room.types';
-import { settingsInOrder } from './room-steps';
+import { withPatch } from './room-steps';
 import { queryHistory } from './room-history';
 import { seesLobby, toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
 
@@ -61,15 +61,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
   return {
     async create(principal, body) {
       if (principal.isGuest) throw new AppError('GUESTS_CANNOT_HOST');
-      const { speaker_threshold_db, speaker_min_ms, ...chosen } = body.settings ?? {};
-      const settings = settingsInOrder({
-        lock_room: false,
-        enable_transcription: false,
-        max_participants: deps.defaultMaxParticipants,
-        ...chosen,
-        speaker_threshold_db: speaker_threshold_db ?? undefined,
-        speaker_min_ms: speaker_min_ms ?? undefined,
-      });
+      const settings = withPatch({ lock_room: false, enable_transcription: false, max_participants: deps.defaultMaxParticipants }, body.settings ?? {});
       // A collision of 72 random bits is all but impossible; the unique index decides anyway.
       for (let attempt = 1; attempt <= codeAttempts; attempt++) {
         const room = { id: randomUUID(), roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };

@@ -1,4 +1,4 @@
-import type { DurableChange, RoomContext, RoomNotice, LobbyEntry, RoomSettings, SpeakerTuning } from './room.types';
+import type { DurableChange, RoomContext, RoomNotice, LobbyEntry, RoomSettings, SettingsPatch, SpeakerTuning } from './room.types';
 
 /**
  * The kit the room's pure steps are written with (lobby.steps.ts, presence.steps.ts,
@@ -68,10 +68,7 @@ export const speakerTuningOf = (settings: RoomSettings): SpeakerTuning | null =>
     ? null
     : { thresholdDb: settings.speaker_threshold_db ?? null, minMs: settings.speaker_min_ms ?? null };
 
-/**
- * Sockets entering the room's channel. A room with its own speaker tuning sends it along, so
- * the node holding a socket has it before the socket's first level counts.
- */
+/** Sockets entering the room's channel. A room with its own speaker tuning sends it along, to the node holding each socket. */
 export const joinChannel = (c: RoomContext, connections: string[]): RoomNotice => {
   const tuning = speakerTuningOf(c.settings);
   return tuning ? { type: 'channel:join', connections, tuning } : { type: 'channel:join', connections };
@@ -91,3 +88,15 @@ export function settingsInOrder(settings: RoomSettings): RoomSettings {
     ...(speaker_min_ms === undefined ? {} : { speaker_min_ms }),
   };
 }
+
+/** Every settings key, in the contract's order. */
+export const settingKeys: readonly (keyof RoomSettings)[] = ['lock_room', 'enable_transcription', 'max_participants', 'speaker_threshold_db', 'speaker_min_ms'];
+
+/** Settings with a change applied (at creation, to the defaults): a speaker key set to null is removed. */
+export const withPatch = (settings: RoomSettings, patch: SettingsPatch): RoomSettings =>
+  settingsInOrder({
+    ...settings,
+    ...patch,
+    speaker_threshold_db: patch.speaker_threshold_db === null ? undefined : (patch.speaker_threshold_db ?? settings.speaker_threshold_db),
+    speaker_min_ms: patch.speaker_min_ms === null ? undefined : (patch.speaker_min_ms ?? settings.speaker_min_ms),
+  });
