@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
@@ -85,4 +85,41 @@ roomRouterContract('Redis, two nodes', () => db, async (options) => {
       await Promise.all(routers.map((router) => router.close()));
     },
   };
+});
+
+describe('live-state TTL refresh', () => {
+  it("the host keeps an active room's live keys past their TTL (800 ms here), refreshing them every 200 ms", async () => {
+    const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
+    const subscriber = new Redis(testRedisUrl, { maxRetriesPerRequest: null });
+    connections.push(redis, subscriber);
+    nodes += 1;
+    const router = createRedisRoomRouter({
+      ...common({ publish: () => {}, emptyRoomTimeoutMs: 60_000 }),
+      refreshEveryMs: 200,
+      redis,
+      subscriber,
+      prefix,
+      nodeId: `refresh-${nodes}`,
+      liveStateTtlMs: 800,
+      isLocalSocket: () => true,
+    });
+    await router.start();
+    try {
+      const hostId = randomUUID();
+      await db.query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Host', true, now())", [hostId]);
+      const roomCode = randomBytes(9).toString('base64url');
+      await router.create({ id: randomUUID(), roomCode, hostId, name: 'Refreshed', settings: { lock_room: false, enable_transcription: false, max_participants: 3 }, createdAt: Date.now() });
+      await router.dispatch(roomCode, { type: 'join', userId: hostId, displayName: 'Host', language: null, hardwareReady: false });
+      const keys = [`${prefix}room:${roomCode}:owner`, `${prefix}room:${roomCode}:participants`];
+      // Three TTLs later, with no command in between, the keys are still there, each with a TTL set.
+      await new Promise((resolve) => setTimeout(resolve, 2_400));
+      for (const key of keys) {
+        const ttl = await redis.pttl(key);
+        expect([key, ttl > 0 && ttl <= 800]).toEqual([key, true]);
+      }
+      expect((await router.dispatch(roomCode, { type: 'inspect' })).room).toMatchObject({ status: 'active', participantCount: 1 });
+    } finally {
+      await router.close();
+    }
+  });
 });
