@@ -3,8 +3,7 @@ import type { Socket } from 'socket.io-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call, createRoom, guest, join, registerHost, type Session } from './lib/api';
 import { attachedSocket, nextEvent } from './lib/client';
-import { startCluster } from './lib/processes';
-import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
+import { runOnCluster } from './lib/processes';
 
 /**
  * `npm run build && npx tsx bench/trace-admit.ts`: the Redis round trips of one admit in the (c)
@@ -48,64 +47,50 @@ const stepOf = (command: string, prefix: string) => command.split(' ').slice(0, 
 
 const median = (values: number[]) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function main() {
-  await prepareDatabase();
-  const stopRedis = await startRedis();
+runOnCluster(3, { RECONNECT_GRACE_S: '3600' }, async (cluster) => {
   const redisUrl = process.env.BENCH_REDIS_URL!;
-  const cluster = await startCluster(3, { RECONNECT_GRACE_S: '3600' });
-  try {
-    const [a, b, c] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
-    const host = await registerHost(c.url);
-    const code = await createRoom(c.url, host, { lock_room: true });
-    await join(c.url, code, host);
-    const guests: { who: Session; socket: Socket }[] = [];
-    for (let i = 0; i < 42; i++) {
-      const who = await guest(c.url, `Guest ${i}`);
-      await join(c.url, code, who);
-      guests.push({ who, socket: await attachedSocket(b.url, code, who.token) });
-    }
-    const admit = async (index: number) => {
-      const { who, socket } = guests[index]!;
-      const heard = nextEvent(socket, 'lobby:admitted');
-      const sentAt = performance.timeOrigin + performance.now();
-      await call(a.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token);
-      return { sentAt, heardAt: performance.timeOrigin + (await heard) };
-    };
-    // The first admit through A teaches A the room's owner (its hint), as the bench's repeated admits do.
-    await admit(0);
-    print('admit on A, room on C, guest on B (A knows the owner)', await monitored(redisUrl, async () => void (await admit(1))));
-
-    const timings: { sentAt: number; heardAt: number }[] = [];
-    const sent = await monitored(redisUrl, async () => {
-      for (let i = 2; i < guests.length; i++) {
-        timings.push(await admit(i));
-        await sleep(30);
-      }
-    });
-    const steps = new Map<string, number[]>();
-    for (const { sentAt, heardAt } of timings) {
-      for (const { atMs, command } of sent.filter(({ atMs }) => atMs >= sentAt && atMs <= heardAt)) {
-        const step = stepOf(command, cluster.prefix);
-        steps.set(step, [...(steps.get(step) ?? []), atMs - sentAt]);
-      }
-      steps.set('lobby:admitted at the guest', [...(steps.get('lobby:admitted at the guest') ?? []), heardAt - sentAt]);
-    }
-    console.log(`\n== the admit's timeline: ms from sending the request, median of ${timings.length} admits`);
-    for (const [step, offsets] of [...steps].sort((x, y) => median(x[1]) - median(y[1]))) {
-      console.log(`   ${median(offsets).toFixed(2).padStart(6)}  ${step}  (${offsets.length})`);
-    }
-
-    for (const { socket } of guests) socket.close();
-    print('create + join on one node (the pair of (a))', await monitored(redisUrl, async () => void (await join(a.url, await createRoom(a.url, host), host))));
-    print('create on A, join on B (a pair of (g) on several nodes)', await monitored(redisUrl, async () => void (await join(b.url, await createRoom(a.url, host), host))));
-  } finally {
-    await cluster.close();
-    await deletePrefix(cluster.prefix);
-    await stopRedis();
+  const [a, b, c] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+  const host = await registerHost(c.url);
+  const code = await createRoom(c.url, host, { lock_room: true });
+  await join(c.url, code, host);
+  const guests: { who: Session; socket: Socket }[] = [];
+  for (let i = 0; i < 42; i++) {
+    const who = await guest(c.url, `Guest ${i}`);
+    await join(c.url, code, who);
+    guests.push({ who, socket: await attachedSocket(b.url, code, who.token) });
   }
-}
+  const admit = async (index: number) => {
+    const { who, socket } = guests[index]!;
+    const heard = nextEvent(socket, 'lobby:admitted');
+    const sentAt = performance.timeOrigin + performance.now();
+    await call(a.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token);
+    return { sentAt, heardAt: performance.timeOrigin + (await heard) };
+  };
+  // The first admit through A teaches A the room's owner (its hint), as the bench's repeated admits do.
+  await admit(0);
+  print('admit on A, room on C, guest on B (A knows the owner)', await monitored(redisUrl, async () => void (await admit(1))));
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  const timings: { sentAt: number; heardAt: number }[] = [];
+  const sent = await monitored(redisUrl, async () => {
+    for (let i = 2; i < guests.length; i++) {
+      timings.push(await admit(i));
+      await sleep(30);
+    }
+  });
+  const steps = new Map<string, number[]>();
+  for (const { sentAt, heardAt } of timings) {
+    for (const { atMs, command } of sent.filter(({ atMs }) => atMs >= sentAt && atMs <= heardAt)) {
+      const step = stepOf(command, cluster.prefix);
+      steps.set(step, [...(steps.get(step) ?? []), atMs - sentAt]);
+    }
+    steps.set('lobby:admitted at the guest', [...(steps.get('lobby:admitted at the guest') ?? []), heardAt - sentAt]);
+  }
+  console.log(`\n== the admit's timeline: ms from sending the request, median of ${timings.length} admits`);
+  for (const [step, offsets] of [...steps].sort((x, y) => median(x[1]) - median(y[1]))) {
+    console.log(`   ${median(offsets).toFixed(2).padStart(6)}  ${step}  (${offsets.length})`);
+  }
+
+  for (const { socket } of guests) socket.close();
+  print('create + join on one node (the pair of (a))', await monitored(redisUrl, async () => void (await join(a.url, await createRoom(a.url, host), host))));
+  print('create on A, join on B (a pair of (g) on several nodes)', await monitored(redisUrl, async () => void (await join(b.url, await createRoom(a.url, host), host))));
 });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports';
-import { benchDatabaseUrl, benchRedisUrl } from './services';
+import { benchDatabaseUrl, benchRedisUrl, deletePrefix, prepareDatabase, startRedis } from './services';
 
 /**
  * The processes a benchmark runs: our server nodes (the built `dist/`, as `npm start` runs
@@ -208,4 +208,28 @@ export function serveParent(hello: Record<string, unknown>, handlers: Record<str
   // The parent going away (even by kill -9) ends the helper.
   process.on('disconnect', () => process.exit(0));
   process.send!({ hello });
+}
+
+/**
+ * For a script run on its own (`npx tsx bench/….ts`, not through the runner): prepares the bench
+ * database, starts a private Redis and `size` nodes, runs `work`, then stops them all. A failure
+ * is printed and the process exits with 1.
+ */
+export function runOnCluster(size: number, env: Record<string, string>, work: (cluster: Cluster) => Promise<void>): void {
+  const run = async () => {
+    await prepareDatabase();
+    const stopRedis = await startRedis();
+    const cluster = await startCluster(size, env);
+    try {
+      await work(cluster);
+    } finally {
+      await cluster.close();
+      await deletePrefix(cluster.prefix);
+      await stopRedis();
+    }
+  };
+  run().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 }
