@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { signWebhook, verifyWebhook, WebhookVerificationError } from '../../src/webhooks/signature';
 
 const secret = 'a-webhook-secret-of-enough-length';
@@ -38,5 +39,17 @@ describe('webhook signatures (Standard Webhooks scheme)', () => {
   ])('refuses %s', (_name, tamper) => {
     const { headers, body: sent } = tamper({ ...signWebhook(secret, 'e1', body, nowS) });
     expect(() => verifyWebhook(secret, headers, sent, { nowS })).toThrow(WebhookVerificationError);
+  });
+});
+
+describe('the meeting-rooms/webhooks package export', () => {
+  it('points at the build of src/webhooks/signature.ts, with its type declarations', () => {
+    const root = `${__dirname}/../..`;
+    const exported = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')).exports['./webhooks'];
+    expect(exported).toEqual({ types: './dist/src/webhooks/signature.d.ts', default: './dist/src/webhooks/signature.js' });
+    expect(existsSync(`${root}/src/webhooks/signature.ts`)).toBe(true);
+    // tsconfig.build.json is JSON with comments; the build emits declarations beside each file.
+    const build = JSON.parse(readFileSync(`${root}/tsconfig.build.json`, 'utf8').replace(/^\s*\/\/.*$/gm, ''));
+    expect(build.compilerOptions.declaration).toBe(true);
   });
 });
