@@ -57,6 +57,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     admitAll: () => act(async () => (await client.meetings.admitAll(code)).admitted.forEach(forgetWaiting)),
     rejectAll: () => act(async () => (await client.meetings.rejectAll(code)).rejected.forEach(forgetWaiting)),
     remove: (userId) => act(() => client.meetings.remove(code, userId)),
+    setCoHost: (userId, coHost) => act(() => (coHost ? client.meetings.grantCoHost(code, userId) : client.meetings.revokeCoHost(code, userId))),
     setLocked: (locked) => act(async () => ((state.settings = (await client.meetings.configure(code, { lock_room: locked })).settings), draw())),
     end: () => act(async () => (await client.meetings.end(code), finish(showEnded))),
     copyLink: (input) => {
@@ -164,7 +165,22 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
       client.on('lobby:entered', mine(({ user_id, display_name }) => (state.lobby.set(user_id, { user_id, display_name }), draw()))),
       client.on('lobby:left', mine(({ user_id }) => forgetWaiting(user_id))),
       client.on('participant:joined', mine(({ participant }) => (state.participants.set(participant.user_id, participant), state.lobby.delete(participant.user_id), draw()))),
-      client.on('participant:updated', mine(({ participant }) => (state.participants.set(participant.user_id, participant), draw()))),
+      client.on('participant:updated', mine(({ participant }) => {
+        const before = state.participants.get(participant.user_id)?.role;
+        state.participants.set(participant.user_id, participant);
+        draw();
+        // Made a co-host: the lobby as it is now (later changes arrive as lobby events); no longer one: none.
+        if (participant.user_id !== me.id || before === participant.role) return;
+        if (participant.role !== 'co_host') {
+          state.lobby = new Map();
+          return void draw();
+        }
+        act(async () => {
+          const { lobby = [] } = await client.meetings.participants(code);
+          state.lobby = new Map(lobby.map((entry) => [entry.user_id, entry]));
+          draw();
+        });
+      })),
       client.on('participant:left', mine(({ user_id, reason }) => {
         state.participants.delete(user_id);
         if (user_id !== me.id) return void draw();

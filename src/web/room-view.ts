@@ -7,7 +7,7 @@ export interface RoomState {
   room: RoomView;
   settings: RoomSettingsView;
   participants: Map<string, ParticipantView>;
-  /** The host's view of the lobby, in arrival order. */
+  /** The lobby as the host and co-hosts see it, in arrival order. */
   lobby: Map<string, { user_id: string; display_name: string }>;
   activeSpeaker: string | null;
   connection: 'connected' | 'reconnecting';
@@ -21,6 +21,7 @@ export interface RoomActions {
   admitAll(): void;
   rejectAll(): void;
   remove(userId: string): void;
+  setCoHost(userId: string, coHost: boolean): void;
   setLocked(locked: boolean): void;
   end(): void;
   copyLink(input: HTMLInputElement): void;
@@ -31,7 +32,8 @@ const hasCamera = (video: HTMLVideoElement) => ((video.srcObject as MediaStream 
 
 /**
  * The room: a tile per participant (the active speaker's highlighted, one's own showing the
- * camera preview) and, for the host, the panel with the lobby, the link and the controls.
+ * camera preview) and, for the host and co-hosts, the panel with the link and the lobby; the
+ * host's also has the meeting's controls. A co-host's panel shows while they are one.
  */
 export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoElement, actions: RoomActions) {
   const tiles = h('div', { class: 'tiles' });
@@ -42,20 +44,18 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
   const rejectAll = h('button', { type: 'button', onclick: () => actions.rejectAll() }, 'Reject all');
   const lock = h('button', { type: 'button' });
   const link = h('input', { type: 'text', readonly: true, 'aria-label': 'Meeting link', class: 'link-input' });
-  const panel = isHost
-    ? h(
-        'aside',
-        { 'data-panel': 'host', class: 'card panel' },
-        h('h2', {}, 'Invite'),
-        link,
-        h('button', { type: 'button', onclick: () => actions.copyLink(link) }, 'Copy link'),
-        lobbyTitle,
-        lobbyList,
-        h('div', { class: 'row' }, admitAll, rejectAll),
-        h('h2', {}, 'Meeting'),
-        h('div', { class: 'row' }, lock, h('button', { type: 'button', class: 'danger', onclick: () => actions.end() }, 'End meeting')),
-      )
-    : null;
+  const panel = h(
+    'aside',
+    { 'data-panel': isHost ? 'host' : 'co-host', class: 'card panel', hidden: !isHost },
+    h('h2', {}, 'Invite'),
+    link,
+    h('button', { type: 'button', onclick: () => actions.copyLink(link) }, 'Copy link'),
+    lobbyTitle,
+    lobbyList,
+    h('div', { class: 'row' }, admitAll, rejectAll),
+    isHost ? h('h2', {}, 'Meeting') : null,
+    isHost ? h('div', { class: 'row' }, lock, h('button', { type: 'button', class: 'danger', onclick: () => actions.end() }, 'End meeting')) : null,
+  );
   const heading = h('h1', {});
   const element = h(
     'div',
@@ -65,8 +65,10 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     h('div', { class: 'room-body' }, tiles, panel),
   );
 
-  const tile = (participant: ParticipantView, speaking: boolean) => {
+  /** Which buttons a tile gets: the host removes anyone and appoints co-hosts; a co-host removes guests. */
+  const tile = (participant: ParticipantView, speaking: boolean, coHost: boolean) => {
     const self = participant.user_id === selfId;
+    const removable = !self && (isHost || (coHost && participant.role === 'guest'));
     return h(
       'figure',
       {
@@ -83,10 +85,18 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
         {},
         h('span', { class: 'name' }, participant.display_name, self ? ' (you)' : ''),
         participant.role === 'host' ? h('span', { class: 'badge' }, 'Host') : null,
+        participant.role === 'co_host' ? h('span', { class: 'badge' }, 'Co-host') : null,
         speaking ? h('span', { class: 'badge speaking' }, 'Speaking') : null,
         participant.status === 'disconnected' ? h('span', { class: 'badge warn' }, 'Reconnecting…') : null,
         participant.hardware_ready ? null : h('span', { class: 'badge muted', title: 'Camera or microphone not ready' }, 'No devices'),
-        isHost && !self ? h('button', { type: 'button', class: 'link', onclick: () => actions.remove(participant.user_id) }, 'Remove') : null,
+        isHost && !self
+          ? h(
+              'button',
+              { type: 'button', class: 'link', onclick: () => actions.setCoHost(participant.user_id, participant.role !== 'co_host') },
+              participant.role === 'co_host' ? 'Remove co-host' : 'Make co-host',
+            )
+          : null,
+        removable ? h('button', { type: 'button', class: 'link', onclick: () => actions.remove(participant.user_id) }, 'Remove') : null,
       ),
     );
   };
@@ -96,8 +106,10 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     banner.hidden = state.connection === 'connected';
     // The host first, then in order of arrival.
     const people = [...state.participants.values()].sort((a, b) => (a.role === 'host' ? -1 : b.role === 'host' ? 1 : a.joined_at.localeCompare(b.joined_at)));
-    tiles.replaceChildren(...people.map((participant) => tile(participant, participant.user_id === state.activeSpeaker)));
-    if (!isHost) return;
+    const coHost = state.participants.get(selfId)?.role === 'co_host';
+    tiles.replaceChildren(...people.map((participant) => tile(participant, participant.user_id === state.activeSpeaker, coHost)));
+    panel.hidden = !isHost && !coHost;
+    if (panel.hidden) return;
     link.value = state.room.join_url;
     lock.textContent = state.settings.lock_room ? 'Unlock room' : 'Lock room';
     lock.onclick = () => actions.setLocked(!state.settings.lock_room);

@@ -134,6 +134,7 @@ describe('the meeting page in Chromium', () => {
   const tileOf = (page: Page, userId: string) => screenOf(page, 'room').locator(`[data-tile][data-user-id="${userId}"]`);
   const selfTile = (page: Page) => screenOf(page, 'room').locator('[data-tile][data-self]');
   const hostPanel = (page: Page) => screenOf(page, 'room').locator('[data-panel=host]');
+  const coHostPanel = (page: Page) => screenOf(page, 'room').locator('[data-panel=co-host]');
   const lobbyEntry = (page: Page, displayName: string) => hostPanel(page).locator('[data-lobby] [data-lobby-entry]', { hasText: displayName });
 
   const tileCount = (page: Page, count: number) => poll(`${count} tiles`, () => tiles(page).count(), (seen) => seen === count);
@@ -306,6 +307,28 @@ describe('the meeting page in Chromium', () => {
       await button(hostPanel(host.page), 'Admit all').click();
       await waitForScreen(guest.page, 'room');
       await tileCount(host.page, 2);
+      expect(await coHostPanel(guest.page).isVisible()).toBe(false);
+
+      // Co-host: the guest's page gets the link and the lobby (someone knocking meanwhile), not the meeting's controls.
+      await button(tileOf(host.page, guestId), 'Make co-host').click();
+      await waitForVisible(host.page, tileOf(host.page, guestId).getByText('Co-host', { exact: true }), "the Co-host badge on the guest's tile");
+      await waitForVisible(guest.page, coHostPanel(guest.page), "the co-host's panel");
+      const knocker = await guestUser(server, 'Kim Knocker');
+      expect((await api(knocker, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+      const knock = coHostPanel(guest.page).locator('[data-lobby] [data-lobby-entry]', { hasText: 'Kim Knocker' });
+      await waitForVisible(guest.page, knock, "the knocker in the co-host's lobby");
+      for (const name of ['Copy link', 'Admit all', 'Reject all']) await waitForVisible(guest.page, button(coHostPanel(guest.page), name), `the co-host panel's "${name}" button`);
+      expect(await button(coHostPanel(guest.page), 'End meeting').count()).toBe(0);
+      expect(await button(tileOf(guest.page, hostAccount.user.id), 'Remove').count()).toBe(0);
+      await screenshot(guest.page, 'room-co-host');
+      await button(knock, 'Admit').click();
+      await tileCount(host.page, 3);
+      await waitForVisible(guest.page, button(tileOf(guest.page, knocker.userId), 'Remove'), "a Remove button on the knocker's tile, for the co-host");
+      expect((await api(knocker, 'POST', `/${code}/leave`)).status).toBe(200);
+      await tileCount(host.page, 2);
+      // The host takes it back: the panel goes.
+      await button(tileOf(host.page, guestId), 'Remove co-host').click();
+      await poll("the co-host's panel hidden again", () => coHostPanel(guest.page).isVisible(), (visible) => !visible);
 
       // Remove: the guest is told, and their tile goes.
       await button(tileOf(host.page, guestId), 'Remove').click();
