@@ -70,7 +70,15 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   });
 
   const draw = () => phase === 'room' && view.update(state);
-  const forgetWaiting = (userId: string) => state.lobby.delete(userId) && draw();
+  type LobbyChange = (lobby: RoomState['lobby']) => void;
+  /** Lobby changes heard while the lobby is being fetched, to apply again on top of what the fetch returns. */
+  let heardWhileFetching: LobbyChange[] | null = null;
+  const changeLobby = (change: LobbyChange) => {
+    change(state.lobby);
+    heardWhileFetching?.push(change);
+    draw();
+  };
+  const forgetWaiting = (userId: string) => changeLobby((lobby) => lobby.delete(userId));
   const notify = (text: string) => {
     const toast = h('p', { class: 'toast', role: 'status' }, text);
     document.getElementById('app')!.append(toast);
@@ -162,23 +170,32 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
       client.on('lobby:waiting', mine(({ reason }) => phase === 'waiting' && showWaiting(reason))),
       client.on('lobby:admitted', mine(() => void attach().catch(failed))),
       client.on('lobby:rejected', mine(showRejected)),
-      client.on('lobby:entered', mine(({ user_id, display_name }) => (state.lobby.set(user_id, { user_id, display_name }), draw()))),
+      client.on('lobby:entered', mine(({ user_id, display_name }) => changeLobby((lobby) => lobby.set(user_id, { user_id, display_name })))),
       client.on('lobby:left', mine(({ user_id }) => forgetWaiting(user_id))),
-      client.on('participant:joined', mine(({ participant }) => (state.participants.set(participant.user_id, participant), state.lobby.delete(participant.user_id), draw()))),
+      client.on('participant:joined', mine(({ participant }) => {
+        state.participants.set(participant.user_id, participant);
+        forgetWaiting(participant.user_id);
+      })),
       client.on('participant:updated', mine(({ participant }) => {
         const before = state.participants.get(participant.user_id)?.role;
         state.participants.set(participant.user_id, participant);
         draw();
-        // Made a co-host: the lobby as it is now (later changes arrive as lobby events); no longer one: none.
+        // Made a co-host: the lobby as it is now, with the lobby events heard meanwhile on top; no longer one: none.
         if (participant.user_id !== me.id || before === participant.role) return;
         if (participant.role !== 'co_host') {
           state.lobby = new Map();
           return void draw();
         }
+        heardWhileFetching = [];
         act(async () => {
-          const { lobby = [] } = await client.meetings.participants(code);
-          state.lobby = new Map(lobby.map((entry) => [entry.user_id, entry]));
-          draw();
+          try {
+            const { lobby = [] } = await client.meetings.participants(code);
+            state.lobby = new Map(lobby.map((entry) => [entry.user_id, entry]));
+            for (const change of heardWhileFetching ?? []) change(state.lobby);
+            draw();
+          } finally {
+            heardWhileFetching = null;
+          }
         });
       })),
       client.on('participant:left', mine(({ user_id, reason }) => {
