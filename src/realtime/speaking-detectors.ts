@@ -53,10 +53,10 @@ export interface LevelTracker {
   readonly live: boolean;
 }
 
-/** The options every detector of one room shares, how many detectors use them, and when they were last tuned. */
+/** The options every detector of one room shares, the entries that use them, and when they were last tuned. */
 interface RoomOptions {
   options: SpeakingOptions;
-  detectors: number;
+  entries: Set<Entry>;
   tunedAt: number;
 }
 
@@ -120,14 +120,14 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
 
   const roomOptions = (roomCode: string): RoomOptions => {
     let room = byRoom.get(roomCode);
-    if (!room) byRoom.set(roomCode, (room = { options: { ...defaults, gapMs: speakingGapMs }, detectors: 0, tunedAt: Number.NEGATIVE_INFINITY }));
+    if (!room) byRoom.set(roomCode, (room = { options: { ...defaults, gapMs: speakingGapMs }, entries: new Set(), tunedAt: Number.NEGATIVE_INFINITY }));
     return room;
   };
 
   const drop = (entry: Entry) => {
     entry.live = false;
     cancel(entry);
-    entry.room.detectors -= 1;
+    entry.room.entries.delete(entry);
     if (entry.detector.speaking) report(entry, { type: 'stopped' });
   };
 
@@ -137,8 +137,8 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
     let entry = rooms.get(roomCode);
     if (!entry) {
       const room = roomOptions(roomCode);
-      room.detectors += 1;
       entry = { live: true, room, detector: new SpeakingDetector(room.options), roomCode, userId, dueAt: null, timer: null };
+      room.entries.add(entry);
       rooms.set(roomCode, entry);
     }
     return entry;
@@ -165,7 +165,7 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
   const forgetUnused = setInterval(() => {
     const at = now();
     for (const [roomCode, room] of byRoom) {
-      if (room.detectors === 0 && at - room.tunedAt >= keepTunedMs && !deps.inChannel(roomCode)) byRoom.delete(roomCode);
+      if (room.entries.size === 0 && at - room.tunedAt >= keepTunedMs && !deps.inChannel(roomCode)) byRoom.delete(roomCode);
     }
   }, keepTunedMs);
   forgetUnused.unref();
@@ -191,9 +191,12 @@ export function createSpeakingDetectors(deps: SpeakingDetectorsDeps): SpeakingDe
 
     tune(roomCode, tuning) {
       const room = roomOptions(roomCode);
-      room.tunedAt = now();
+      const at = now();
+      room.tunedAt = at;
       room.options.thresholdDb = tuning.thresholdDb ?? defaults.thresholdDb;
       room.options.minMs = tuning.minMs ?? defaults.minMs;
+      // A run being counted becomes speech at its new due time (at once if that has passed).
+      for (const entry of room.entries) schedule(entry, at);
     },
 
     close() {

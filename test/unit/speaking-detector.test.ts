@@ -375,6 +375,28 @@ describe('speaker detectors on a node', () => {
     expect(reports.filter((report) => report.includes('dee'))).toEqual([`${at + 300} room-a/dee started`]);
   });
 
+  it('a shorter minimum set mid-run makes the run speech at once, with no sample needed', () => {
+    detectors.tune('room-a', { thresholdDb: null, minMs: 1_000 });
+    detectors.level('s1', 'room-a', 'ann', -20); // one loud sample at 0: due at 1 000
+    advance(400);
+    expect(reports).toEqual([]);
+    detectors.tune('room-a', { thresholdDb: null, minMs: 200 }); // due at 200, which has passed
+    advance(1);
+    expect(reports).toEqual(['401 room-a/ann started']);
+    // A longer one moves the due time out: bob's run from 401, due at 601, now waits until 1 001.
+    const bob = () => reports.filter((report) => report.includes('bob'));
+    detectors.level('s2', 'room-a', 'bob', -20);
+    advance(100);
+    detectors.tune('room-a', { thresholdDb: null, minMs: 600 });
+    for (let i = 0; i < 8; i++) {
+      advance(50);
+      detectors.level('s2', 'room-a', 'bob', -20);
+    }
+    expect(bob()).toEqual([]);
+    advance(100);
+    expect(bob()).toEqual(['1001 room-a/bob started']);
+  });
+
   it('a tuning heard before the join it is for is kept 10 s; then only while the room has sockets or detectors here', () => {
     // Heard before any socket of room-z is here (the streams adapter does not order it with the join).
     detectors.tune('room-z', { thresholdDb: -10, minMs: null });
