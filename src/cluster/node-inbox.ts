@@ -143,7 +143,7 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
   }
 
   return {
-    async request(node, roomCode, command, deadline) {
+    request(node, roomCode, command, deadline) {
       const id = randomUUID();
       const reply = new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(
@@ -152,12 +152,14 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
         );
         pending.set(id, { node, resolve, reject, timer });
       });
-      const receivers = await send(node, { kind: 'request', id, from: nodeId, room: roomCode, command }).catch((error: unknown) => {
-        settle(id, { error: error as Error });
-        return 1;
-      });
-      // Nobody listens on a dead node's inbox (its connection closed with it).
-      if (receivers === 0) settle(id, { error: new Reroute(`node ${node} is not listening`) });
+      // Not awaited: while Redis is away the publish waits, and the reply can fail meanwhile (its
+      // deadline, the owner check). The caller holds `reply` from now on, so that failure is theirs
+      // to handle; a rejection with nobody awaiting it yet would take the process down.
+      send(node, { kind: 'request', id, from: nodeId, room: roomCode, command }).then(
+        // Nobody listens on a dead node's inbox (its connection closed with it).
+        (receivers) => receivers === 0 && settle(id, { error: new Reroute(`node ${node} is not listening`) }),
+        (error: unknown) => settle(id, { error: error as Error }),
+      );
       return reply;
     },
 
