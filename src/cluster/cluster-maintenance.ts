@@ -28,6 +28,8 @@ export interface ClusterMaintenanceDeps {
   isLocalSocket(socketId: string): boolean;
   /** Whether each of these nodes is alive (in the same order). */
   alive(nodeIds: readonly string[]): Promise<boolean[]>;
+  /** Whether this node's own lease has held for `ms` (heartbeat.ts `steadyFor`). */
+  steadyFor(ms: number): boolean;
 }
 
 export interface ClusterMaintenance {
@@ -68,6 +70,12 @@ declare module 'ioredis' {
 export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterMaintenance {
   const { redis, prefix, nodeId, logger, dispatch } = deps;
   let sweeper: NodeJS.Timeout | undefined;
+  /**
+   * Whether a node missing from Redis is dead, rather than not yet back from the outage this node
+   * just came back from: after Redis was unreachable, paused or emptied, every node's heartbeat
+   * key is gone until its next beat, and their sockets and rooms are fine.
+   */
+  const othersJudgeable = () => deps.steadyFor(deps.heartbeatTtlMs + deadNodeSlackMs);
   let overduePoller: NodeJS.Timeout | undefined;
 
   /**
@@ -84,12 +92,12 @@ export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterM
       if (!group) byNode.set(holder, (group = []));
       group.push({ ...connection, socketId });
     }
-    const others = [...byNode.keys()].filter((node) => node !== nodeId);
+    // Other nodes are judged only once they have had time to beat since this node's last outage.
+    const others = othersJudgeable() ? [...byNode.keys()].filter((node) => node !== nodeId) : [];
     const alive = await deps.alive(others);
-    const stale = [
-      ...(byNode.get(nodeId) ?? []).filter((c) => !deps.isLocalSocket(c.socketId)),
-      ...others.filter((_, i) => !alive[i]).flatMap((node) => byNode.get(node) ?? []),
-    ];
+    // Asked again: the answer may come from after an outage (a paused Redis answers late).
+    const dead = othersJudgeable() ? others.filter((_, i) => !alive[i]) : [];
+    const stale = [...(byNode.get(nodeId) ?? []).filter((c) => !deps.isLocalSocket(c.socketId)), ...dead.flatMap((node) => byNode.get(node) ?? [])];
     for (const { roomCode, userId, connectionId } of stale) {
       dispatch(roomCode, { type: 'detach', userId, connectionId }).catch((error: unknown) =>
         logger.warn({ err: error, room_code: roomCode, user_id: userId }, 'detaching a stale connection failed'),
@@ -128,9 +136,11 @@ export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterM
    * and none came back: it has no deadline yet, until the sweep detaches those sockets.
    */
   async function adoptRoomsOfDeadNodes(): Promise<void> {
+    if (!othersJudgeable()) return;
     const dead = await redis.zrangebyscore(nodeRegistryKey(prefix), '-inf', Date.now() - deps.heartbeatTtlMs - deadNodeSlackMs, 'LIMIT', 0, 10);
     for (const node of dead) {
-      if (node === nodeId) continue;
+      // Asked again before each node: the answer may come from after an outage.
+      if (node === nodeId || !othersJudgeable()) continue;
       for (;;) {
         const rooms = await redis.spop(nodeRoomsKey(prefix, node), 50);
         await Promise.all(

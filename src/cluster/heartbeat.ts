@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import type { Logger } from 'pino';
-import { nodeKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
+import { clusterMarkerKey, nodeKey, nodeRegistryKey, nodeRoomsKey, restoringKey } from '../live-state/redis-keys';
 
 /**
  * This node's liveness (README "Scaling out"): one key, `node:{node_id}`, rewritten with a short TTL a
@@ -12,10 +12,21 @@ import { nodeKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys
  * its own key cannot have expired yet (`valid()`). A node that was paused or cut off from Redis
  * longer than that drops its actors (`onLapse`) and claims again; fenced writes stop it from
  * writing in the meantime.
+ *
+ * The beat also tells when Redis lost its data (restarted empty, or a replica without the last
+ * writes took over): the first beat on an empty Redis writes `cluster:marker`, and a node that
+ * finds a marker other than the one it saw before knows every owner record and live key is gone.
+ * The node that writes the new marker raises `cluster:restoring` for `restoreWindowMs`, during
+ * which only their previous owners may claim rooms that have no owner record (ownership.ts).
  */
 export interface Heartbeat {
   /** True while no other node can have seen this node's key expire. */
   valid(): boolean;
+  /**
+   * True once the lease has held for `ms` without a lapse (or a loss of Redis's data). Until then
+   * other nodes may not have beaten since the same outage, so a missing key says nothing of them.
+   */
+  steadyFor(ms: number): boolean;
   /** Writes the first beat and keeps beating. */
   start(): Promise<void>;
   /** Stops beating and deletes the key, so other nodes take over at once. */
@@ -30,6 +41,13 @@ export interface HeartbeatOptions {
   logger: Logger;
   /** Called once each time the lease runs out. */
   onLapse(): void;
+  /**
+   * Called after a beat that followed a lapse, or that found Redis had lost its data (`reset`):
+   * the node may claim rooms again, and restore those whose live state Redis lost.
+   */
+  onResume(event: { reset: boolean }): void;
+  /** How long `cluster:restoring` stays up once a node finds Redis empty. */
+  restoreWindowMs: number;
   now?: () => number;
 }
 
@@ -39,14 +57,43 @@ const roomIndexTtlMs = 24 * 3600_000;
 /** Slack for the time between our clock reading and Redis setting the expiry. */
 const safetyMarginMs = 100;
 
+/**
+ * KEYS: this node's heartbeat, the registry, this node's room index, the marker, the restoring
+ * flag. ARGV: the pid, the TTL, the time of the beat, this node's id, the room index's TTL, '1'
+ * if this node saw a marker before, the restore window. Returns the marker.
+ */
+const beatScript = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+local marker = redis.call('GET', KEYS[4])
+if not marker then
+  marker = ARGV[4] .. '@' .. ARGV[3]
+  redis.call('SET', KEYS[4], marker)
+  if ARGV[6] == '1' then redis.call('SET', KEYS[5], marker, 'PX', ARGV[7]) end
+end
+return marker
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    beat(...keysAndArgs: string[]): Result<string, Context>;
+  }
+}
+
 export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartbeat {
   const { nodeId, prefix, ttlMs, everyMs, logger } = options;
   const key = nodeKey(prefix, nodeId);
   const now = options.now ?? Date.now;
   let validUntil = 0;
   let lapsed = true;
+  /** When the lease last started holding again. */
+  let steadySince = 0;
+  /** The marker this node last saw; undefined before its first beat. */
+  let marker: string | undefined;
   let inFlight = false;
   let timer: NodeJS.Timeout | undefined;
+  if (typeof redis.beat !== 'function') redis.defineCommand('beat', { numberOfKeys: 5, lua: beatScript });
 
   const valid = () => {
     const ok = now() < validUntil;
@@ -61,16 +108,19 @@ export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartb
   async function beat(): Promise<void> {
     // The expiry Redis sets runs from when it receives the command, which is after this reading.
     const sentAt = now();
-    const results = await redis
-      .multi()
-      .set(key, String(process.pid), 'PX', ttlMs)
-      .zadd(nodeRegistryKey(prefix), sentAt, nodeId)
-      .pexpire(nodeRoomsKey(prefix, nodeId), roomIndexTtlMs)
-      .exec();
-    const failed = results?.find(([error]) => error);
-    if (!results || failed) throw failed?.[0] ?? new Error('heartbeat transaction aborted');
+    const keys = [key, nodeRegistryKey(prefix), nodeRoomsKey(prefix, nodeId), clusterMarkerKey(prefix), restoringKey(prefix)];
+    const seen = await redis.beat(...keys, String(process.pid), String(ttlMs), String(sentAt), nodeId, String(roomIndexTtlMs), marker === undefined ? '0' : '1', String(options.restoreWindowMs));
+    // A beat that waited out an outage in the connection's queue is no lease: the key it wrote
+    // may have expired already. The next beat takes it from here (and sees the same marker).
+    if (now() >= sentAt + ttlMs - safetyMarginMs) return;
+    const reset = marker !== undefined && seen !== marker;
+    const resumed = lapsed && marker !== undefined;
+    marker = seen;
     validUntil = sentAt + ttlMs - safetyMarginMs;
+    if (lapsed || reset) steadySince = sentAt;
     lapsed = false;
+    if (reset) logger.warn({ component: 'cluster' }, 'Redis lost its data: restoring the live state of the rooms held here');
+    if (reset || resumed) options.onResume({ reset });
   }
 
   const tick = () => {
@@ -86,6 +136,7 @@ export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartb
 
   return {
     valid,
+    steadyFor: (ms) => valid() && now() - steadySince >= ms,
     async start() {
       await beat();
       timer = setInterval(tick, everyMs);

@@ -1,6 +1,6 @@
 import type { Redis, Result } from 'ioredis';
 import type { Fence } from '../live-state/fencing';
-import { nodeKey, nodeRoomsKey, ownerKey } from '../live-state/redis-keys';
+import { nodeKey, nodeRoomsKey, ownerKey, restoringKey } from '../live-state/redis-keys';
 
 /**
  * Which node runs each room's actor (README "Scaling out"). The record `room:{code}:owner` holds the
@@ -15,9 +15,11 @@ import { nodeKey, nodeRoomsKey, ownerKey } from '../live-state/redis-keys';
 export interface Ownership {
   /**
    * Claims the room for this node unless a live node owns it; answers the owner either way.
-   * Fails with NodeNotAliveError while this node's own heartbeat is missing.
+   * Fails with NodeNotAliveError while this node's own heartbeat is missing, and with
+   * RestoringError for a room without an owner record while Redis is being restored (heartbeat.ts),
+   * unless `previousOwner`: this node held the room before Redis lost its data and restores it.
    */
-  claim(roomCode: string): Promise<Fence>;
+  claim(roomCode: string, previousOwner?: boolean): Promise<Fence>;
   /** Gives the room up if this claim still holds it (a SIGTERM hand-off); the epoch stays. */
   release(roomCode: string, fence: Fence): Promise<boolean>;
   /** Deletes the record if this claim still holds it: the room has ended or does not exist. */
@@ -29,19 +31,31 @@ export interface Ownership {
 /** How long a claim lasts when nothing is written to the room (writes and refreshes extend it). */
 const claimTtlMs = 60_000;
 
-export class NodeNotAliveError extends Error {
+/** A claim that cannot be made now but can in a moment: the caller waits a little and tries again. */
+export class ClaimDeferredError extends Error {}
+
+export class NodeNotAliveError extends ClaimDeferredError {
   constructor() {
     super('this node has no heartbeat in Redis; it may not claim rooms');
     this.name = 'NodeNotAliveError';
   }
 }
 
+export class RestoringError extends ClaimDeferredError {
+  constructor() {
+    super('Redis lost its data: the rooms go back to their previous owners first');
+    this.name = 'RestoringError';
+  }
+}
+
 /**
- * KEYS[1]: the owner record, KEYS[2]: this node's heartbeat, KEYS[3]: this node's room index.
- * ARGV: this node's id, the prefix of heartbeat keys, the record's TTL in ms (never shortened:
- * live-state writes extend it to the live state's TTL, so a claim that writes nothing, e.g. a
- * read of an ended room, expires soon), the room code. Returns {node, epoch} of the owner after
- * the call. A new claim moves the room from the previous owner's room index to this node's.
+ * KEYS[1]: the owner record, KEYS[2]: this node's heartbeat, KEYS[3]: this node's room index,
+ * KEYS[4]: the restoring flag. ARGV: this node's id, the prefix of heartbeat keys, the record's
+ * TTL in ms (never shortened: live-state writes extend it to the live state's TTL, so a claim
+ * that writes nothing, e.g. a read of an ended room, expires soon), the room code, '1' when this
+ * node is the room's previous owner restoring it. Returns {node, epoch} of the owner after
+ * the call. While the restoring flag exists, a room with no record at all may have lost it with
+ * the rest of Redis: only its previous owner, which holds the room's live state in memory, takes it. A new claim moves the room from the previous owner's room index to this node's.
  * The current owner's heartbeat key is derived from its id here (this server does not run on
  * Redis Cluster, where every key would have to be declared).
  */
@@ -53,6 +67,9 @@ local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
 if owner[1] and owner[1] ~= '' and (owner[1] == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner[1]) == 1) then
   redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
   return {owner[1], owner[2]}
+end
+if not owner[1] and ARGV[5] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+  return redis.error_reply('RESTORING Redis lost its data')
 end
 -- Epochs never go back, even when the record expired or was deleted: at least Redis's clock in µs.
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
@@ -94,7 +111,7 @@ return 1
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    claimRoom(ownerKey: string, heartbeatKey: string, roomIndexKey: string, nodeId: string, heartbeatPrefix: string, ttlMs: number, roomCode: string): Result<[string, string], Context>;
+    claimRoom(ownerKey: string, heartbeatKey: string, roomIndexKey: string, restoringKey: string, nodeId: string, heartbeatPrefix: string, ttlMs: number, roomCode: string, previousOwner: '1' | ''): Result<[string, string], Context>;
     releaseRoom(ownerKey: string, roomIndexKey: string, nodeId: string, epoch: string, mode: 'release' | 'retire', roomCode: string): Result<number, Context>;
   }
 }
@@ -102,16 +119,18 @@ declare module 'ioredis' {
 export function createOwnership(redis: Redis, options: { prefix: string; nodeId: string }): Ownership {
   const { prefix, nodeId } = options;
   if (typeof redis.claimRoom !== 'function') {
-    redis.defineCommand('claimRoom', { numberOfKeys: 3, lua: claimScript });
+    redis.defineCommand('claimRoom', { numberOfKeys: 4, lua: claimScript });
     redis.defineCommand('releaseRoom', { numberOfKeys: 2, lua: releaseScript });
   }
   return {
-    async claim(roomCode) {
+    async claim(roomCode, previousOwner = false) {
       try {
-        const [node, epoch] = await redis.claimRoom(ownerKey(prefix, roomCode), nodeKey(prefix, nodeId), nodeRoomsKey(prefix, nodeId), nodeId, nodeKey(prefix, ''), claimTtlMs, roomCode);
+        const keys = [ownerKey(prefix, roomCode), nodeKey(prefix, nodeId), nodeRoomsKey(prefix, nodeId), restoringKey(prefix)] as const;
+        const [node, epoch] = await redis.claimRoom(...keys, nodeId, nodeKey(prefix, ''), claimTtlMs, roomCode, previousOwner ? '1' : '');
         return { node, epoch: Number(epoch) };
       } catch (error) {
         if (error instanceof Error && error.message.startsWith('NOT_ALIVE')) throw new NodeNotAliveError();
+        if (error instanceof Error && error.message.startsWith('RESTORING')) throw new RestoringError();
         throw error;
       }
     },

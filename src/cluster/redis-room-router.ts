@@ -11,7 +11,7 @@ import { createClusterMaintenance } from './cluster-maintenance';
 import { createHeartbeat } from './heartbeat';
 import { createNodeClaims } from './node-claims';
 import { createNodeInbox, Reroute } from './node-inbox';
-import { createOwnership, NodeNotAliveError } from './ownership';
+import { ClaimDeferredError, createOwnership } from './ownership';
 
 export interface RedisRoomRouterDeps extends Omit<InProcessRouterDeps, 'liveState'> {
   /** Commands, live state, ownership, heartbeat and replies. */
@@ -33,6 +33,13 @@ export interface RedisRoomRouter extends RoomRouter {
 /** Liveness: a node whose key is this old is dead to the others (README "Scaling out": kill → ≤ 3 s). */
 export const heartbeatTtlMs = 1500;
 const heartbeatEveryMs = 300;
+/**
+ * After Redis lost its data, how long rooms without an owner record wait for their previous
+ * owners to restore them (heartbeat.ts): long enough for every node to reconnect and beat.
+ */
+const restoreWindowMs = 3000;
+/** How many rooms a node restores at once after Redis comes back. */
+const restoreBatch = 50;
 /** Rooms whose owner this node remembers for forwarding (the least recently used are forgotten). */
 const maxOwnerHints = 10_000;
 /** How long a command may take from any node, retries included, before ROOM_TIMEOUT. */
@@ -62,9 +69,18 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     ttlMs: heartbeatTtlMs,
     everyMs: heartbeatEveryMs,
     logger,
+    restoreWindowMs,
     onLapse() {
       claims.clear();
-      host.unloadAll();
+      host.suspend();
+    },
+    onResume({ reset }) {
+      // Redis lost every claim with its data: what this node remembers of them goes.
+      if (reset) {
+        claims.clear();
+        host.suspend();
+      }
+      void restoreRooms();
     },
   });
   const ownership = createOwnership(redis, { prefix, nodeId });
@@ -109,7 +125,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     if (claims.fenceOf(roomCode)) return nodeId;
     const hint = useHint ? ownerHints.get(roomCode) : undefined;
     if (hint) return hint;
-    const fence = await ownership.claim(roomCode);
+    const fence = await ownership.claim(roomCode, host.retains(roomCode));
     if (fence.node !== nodeId) {
       rememberOwner(roomCode, fence.node);
       return fence.node;
@@ -143,6 +159,27 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     return runHere(roomCode, command);
   }
 
+  /**
+   * Takes back the rooms this node held before its lease lapsed or Redis lost its data, at once
+   * rather than at their next command: while Redis is being restored, only this node may claim
+   * them, and their live state goes back in on activation (room-host.ts). A room that another node
+   * runs by now is left to it.
+   */
+  async function restoreRooms(): Promise<void> {
+    const rooms = host.retainedRooms();
+    for (let i = 0; i < rooms.length && state === 'running'; i += restoreBatch) {
+      await Promise.all(
+        rooms.slice(i, i + restoreBatch).map((roomCode) =>
+          track(
+            (async () => {
+              if ((await ownerOf(roomCode, false)) === nodeId) await runHere(roomCode, { type: 'inspect' });
+            })(),
+          ).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode, component: 'cluster' }, 'could not take a room back')),
+        ),
+      );
+    }
+  }
+
   async function route(roomCode: string, command: RoomCommand): Promise<unknown> {
     const deadline = Date.now() + commandTimeoutMs;
     for (let attempt = 0; ; attempt++) {
@@ -151,7 +188,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
         if (owner === nodeId) return await runHere(roomCode, command);
         return await inbox.request(owner, roomCode, command, deadline);
       } catch (error) {
-        if (!(error instanceof Reroute || error instanceof NodeNotAliveError)) throw error;
+        if (!(error instanceof Reroute || error instanceof ClaimDeferredError)) throw error;
         ownerHints.delete(roomCode);
         // A stale hint is no reason to wait: ask the owner record at once.
         if (attempt === 0 && error instanceof Reroute) continue;
@@ -218,6 +255,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     connections: () => host.connections(),
     isLocalSocket: (socketId) => deps.isLocalSocket(socketId),
     alive: (nodes) => ownership.alive(nodes),
+    steadyFor: (ms) => heartbeat.steadyFor(ms),
   });
   // Armed at construction, not in start(): the router takes commands from the moment it exists
   // (they wait for start() within their timeout), and the sweeps' repairs are commands too.

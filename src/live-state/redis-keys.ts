@@ -18,6 +18,10 @@
  *   nodes                       ZSet   node_id scored by its last heartbeat (epoch ms), to find dead nodes
  *   rooms:deadlines             ZSet   room_code scored by its earliest deadline (epoch ms), so any node
  *                                      can run the deadlines of a room whose owner died or left
+ *   cluster:marker              String written once by the first heartbeat a Redis sees; when it is
+ *                                      gone or changed, Redis lost its data (restarted empty, failed over)
+ *   cluster:restoring           String present for a few seconds after Redis lost its data: rooms
+ *                                      without an owner record go back to their previous owners first
  *
  * The prefix (REDIS_PREFIX) is applied here rather than through ioredis `keyPrefix`, so every
  * key the code touches is visible in one place and raw clients see the same names.
@@ -66,3 +70,9 @@ export const nodeRoomsKey = (prefix: string, nodeId: string): string => `${prefi
 
 /** `nodes`: every node's last heartbeat time, so the others can tell which ones died. */
 export const nodeRegistryKey = (prefix: string): string => `${prefix}nodes`;
+
+/** `cluster:marker`: set by the first heartbeat on an empty Redis; a changed one means Redis lost its data. */
+export const clusterMarkerKey = (prefix: string): string => `${prefix}cluster:marker`;
+
+/** `cluster:restoring`: while it exists, only a room's previous owner may claim a room that has no owner record. */
+export const restoringKey = (prefix: string): string => `${prefix}cluster:restoring`;

@@ -5,7 +5,7 @@ import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './room-steps';
 import type { DurableChange, RoomEvent, RoomNotice, RoomTimings } from './room.types';
-import { contextFromStores, liveChange } from './room-projection';
+import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
 import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
@@ -56,8 +56,18 @@ export interface RoomHost {
   create(room: NewRoom, hold: boolean): Promise<boolean>;
   /** Runs a command after the room's earlier ones. Errors other than the room's own answers are the stores' (or the fence's). */
   run<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
-  /** Forgets every room's snapshot (this node's claims lapsed): the next command reloads it. */
+  /** Forgets every room's snapshot (someone else held a room meanwhile): the next command reloads it. */
   unloadAll(): void;
+  /**
+   * Sets every room's snapshot aside (this node's claims lapsed, or Redis lost its data): the
+   * next command reloads the room, and if the live state it finds is empty while the room was
+   * held here, the snapshot set aside is written back instead of reading the loss as everyone gone.
+   */
+  suspend(): void;
+  /** Rooms with a snapshot set aside (by `suspend`, or a live-state write that failed), to restore. */
+  retainedRooms(): string[];
+  /** Whether this node has the room's snapshot set aside. */
+  retains(roomCode: string): boolean;
   /** The attached sockets recorded in the rooms held here. */
   connections(): HeldConnection[];
   /** Stops timers and waits for the commands in the mailboxes. */
@@ -81,6 +91,9 @@ interface Actor {
  */
 const newRoomHoldMs = 10_000;
 
+/** How long a snapshot set aside may be written back; after that the stores know better. */
+const retainForMs = 60_000;
+
 /**
  * The room host: one actor per room held here. Commands for one room run strictly one after
  * another; different rooms run concurrently. For each command the pure machine computes the
@@ -98,12 +111,42 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
   }, now);
   /** The timers that let go of new rooms nobody used. */
   const holds = new Set<NodeJS.Timeout>();
+  /** Snapshots of rooms this node stopped holding, and when, for writing back a live state Redis lost. */
+  const retained = new Map<string, { snapshot: RoomSnapshot; at: number }>();
+
+  function retain(roomCode: string, snapshot: RoomSnapshot) {
+    const at = now();
+    for (const [code, kept] of retained) if (at - kept.at >= retainForMs) retained.delete(code);
+    retained.set(roomCode, { snapshot, at });
+  }
+
+  function takeRetained(roomCode: string): RoomSnapshot | undefined {
+    const kept = retained.get(roomCode);
+    retained.delete(roomCode);
+    return kept && now() - kept.at < retainForMs ? kept.snapshot : undefined;
+  }
 
   async function activate(roomCode: string): Promise<RoomSnapshot> {
     const stored = await repository.load(roomCode, fence.epochOf(roomCode));
     if (!stored) throw new AppError('ROOM_NOT_FOUND');
-    const live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
+    let live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
+    // Redis lost the room's live state (restarted empty, say) while this node held the room, and
+    // nobody has written it since: what this node remembers goes back, PostgreSQL still deciding
+    // who is in the room. Read otherwise, the loss would look like everyone disconnecting.
+    const kept = takeRetained(roomCode);
+    const restoring = kept !== undefined && stored.status !== 'ended' && isEmptyLiveState(live);
+    if (restoring) live = liveStateOf(kept.context);
     const context = contextFromStores(stored, live, deps.timings, now());
+    if (restoring) {
+      const change = fullLiveChange(context);
+      try {
+        if (change) await liveState.apply(roomCode, change);
+      } catch (error) {
+        retain(roomCode, kept);
+        throw error;
+      }
+      logger.info({ room_code: roomCode, participants: Object.keys(context.participants).length }, 'restored the live state Redis lost');
+    }
     const snapshot = restoreRoomSnapshot(stored.status, context);
     scheduler.arm(roomCode, nextDeadline(context));
     return snapshot;
@@ -114,9 +157,15 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     const events = deps.webhooks.eventsOf({ before: before.context, after, changes: result.changes, notices: result.notices, at });
     await repository.apply({ id: before.context.roomId, roomCode }, result.changes, fence.epochOf(roomCode), events);
     if (events.length > 0) deps.webhooks.written();
-    if (statusOf(after) === 'ended') return liveState.delete(roomCode);
-    const change = liveChange(before.context, after.context);
-    if (change) await liveState.apply(roomCode, change);
+    try {
+      if (statusOf(after) === 'ended') return await liveState.delete(roomCode);
+      const change = liveChange(before.context, after.context);
+      if (change) await liveState.apply(roomCode, change);
+    } catch (error) {
+      // PostgreSQL has the change: if Redis turns out to have lost the room, this is what goes back.
+      retain(roomCode, after);
+      throw error;
+    }
   }
 
   async function execute(roomCode: string, actor: Actor, command: RoomCommand) {
@@ -226,11 +275,22 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     run: run as RoomHost['run'],
     unloadAll() {
       scheduler.clear();
+      retained.clear();
       for (const [roomCode, actor] of actors) {
         actor.snapshot = undefined;
         unloadIfIdle(roomCode, actor);
       }
     },
+    suspend() {
+      scheduler.clear();
+      for (const [roomCode, actor] of actors) {
+        if (actor.snapshot) retain(roomCode, actor.snapshot);
+        actor.snapshot = undefined;
+        unloadIfIdle(roomCode, actor);
+      }
+    },
+    retainedRooms: () => [...retained.keys()],
+    retains: (roomCode) => retained.has(roomCode),
     connections() {
       const held: HeldConnection[] = [];
       for (const [roomCode, actor] of actors) {

@@ -55,6 +55,28 @@ export function liveChange(prev: RoomContext, next: RoomContext): LiveStateChang
   return Object.keys(change).length > 0 ? change : null;
 }
 
+/** The whole live state of a room, as a store holds it after every change of `c` was applied. */
+export function liveStateOf(c: RoomContext): LiveRoomState {
+  return {
+    participants: Object.fromEntries(Object.entries(c.participants).map(([id, p]) => [id, toLiveParticipant(p)])),
+    lobby: Object.fromEntries(Object.entries(c.lobby).map(([id, w]) => [id, toLiveLobbyEntry(w)])),
+    activeSpeaker: c.activeSpeaker,
+    deadlines: namedDeadlines(c),
+    connections: c.connections,
+    knockCooldowns: c.knockCooldowns,
+  };
+}
+
+/** What to write to an empty live state so that it holds the room's whole live state. */
+export function fullLiveChange(c: RoomContext): LiveStateChange | null {
+  const bare: RoomContext = { ...c, participants: {}, lobby: {}, activeSpeaker: null, connections: {}, graceDeadlines: {}, emptyDeadline: null, soloDeadline: null, knockCooldowns: {} };
+  return liveChange(bare, c);
+}
+
+/** Whether a store holds nothing for a room: never started, ended, expired, or lost with Redis. */
+export const isEmptyLiveState = (live: LiveRoomState): boolean =>
+  live.activeSpeaker === null && [live.participants, live.lobby, live.deadlines, live.connections, live.knockCooldowns].every((map) => Object.keys(map).length === 0);
+
 /** The room's deadlines under their stored names: `empty_room`, `solo_room` and `grace:{user_id}`. */
 function namedDeadlines(c: RoomContext): Record<string, number> {
   const named: Record<string, number> = {};

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createOwnership, NodeNotAliveError } from '../../src/cluster/ownership';
+import { createOwnership, NodeNotAliveError, RestoringError } from '../../src/cluster/ownership';
 import { StaleOwnerError, type Fence } from '../../src/live-state/fencing';
-import { liveStateKeys, nodeKey, nodeRoomsKey, ownerKey } from '../../src/live-state/redis-keys';
+import { liveStateKeys, nodeKey, nodeRoomsKey, ownerKey, restoringKey } from '../../src/live-state/redis-keys';
 import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
 import { participant, randomRoomCode } from '../contract/live-state.contract';
 import type { DurableChange } from '../../src/rooms/room.types';
@@ -71,6 +71,27 @@ describe('room ownership', () => {
   it('a node without a heartbeat may not claim', async () => {
     const ghost = createOwnership(redis, { prefix, nodeId: 'ghost' });
     await expect(ghost.claim(randomRoomCode())).rejects.toBeInstanceOf(NodeNotAliveError);
+  });
+
+  it('while Redis is being restored, a room without an owner record goes to its previous owner only', async () => {
+    const lost = randomRoomCode();
+    const released = randomRoomCode();
+    const a = await node('a9');
+    const b = await node('b9');
+    await a.release(released, await a.claim(released));
+    await redis.set(restoringKey(prefix), 'test', 'PX', 10_000);
+    try {
+      await expect(b.claim(lost)).rejects.toBeInstanceOf(RestoringError);
+      // A record that says "nobody" was not lost: the room is anyone's, as always.
+      expect((await b.claim(released)).node).toBe('b9');
+      const restored = await a.claim(lost, true);
+      expect(restored.node).toBe('a9');
+      // Once restored, everyone is told who owns it.
+      expect(await b.claim(lost)).toEqual(restored);
+    } finally {
+      await redis.del(restoringKey(prefix));
+    }
+    expect((await b.claim(randomRoomCode())).node).toBe('b9');
   });
 
   it('release hands the room to the next claimant at once, keeping the epoch counting', async () => {

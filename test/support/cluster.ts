@@ -39,7 +39,9 @@ export async function startCluster(size: number, env: Record<string, string> = {
   const prefix = `test-${randomBytes(4).toString('hex')}:`;
   const secret = randomBytes(32).toString('base64url');
   const nodes: ClusterNode[] = [];
-  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
+  // A test may point the cluster at a Redis of its own (private-redis.ts) with REDIS_URL.
+  const redisUrl = env.REDIS_URL ?? testRedisUrl;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
   let started = 0;
   const addNode = async (extra: Record<string, string> = {}) => {
     started += 1;
@@ -69,8 +71,8 @@ export async function startCluster(size: number, env: Record<string, string> = {
     ownerOf: async (roomCode) => (await redis.hget(ownerKey(prefix, roomCode), 'node')) || null,
     async close() {
       await Promise.all(nodes.map(stopNode));
-      await deleteRedisPrefix(prefix);
-      await redis.quit();
+      if (redisUrl === testRedisUrl) await deleteRedisPrefix(prefix);
+      redis.disconnect();
     },
   };
 }

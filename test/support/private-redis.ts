@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+/**
+ * A redis-server of the test's own on a free loopback port (no persistence), which the test may
+ * kill, restart (empty, on the same port) and pause, as an outage would.
+ */
+export interface PrivateRedis {
+  url: string;
+  /** SIGKILL: everything it held is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty; resolves once it answers PING. */
+  start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: it keeps its data but answers nothing meanwhile. */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+
+  async function start() {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined); // refused until it listens: retried below
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await probe.connect();
+          await probe.ping();
+          return;
+        } catch (error) {
+          if (attempt > 100 || child.exitCode !== null) throw new Error(`redis-server did not start on ${url}: ${String(error)}`);
+          await sleep(50);
+        }
+      }
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  async function kill() {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = once(running, 'exit');
+    running.kill('SIGCONT');
+    running.kill('SIGKILL');
+    await exited;
+  }
+
+  await start();
+  return {
+    url,
+    kill,
+    start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
+    close: kill,
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
