@@ -1,3 +1,4 @@
+import { replyTo } from '../../src/rooms/room-router';
 import { restoreRoomSnapshot, step } from '../../src/rooms/room-step';
 import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs } from '../support/room-machine';
 
@@ -379,6 +380,25 @@ describe('room machine: leaving and removal', () => {
     r.admit('ann');
     expect(r.send({ type: 'viewParticipants', by: 'ann' }).refused).toBeNull();
     expect(refusalOf(r.send({ type: 'viewParticipants', by: 'stranger' }))).toBe('NOT_A_PARTICIPANT');
+  });
+
+  it('by the same rule, a waiting user attaching is told their status and nothing about the room’s people', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.attach(host);
+    r.speak(host);
+    r.join('ann');
+    const attachOf = (userId: string) => {
+      const command = { type: 'attach' as const, userId, connectionId: `${userId}-socket` };
+      const before = r.ctx;
+      return replyTo(command, before, accepted(r.send(command)).snapshot);
+    };
+    expect(attachOf('ann')).toMatchObject({ joined: false, participants: [], lobby: [], activeSpeaker: null });
+    expect(attachOf(host)).toMatchObject({ joined: true, participants: [expect.objectContaining({ userId: host })], lobby: [expect.objectContaining({ userId: 'ann' })], activeSpeaker: host });
+    r.admit('ann');
+    const admitted = attachOf('ann');
+    expect(admitted).toMatchObject({ joined: true, activeSpeaker: host });
+    expect(admitted.participants.map((p) => p.userId).sort()).toEqual(['ann', host].sort());
   });
 });
 
