@@ -9,6 +9,7 @@ import type { AuthService } from '../auth/auth.service';
 import type { LoginThrottle } from '../auth/login-throttle';
 import type { TrustProxy } from '../config/config';
 import type { MeetingLimits } from '../contract/schemas';
+import { bodyParserError } from '../errors/to-app-error';
 import type { Orm } from '../persistence/orm';
 import { meetingsRoutes } from '../rooms/meetings.routes';
 import type { MeetingsService } from '../rooms/meetings.service';
@@ -69,7 +70,9 @@ export function createHttpApp(deps: HttpDeps): Express {
       },
     }),
   );
-  app.use(express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] }));
+  const parseJson = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] });
+  // What the body parser refuses is the body's fault: a 4xx with a stable code (errors/to-app-error.ts), never INTERNAL.
+  app.use((req, res, next) => parseJson(req, res, (error?: unknown) => next(error === undefined ? undefined : bodyParserError(error))));
 
   app.use(deps.metrics.observeRequests);
   app.use(opsRoutes({ orm: deps.orm, redis: deps.redis, metrics: deps.metrics, openApiDocument: deps.openApiDocument }));

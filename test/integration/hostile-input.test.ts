@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { testDatabaseUrl } from '../support/env';
 import { startServer, type TestServer } from '../support/server';
@@ -57,6 +58,39 @@ describe.each(routes)('POST %s', (route) => {
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(response.body.code).toMatch(/^[A-Z_]+$/);
     expect(await accountsMadeByThisFile()).toBe(0);
+  });
+});
+
+describe('compressed bodies', () => {
+  const json = { 'content-type': 'application/json' };
+  const guestBody = () => JSON.stringify({ display_name: marker });
+
+  it.each(['gzip', 'deflate', 'br'])('answers a corrupt %s body with 400 MALFORMED_JSON and creates nothing', async (encoding) => {
+    for (const rawBody of ['notgzip', gzipSync(guestBody()).subarray(0, 12)]) {
+      const response = await server.request('POST', '/api/v1/auth/guest', { rawBody, headers: { ...json, 'content-encoding': encoding } });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({ code: 'MALFORMED_JSON', status: 400 });
+    }
+    expect(await accountsMadeByThisFile()).toBe(0);
+  });
+
+  it('answers a content-encoding it does not know with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    for (const encoding of ['compress', 'x-unknown', 'gzip, gzip']) {
+      const response = await server.request('POST', '/api/v1/auth/guest', { rawBody: guestBody(), headers: { ...json, 'content-encoding': encoding } });
+      expect({ encoding, status: response.status, code: response.body.code }).toEqual({ encoding, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    expect(await accountsMadeByThisFile()).toBe(0);
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ])('takes a valid %s body', async (encoding, compress) => {
+    const response = await server.request('POST', '/api/v1/auth/guest', { rawBody: compress(JSON.stringify({ display_name: 'Zipped' })), headers: { ...json, 'content-encoding': encoding } });
+    expect(response.status).toBe(201);
+    expect(response.body.user).toMatchObject({ display_name: 'Zipped', is_guest: true });
   });
 });
 
