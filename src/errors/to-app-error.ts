@@ -46,6 +46,8 @@ function isOutage(error: Error): boolean {
  * goes on as it is.
  */
 export function bodyParserError(error: unknown): unknown {
+  // Our own refusals (the `verify` check of http-app.ts) come back as they were thrown.
+  if (error instanceof AppError) return error;
   const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
   if (typeof type === 'string' && Object.hasOwn(bodyParserCodes, type)) return new AppError(bodyParserCodes[type]!);
   if (typeof status === 'number' && status >= 400 && status < 500) return new AppError('MALFORMED_JSON', 'The request body could not be decoded as its content-encoding says');
