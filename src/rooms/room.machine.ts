@@ -255,7 +255,8 @@ export const roomMachine = room.createMachine({
         configure: { actions: notLive },
         // Ending again answers with the first end: `ended_at` does not move.
         end: [refuseUnlessHost, {}],
-        leave: {},
+        // Nobody is in an ended room (ending closed every attendance), so there is nothing to leave.
+        leave: { actions: notLive },
         cancelWaiting: {},
         attach: { actions: notLive },
         setHardware: { actions: notLive },

@@ -67,9 +67,10 @@ describe('room machine: lifecycle', () => {
     expect(refusalOf(r.send({ type: 'end', by: 'ann' }))).toBe('NOT_HOST');
   });
 
-  it('an ended room refuses every live command with ROOM_NOT_FOUND; leave is a no-op', () => {
+  it('an ended room refuses every live command with ROOM_NOT_FOUND, leave too', () => {
     const r = room();
     r.join(host);
+    r.join('bob');
     r.send({ type: 'end', by: host });
     expect(refusalOf(r.join('ann'))).toBe('ROOM_NOT_FOUND');
     expect(refusalOf(r.join(host))).toBe('ROOM_NOT_FOUND');
@@ -78,7 +79,8 @@ describe('room machine: lifecycle', () => {
     expect(refusalOf(r.send({ type: 'reject', by: host, userId: 'ann' }))).toBe('ROOM_NOT_FOUND');
     expect(refusalOf(r.send({ type: 'remove', by: host, userId: 'ann' }))).toBe('ROOM_NOT_FOUND');
     expect(refusalOf(r.configure({ lock_room: true }))).toBe('ROOM_NOT_FOUND');
-    expect(accepted(r.leave('ann')).changed).toBe(false);
+    // The host, someone who was in the room, and someone who never was.
+    for (const who of [host, 'bob', 'ann']) expect(refusalOf(r.leave(who))).toBe('ROOM_NOT_FOUND');
   });
 
   it('the host may end a room that never started', () => {
