@@ -2,9 +2,11 @@ import { AppError } from '../errors/app-error';
 import type { NamedStatement, Sql } from '../persistence/sql';
 import type { Principal, TokenSubject } from './tokens';
 
-/** What a request needs to know about its caller's account beyond the token. */
+/** What a request needs to know about its caller's account: the account, not the token, says what the caller may do. */
 export interface Account {
   displayName: string;
+  /** The `users.is_guest` column; a token's `guest` claim is only a copy of it. */
+  isGuest: boolean;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface Accounts {
   remember(userId: string, account: Account): void;
 }
 
-const selectAccount: NamedStatement = { name: 'users.account', text: 'select display_name from users where id = $1' };
+const selectAccount: NamedStatement = { name: 'users.account', text: 'select display_name, is_guest from users where id = $1' };
 
 export function createAccounts(sql: Sql, options: { ttlMs: number; maxEntries: number; now?: () => number }): Accounts {
   const now = options.now ?? Date.now;
@@ -39,9 +41,9 @@ export function createAccounts(sql: Sql, options: { ttlMs: number; maxEntries: n
       const cached = known.get(userId);
       if (cached && cached.until > now()) return cached.account;
       known.delete(userId);
-      const [row] = (await sql.query<{ display_name: string }>(selectAccount, [userId])).rows;
+      const [row] = (await sql.query<{ display_name: string; is_guest: boolean }>(selectAccount, [userId])).rows;
       if (!row) return null;
-      const account = { displayName: row.display_name };
+      const account = { displayName: row.display_name, isGuest: row.is_guest };
       remember(userId, account);
       return account;
     },
@@ -51,9 +53,13 @@ export function createAccounts(sql: Sql, options: { ttlMs: number; maxEntries: n
 /** 401 for a validly signed token whose account does not exist (any more). */
 export const accountGone = () => new AppError('UNAUTHENTICATED', 'The account of this token no longer exists');
 
-/** The caller a token proves: its subject, if the account still exists; else 401 UNAUTHENTICATED. */
+/**
+ * The caller a token proves: its subject, if the account still exists; else 401 UNAUTHENTICATED.
+ * Whether it is a guest is the account's say: a token signed with `guest: false` for a guest's
+ * id (a leaked secret, an old token) does not make a host of them.
+ */
 export async function principalOf(subject: TokenSubject, accounts: Accounts): Promise<Principal> {
   const account = await accounts.find(subject.userId);
   if (!account) throw accountGone();
-  return { ...subject, displayName: account.displayName };
+  return { userId: subject.userId, isGuest: account.isGuest, displayName: account.displayName };
 }

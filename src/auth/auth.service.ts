@@ -24,7 +24,7 @@ export function createAuthService(deps: { em: EntityManager; tokens: TokenServic
   const fork = () => deps.em.fork();
 
   const session = (user: User): SessionView => {
-    deps.accounts.remember(user.id, { displayName: user.displayName });
+    deps.accounts.remember(user.id, { displayName: user.displayName, isGuest: user.isGuest });
     const { token, expiresIn } = tokens.issue(user);
     return { access_token: token, token_type: 'bearer', expires_in: expiresIn, user: toUserView(user) };
   };

@@ -6,10 +6,11 @@ import { AppError } from '../errors/app-error';
 /** Whom a bearer token was issued to, as its signature proves. */
 export interface TokenSubject {
   userId: string;
+  /** The `guest` claim as signed. What the caller may do is its account's say (accounts.ts principalOf). */
   isGuest: boolean;
 }
 
-/** Who is calling: the token's subject, whose account still exists (auth/accounts.ts). */
+/** Who is calling: the token's subject, whose account still exists, with `isGuest` from that account (auth/accounts.ts). */
 export interface Principal extends TokenSubject {
   displayName: string;
 }

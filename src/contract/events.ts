@@ -25,10 +25,12 @@ export type Ack<T> = (response: { ok: true; data: T } | { ok: false; error: Even
 /** The answer to `room:attach`: everything needed to show the room, with no other call. */
 export interface AttachData {
   status: 'joined' | 'waiting';
+  /** Empty for a waiting user, who may not see the room's people. */
   participants: ParticipantView[];
+  /** Null for a waiting user. */
   active_speaker: string | null;
   settings: RoomSettingsView;
-  /** The host only. */
+  /** The host and the co-hosts only. */
   lobby?: LobbyEntryView[];
 }
 

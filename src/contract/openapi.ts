@@ -183,7 +183,7 @@ function operations(limits: MeetingLimits): Operations {
     errors: ['NOT_HOST', ['NOT_A_PARTICIPANT', 409], 'VALIDATION_FAILED', ...live],
   });
   meeting('post', '/{room_code}/leave', {
-    summary: 'Leave the room or its lobby (also fine when not there)',
+    summary: 'Leave the room or its lobby (also fine when not there; 404 once the room has ended)',
     success: { status: 200, component: 'StatusResult', description: 'left' },
     errors: live,
   });

@@ -39,11 +39,24 @@ function isOutage(error: Error): boolean {
   return code.startsWith('08') || unavailableCodes.has(code) || (code === '55000' && /not currently accepting connections/.test(error.message));
 }
 
+/**
+ * What the JSON body parser refuses (src/http/http-app.ts), as the AppError a client sees: by
+ * body-parser's `type`; a 4xx without one is zlib's own error for a body that is not the gzip,
+ * deflate or br its content-encoding names, so MALFORMED_JSON. Anything else (a 5xx) is ours and
+ * goes on as it is.
+ */
+export function bodyParserError(error: unknown): unknown {
+  // Our own refusals (the `verify` check of http-app.ts) come back as they were thrown.
+  if (error instanceof AppError) return error;
+  const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
+  if (typeof type === 'string' && Object.hasOwn(bodyParserCodes, type)) return new AppError(bodyParserCodes[type]!);
+  if (typeof status === 'number' && status >= 400 && status < 500) return new AppError('MALFORMED_JSON', 'The request body could not be decoded as its content-encoding says');
+  return error;
+}
+
 /** Maps an error to the AppError a client sees; anything unexpected becomes INTERNAL. */
 export function toAppError(error: unknown): { appError: AppError; expected: boolean } {
   if (error instanceof AppError) return { appError: error, expected: true };
-  const type = (error as { type?: unknown } | null)?.type;
-  if (typeof type === 'string' && bodyParserCodes[type]) return { appError: new AppError(bodyParserCodes[type]), expected: true };
   if (error instanceof Error && isOutage(error)) return { appError: new AppError('UNAVAILABLE'), expected: false };
   return { appError: new AppError('INTERNAL', 'Something went wrong on our side'), expected: false };
 }

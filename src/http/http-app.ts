@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
@@ -9,6 +11,8 @@ import type { AuthService } from '../auth/auth.service';
 import type { LoginThrottle } from '../auth/login-throttle';
 import type { TrustProxy } from '../config/config';
 import type { MeetingLimits } from '../contract/schemas';
+import { AppError } from '../errors/app-error';
+import { bodyParserError } from '../errors/to-app-error';
 import type { Orm } from '../persistence/orm';
 import { meetingsRoutes } from '../rooms/meetings.routes';
 import type { MeetingsService } from '../rooms/meetings.service';
@@ -21,6 +25,15 @@ import { notFound, problemHandler } from './problem';
 const bodyLimit = '16kb';
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * Bodies are UTF-8 JSON (RFC 8259 §8.1). Bytes that are not UTF-8 are refused, not read as U+FFFD:
+ * a name or a password would otherwise be stored as something its sender never sent.
+ */
+function utf8Only(_req: IncomingMessage, _res: ServerResponse, body: Buffer, charset: string): void {
+  if (charset !== 'utf-8') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be UTF-8');
+  if (!isUtf8(body)) throw new AppError('VALIDATION_FAILED', 'The request body is not valid UTF-8', [{ path: '', message: 'must be valid UTF-8' }]);
+}
 
 export interface HttpDeps {
   logger: Logger;
@@ -69,7 +82,9 @@ export function createHttpApp(deps: HttpDeps): Express {
       },
     }),
   );
-  app.use(express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] }));
+  const parseJson = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'], verify: utf8Only });
+  // What the body parser refuses is the body's fault: a 4xx with a stable code (errors/to-app-error.ts), never INTERNAL.
+  app.use((req, res, next) => parseJson(req, res, (error?: unknown) => next(error === undefined ? undefined : bodyParserError(error))));
 
   app.use(deps.metrics.observeRequests);
   app.use(opsRoutes({ orm: deps.orm, redis: deps.redis, metrics: deps.metrics, openApiDocument: deps.openApiDocument }));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
-import { lobbyInOrder } from './room-steps';
+import { lobbyInOrder, seesParticipants } from './room-steps';
 import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
 import type { NewRoom } from './room-repository';
 import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
@@ -52,7 +52,7 @@ interface ReplyDetails {
   expire: object;
   /** Participants by joining time, and the lobby in serving order (only the host may be shown it). */
   viewParticipants: RoomRoster;
-  /** What a socket needs to show the room at once (README "Realtime" `room:attach`). */
+  /** What a socket needs to show the room at once (README "Realtime" `room:attach`); a waiting user's roster is empty and its speaker null. */
   attach: RoomRoster & { joined: boolean; activeSpeaker: string | null };
   detach: object;
   cancelWaiting: object;
@@ -137,8 +137,15 @@ export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, 
         return { requested: command.userId === null ? Object.keys(next.participants).filter((id) => id !== command.by) : [command.userId] };
       case 'viewParticipants':
         return rosterOf(next);
-      case 'attach':
-        return { ...rosterOf(next), joined: Object.hasOwn(next.participants, command.userId), activeSpeaker: next.activeSpeaker };
+      case 'attach': {
+        // A waiting user is told their own status only (README "Realtime"), by the rule of viewParticipants.
+        const sees = seesParticipants(next, command.userId);
+        return {
+          ...(sees ? rosterOf(next) : { participants: [], lobby: [] }),
+          joined: Object.hasOwn(next.participants, command.userId),
+          activeSpeaker: sees ? next.activeSpeaker : null,
+        };
+      }
       default:
         return {};
     }

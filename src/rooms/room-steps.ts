@@ -40,6 +40,13 @@ const guestCount = (c: RoomContext) => Object.keys(c.participants).filter((id) =
 export const freeSeats = (c: RoomContext) => Math.max(0, c.settings.max_participants - guestCount(c));
 export const socketsOf = (c: RoomContext, userId: string) => c.connections[userId] ?? [];
 
+/**
+ * Who may see the room's people (the participants and the active speaker): the host, joined or
+ * not, and the participants. Not a waiting user: the lobby gets its own status and nothing more.
+ * The one rule for `GET /participants` and the `room:attach` reply.
+ */
+export const seesParticipants = (c: RoomContext, userId: string): boolean => userId === c.hostId || Object.hasOwn(c.participants, userId);
+
 /** The lobby in the order it is served: first come, first admitted. */
 export const lobbyInOrder = (c: RoomContext): LobbyEntry[] =>
   Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));

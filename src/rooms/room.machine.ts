@@ -1,7 +1,7 @@
 import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
 import { admit, admitWaiting, askToMute, configure, coolingDown, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, setCoHost, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
 import { connect, disconnect, expireGrace, setHardware } from './presence.steps';
-import { freeSeats, type Step } from './room-steps';
+import { freeSeats, seesParticipants, type Step } from './room-steps';
 import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
 import { startSpeaking, stopSpeaking } from './speaker.steps';
 
@@ -59,8 +59,7 @@ const base = setup({
     lobbyNotEmpty: ({ context }) => Object.keys(context.lobby).length > 0,
     roomLocked: ({ context }) => context.settings.lock_room,
     unlocks: ({ event }) => event.type === 'configure' && event.settings.lock_room === false,
-    mayViewParticipants: ({ context, event }) =>
-      'by' in event && (event.by === context.hostId || Object.hasOwn(context.participants, event.by)),
+    mayViewParticipants: ({ context, event }) => 'by' in event && seesParticipants(context, event.by),
     becameEmpty: ({ context }) => context.emptyDeadline === null && Object.keys(context.participants).length === 0,
     refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
     emptyDeadlinePassed: ({ context, event }) =>
@@ -256,7 +255,8 @@ export const roomMachine = room.createMachine({
         configure: { actions: notLive },
         // Ending again answers with the first end: `ended_at` does not move.
         end: [refuseUnlessHost, {}],
-        leave: {},
+        // Nobody is in an ended room (ending closed every attendance), so there is nothing to leave.
+        leave: { actions: notLive },
         cancelWaiting: {},
         attach: { actions: notLive },
         setHardware: { actions: notLive },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import pino from 'pino';
@@ -194,6 +195,23 @@ describe('bearer tokens', () => {
     const { user } = await registerUser(server);
     const forged = jwt.sign({ guest: false }, 'some-other-secret-0123456789abcdef0123', { algorithm: 'HS256', subject: user.id, expiresIn: 60 });
     expectUnauthenticated(await server.request('GET', '/api/v1/auth/me', { token: forged }));
+  });
+
+  it("lets the account decide whether the caller is a guest, not the token's guest claim", async () => {
+    const sign = (userId: string, guest: boolean) => jwt.sign({ guest }, 'auth-test-secret-0123456789abcdef0123', { algorithm: 'HS256', subject: userId, expiresIn: 60 });
+    const createWith = (token: string) => server.request('POST', '/api/v1/meetings', { token, body: { name: 'Who hosts?' } });
+    // A guest who signed in here (this node remembers the account), and one it has to look up.
+    const guest = (await server.request('POST', '/api/v1/auth/guest', { body: { display_name: 'Pretender' } })).body.user.id;
+    const stored = randomUUID();
+    await db.query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Stored Guest', true, now())", [stored]);
+    for (const userId of [guest, stored]) {
+      const response = await createWith(sign(userId, false));
+      expect({ status: response.status, code: response.body.code }).toEqual({ status: 403, code: 'GUESTS_CANNOT_HOST' });
+    }
+    expect(Number((await db.query('select count(*) from rooms where host_id = any($1)', [[guest, stored]])).rows[0].count)).toBe(0);
+    // And the other way round: a registered user is no guest, whatever the claim says.
+    const { user } = await registerUser(server);
+    expect((await createWith(sign(user.id, true))).status).toBe(201);
   });
 
   it('rejects a well-signed token for an account that does not exist', async () => {

@@ -97,15 +97,15 @@ describe('the account cache', () => {
     const accounts = createAccounts(createSql(orm), { ttlMs: 10_000, maxEntries: 10, now: () => clock });
     const id = randomUUID();
     await db.query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Cached Carl', true, now())", [id]);
-    expect(await accounts.find(id)).toEqual({ displayName: 'Cached Carl' });
+    expect(await accounts.find(id)).toEqual({ displayName: 'Cached Carl', isGuest: true });
     await db.query('delete from users where id = $1', [id]);
     clock += 9_999;
-    expect(await accounts.find(id)).toEqual({ displayName: 'Cached Carl' });
+    expect(await accounts.find(id)).toEqual({ displayName: 'Cached Carl', isGuest: true });
     clock += 1;
     expect(await accounts.find(id)).toBeNull();
-    // A missing account is asked about again: created later, it is found.
-    await db.query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Back Again', true, now())", [id]);
-    expect(await accounts.find(id)).toEqual({ displayName: 'Back Again' });
+    // A missing account is asked about again: created later, it is found, as the row now says.
+    await db.query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Back Again', false, now())", [id]);
+    expect(await accounts.find(id)).toEqual({ displayName: 'Back Again', isGuest: false });
   });
 
   it('keeps at most maxEntries accounts', async () => {
@@ -116,6 +116,6 @@ describe('the account cache', () => {
     await db.query('delete from users where id = any($1)', [ids]);
     // The oldest was let go, so its deletion shows at once; the two newest are still remembered.
     expect(await accounts.find(ids[0]!)).toBeNull();
-    expect(await accounts.find(ids[2]!)).toEqual({ displayName: 'N' });
+    expect(await accounts.find(ids[2]!)).toEqual({ displayName: 'N', isGuest: true });
   });
 });

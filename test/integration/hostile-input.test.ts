@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { testDatabaseUrl } from '../support/env';
-import { startServer, type TestServer } from '../support/server';
+import { startServer, uniqueEmail, type TestServer } from '../support/server';
 
 // "No input from a client may crash a node or leave state half written": every auth route fed
 // odd and hostile bodies must answer a 4xx problem, never a 5xx, and create no account. Every
@@ -57,6 +58,95 @@ describe.each(routes)('POST %s', (route) => {
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(response.body.code).toMatch(/^[A-Z_]+$/);
     expect(await accountsMadeByThisFile()).toBe(0);
+  });
+});
+
+describe('compressed bodies', () => {
+  const json = { 'content-type': 'application/json' };
+  const guestBody = () => JSON.stringify({ display_name: marker });
+
+  it.each(['gzip', 'deflate', 'br'])('answers a corrupt %s body with 400 MALFORMED_JSON and creates nothing', async (encoding) => {
+    for (const rawBody of ['notgzip', gzipSync(guestBody()).subarray(0, 12)]) {
+      const response = await server.request('POST', '/api/v1/auth/guest', { rawBody, headers: { ...json, 'content-encoding': encoding } });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({ code: 'MALFORMED_JSON', status: 400 });
+    }
+    expect(await accountsMadeByThisFile()).toBe(0);
+  });
+
+  it('answers a content-encoding it does not know with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    for (const encoding of ['compress', 'x-unknown', 'gzip, gzip']) {
+      const response = await server.request('POST', '/api/v1/auth/guest', { rawBody: guestBody(), headers: { ...json, 'content-encoding': encoding } });
+      expect({ encoding, status: response.status, code: response.body.code }).toEqual({ encoding, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    expect(await accountsMadeByThisFile()).toBe(0);
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ])('takes a valid %s body', async (encoding, compress) => {
+    const response = await server.request('POST', '/api/v1/auth/guest', { rawBody: compress(JSON.stringify({ display_name: 'Zipped' })), headers: { ...json, 'content-encoding': encoding } });
+    expect(response.status).toBe(201);
+    expect(response.body.user).toMatchObject({ display_name: 'Zipped', is_guest: true });
+  });
+});
+
+describe('bodies that are not UTF-8', () => {
+  const json = { 'content-type': 'application/json' };
+  // An overlong "/", bytes that never occur in UTF-8, and an encoded UTF-16 surrogate.
+  const invalid = Buffer.from([0xc0, 0xaf, 0xff, 0xfe, 0xed, 0xa0, 0x80]);
+  /** A JSON body with `bytes` inside one of its strings: `before` ends inside an open string. */
+  const withBytes = (before: string, bytes: Buffer, after: string) => Buffer.concat([Buffer.from(before), bytes, Buffer.from(after)]);
+  let host: { access_token: string };
+
+  beforeAll(async () => {
+    // Not named with the marker: the checks below count the accounts that are.
+    host = (await server.request('POST', '/api/v1/auth/register', { body: { email: uniqueEmail('utf8-host'), password: 'password123', display_name: 'Host' } })).body;
+  });
+  const roomsMadeByThisFile = async () => Number((await db.query("select count(*) from rooms where name like '%' || $1 || '%'", [marker])).rows[0].count);
+
+  it.each([
+    ['the bytes of the issue', invalid],
+    ['a lone 0xFF', Buffer.from([0xff])],
+    ['a truncated sequence', Buffer.from([0xe2, 0x82])],
+  ])('refuses %s in a room name with 400 VALIDATION_FAILED and creates no room', async (_label, bytes) => {
+    const rawBody = withBytes(`{"name":"${marker}`, bytes, '"}');
+    const response = await server.request('POST', '/api/v1/meetings', { token: host.access_token, rawBody, headers: json });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: '', message: expect.stringMatching(/UTF-8/) }] });
+    expect(await roomsMadeByThisFile()).toBe(0);
+  });
+
+  it('refuses a password with byte 0xFF: no account, so nobody can sign in with it', async () => {
+    const address = email(`${marker}ff`);
+    const rawBody = withBytes(`{"email":"${address}","password":"password`, Buffer.from([0xff]), `123","display_name":"${marker}"}`);
+    const response = await server.request('POST', '/api/v1/auth/register', { rawBody, headers: json });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: '', message: expect.stringMatching(/UTF-8/) }] });
+    expect(await accountsMadeByThisFile()).toBe(0);
+    // What the server would have stored: the byte read as U+FFFD.
+    const login = await server.request('POST', '/api/v1/auth/login', { body: { email: address, password: 'password\ufffd123' } });
+    expect(login.status).toBe(401);
+  });
+
+  it('refuses a body in another charset with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const rawBody = Buffer.from(JSON.stringify({ display_name: marker }), 'utf16le');
+    const response = await server.request('POST', '/api/v1/auth/guest', { rawBody, headers: { 'content-type': 'application/json; charset=utf-16le' } });
+    expect({ status: response.status, code: response.body.code }).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(await accountsMadeByThisFile()).toBe(0);
+  });
+
+  it('takes well-formed UTF-8 of every length, with or without charset=utf-8', async () => {
+    for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8']) {
+      const rawBody = Buffer.from(JSON.stringify({ name: 'Zoë’s 会議 🎉' }), 'utf8');
+      const response = await server.request('POST', '/api/v1/meetings', { token: host.access_token, rawBody, headers: { 'content-type': contentType } });
+      expect(response.status).toBe(201);
+      expect(response.body.name).toBe('Zoë’s 会議 🎉');
+    }
   });
 });
 

@@ -262,6 +262,41 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect(hostView.data.lobby).toEqual([{ user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String) }]);
     });
 
+    it('tells a waiting user their own status and nothing about the room’s people, as GET /participants does', async () => {
+      const { host, hostSocket, code } = await startedRoom({ speaker_min_ms: 100 });
+      const alice = await attendee(code, 'Alice Secret');
+      // Alice takes the floor, so the room has an active speaker to keep quiet about.
+      const spoke = nextEvent(hostSocket, 'speaker:changed', (p) => p.user_id === alice.user.userId);
+      const levels = setInterval(() => alice.socket.emit('audio:level', { room_code: code, level: -10 }), 50);
+      await spoke.finally(() => clearInterval(levels));
+      expect((await api(host, 'PATCH', `/${code}/config`, { lock_room: true })).status).toBe(200);
+      const guest = await guestUser(server, 'Lurker');
+      expect((await api(guest, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+      expectRefusal(await api(guest, 'GET', `/${code}/participants`), 403, 'NOT_A_PARTICIPANT');
+
+      const socket = await connectSocket(server, guest.token);
+      const view = await request(socket, 'room:attach', { room_code: code });
+      expect(view).toEqual({
+        ok: true,
+        data: { status: 'waiting', participants: [], active_speaker: null, settings: { lock_room: true, enable_transcription: false, max_participants: 100, speaker_min_ms: 100 } },
+      });
+
+      // Nor does the room's channel reach a waiting user's socket: someone else coming in is not heard.
+      const heard = record(socket, 'participant:joined');
+      const late = await guestUser(server, 'Late Larry');
+      expect((await api(late, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+      const joinedAtHost = nextEvent(hostSocket, 'participant:joined');
+      expect((await api(host, 'POST', `/${code}/admit/${late.userId}`)).status).toBe(200);
+      expect((await joinedAtHost).participant.user_id).toBe(late.userId);
+      await quietFor(100);
+      expect(heard).toEqual([]);
+
+      // The host's view is unchanged: the room's people, the speaker and the lobby.
+      const hostView = await request(hostSocket, 'room:attach', { room_code: code });
+      expect(hostView.data).toMatchObject({ status: 'joined', active_speaker: alice.user.userId, lobby: [expect.objectContaining({ user_id: guest.userId })] });
+      expect(hostView.data.participants.map((p: { display_name: string }) => p.display_name)).toEqual(['Hana Host', 'Alice Secret', 'Late Larry']);
+    });
+
     it('marks the participant connected, announced to the room once', async () => {
       const { host, hostSocket, code } = await startedRoom();
       const guest = await guestUser(server, 'Gia');

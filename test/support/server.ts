@@ -14,8 +14,8 @@ export interface ApiResponse<T = any> {
 
 export interface RequestOptions {
   body?: unknown;
-  /** Sent verbatim, for malformed-body tests. */
-  rawBody?: string;
+  /** Sent verbatim, for malformed-body tests (bytes for bodies that are not UTF-8 text). */
+  rawBody?: string | Uint8Array;
   token?: string;
   headers?: Record<string, string>;
 }
@@ -56,7 +56,7 @@ export async function startServer(env: Record<string, string> = {}, logger?: Log
 export async function request<T = any>(base: string, method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined = options.rawBody;
+  let body: string | Uint8Array | undefined = options.rawBody;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';

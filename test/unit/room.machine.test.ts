@@ -1,3 +1,4 @@
+import { replyTo } from '../../src/rooms/room-router';
 import { restoreRoomSnapshot, step } from '../../src/rooms/room-step';
 import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs } from '../support/room-machine';
 
@@ -66,9 +67,10 @@ describe('room machine: lifecycle', () => {
     expect(refusalOf(r.send({ type: 'end', by: 'ann' }))).toBe('NOT_HOST');
   });
 
-  it('an ended room refuses every live command with ROOM_NOT_FOUND; leave is a no-op', () => {
+  it('an ended room refuses every live command with ROOM_NOT_FOUND, leave too', () => {
     const r = room();
     r.join(host);
+    r.join('bob');
     r.send({ type: 'end', by: host });
     expect(refusalOf(r.join('ann'))).toBe('ROOM_NOT_FOUND');
     expect(refusalOf(r.join(host))).toBe('ROOM_NOT_FOUND');
@@ -77,7 +79,8 @@ describe('room machine: lifecycle', () => {
     expect(refusalOf(r.send({ type: 'reject', by: host, userId: 'ann' }))).toBe('ROOM_NOT_FOUND');
     expect(refusalOf(r.send({ type: 'remove', by: host, userId: 'ann' }))).toBe('ROOM_NOT_FOUND');
     expect(refusalOf(r.configure({ lock_room: true }))).toBe('ROOM_NOT_FOUND');
-    expect(accepted(r.leave('ann')).changed).toBe(false);
+    // The host, someone who was in the room, and someone who never was.
+    for (const who of [host, 'bob', 'ann']) expect(refusalOf(r.leave(who))).toBe('ROOM_NOT_FOUND');
   });
 
   it('the host may end a room that never started', () => {
@@ -379,6 +382,25 @@ describe('room machine: leaving and removal', () => {
     r.admit('ann');
     expect(r.send({ type: 'viewParticipants', by: 'ann' }).refused).toBeNull();
     expect(refusalOf(r.send({ type: 'viewParticipants', by: 'stranger' }))).toBe('NOT_A_PARTICIPANT');
+  });
+
+  it('by the same rule, a waiting user attaching is told their status and nothing about the room’s people', () => {
+    const r = room({ lock_room: true });
+    r.join(host);
+    r.attach(host);
+    r.speak(host);
+    r.join('ann');
+    const attachOf = (userId: string) => {
+      const command = { type: 'attach' as const, userId, connectionId: `${userId}-socket` };
+      const before = r.ctx;
+      return replyTo(command, before, accepted(r.send(command)).snapshot);
+    };
+    expect(attachOf('ann')).toMatchObject({ joined: false, participants: [], lobby: [], activeSpeaker: null });
+    expect(attachOf(host)).toMatchObject({ joined: true, participants: [expect.objectContaining({ userId: host })], lobby: [expect.objectContaining({ userId: 'ann' })], activeSpeaker: host });
+    r.admit('ann');
+    const admitted = attachOf('ann');
+    expect(admitted).toMatchObject({ joined: true, activeSpeaker: host });
+    expect(admitted.participants.map((p) => p.userId).sort()).toEqual(['ann', host].sort());
   });
 });
 
