@@ -9,6 +9,9 @@ export function createRedisConnection(url: string, logger: Logger, name: string,
   const redis = new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: 3,
+    // Reconnect within about a second of Redis coming back (ioredis's own backoff reaches 5 s):
+    // after Redis lost its data, nodes have a few seconds to take their rooms back (heartbeat.ts).
+    retryStrategy: (attempt: number) => Math.min(100 * attempt, 1000) + Math.floor(Math.random() * 100),
     // How long a closing socket may linger before it is destroyed; shutdown must stay fast.
     disconnectTimeout: 500,
     ...options,

@@ -208,10 +208,14 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
    * whichever node its first command reaches activates it, as for any other room.
    */
   async function create(room: NewRoom): Promise<boolean> {
-    const fence = await ownership.claim(room.roomCode).catch((error: unknown) => {
-      logger.warn({ err: error, room_code: room.roomCode }, 'could not claim a new room; its first command will');
-      return undefined;
-    });
+    // While Redis is unreachable a claim would wait for it: the room is written to PostgreSQL alone.
+    const fence =
+      redis.status !== 'ready'
+        ? undefined
+        : await ownership.claim(room.roomCode).catch((error: unknown) => {
+            logger.warn({ err: error, room_code: room.roomCode }, 'could not claim a new room; its first command will');
+            return undefined;
+          });
     // A live node runs a room with this code: the code is taken.
     if (fence && fence.node !== nodeId) return false;
     if (!fence || !heartbeat.valid()) return host.create(room, false);

@@ -17,9 +17,10 @@ const bodyParserCodes: Record<string, ErrorCode> = {
   'request.aborted': 'VALIDATION_FAILED',
 };
 
-// Errors that mean PostgreSQL is unreachable or saturated: the request may succeed on retry.
-// MikroORM reports most of them as a plain DriverException carrying the SQLSTATE in `code`.
-const unavailableErrorNames = new Set(['ConnectionException', 'KnexTimeoutError']);
+// Errors that mean PostgreSQL or Redis is unreachable or saturated: the request may succeed on retry.
+// MikroORM reports most of them as a plain DriverException carrying the SQLSTATE in `code`;
+// ioredis gives up on a command after its connection failed to come back a few times.
+const unavailableErrorNames = new Set(['ConnectionException', 'KnexTimeoutError', 'MaxRetriesPerRequestError']);
 const unavailableCodes = new Set([
   '53300', // too_many_connections
   '57P01', // admin_shutdown
@@ -31,7 +32,7 @@ const unavailableCodes = new Set([
   'EPIPE',
 ]);
 
-function isOutage(error: Error): boolean {
+export function isOutage(error: Error): boolean {
   if (unavailableErrorNames.has(error.name)) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return /Connection terminated/.test(error.message);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
+import { isOutage } from '../errors/to-app-error';
 import { lobbyInOrder, seesParticipants } from './room-steps';
 import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
 import type { NewRoom } from './room-repository';
@@ -88,10 +89,16 @@ export interface RoomRouter {
 
 /**
  * What a router answers for an error that is not the room's own answer (PostgreSQL or Redis
- * failed): logged once, here, and 503 UNAVAILABLE to the caller, who may retry. The room did not change.
+ * failed): logged once, here, and 503 UNAVAILABLE to the caller, who may retry. Nothing changed,
+ * unless PostgreSQL took the change before Redis failed: then it stands (the next command reads
+ * the room from PostgreSQL), which repeating the command, safe for every room command, confirms.
  */
 export function asRoomError(error: unknown, logger: Logger, roomCode: string, command: RoomCommand): AppError {
   if (error instanceof AppError) return error;
+  if (error instanceof Error && isOutage(error)) {
+    logger.warn({ err: error, room_code: roomCode, command: command.type }, 'room command failed: a store is unreachable');
+    return new AppError('UNAVAILABLE');
+  }
   logger.error({ err: error, room_code: roomCode, command: command.type }, 'room command failed');
   return new AppError('UNAVAILABLE');
 }

@@ -143,3 +143,67 @@ describe('a cluster across Redis outages', () => {
     }
   }, 60_000 + outages.length * 15_000);
 });
+
+/**
+ * What a node does while its Redis is down (README "When Redis is unreachable"): accounts,
+ * history and creating meetings work on PostgreSQL alone; room commands answer 503, and work
+ * again once Redis is back.
+ */
+describe('a cluster node while Redis is down', () => {
+  let redis: PrivateRedis;
+  let cluster: TestCluster;
+  let node: ClusterNode;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    cluster = await startCluster(1, { REDIS_URL: redis.url });
+    [node] = cluster.nodes as [ClusterNode];
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.close();
+    await redis?.close();
+  });
+
+  it('serves accounts, history and new meetings, answers room commands 503, and runs the new meeting once Redis is back', async () => {
+    const host = await hostUser(node, 'Outage host');
+    const { room_code: before } = await createRoom(node, host);
+    expect((await meetings(node)(host, 'POST', `/${before}/join`, {})).status).toBe(200);
+    await redis.kill();
+    try {
+      const created = await node.request('POST', '/api/v1/meetings', { token: host.token, body: { name: 'Made while Redis was down' } });
+      expect(created.status).toBe(201);
+      expect((await node.request('POST', '/api/v1/auth/guest', { body: { display_name: 'Outage guest' } })).status).toBe(201);
+      expect((await meetings(node)(host, 'GET', '/history')).status).toBe(200);
+      // A join writes the live state, so it needs Redis at once.
+      const guest = await guestUser(node, 'Outage guest');
+      const join = await meetings(node)(guest, 'POST', `/${before}/join`, {});
+      expect([join.status, join.body.code]).toEqual([503, 'UNAVAILABLE']);
+      // Once the node's lease on its rooms has run out (1.5 s), a mere read needs Redis too.
+      await sleep(2000);
+      const read = await meetings(node)(host, 'GET', `/${before}`);
+      expect([read.status, read.body.code]).toEqual([503, 'UNAVAILABLE']);
+      await redis.start();
+      // Back: the meeting made meanwhile starts like any other, and the older one answers again.
+      const joined = await eventually(() => meetings(node)(host, 'POST', `/${created.body.room_code}/join`, {}));
+      expect(joined.body.status).toBe('joined');
+      expect((await meetings(node)(host, 'GET', `/${before}`)).status).toBe(200);
+      // The join answered 503 had reached PostgreSQL before Redis failed: it stands, and repeating it says so.
+      expect((await meetings(node)(guest, 'POST', `/${before}/join`, {})).body.status).toBe('joined');
+      const { participants } = (await meetings(node)(host, 'GET', `/${before}/participants`)).body as { participants: { user_id: string }[] };
+      expect(participants.map((p) => p.user_id).sort()).toEqual([host.userId, guest.userId].sort());
+    } finally {
+      await redis.start().catch(() => undefined);
+    }
+    expect(node.process.exitCode).toBeNull();
+  }, 60_000);
+});
+
+/** Repeats a request until it answers 200 (the node reconnects to Redis within about a second). */
+async function eventually(send: () => Promise<{ status: number; body: any }>): Promise<{ status: number; body: any }> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await send();
+    if (response.status === 200 || attempt === 50) return response;
+    await sleep(200);
+  }
+}

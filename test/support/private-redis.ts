@@ -12,7 +12,7 @@ export interface PrivateRedis {
   url: string;
   /** SIGKILL: everything it held is gone. */
   kill(): Promise<void>;
-  /** Starts it again on the same port, empty; resolves once it answers PING. */
+  /** Starts it again on the same port, empty (if it is not running); resolves once it answers PING. */
   start(): Promise<void>;
   /** SIGSTOP / SIGCONT: it keeps its data but answers nothing meanwhile. */
   pause(): void;
@@ -26,6 +26,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   let child: ChildProcess | undefined;
 
   async function start() {
+    if (child && child.exitCode === null && child.signalCode === null) return;
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined); // refused until it listens: retried below

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildOpenApiDocument } from '../../src/contract/openapi';
 import { errorCatalog } from '../../src/contract/errors';
-import { allLiveStateKeys, deadlineIndexKey, nodeKey, nodeRegistryKey, nodeRoomsKey, ownerKey } from '../../src/live-state/redis-keys';
+import { allLiveStateKeys, clusterMarkerKey, deadlineIndexKey, nodeKey, nodeRegistryKey, nodeRoomsKey, ownerKey, restoringKey } from '../../src/live-state/redis-keys';
 
 /**
  * The README is where users read the wire contract, so it must not drift from the code that
@@ -53,6 +53,8 @@ describe('the README documents the contract the code defines', () => {
       nodeRoomsKey('', '{node_id}'),
       nodeRegistryKey(''),
       deadlineIndexKey(''),
+      clusterMarkerKey(''),
+      restoringKey(''),
     ];
     expect(keys.filter((key) => !firstCells.has(key))).toEqual([]);
   });
