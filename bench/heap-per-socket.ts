@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { registerHost, seatGuests } from './lib/api';
 import { collectGarbage } from './lib/gc';
-import { freePort } from './lib/ports';
+import { freePort } from '../test/support/ports';
 import { forkHelper, startCluster } from './lib/processes';
 import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
 import { startSocketLoad } from './lib/socket-load';

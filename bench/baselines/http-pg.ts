@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'pg';
-import { freePort } from '../lib/ports';
+import { freePort } from '../../test/support/ports';
 import { serveParent } from '../lib/processes';
 import { benchDatabaseUrl } from '../lib/services';
 

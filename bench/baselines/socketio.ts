@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { freePort } from '../lib/ports';
+import { freePort } from '../../test/support/ports';
 import { serveParent } from '../lib/processes';
 import { eventLoopDelay } from '../lib/stats';
 

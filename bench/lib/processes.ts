@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './ports';
+import { freePort } from '../../test/support/ports';
 import { benchDatabaseUrl, benchRedisUrl, deletePrefix, prepareDatabase, startRedis } from './services';
 
 /**

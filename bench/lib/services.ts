@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ensureDatabase } from '../../src/persistence/ensure-database';
 import { openOrm } from '../../src/persistence/orm';
-import { freePort } from './ports';
+import { startPrivateRedis } from '../../test/support/private-redis';
 
 /**
  * The local services every benchmark runs on: a database of its own on the local PostgreSQL
@@ -18,28 +15,10 @@ export let benchRedisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:637
 
 /** Starts a private redis-server (no persistence) and points benchRedisUrl (and children) at it. */
 export async function startRedis(): Promise<() => Promise<void>> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {}); // refused until the server listens: retried below
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (attempt > 100 || child.exitCode !== null) throw new Error(`redis-server did not start on ${url}: ${String(error)}`);
-      await sleep(50);
-    }
-  }
-  probe.disconnect();
-  benchRedisUrl = url;
-  process.env.BENCH_REDIS_URL = url;
-  return async () => {
-    child.kill('SIGKILL');
-    await once(child, 'exit');
-  };
+  const redis = await startPrivateRedis();
+  benchRedisUrl = redis.url;
+  process.env.BENCH_REDIS_URL = redis.url;
+  return () => redis.close();
 }
 
 export async function prepareDatabase(): Promise<void> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registerHost, seatGuests } from '../lib/api';
 import { collectGarbage } from '../lib/gc';
-import { freePort } from '../lib/ports';
+import { freePort } from '../../test/support/ports';
 import { forkHelper, startCluster, type Proc } from '../lib/processes';
 import type { Row } from '../lib/report';
 import { deletePrefix } from '../lib/services';

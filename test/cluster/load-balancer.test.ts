@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { io as connectClient } from 'socket.io-client';
+import { freePort } from '../support/ports';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { waitFor } from '../support/db';
 import { testRedisUrl } from '../support/env';
@@ -148,13 +148,3 @@ async function redisHash(key: string): Promise<Record<string, string>> {
   }
 }
 
-/** A TCP port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { freePort } from './ports';
 
 /**
  * A redis-server of the test's own on a free loopback port (no persistence), which the test may
@@ -64,15 +64,4 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     resume: () => void child?.kill('SIGCONT'),
     close: kill,
   };
-}
-
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
