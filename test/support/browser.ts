@@ -14,6 +14,22 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
  * `--deny-permission-prompts`, getUserMedia rejects with `NotAllowedError` ("Permission denied")
  * and `navigator.permissions` reports camera and microphone `denied` (test/browser/chromium.test.ts
  * checks both).
+ *
+ * WebRTC between pages (test/browser/calls.test.ts) needs two more flags, found by connecting two
+ * pages' RTCPeerConnections with host candidates only (no STUN/TURN) and watching getStats and a
+ * remote <video> (chromium.test.ts keeps that check):
+ * - `--allow-loopback-in-peer-connection`: Chromium never gathers 127.0.0.1/::1 candidates
+ *   otherwise. On a machine whose only interface is `lo` (tried in an `unshare -n` namespace) no
+ *   candidate at all is gathered and ICE stays `new`; with the flag, media flows over 127.0.0.1.
+ * - `--disable-features=WebRtcHideLocalIpsWithMdns`: a page without camera/microphone permission
+ *   offers `<uuid>.local` mDNS names instead of its addresses, which only resolve where multicast
+ *   DNS works (not in every container). With `--use-fake-ui-for-media-stream` the permission is
+ *   granted anyway and real addresses are offered; the flag makes `media: 'denied'`/`'prompt'`
+ *   pages do the same. (Without permission Chromium also gathers only the default route's
+ *   address, so on a loopback-only machine such a page still gets no candidate.)
+ * Nothing else is needed: no STUN server, no `--disable-web-security`; the fake camera's test
+ * pattern (640×480) is what remote <video>s show. (A machine with a real interface, as the dev
+ * box with eth0 192.0.2.2, connects without either flag; they cost nothing there.)
  */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -48,6 +64,9 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
     '--autoplay-policy=no-user-gesture-required',
     ...(options.media === 'denied' ? ['--deny-permission-prompts'] : options.media === 'prompt' ? [] : ['--use-fake-ui-for-media-stream']),
     ...(options.audioWav ? [`--use-file-for-fake-audio-capture=${options.audioWav}`] : []),
+    // Peer connections between pages on this one machine (see above): loopback candidates, and real addresses instead of mDNS names.
+    '--allow-loopback-in-peer-connection',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
   ];
   const browser = await chromium.launch({ executablePath: chromiumPath, args });
   browsers.add(browser);
