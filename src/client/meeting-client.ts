@@ -3,6 +3,7 @@ import type { AttachData, ClientToServerEvents, EventError, ServerToClientEvents
 import type { GuestBody, LoginBody, RegisterBody, SessionView, UserView } from '../contract/schemas';
 import { MeetingError } from './meeting-error';
 import { restApi, type MeetingsApi } from './rest-api';
+import type { IceServer, RtcServerToClientEvents, RtcSignal } from './rtc-events';
 
 export interface MeetingClientOptions {
   /** The server's origin, e.g. `https://meet.example.com`; empty (the default) is the page's own origin. */
@@ -69,6 +70,11 @@ export class MeetingClient {
 
   get connectionState(): ConnectionState {
     return this.state;
+  }
+
+  /** Whether the last reconnect kept the same socket (still attached, missed events replayed). */
+  get recovered(): boolean {
+    return this.socket.recovered;
   }
 
   // ---- Accounts ---------------------------------------------------------------------------
@@ -160,6 +166,16 @@ export class MeetingClient {
     await this.emit('lobby:cancel', { room_code: roomCode });
   }
 
+  /** Sends a WebRTC description or ICE candidate to another participant's media socket; false when they have none in the room. */
+  async signal(roomCode: string, to: string, signal: RtcSignal): Promise<boolean> {
+    return (await this.request<{ delivered: boolean }>('rtc:signal', { room_code: roomCode, to, ...signal })).delivered;
+  }
+
+  /** The STUN/TURN servers for this room's calls (participants only; `room:attach` gives them too). */
+  async iceServers(roomCode: string): Promise<IceServer[]> {
+    return (await this.request<{ ice_servers: IceServer[] }>('rtc:ice_servers', { room_code: roomCode })).ice_servers;
+  }
+
   /** Reports the microphone level (dBFS) for active-speaker detection; dropped while disconnected. */
   sendLevel(roomCode: string, level: number): void {
     if (this.socket.connected) this.socket.volatile.emit('audio:level', { room_code: roomCode, level: clampLevel(level) });
@@ -167,6 +183,15 @@ export class MeetingClient {
 
   /** Listens to a server event (typed by the contract); returns the function that stops listening. */
   on<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): () => void {
+    return this.listenTo(event, listener);
+  }
+
+  /** Listens to a call's signaling event (RoomSession does; a page need not). */
+  onRtc<E extends keyof RtcServerToClientEvents>(event: E, listener: RtcServerToClientEvents[E]): () => void {
+    return this.listenTo(event, listener);
+  }
+
+  private listenTo(event: string, listener: unknown): () => void {
     // Socket.IO's overloads do not narrow a generic event name; the map type still checks the listener.
     const socket = this.socket as unknown as { on(event: string, listener: unknown): void; off(event: string, listener: unknown): void };
     socket.on(event, listener);
@@ -192,9 +217,13 @@ export class MeetingClient {
     return session;
   }
 
-  private async emit<E extends AckedEvent>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckData<E>> {
+  private emit<E extends AckedEvent>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckData<E>> {
+    return this.request<AckData<E>>(event, payload);
+  }
+
+  private async request<T>(event: string, payload: object): Promise<T> {
     await this.connect();
-    type Reply = { ok: true; data: AckData<E> } | { ok: false; error: EventError };
+    type Reply = { ok: true; data: T } | { ok: false; error: EventError };
     let reply: Reply;
     try {
       const emitter = this.socket.timeout(this.ackTimeoutMs) as unknown as { emitWithAck(event: string, payload: unknown): Promise<Reply> };
