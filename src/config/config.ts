@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { iceServersEnv, turnUrlsEnv, type IceConfig } from './ice-config';
 
 /**
  * The only place that reads the environment (README "Configuration"). Every variable has a default and a
@@ -106,6 +107,10 @@ const envSchema = z
     WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(15),
     WEBHOOK_RETRY_BASE_MS: int(10, 600_000).default(1000),
     WEBHOOK_RETENTION_DAYS: int(1, 3650).default(7),
+    ICE_SERVERS: iceServersEnv.optional(),
+    TURN_URLS: turnUrlsEnv.optional(),
+    TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    TURN_TTL_S: int(60, 7 * 86_400).default(86_400),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -127,6 +132,9 @@ const envSchema = z
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with WEBHOOK_URL: receivers verify every delivery with it' });
+    }
+    if (Boolean(env.TURN_URLS) !== Boolean(env.TURN_SECRET)) {
+      ctx.addIssue({ code: 'custom', path: [env.TURN_URLS ? 'TURN_SECRET' : 'TURN_URLS'], message: 'TURN_URLS and TURN_SECRET go together: the server mints credentials for that TURN server with that secret' });
     }
     if (env.DEFAULT_MAX_PARTICIPANTS > env.MAX_PARTICIPANTS_LIMIT) {
       ctx.addIssue({
@@ -170,6 +178,8 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Which proxies in front of the node to believe about the client's address (the login throttle's budget per address). */
   readonly trustProxy: TrustProxy;
+  /** The ICE servers of calls (README "Calls"). */
+  readonly ice: IceConfig;
   /** Lifecycle webhooks (README "Webhooks"); undefined when WEBHOOK_URL is unset: no outbox rows are written. */
   readonly webhooks: WebhookConfig | undefined;
 }
@@ -227,6 +237,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webConcurrency: e.WEB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    ice: {
+      servers: e.ICE_SERVERS ?? [],
+      turn: e.TURN_URLS && e.TURN_SECRET ? { urls: e.TURN_URLS, secret: e.TURN_SECRET, ttlS: e.TURN_TTL_S } : undefined,
+    },
     webhooks: e.WEBHOOK_URL
       ? {
           endpoints: e.WEBHOOK_URL,

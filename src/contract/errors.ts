@@ -19,6 +19,7 @@ export const errorCatalog = {
   EMAIL_TAKEN: { status: 409, title: 'This email is already registered' },
   ROOM_FULL: { status: 409, title: 'The room is full' },
   NOT_IN_LOBBY: { status: 409, title: 'The user is not waiting in the lobby' },
+  SUPERSEDED: { status: 409, title: 'Another of your sockets carries your media in this room' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body encoding is not supported' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },

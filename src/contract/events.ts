@@ -1,5 +1,5 @@
 import type { ErrorCode, FieldError } from './errors';
-import type { AudioLevelPayload, HardwareStatusPayload, LobbyEntryView, ParticipantView, RoomCodePayload, RoomSettingsView } from './schemas';
+import type { AudioLevelPayload, HardwareStatusPayload, LobbyEntryView, ParticipantView, RoomCodePayload, RoomSettingsView, RtcSignalPayload } from './schemas';
 
 /**
  * The Socket.IO contract (README "Realtime"), as one typed event map a TypeScript frontend can import
@@ -32,6 +32,23 @@ export interface AttachData {
   settings: RoomSettingsView;
   /** The host and the co-hosts only. */
   lobby?: LobbyEntryView[];
+  /** A participant only (never a waiting user): the ICE servers of calls, TURN credentials included (README "Calls"). */
+  ice_servers?: IceServerView[];
+}
+
+/** An entry of RTCConfiguration.iceServers. */
+export interface IceServerView {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** A WebRTC description or ICE candidate from another participant (README "Calls"); `from` is set by the server. */
+export interface RtcSignal {
+  room_code: string;
+  from: string;
+  description?: { type: 'offer' | 'answer'; sdp: string };
+  candidate?: RtcSignalPayload['candidate'];
 }
 
 export interface ClientToServerEvents {
@@ -44,6 +61,13 @@ export interface ClientToServerEvents {
   'hardware:status': (payload: HardwareStatusPayload, ack: Ack<{ hardware_ready: boolean }>) => void;
   /** Leave the lobby (a participant gets NOT_IN_LOBBY; leaving the room is POST /leave). */
   'lobby:cancel': (payload: RoomCodePayload, ack: Ack<{ status: 'cancelled' }>) => void;
+  /**
+   * A description or ICE candidate for another participant (`to`), delivered to that user's media
+   * socket in the room; `delivered` is false when they have no socket attached. Participants only.
+   */
+  'rtc:signal': (payload: RtcSignalPayload, ack: Ack<{ delivered: boolean }>) => void;
+  /** Fresh ICE servers (TURN credentials included) for a participant of the room. */
+  'rtc:ice_servers': (payload: RoomCodePayload, ack: Ack<{ ice_servers: IceServerView[] }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -61,6 +85,10 @@ export interface ServerToClientEvents {
   'speaker:changed': (payload: { room_code: string; user_id: string | null; at: string }) => void;
   'room:updated': (payload: { room_code: string; settings: RoomSettingsView; status: 'pending' | 'active' | 'ended' }) => void;
   'room:ended': (payload: { room_code: string; ended_at: string }) => void;
+  /** To the user's media socket in the room. */
+  'rtc:signal': (payload: RtcSignal) => void;
+  /** A newer socket of this user attached to the room and carries their media now: this one stops its calls. */
+  'rtc:superseded': (payload: { room_code: string }) => void;
 }
 
 /**

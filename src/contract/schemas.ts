@@ -215,6 +215,23 @@ export type RoomCodePayload = z.infer<typeof roomCodePayload>;
 export const audioLevelPayload = z.strictObject({ room_code: roomCode, level: z.number().min(-127).max(0) });
 export type AudioLevelPayload = z.infer<typeof audioLevelPayload>;
 
+/**
+ * `rtc:signal`: one WebRTC description or ICE candidate for another participant (README "Calls").
+ * Exactly one of `description` and `candidate`; a null candidate says the sender's candidates are
+ * complete. The SDP is capped well under the socket's 64 kB frame.
+ */
+const sessionDescription = z.strictObject({ type: z.enum(['offer', 'answer']), sdp: z.string().min(1).max(32_000) });
+const iceCandidate = z.strictObject({
+  candidate: z.string().max(1024),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1023).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+export const rtcSignalPayload = z
+  .strictObject({ room_code: roomCode, to: z.uuid(), description: sessionDescription.optional(), candidate: iceCandidate.nullable().optional() })
+  .refine((p) => (p.description === undefined) !== (p.candidate === undefined), { message: 'must carry exactly one of description and candidate', path: ['description'] });
+export type RtcSignalPayload = z.infer<typeof rtcSignalPayload>;
+
 /** `hardware:status`. */
 export const hardwareStatusPayload = z.strictObject({ room_code: roomCode, hardware_ready: z.boolean() });
 export type HardwareStatusPayload = z.infer<typeof hardwareStatusPayload>;

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { RoomRouter } from '../rooms/room-router';
 import { roomChannel, userChannel } from './channels';
+import type { IceServersFor } from './ice-servers';
 import { createRoomHandlers } from './room.handlers';
+import { createRtcHandlers } from './rtc.handlers';
 import { createSpeakingDetectors } from './speaking-detectors';
 import { countChannelLeaves, registerSpeakerHandlers } from './speaker.handlers';
 import { guardSocket } from './socket-guard';
@@ -18,6 +20,7 @@ export interface RealtimeDeps {
   /** Rooms' own speaker tunings, as they reach this node. */
   tunings: SpeakerTunings;
   metrics: Registry;
+  iceServers: IceServersFor;
 }
 
 /** Wires every connecting socket: its personal channel, the guard, and the event handlers. */
@@ -44,12 +47,14 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
 
   deps.tunings.onTuned(detectors.tune);
 
-  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, logger });
+  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, iceServers: deps.iceServers, logger });
+  const registerRtcHandlers = createRtcHandlers({ rooms, nodeId: deps.nodeId, iceServers: deps.iceServers, logger });
   const leaves = countChannelLeaves(io);
   io.on('connection', (socket) => {
     void socket.join(userChannel(socket.data.userId));
     guardSocket(socket, logger);
     registerRoomHandlers(socket);
+    registerRtcHandlers(socket);
     registerSpeakerHandlers(socket, detectors, leaves);
   });
 

@@ -12,6 +12,8 @@ const clientEvents: Record<keyof ClientToServerEvents, true> = {
   'audio:level': true,
   'hardware:status': true,
   'lobby:cancel': true,
+  'rtc:signal': true,
+  'rtc:ice_servers': true,
 };
 
 /**

@@ -22,7 +22,10 @@ export const connect = (userId: string, connectionId: string) => (c: RoomContext
   const connections = { ...c.connections, [userId]: [...sockets, connectionId] };
   const next = { ...c, connections, graceDeadlines: without(c.graceDeadlines, userId) };
   const step = updateMember(userId, { status: 'connected' })(next);
-  const notices: RoomNotice[] = c.participants[userId] ? [joinChannel(c, [connectionId]), ...step.notices] : step.notices;
+  // A participant's newest socket carries their media (rtc.steps.ts): the one before it is told.
+  const previous = sockets.at(-1);
+  const superseded: RoomNotice[] = previous ? [{ type: 'rtc:superseded', connections: [previous] }] : [];
+  const notices: RoomNotice[] = c.participants[userId] ? [joinChannel(c, [connectionId]), ...superseded, ...step.notices] : step.notices;
   return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices };
 };
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { isOutage } from '../errors/to-app-error';
-import { lobbyInOrder, seesParticipants } from './room-steps';
+import { lobbyInOrder, seesParticipants, socketsOf } from './room-steps';
 import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
 import type { NewRoom } from './room-repository';
 import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
@@ -56,6 +56,8 @@ interface ReplyDetails {
   /** What a socket needs to show the room at once (README "Realtime" `room:attach`); a waiting user's roster is empty and its speaker null. */
   attach: RoomRoster & { joined: boolean; activeSpeaker: string | null };
   detach: object;
+  /** Whether the participant signalled has a socket attached to take it. */
+  signal: { delivered: boolean };
   cancelWaiting: object;
   setHardware: object;
   speakingStarted: object;
@@ -144,6 +146,8 @@ export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, 
         return { requested: command.userId === null ? Object.keys(next.participants).filter((id) => id !== command.by) : [command.userId] };
       case 'viewParticipants':
         return rosterOf(next);
+      case 'signal':
+        return { delivered: socketsOf(next, command.to).length > 0 };
       case 'attach': {
         // A waiting user is told their own status only (README "Realtime"), by the rule of viewParticipants.
         const sees = seesParticipants(next, command.userId);

@@ -1,6 +1,7 @@
 import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
 import { admit, admitWaiting, askToMute, configure, coolingDown, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, setCoHost, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
 import { connect, disconnect, expireGrace, setHardware } from './presence.steps';
+import { mediaSocketOf, relaySignal } from './rtc.steps';
 import { freeSeats, seesParticipants, type Step } from './room-steps';
 import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
 import { startSpeaking, stopSpeaking } from './speaker.steps';
@@ -60,6 +61,10 @@ const base = setup({
     roomLocked: ({ context }) => context.settings.lock_room,
     unlocks: ({ event }) => event.type === 'configure' && event.settings.lock_room === false,
     mayViewParticipants: ({ context, event }) => 'by' in event && seesParticipants(context, event.by),
+    /** The signal comes from the sender's media socket (rtc.steps.ts). */
+    fromMediaSocket: ({ context, event }) => event.type === 'signal' && mediaSocketOf(context, event.userId) === event.connectionId,
+    signalsSelf: ({ event }) => event.type === 'signal' && event.to === event.userId,
+    signalsParticipant: ({ context, event }) => event.type === 'signal' && Object.hasOwn(context.participants, event.to),
     becameEmpty: ({ context }) => context.emptyDeadline === null && Object.keys(context.participants).length === 0,
     refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
     emptyDeadlinePassed: ({ context, event }) =>
@@ -111,6 +116,7 @@ const room = base.extend({
     attachSocket: fromStep('attach', (c, e) => connect(e.userId, e.connectionId)(c)),
     detachSocket: fromStep('detach', (c, e) => disconnect(e.userId, e.connectionId, e.at)(c)),
     setHardware: fromStep('setHardware', (c, e) => setHardware(e.userId, e.hardwareReady)(c)),
+    relaySignal: fromStep('signal', (c, e) => relaySignal(e.userId, e.to, e.signal)(c)),
     expireGraces: fromStep('expire', (c, e) => expireGrace(e.at)(c)),
     endRoom: fromStep(['end', 'expire'], (c, e) => endRoom(e.at)(c)),
     reconfigure: fromStep('configure', (c, e) => configure(e.settings)(c)),
@@ -177,6 +183,14 @@ export const roomMachine = room.createMachine({
       { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host is the host; co-hosts are other participants') },
       { guard: 'isPresent', actions: 'setCoHost' },
       { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
+    ],
+    // README "Calls": seated participants only, each from their media socket, to another participant.
+    signal: [
+      { guard: not('isPresent'), actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room may send call signals') },
+      { guard: not('fromMediaSocket'), actions: refuse('SUPERSEDED', 'Another of your sockets attached to this room later and carries your media') },
+      { guard: 'signalsSelf', actions: refuse('VALIDATION_FAILED', 'A signal goes to another participant') },
+      { guard: not('signalsParticipant'), actions: refuse('NOT_A_PARTICIPANT', 'The user you signal is not in the room') },
+      { actions: 'relaySignal' },
     ],
     end: [refuseUnlessHost, { target: '.ended', actions: 'endRoom' }],
     configure: [refuseUnlessHost, { actions: 'reconfigure' }],
@@ -260,6 +274,7 @@ export const roomMachine = room.createMachine({
         cancelWaiting: {},
         attach: { actions: notLive },
         setHardware: { actions: notLive },
+        signal: { actions: notLive },
         detach: {},
         expire: {},
       },

@@ -54,7 +54,7 @@ export interface LobbyEntry {
 }
 
 /** Codes a command can be refused with (a subset of the error catalog, src/contract/errors.ts). */
-export type RefusalCode = 'NOT_HOST' | 'NOT_A_PARTICIPANT' | 'REMOVED_FROM_ROOM' | 'ROOM_NOT_FOUND' | 'ROOM_FULL' | 'NOT_IN_LOBBY' | 'VALIDATION_FAILED' | 'LOBBY_COOLDOWN';
+export type RefusalCode = 'NOT_HOST' | 'NOT_A_PARTICIPANT' | 'REMOVED_FROM_ROOM' | 'ROOM_NOT_FOUND' | 'ROOM_FULL' | 'NOT_IN_LOBBY' | 'VALIDATION_FAILED' | 'LOBBY_COOLDOWN' | 'SUPERSEDED';
 export interface Refusal {
   code: RefusalCode;
   detail: string;
@@ -158,6 +158,8 @@ export type RoomEvent =
   | { type: 'end'; at: number; by: string }
   | { type: 'configure'; at: number; by: string; settings: SettingsPatch }
   | { type: 'viewParticipants'; at: number; by: string }
+  /** A participant's socket (`connectionId`) sends another participant (`to`) a WebRTC description or candidate. */
+  | { type: 'signal'; at: number; userId: string; connectionId: string; to: string; signal: RtcSignalBody }
   /** Sent by the deadline scheduler when a stored deadline (empty room, reconnect grace) is due. */
   | { type: 'expire'; at: number };
 
@@ -195,4 +197,14 @@ export type RoomNotice =
   /** The room's speaker tuning changed: every node's detectors for the room's sockets take it. */
   | { type: 'speaker:tuned'; tuning: SpeakerTuning }
   /** `userIds`: everyone in the room or its lobby, told on their own channels too. */
-  | { type: 'room:ended'; at: number; userIds: string[] };
+  | { type: 'room:ended'; at: number; userIds: string[] }
+  /** A signal for one socket: the media socket of the participant it was sent to. */
+  | { type: 'rtc:signal'; connection: string; from: string; signal: RtcSignalBody }
+  /** A newer socket of the same participant carries their media now. */
+  | { type: 'rtc:superseded'; connections: string[] };
+
+/** What a signal carries: one WebRTC description, or one ICE candidate (null: no more candidates). */
+export interface RtcSignalBody {
+  description?: { type: 'offer' | 'answer'; sdp: string };
+  candidate?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null } | null;
+}

@@ -42,6 +42,30 @@ describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (
     return socket;
   }
 
+  it('relays call signals between sockets on two nodes for a room run on a third, and cuts a removed sender off on every node', async () => {
+    const { host, code } = await roomOwnedBy(a);
+    const ann = await guestUser(b, 'Ann');
+    expect((await meetings(b)(ann, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+    const bob = await guestUser(c, 'Bob');
+    expect((await meetings(c)(bob, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+    const annSocket = await attached(b, ann, code);
+    const bobSocket = await attached(c, bob, code);
+
+    const offer = { type: 'offer', sdp: 'v=0\r\n' };
+    const heard = nextEvent(bobSocket, 'rtc:signal');
+    expect(await request(annSocket, 'rtc:signal', { room_code: code, to: bob.userId, description: offer })).toEqual({ ok: true, data: { delivered: true } });
+    expect(await heard).toEqual({ room_code: code, from: ann.userId, description: offer });
+    const answered = nextEvent(annSocket, 'rtc:signal');
+    expect((await request(bobSocket, 'rtc:signal', { room_code: code, to: ann.userId, description: { type: 'answer', sdp: 'v=0\r\n' } })).ok).toBe(true);
+    expect(await answered).toMatchObject({ from: bob.userId, description: { type: 'answer' } });
+
+    const atAnn = record(annSocket, 'rtc:signal');
+    expect((await meetings(a)(host, 'POST', `/${code}/remove/${bob.userId}`)).status).toBe(200);
+    expect((await request(bobSocket, 'rtc:signal', { room_code: code, to: ann.userId, candidate: null })).error.code).toBe('NOT_A_PARTICIPANT');
+    await quietFor(300);
+    expect(atAnn).toEqual([]);
+  });
+
   it('REST on A reaches the actor on B; sockets on A, B and C all hear the room; the host on A hears a lobby entry made through C', async () => {
     const { host, code } = await roomOwnedBy(b);
     const ann = await guestUser(c, 'Ann');

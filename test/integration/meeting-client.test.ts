@@ -588,6 +588,7 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
       active_speaker: null,
       settings: { lock_room: false, enable_transcription: false, max_participants: 100 },
       lobby: [],
+      ice_servers: [],
     });
 
     // A guest joins over REST and attaches (attach opens the connection by itself).

@@ -257,6 +257,8 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
         participants: [expect.objectContaining({ user_id: host.userId, role: 'host', status: 'connected' }), expect.objectContaining({ user_id: olga.user.userId, status: 'connected' })],
         active_speaker: null,
         settings: { lock_room: true, enable_transcription: false, max_participants: 7 },
+        // A participant's calls use these (none configured here: host candidates only).
+        ice_servers: [],
       });
       const hostView = await request(hostSocket, 'room:attach', { room_code: code });
       expect(hostView.data.lobby).toEqual([{ user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String) }]);

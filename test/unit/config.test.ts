@@ -72,6 +72,10 @@ describe('loadConfig', () => {
       WEB_CONCURRENCY: '4',
       LOG_LEVEL: 'warn',
       TRUST_PROXY: '1',
+      ICE_SERVERS: 'stun:stun.example.com:3478, turns:turn.example.com:5349',
+      TURN_URLS: 'turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349',
+      TURN_SECRET: 's'.repeat(32),
+      TURN_TTL_S: '3600',
     });
     expect(config).toEqual({
       env: 'production',
@@ -98,8 +102,29 @@ describe('loadConfig', () => {
       webConcurrency: 4,
       logLevel: 'warn',
       trustProxy: 1,
+      ice: {
+        servers: [{ urls: 'stun:stun.example.com:3478' }, { urls: 'turns:turn.example.com:5349' }],
+        turn: { urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349'], secret: 's'.repeat(32), ttlS: 3600 },
+      },
       webhooks: undefined,
     });
+  });
+
+  it('reads ICE_SERVERS as JSON or a list of URLs, and TURN_URLS only with TURN_SECRET', () => {
+    const json = '[{"urls": ["turn:t.example.com:3478"], "username": "u", "credential": "c"}]';
+    expect(loadConfig({ ICE_SERVERS: json }).ice).toEqual({ servers: [{ urls: ['turn:t.example.com:3478'], username: 'u', credential: 'c' }], turn: undefined });
+    expect(loadConfig({}).ice).toEqual({ servers: [], turn: undefined });
+    for (const [env, key] of [
+      [{ ICE_SERVERS: 'http://example.com' }, 'ICE_SERVERS'],
+      [{ ICE_SERVERS: '[{"urls": "stun:x", "extra": 1}]' }, 'ICE_SERVERS'],
+      [{ ICE_SERVERS: '[not json' }, 'ICE_SERVERS'],
+      [{ TURN_URLS: 'turn:t.example.com' }, 'TURN_SECRET'],
+      [{ TURN_SECRET: 's'.repeat(32) }, 'TURN_URLS'],
+      [{ TURN_URLS: 'stun:t.example.com', TURN_SECRET: 's'.repeat(32) }, 'TURN_URLS'],
+      [{ TURN_URLS: 'turn:t.example.com', TURN_SECRET: 'short' }, 'TURN_SECRET'],
+    ] as const) {
+      expect(() => loadConfig(env)).toThrow(new RegExp(`${key}:`));
+    }
   });
 
   it('returns a deeply frozen object', () => {

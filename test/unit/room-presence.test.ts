@@ -48,7 +48,11 @@ describe('room machine: presence', () => {
     const r = room();
     r.join(host);
     r.attach(host, 'tab-1');
-    expect(accepted(r.attach(host, 'tab-2')).notices).toEqual([{ type: 'channel:join', connections: ['tab-2'] }]);
+    // The second tab carries the user's media from now on (README "Calls"): the first is told.
+    expect(accepted(r.attach(host, 'tab-2')).notices).toEqual([
+      { type: 'channel:join', connections: ['tab-2'] },
+      { type: 'rtc:superseded', connections: ['tab-1'] },
+    ]);
     expect(accepted(r.attach(host, 'tab-2')).changed).toBe(false);
     expect(r.ctx.connections[host]).toEqual(['tab-1', 'tab-2']);
 

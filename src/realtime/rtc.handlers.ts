@@ -1,0 +1,58 @@
+import { TokenBucket } from 'limiter';
+import type { Logger } from 'pino';
+import { roomCodePayload, rtcSignalPayload } from '../contract/schemas';
+import { AppError } from '../errors/app-error';
+import { connectionIdOf } from '../cluster/connection-ids';
+import type { RoomRouter } from '../rooms/room-router';
+import { acked } from './acks';
+import type { IceServersFor } from './ice-servers';
+import type { MeetingSocket } from './socket-server';
+
+export interface RtcHandlerDeps {
+  rooms: RoomRouter;
+  nodeId: string;
+  iceServers: IceServersFor;
+  logger: Logger;
+}
+
+/**
+ * Signals a socket may send a second, sustained, and in a burst (under the guard's 200 for all events, socket-guard.ts): a mesh call's negotiation sends
+ * an offer or answer and a dozen or so candidates per peer, and an ICE restart as many again.
+ */
+const signalsPerSecond = 50;
+const signalBurst = 100;
+
+/**
+ * `rtc:signal` and `rtc:ice_servers` (README "Calls"). A signal is a command to the room like any
+ * other: the room decides, in the order of its commands, whether the sender and the receiver are
+ * both seated, and hands it to the receiver's media socket on whichever node holds it.
+ */
+export function createRtcHandlers(deps: RtcHandlerDeps): (socket: MeetingSocket) => void {
+  const { rooms, logger } = deps;
+  const buckets = new WeakMap<MeetingSocket, TokenBucket>();
+
+  const signal = acked(rtcSignalPayload, logger, async (socket, { room_code, to, description, candidate }) => {
+    const bucket = buckets.get(socket)!;
+    if (!bucket.tryRemoveTokens(1)) throw new AppError('RATE_LIMITED', `At most ${signalsPerSecond} signals a second`);
+    const body = description ? { description } : { candidate: candidate ?? null };
+    const connectionId = connectionIdOf(deps.nodeId, socket.id);
+    const { delivered } = await rooms.dispatch(room_code, { type: 'signal', userId: socket.data.userId, connectionId, to, signal: body });
+    return { delivered };
+  });
+
+  const iceServers = acked(roomCodePayload, logger, async (socket, { room_code }) => {
+    const userId = socket.data.userId;
+    const { participants } = await rooms.dispatch(room_code, { type: 'viewParticipants', by: userId });
+    // The host may see the room before joining it; TURN credentials are for those in the call.
+    if (!participants.some((p) => p.userId === userId)) throw new AppError('NOT_A_PARTICIPANT', 'Join the room before asking for its ICE servers');
+    return { ice_servers: deps.iceServers(userId) };
+  });
+
+  return (socket) => {
+    const bucket = new TokenBucket({ bucketSize: signalBurst, tokensPerInterval: signalsPerSecond, interval: 'second' });
+    bucket.content = signalBurst;
+    buckets.set(socket, bucket);
+    socket.on('rtc:signal', signal);
+    socket.on('rtc:ice_servers', iceServers);
+  };
+}
