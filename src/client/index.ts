@@ -6,11 +6,10 @@ export { MeetingClient, type ConnectionState, type MeetingClientOptions, type Re
 export { MeetingError, type MeetingErrorCode } from './meeting-error';
 export { RoomSession, type RoomSnapshot, type SessionEvent, type SessionStatus, type WaitingUser } from './room-session';
 export type { RemoteMedia } from './mesh';
-export type { RtcSignal } from './rtc-events';
 export type { JoinResult, MeetingsApi, ParticipantsResult } from './rest-api';
 export { dbfs, levelIntervalMs, silenceDb } from './dbfs';
 export { createLevelMeter, reportLevels, type LevelMeter } from './level-meter';
-export type { AttachData, ClientToServerEvents, EventError, ServerToClientEvents } from '../contract/events';
+export type { AttachData, ClientToServerEvents, EventError, IceServerView, RtcSignal, ServerToClientEvents } from '../contract/events';
 export type { ErrorCode, FieldError } from '../contract/errors';
 export type {
   HistoryItemView,

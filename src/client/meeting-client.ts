@@ -1,9 +1,8 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import type { AttachData, ClientToServerEvents, EventError, ServerToClientEvents } from '../contract/events';
+import type { AttachData, ClientToServerEvents, EventError, IceServerView, RtcSignal, ServerToClientEvents } from '../contract/events';
 import type { GuestBody, LoginBody, RegisterBody, SessionView, UserView } from '../contract/schemas';
 import { MeetingError } from './meeting-error';
 import { restApi, type MeetingsApi } from './rest-api';
-import type { IceServer, RtcServerToClientEvents, RtcSignal } from './rtc-events';
 
 export interface MeetingClientOptions {
   /** The server's origin, e.g. `https://meet.example.com`; empty (the default) is the page's own origin. */
@@ -24,7 +23,7 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'rec
 /** The outcome of attaching again after a reconnect that Socket.IO could not recover. */
 export type Reattached = { room_code: string; ok: true; data: AttachData } | { room_code: string; ok: false; error: MeetingError };
 
-type AckedEvent = 'room:attach' | 'room:detach' | 'hardware:status' | 'lobby:cancel';
+type AckedEvent = 'room:attach' | 'room:detach' | 'hardware:status' | 'lobby:cancel' | 'rtc:signal' | 'rtc:ice_servers';
 type AckData<E extends AckedEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends infer R ? (R extends { ok: true; data: infer D } ? D : never) : never;
 
 /** Levels are dBFS in [-127, 0]; anything else (silence's -Infinity, NaN) is sent as -127. */
@@ -167,13 +166,13 @@ export class MeetingClient {
   }
 
   /** Sends a WebRTC description or ICE candidate to another participant's media socket; false when they have none in the room. */
-  async signal(roomCode: string, to: string, signal: RtcSignal): Promise<boolean> {
-    return (await this.request<{ delivered: boolean }>('rtc:signal', { room_code: roomCode, to, ...signal })).delivered;
+  async signal(roomCode: string, to: string, signal: Pick<RtcSignal, 'description' | 'candidate'>): Promise<boolean> {
+    return (await this.emit('rtc:signal', { room_code: roomCode, to, ...signal })).delivered;
   }
 
   /** The STUN/TURN servers for this room's calls (participants only; `room:attach` gives them too). */
-  async iceServers(roomCode: string): Promise<IceServer[]> {
-    return (await this.request<{ ice_servers: IceServer[] }>('rtc:ice_servers', { room_code: roomCode })).ice_servers;
+  async iceServers(roomCode: string): Promise<IceServerView[]> {
+    return (await this.emit('rtc:ice_servers', { room_code: roomCode })).ice_servers;
   }
 
   /** Reports the microphone level (dBFS) for active-speaker detection; dropped while disconnected. */
@@ -183,15 +182,6 @@ export class MeetingClient {
 
   /** Listens to a server event (typed by the contract); returns the function that stops listening. */
   on<E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): () => void {
-    return this.listenTo(event, listener);
-  }
-
-  /** Listens to a call's signaling event (RoomSession does; a page need not). */
-  onRtc<E extends keyof RtcServerToClientEvents>(event: E, listener: RtcServerToClientEvents[E]): () => void {
-    return this.listenTo(event, listener);
-  }
-
-  private listenTo(event: string, listener: unknown): () => void {
     // Socket.IO's overloads do not narrow a generic event name; the map type still checks the listener.
     const socket = this.socket as unknown as { on(event: string, listener: unknown): void; off(event: string, listener: unknown): void };
     socket.on(event, listener);
@@ -217,13 +207,9 @@ export class MeetingClient {
     return session;
   }
 
-  private emit<E extends AckedEvent>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckData<E>> {
-    return this.request<AckData<E>>(event, payload);
-  }
-
-  private async request<T>(event: string, payload: object): Promise<T> {
+  private async emit<E extends AckedEvent>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<AckData<E>> {
     await this.connect();
-    type Reply = { ok: true; data: T } | { ok: false; error: EventError };
+    type Reply = { ok: true; data: AckData<E> } | { ok: false; error: EventError };
     let reply: Reply;
     try {
       const emitter = this.socket.timeout(this.ackTimeoutMs) as unknown as { emitWithAck(event: string, payload: unknown): Promise<Reply> };

@@ -1,7 +1,6 @@
 import type { ParticipantView } from '../contract/schemas';
 import { MeetingError } from './meeting-error';
-import { fingerprintOf, Peer, type LocalTracks } from './peer';
-import type { RtcSignal } from './rtc-events';
+import { fingerprintOf, Peer, type LocalTracks, type RtcSignal } from './peer';
 
 /** What this page receives from one other participant. */
 export interface RemoteMedia {

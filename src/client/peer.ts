@@ -1,4 +1,7 @@
-import type { RtcSignal } from './rtc-events';
+import type { RtcSignal as RtcSignalEvent } from '../contract/events';
+
+/** What one signal carries: a description, or a candidate (null: no more candidates). */
+export type RtcSignal = Pick<RtcSignalEvent, 'description' | 'candidate'>;
 
 /** The local tracks a call sends; null for a device this browser does not have (or was not granted). */
 export interface LocalTracks {
@@ -55,7 +58,11 @@ export class Peer {
       else pc.addTransceiver(kind, { direction: 'recvonly' });
     }
     pc.onnegotiationneeded = () => void this.offer();
-    pc.onicecandidate = ({ candidate }) => void this.options.send({ candidate: candidate ? candidate.toJSON() : null }).catch(() => undefined);
+    pc.onicecandidate = ({ candidate: c }) => {
+      // Only the fields the server takes (it refuses unknown ones).
+      const candidate = c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment } : null;
+      void this.options.send({ candidate }).catch(() => undefined);
+    };
     pc.ontrack = ({ track }) => {
       this.stream.addTrack(track);
       track.addEventListener('ended', () => (this.stream.removeTrack(track), options.changed()));

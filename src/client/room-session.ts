@@ -237,8 +237,8 @@ export class RoomSession {
       client.on('speaker:changed', mine(({ user_id }) => ((this.activeSpeaker = user_id), this.changed()))),
       client.on('room:updated', mine(({ settings, status }) => ((this.settings = settings), (this.roomStatus = status), this.changed()))),
       client.on('room:ended', mine(() => this.end({ type: 'ended' }))),
-      client.onRtc('rtc:signal', mine(({ from, description, candidate }) => this.mesh.receive(from, { description, candidate }))),
-      client.onRtc('rtc:superseded', mine(() => this.supersede())),
+      client.on('rtc:signal', mine(({ from, description, candidate }) => this.mesh.receive(from, { description, candidate }))),
+      client.on('rtc:superseded', mine(() => this.supersede())),
       client.onConnectionState((state) => {
         // A recovered connection is the same socket, still attached: the calls restart ICE now. Otherwise after the re-attach.
         if (state === 'connected' && client.recovered) this.mesh.restartIce();
