@@ -12,6 +12,8 @@ export interface RemoteMedia {
 
 export interface MeshOptions {
   selfId: string;
+  /** The most people in one call: the first who joined are in it, the others see the room with no media. */
+  maxCallSize: number;
   /** Sends a signal through the room server: true when delivered, false when they have no socket; throws on a refusal. */
   send(to: string, signal: RtcSignal): Promise<boolean>;
   changed(): void;
@@ -32,10 +34,17 @@ export class Mesh {
   /** Null until the room's attach answer gave them: no call starts before. */
   private iceServers: RTCIceServer[] | null = null;
   private waiting: [string, RtcSignal][] = [];
+  /** Who is in the call (at most maxCallSize, this user included); everyone while unknown. */
+  private callable: Set<string> | null = null;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(options: MeshOptions) {
     this.options = options;
+  }
+
+  /** Which local devices there are to send. */
+  get devices(): { microphone: boolean; camera: boolean } {
+    return { microphone: this.local.audio !== null, camera: this.local.video !== null };
   }
 
   get microphoneOn(): boolean {
@@ -58,13 +67,24 @@ export class Mesh {
     for (const [from, signal] of waiting) this.receive(from, signal);
   }
 
-  /** Opens a call with each connected participant who has none, closes those with people gone; `[]` closes all. */
+  /** Whether this user is among the first maxCallSize participants (those who have media). */
+  get inCall(): boolean {
+    return this.callable?.has(this.options.selfId) ?? false;
+  }
+
+  /**
+   * Opens a call with each connected participant who has none, closes those with people gone;
+   * `[]` closes all. Everyone orders the room the same way (by joined_at, then user id), so
+   * everyone agrees on who is in a call that is full without saying so.
+   */
   sync(participants: ParticipantView[]): void {
-    const present = new Set(participants.map((participant) => participant.user_id));
-    for (const [userId, peer] of this.peers) if (!present.has(userId)) this.drop(userId, peer);
+    const order = [...participants].sort((a, b) => a.joined_at.localeCompare(b.joined_at) || a.user_id.localeCompare(b.user_id));
+    const callable = new Set(order.slice(0, this.options.maxCallSize).map((participant) => participant.user_id));
+    this.callable = callable.has(this.options.selfId) ? callable : new Set();
+    for (const [userId, peer] of this.peers) if (!this.callable.has(userId)) this.drop(userId, peer);
     if (!this.iceServers) return;
-    for (const participant of participants) {
-      if (participant.user_id === this.options.selfId || participant.status !== 'connected') continue;
+    for (const participant of order) {
+      if (participant.user_id === this.options.selfId || participant.status !== 'connected' || !this.callable.has(participant.user_id)) continue;
       const peer = this.peers.get(participant.user_id);
       // An offer that found nobody (they had not attached yet) is made again now that they are here.
       if (!peer || peer.undelivered) this.open(participant.user_id);
@@ -73,7 +93,7 @@ export class Mesh {
 
   /** A signal from another participant, applied after those before it. */
   receive(from: string, signal: RtcSignal): void {
-    if (from === this.options.selfId) return;
+    if (from === this.options.selfId || (this.callable && !this.callable.has(from))) return;
     if (!this.iceServers) return void this.waiting.push([from, signal]);
     this.queue = this.queue.then(() => this.apply(from, signal)).catch(() => undefined);
   }
@@ -97,6 +117,7 @@ export class Mesh {
 
   closeAll(): void {
     this.waiting = [];
+    this.callable = null;
     for (const [userId, peer] of this.peers) this.drop(userId, peer);
   }
 

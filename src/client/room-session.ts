@@ -22,8 +22,28 @@ export interface RoomSnapshot {
   connection: ConnectionState;
   /** Per other participant: what this page receives from them and how the call with them is. */
   media: ReadonlyMap<string, RemoteMedia>;
+  /** The switches: on while the device is there and not switched off. */
   microphoneOn: boolean;
   cameraOn: boolean;
+  /** Whether there is a microphone or a camera to send at all (setLocalStream). */
+  hasMicrophone: boolean;
+  hasCamera: boolean;
+  /** More people are in the room than a call takes (maxCallSize): only the first who joined have media. */
+  callFull: boolean;
+  /** This user is among those: false while waiting, and for the later arrivals of a full call. */
+  inCall: boolean;
+  maxCallSize: number;
+}
+
+/**
+ * The most people in one call by default. Each sends their camera and microphone to each other
+ * one, so a mesh of n people sends n-1 copies up from every browser: past about six, home uplinks
+ * and laptops give out. The server does not limit it (it carries only the signaling).
+ */
+export const defaultMaxCallSize = 6;
+
+export interface RoomSessionOptions {
+  maxCallSize?: number;
 }
 
 /** What happened to this page's user, beyond the room's state. */
@@ -68,13 +88,17 @@ export class RoomSession {
   /** Lobby changes heard while a new co-host fetches the lobby, applied again on top of what the fetch returns. */
   private heardWhileFetching: ((lobby: Map<string, WaitingUser>) => void)[] | null = null;
 
-  constructor(client: MeetingClient, roomCode: string) {
+  private readonly maxCallSize: number;
+
+  constructor(client: MeetingClient, roomCode: string, options: RoomSessionOptions = {}) {
     if (!client.session) throw new MeetingError('UNAUTHENTICATED', 'Sign in before opening a room session');
     this.client = client;
     this.roomCode = roomCode;
     this.selfId = client.session.user.id;
+    this.maxCallSize = options.maxCallSize ?? defaultMaxCallSize;
     this.mesh = new Mesh({
       selfId: this.selfId,
+      maxCallSize: this.maxCallSize,
       send: (to, signal) => client.signal(roomCode, to, signal),
       changed: () => this.changed(),
       superseded: () => this.supersede(),
@@ -95,6 +119,11 @@ export class RoomSession {
       media: this.mesh.media(),
       microphoneOn: this.mesh.microphoneOn,
       cameraOn: this.mesh.cameraOn,
+      hasMicrophone: this.mesh.devices.microphone,
+      hasCamera: this.mesh.devices.camera,
+      callFull: this.participants.size > this.maxCallSize,
+      inCall: this.status === 'joined' && this.mesh.inCall,
+      maxCallSize: this.maxCallSize,
     };
     return this.current;
   }

@@ -1,8 +1,8 @@
-import { MeetingError, reportLevels, type AttachData, type MeetingClient, type RoomView } from '../client';
+import { MeetingError, reportLevels, RoomSession, type MeetingClient, type RoomView } from '../client';
 import { createLocalMedia, previewVideo, type LocalMedia } from './devices';
 import { errorBox, h, showScreen } from './dom';
 import { levelMeter, showPrejoin } from './prejoin';
-import { roomView, type RoomState } from './room-view';
+import { roomView } from './room-view';
 
 /** A screen after which the meeting is over for this page: media and connection are closed. */
 function showOutcome(name: string, title: string, text: string, action?: { label: string; run: () => void }): void {
@@ -30,19 +30,18 @@ export async function openMeeting(client: MeetingClient, roomCode: string): Prom
   runMeeting(client, room, createLocalMedia());
 }
 
-/** One meeting on this page: every event of the room changes `state` and redraws the screen. */
+/** One meeting on this page: the SDK's RoomSession keeps the room and runs the call; this draws it. */
 function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): void {
   const code = room.room_code;
   const me = client.session!.user;
   const isHost = room.host_id === me.id;
-  const state: RoomState = { room, settings: room.settings, participants: new Map(), lobby: new Map(), activeSpeaker: null, connection: 'connected' };
-  let phase: 'prejoin' | 'waiting' | 'room' | 'rejected' | 'over' = 'prejoin';
+  const session = new RoomSession(client, code);
+  let phase: 'prejoin' | 'waiting' | 'room' | 'rejected' | 'superseded' | 'over' = 'prejoin';
   /** This page pressed Leave: its own participant:left may come before the answer. */
   let leaving = false;
   let stopLevels: (() => void) | undefined;
   /** Stops the meter of the prejoin or waiting screen. */
   let stopScreenMeter: (() => void) | undefined;
-  const unsubscribe: (() => void)[] = [];
   /** The one preview of the local camera, moved between the prejoin, waiting and room screens. */
   const selfVideo = previewVideo();
   const view = roomView(me.id, isHost, selfVideo, {
@@ -52,14 +51,16 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
         await client.meetings.leave(code);
         showLeft('The others can carry on.');
       }),
-    admit: (userId) => act(async () => (await client.meetings.admit(code, userId), forgetWaiting(userId))),
-    reject: (userId) => act(async () => (await client.meetings.reject(code, userId), forgetWaiting(userId))),
-    admitAll: () => act(async () => (await client.meetings.admitAll(code)).admitted.forEach(forgetWaiting)),
-    rejectAll: () => act(async () => (await client.meetings.rejectAll(code)).rejected.forEach(forgetWaiting)),
+    admit: (userId) => act(async () => (await client.meetings.admit(code, userId), session.dropFromLobby([userId]))),
+    reject: (userId) => act(async () => (await client.meetings.reject(code, userId), session.dropFromLobby([userId]))),
+    admitAll: () => act(async () => session.dropFromLobby((await client.meetings.admitAll(code)).admitted)),
+    rejectAll: () => act(async () => session.dropFromLobby((await client.meetings.rejectAll(code)).rejected)),
     remove: (userId) => act(() => client.meetings.remove(code, userId)),
     setCoHost: (userId, coHost) => act(() => (coHost ? client.meetings.grantCoHost(code, userId) : client.meetings.revokeCoHost(code, userId))),
-    setLocked: (locked) => act(async () => ((state.settings = (await client.meetings.configure(code, { lock_room: locked })).settings), draw())),
+    setLocked: (locked) => act(async () => session.setSettings((await client.meetings.configure(code, { lock_room: locked })).settings)),
     end: () => act(async () => (await client.meetings.end(code), finish(showEnded))),
+    setMicrophone: (on) => session.setMicrophone(on),
+    setCamera: (on) => session.setCamera(on),
     copyLink: (input) => {
       input.select();
       navigator.clipboard?.writeText(input.value).then(
@@ -69,16 +70,12 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     },
   });
 
-  const draw = () => phase === 'room' && view.update(state);
-  type LobbyChange = (lobby: RoomState['lobby']) => void;
-  /** Lobby changes heard while the lobby is being fetched, to apply again on top of what the fetch returns. */
-  let heardWhileFetching: LobbyChange[] | null = null;
-  const changeLobby = (change: LobbyChange) => {
-    change(state.lobby);
-    heardWhileFetching?.push(change);
-    draw();
+  const draw = () => {
+    if (phase !== 'room') return;
+    const snapshot = session.snapshot;
+    room = { ...room, status: snapshot.roomStatus ?? room.status, settings: snapshot.settings ?? room.settings };
+    view.update({ ...snapshot, room });
   };
-  const forgetWaiting = (userId: string) => changeLobby((lobby) => lobby.delete(userId));
   const notify = (text: string) => {
     const toast = h('p', { class: 'toast', role: 'status' }, text);
     document.getElementById('app')!.append(toast);
@@ -98,7 +95,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     phase = 'over';
     stopLevels?.();
     stopScreenMeter?.();
-    unsubscribe.forEach((stop) => stop());
+    session.close();
     client.disconnect();
     media.stop();
     show();
@@ -106,17 +103,14 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   const removed = () => finish(() => showOutcome('removed', 'You were removed from this meeting', 'The host removed you. You cannot join this meeting again.'));
   const showLeft = (text: string) => finish(() => showOutcome('left', 'You left the meeting', text, { label: 'Rejoin', run: () => location.reload() }));
 
+  /** The level goes to the room for the active speaker: silence while the microphone is off. */
   const startLevels = () => {
-    if (phase === 'room' && media.meter && !stopLevels) stopLevels = reportLevels(media.meter, (level) => client.sendLevel(code, level));
+    if (phase === 'room' && media.meter && !stopLevels) stopLevels = reportLevels(media.meter, (level) => client.sendLevel(code, session.snapshot.microphoneOn ? level : -127));
   };
 
-  const enterRoom = (data: AttachData) => {
+  const enterRoom = () => {
     stopScreenMeter?.();
     phase = 'room';
-    state.participants = new Map(data.participants.map((participant) => [participant.user_id, participant]));
-    state.lobby = new Map((data.lobby ?? []).map((entry) => [entry.user_id, entry]));
-    state.activeSpeaker = data.active_speaker;
-    state.settings = data.settings;
     if (!document.querySelector('[data-screen=room]')) showScreen('room', view.element);
     draw();
     startLevels();
@@ -136,7 +130,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     );
     showScreen(
       'waiting',
-      h('h1', {}, state.room.name),
+      h('h1', {}, room.name),
       h('p', { class: 'lead' }, 'You are in the waiting room.'),
       h(
         'div',
@@ -154,69 +148,53 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     );
   };
 
-  /** Attaches (again) and shows whatever the room says this user is now. */
-  const attach = async () => {
-    const data = await client.attach(code);
-    if (phase === 'over') return;
-    if (data.status === 'joined') enterRoom(data);
-    else if (phase !== 'room') showWaiting(state.room.status === 'pending' ? 'host_not_started' : 'locked');
-  };
-
-  const listen = () => {
-    const mine = <T extends { room_code: string }>(handler: (payload: T) => void) => (payload: T) => {
-      if (payload.room_code === code && phase !== 'over') handler(payload);
-    };
-    unsubscribe.push(
-      client.on('lobby:waiting', mine(({ reason }) => phase === 'waiting' && showWaiting(reason))),
-      client.on('lobby:admitted', mine(() => void attach().catch(failed))),
-      client.on('lobby:rejected', mine(showRejected)),
-      client.on('lobby:entered', mine(({ user_id, display_name }) => changeLobby((lobby) => lobby.set(user_id, { user_id, display_name })))),
-      client.on('lobby:left', mine(({ user_id }) => forgetWaiting(user_id))),
-      client.on('participant:joined', mine(({ participant }) => {
-        state.participants.set(participant.user_id, participant);
-        forgetWaiting(participant.user_id);
-      })),
-      client.on('participant:updated', mine(({ participant }) => {
-        const before = state.participants.get(participant.user_id)?.role;
-        state.participants.set(participant.user_id, participant);
-        draw();
-        // Made a co-host: the lobby as it is now, with the lobby events heard meanwhile on top; no longer one: none.
-        if (participant.user_id !== me.id || before === participant.role) return;
-        if (participant.role !== 'co_host') {
-          state.lobby = new Map();
-          return void draw();
-        }
-        heardWhileFetching = [];
-        act(async () => {
-          try {
-            const { lobby = [] } = await client.meetings.participants(code);
-            state.lobby = new Map(lobby.map((entry) => [entry.user_id, entry]));
-            for (const change of heardWhileFetching ?? []) change(state.lobby);
-            draw();
-          } finally {
-            heardWhileFetching = null;
-          }
-        });
-      })),
-      client.on('participant:left', mine(({ user_id, reason }) => {
-        state.participants.delete(user_id);
-        if (user_id !== me.id) return void draw();
-        if (reason === 'removed') removed();
-        else if (reason === 'disconnected') showLeft('You were disconnected for too long.');
-        else showLeft(leaving ? 'The others can carry on.' : 'You left from another tab or device.');
-      })),
-      client.on('participant:removed', mine(removed)),
-      client.on('speaker:changed', mine(({ user_id }) => ((state.activeSpeaker = user_id), draw()))),
-      client.on('room:updated', mine(({ settings, status }) => ((state.settings = settings), (state.room = { ...state.room, status, settings }), draw()))),
-      client.on('room:ended', mine(() => finish(showEnded))),
-      client.onConnectionState((connection) => ((state.connection = connection === 'connected' ? 'connected' : 'reconnecting'), draw())),
-      client.onReattach((outcome) => {
-        if (outcome.room_code !== code || phase === 'over') return;
-        if (outcome.ok) return outcome.data.status === 'joined' ? enterRoom(outcome.data) : undefined;
-        failed(outcome.error);
-      }),
+  /** The same person opened the meeting in another tab or window: the call went there. */
+  const showSuperseded = () => {
+    phase = 'superseded';
+    stopLevels?.();
+    stopLevels = undefined;
+    showScreen(
+      'superseded',
+      h('h1', {}, 'You joined from another tab'),
+      h('p', { class: 'lead' }, 'Your camera and microphone are in the call there.'),
+      h('p', {}, h('button', { type: 'button', class: 'primary', onclick: () => void attach().catch(failed) }, 'Use this tab instead'), ' ', h('a', { href: '/' }, 'Home')),
     );
   };
+
+  /** Attaches (again) and shows whatever the room says this user is now. */
+  const attach = async () => {
+    const data = await session.attach();
+    if (phase === 'over') return;
+    if (data.status === 'joined') enterRoom();
+    else if (phase !== 'room') showWaiting(room.status === 'pending' ? 'host_not_started' : 'locked');
+  };
+
+  session.subscribe((snapshot) => {
+    // Admitted from the lobby: the session attached again by itself.
+    if (snapshot.status === 'joined' && phase === 'waiting') enterRoom();
+    else draw();
+  });
+  session.onEvent((event) => {
+    if (phase === 'over') return;
+    switch (event.type) {
+      case 'waiting':
+        return void (phase === 'waiting' && showWaiting(event.reason));
+      case 'rejected':
+        return showRejected();
+      case 'ended':
+        return finish(showEnded);
+      case 'superseded':
+        return showSuperseded();
+      case 'mute_requested':
+        return notify('The host muted your microphone');
+      case 'failed':
+        return void failed(event.error);
+      case 'left':
+        if (event.reason === 'removed') return removed();
+        if (event.reason === 'disconnected') return showLeft('You were disconnected for too long.');
+        return showLeft(leaving ? 'The others can carry on.' : 'You left from another tab or device.');
+    }
+  });
 
   /** The lobby said no: the person may ask again (a new knock) or go. */
   const showRejected = () => {
@@ -225,7 +203,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     showScreen(
       'rejected',
       h('h1', {}, 'The host did not let you in'),
-      h('p', { class: 'lead' }, `You asked to join “${state.room.name}”.`),
+      h('p', { class: 'lead' }, `You asked to join “${room.name}”.`),
       h('p', {}, h('button', { type: 'button', class: 'primary', onclick: () => void join().catch(failed) }, 'Ask again'), ' ', h('a', { href: '/' }, 'Home')),
     );
   };
@@ -252,7 +230,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
       if (error instanceof MeetingError && ['REMOVED_FROM_ROOM', 'ROOM_NOT_FOUND'].includes(error.code)) return void (await failed(error));
       throw error;
     }
-    state.room = result.room;
+    room = result.room;
     await attach();
     // The join carried the devices' state; say it again now that the room hears this socket.
     await client.setHardwareReady(code, media.ready);
@@ -261,19 +239,19 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   const prejoin = () => {
     phase = 'prejoin';
     stopScreenMeter?.();
-    stopScreenMeter = showPrejoin(state.room, isHost, media, selfVideo, join);
+    stopScreenMeter = showPrejoin(room, isHost, media, selfVideo, join);
   };
 
-  /** Devices opened (at first, or another one was picked): show them, and tell the room if it is listening. */
+  /** Devices opened (at first, or another one was picked): show them, send them, and tell the room if it is listening. */
   media.onChange(() => {
     selfVideo.srcObject = media.stream;
+    session.setLocalStream(media.stream);
     if (phase === 'prejoin') prejoin();
     if (phase === 'waiting' || phase === 'room') act(() => client.setHardwareReady(code, media.ready));
     startLevels();
     draw();
   });
 
-  listen();
   prejoin();
   // Join meeting works while the browser still asks for permission (or if nobody ever answers).
   void media.open();

@@ -1,17 +1,9 @@
-import type { ParticipantView, RoomSettingsView, RoomView } from '../client';
+import type { ParticipantView, RoomSnapshot, RoomView } from '../client';
 import { h } from './dom';
 import { initials } from './format';
 
-/** What the room screen shows; the meeting controller owns it and calls `update` after each change. */
-export interface RoomState {
-  room: RoomView;
-  settings: RoomSettingsView;
-  participants: Map<string, ParticipantView>;
-  /** The lobby as the host and co-hosts see it, in arrival order. */
-  lobby: Map<string, { user_id: string; display_name: string }>;
-  activeSpeaker: string | null;
-  connection: 'connected' | 'reconnecting';
-}
+/** What the room screen shows: the session's snapshot and the room's details; `update` after each change. */
+export type RoomState = RoomSnapshot & { room: RoomView };
 
 /** What the buttons do. Each returns when the server answered; a failure is shown by the caller. */
 export interface RoomActions {
@@ -24,11 +16,22 @@ export interface RoomActions {
   setCoHost(userId: string, coHost: boolean): void;
   setLocked(locked: boolean): void;
   end(): void;
+  setMicrophone(on: boolean): void;
+  setCamera(on: boolean): void;
   copyLink(input: HTMLInputElement): void;
 }
 
 /** Whether the local preview shows a camera (it may have only a microphone, or nothing). */
 const hasCamera = (video: HTMLVideoElement) => ((video.srcObject as MediaStream | null)?.getVideoTracks().length ?? 0) > 0;
+
+/** A remote participant's camera and sound: one element per person, kept across redraws so playback never restarts. */
+function remoteVideo(): HTMLVideoElement {
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.setAttribute('data-remote', '');
+  return video;
+}
 
 /**
  * The room: a tile per participant (the active speaker's highlighted, one's own showing the
@@ -57,16 +60,38 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     isHost ? h('div', { class: 'row' }, lock, h('button', { type: 'button', class: 'danger', onclick: () => actions.end() }, 'End meeting')) : null,
   );
   const heading = h('h1', {});
+  const microphone = h('button', { type: 'button', 'data-toggle': 'microphone' });
+  const camera = h('button', { type: 'button', 'data-toggle': 'camera' });
+  const callNote = h('p', { class: 'banner', 'data-call-full': true, hidden: true });
   const element = h(
     'div',
     { class: 'room' },
-    h('div', { class: 'row' }, heading, h('button', { type: 'button', class: 'danger', onclick: () => actions.leave() }, 'Leave')),
+    h('div', { class: 'row' }, heading, h('div', { class: 'controls' }, microphone, camera, h('button', { type: 'button', class: 'danger', onclick: () => actions.leave() }, 'Leave'))),
     banner,
+    callNote,
     h('div', { class: 'room-body' }, tiles, panel),
   );
+  const videos = new Map<string, HTMLVideoElement>();
+
+  /** The person's camera while the call with them carries one; their initials otherwise (their sound plays either way). */
+  const remoteMedia = (participant: ParticipantView, state: RoomState) => {
+    const media = state.media.get(participant.user_id);
+    const avatar = h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name));
+    if (!media) return avatar;
+    let video = videos.get(participant.user_id);
+    if (!video) videos.set(participant.user_id, (video = remoteVideo()));
+    if (video.srcObject !== media.stream) video.srcObject = media.stream;
+    if (video.paused) void video.play().catch(() => undefined);
+    video.setAttribute('data-call-state', media.state);
+    // Sound only: the element still plays it, out of sight.
+    video.hidden = media.stream.getVideoTracks().length === 0;
+    if (!video.hidden) return video;
+    return h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name), video);
+  };
 
   /** Which buttons a tile gets: the host removes anyone and appoints co-hosts; a co-host removes guests. */
-  const tile = (participant: ParticipantView, speaking: boolean, coHost: boolean) => {
+  const tile = (participant: ParticipantView, state: RoomState, coHost: boolean) => {
+    const speaking = participant.user_id === state.activeSpeaker;
     const self = participant.user_id === selfId;
     const removable = !self && (isHost || (coHost && participant.role === 'guest'));
     return h(
@@ -79,7 +104,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
         'data-speaking': String(speaking),
         'data-self': self,
       },
-      self && hasCamera(selfVideo) ? selfVideo : h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name)),
+      self ? (hasCamera(selfVideo) && state.cameraOn ? selfVideo : h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name))) : remoteMedia(participant, state),
       h(
         'figcaption',
         {},
@@ -107,17 +132,30 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     // The host first, then in order of arrival.
     const people = [...state.participants.values()].sort((a, b) => (a.role === 'host' ? -1 : b.role === 'host' ? 1 : a.joined_at.localeCompare(b.joined_at)));
     const coHost = state.participants.get(selfId)?.role === 'co_host';
-    tiles.replaceChildren(...people.map((participant) => tile(participant, participant.user_id === state.activeSpeaker, coHost)));
+    tiles.replaceChildren(...people.map((participant) => tile(participant, state, coHost)));
+    for (const [userId, video] of videos) if (!state.media.has(userId)) (video.srcObject = null), videos.delete(userId);
+    microphone.textContent = state.microphoneOn ? 'Mute' : 'Unmute';
+    microphone.setAttribute('aria-pressed', String(!state.microphoneOn));
+    microphone.onclick = () => actions.setMicrophone(!state.microphoneOn);
+    microphone.disabled = !state.hasMicrophone;
+    camera.textContent = state.cameraOn ? 'Stop camera' : 'Start camera';
+    camera.setAttribute('aria-pressed', String(!state.cameraOn));
+    camera.onclick = () => actions.setCamera(!state.cameraOn);
+    camera.disabled = !state.hasCamera;
+    callNote.hidden = !state.callFull;
+    callNote.textContent = state.inCall
+      ? `${state.participants.size} people are here; a call takes ${state.maxCallSize}. You see and hear the first ${state.maxCallSize} who joined; the others see only names.`
+      : `This call is full: it takes ${state.maxCallSize} people and ${state.participants.size} are here. You are in the room, but you cannot see or hear the others, nor they you.`;
     panel.hidden = !isHost && !coHost;
     if (panel.hidden) return;
     link.value = state.room.join_url;
-    lock.textContent = state.settings.lock_room ? 'Unlock room' : 'Lock room';
-    lock.onclick = () => actions.setLocked(!state.settings.lock_room);
+    lock.textContent = state.room.settings.lock_room ? 'Unlock room' : 'Lock room';
+    lock.onclick = () => actions.setLocked(!state.room.settings.lock_room);
     lobbyTitle.textContent = `Waiting (${state.lobby.size})`;
     admitAll.disabled = rejectAll.disabled = state.lobby.size === 0;
     lobbyList.replaceChildren(
       ...(state.lobby.size === 0
-        ? [h('li', { class: 'empty' }, state.settings.lock_room ? 'Nobody is waiting.' : 'Nobody is waiting. The room is open: people with the link come straight in.')]
+        ? [h('li', { class: 'empty' }, state.room.settings.lock_room ? 'Nobody is waiting.' : 'Nobody is waiting. The room is open: people with the link come straight in.')]
         : [...state.lobby.values()].map((entry) =>
             h(
               'li',
