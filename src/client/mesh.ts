@@ -111,8 +111,9 @@ export class Mesh {
     this.options.changed();
   }
 
+  /** After this page's socket came back: the impolite side of each call restarts ICE, the polite side too if its ICE is down. */
   restartIce(): void {
-    for (const peer of this.peers.values()) peer.restartIce();
+    for (const peer of this.peers.values()) peer.restartIce(!peer.iceUp);
   }
 
   closeAll(): void {
