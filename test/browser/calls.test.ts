@@ -1,0 +1,215 @@
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Browser, Locator, Page } from 'playwright-core';
+import type { SessionView } from '../../src/contract/schemas';
+import { closeBrowsers, launchBrowser, makeTempDir, openUserPage, poll, screenOf, waitForScreen, writeSilenceWav, writeToneWav, type UserPage } from '../support/browser';
+import { createRoom, meetings, type Actor } from '../support/meetings';
+import { registerUser, startServer, type TestServer } from '../support/server';
+
+/**
+ * Calls on the meeting page (#25) in real Chromium against a real server: each person's page
+ * connects to each other's (a mesh of RTCPeerConnections, signaled through the room) and shows
+ * their camera and plays their sound. Media is proven by what arrives, never by the absence of
+ * errors: the remote <video> has frames (videoWidth, advancing currentTime) and getStats'
+ * inbound-rtp bytes grow, for audio and video, for every pair. The pages' RTCPeerConnections are
+ * recorded by an init script (window.__pcs), so the test can read their stats and states.
+ */
+
+const stepTimeout = 120_000;
+const sessionKey = 'meeting-rooms.session';
+
+/** Records every RTCPeerConnection the page makes, in order. */
+const recordPeerConnections = `
+  window.__pcs = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+`;
+
+/** What one page receives from one other person, read through their tile's <video>. */
+interface Received {
+  videoWidth: number;
+  currentTime: number;
+  audioBytes: number;
+  videoBytes: number;
+  framesDecoded: number;
+  /** Index in window.__pcs of the connection carrying it. */
+  pc: number;
+  state: string;
+}
+
+/** Reads the tile of `userId` on `page`: the video element's frames, and the stats of the connection whose tracks it plays. */
+const received = (page: Page, userId: string) =>
+  page.evaluate(`(async () => {
+    const video = document.querySelector('[data-tile][data-user-id="${userId}"] video[data-remote]');
+    if (!video || !video.srcObject) throw new Error('no remote video in the tile');
+    const ids = new Set(video.srcObject.getTracks().map((track) => track.id));
+    const out = { videoWidth: video.videoWidth, currentTime: video.currentTime, audioBytes: 0, videoBytes: 0, framesDecoded: 0, pc: -1, state: '' };
+    for (const [index, pc] of window.__pcs.entries()) {
+      if (!pc.getReceivers().some((receiver) => ids.has(receiver.track.id))) continue;
+      out.pc = index;
+      out.state = pc.connectionState;
+      (await pc.getStats()).forEach((report) => {
+        if (report.type !== 'inbound-rtp' || !ids.has(report.trackIdentifier)) return;
+        if (report.kind === 'audio') out.audioBytes += report.bytesReceived;
+        else (out.videoBytes += report.bytesReceived), (out.framesDecoded += report.framesDecoded || 0);
+      });
+    }
+    return out;
+  })()`) as Promise<Received>;
+
+/** The states of every RTCPeerConnection the page made. */
+const connectionStates = (page: Page) => page.evaluate('window.__pcs.map((pc) => pc.connectionState)') as Promise<string[]>;
+
+describe('calls on the meeting page', () => {
+  let server: TestServer;
+  let api: ReturnType<typeof meetings>;
+  let toneBrowser: Browser;
+  let quietBrowser: Browser;
+  const pages: UserPage[] = [];
+
+  beforeAll(async () => {
+    server = await startServer();
+    api = meetings(server);
+    const dir = await makeTempDir('calls');
+    [toneBrowser, quietBrowser] = await Promise.all([launchBrowser({ audioWav: await writeToneWav(dir) }), launchBrowser({ audioWav: await writeSilenceWav(dir) })]);
+  });
+  afterEach(async () => {
+    const errors = pages.flatMap((user) => user.errors);
+    const log = pages.flatMap((user) => user.log);
+    await Promise.allSettled(pages.map((user) => user.context.close()));
+    pages.length = 0;
+    if (log.length) console.log(`browser log:\n${log.join('\n')}`);
+    expect(errors).toEqual([]);
+  });
+  afterAll(async () => {
+    await closeBrowsers();
+    await server?.close();
+  });
+
+  const actorOf = (session: SessionView): Actor => ({ token: session.access_token, userId: session.user.id, name: session.user.display_name });
+  const guestSession = async (name: string) => (await server.request<SessionView>('POST', '/api/v1/auth/guest', { body: { display_name: name } })).body;
+
+  /** A signed-in person's page (the session put where the page keeps it), with its peer connections recorded. */
+  async function personPage(browser: Browser, session: SessionView, label: string): Promise<UserPage> {
+    const user = await openUserPage(browser, label);
+    pages.push(user);
+    await user.page.addInitScript({ content: `sessionStorage.setItem(${JSON.stringify(sessionKey)}, ${JSON.stringify(JSON.stringify(session))}); ${recordPeerConnections}` });
+    return user;
+  }
+
+  /** Opens the share link and presses "Join meeting" once the camera shows; waits for `screen`. */
+  async function join(page: Page, roomCode: string, screen: 'room' | 'waiting'): Promise<void> {
+    await page.goto(`${server.url}/join/${roomCode}`);
+    const prejoin = await waitForScreen(page, 'prejoin');
+    await poll('the camera ready', () => prejoin.locator('[data-media-status]').textContent(), (text) => text === 'Camera and microphone ready');
+    await prejoin.getByRole('button', { name: 'Join meeting', exact: true }).click();
+    await waitForScreen(page, screen);
+  }
+
+  const tileOf = (page: Page, userId: string): Locator => screenOf(page, 'room').locator(`[data-tile][data-user-id="${userId}"]`);
+
+  /** Waits until `page` shows `from`'s camera, then checks that video and sound keep arriving from them. */
+  async function expectMediaFrom(page: Page, from: string, what: string): Promise<Received> {
+    let first: Received;
+    try {
+      first = await poll(`${what}: the remote video showing frames`, () => received(page, from), (seen) => seen.videoWidth > 0 && seen.state === 'connected', { timeoutMs: 20_000 });
+    } catch (error) {
+      // For the diagnosis: where each page's connections are (signaling, connection, ICE, descriptions).
+      const states = await Promise.all(pages.map((user) => user.page.evaluate('window.__pcs.map((pc) => [pc.signalingState, pc.connectionState, pc.iceConnectionState, pc.localDescription && pc.localDescription.type, pc.remoteDescription && pc.remoteDescription.type])').catch(String)));
+      throw new Error(`${String(error)}\nconnections per page: ${JSON.stringify(states)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const later = await received(page, from);
+    const growing = { audioBytes: later.audioBytes > first.audioBytes, videoBytes: later.videoBytes > first.videoBytes, framesDecoded: later.framesDecoded > first.framesDecoded, currentTime: later.currentTime > first.currentTime };
+    expect({ what, growing }).toEqual({ what, growing: { audioBytes: true, videoBytes: true, framesDecoded: true, currentTime: true } });
+    expect(later.pc).toBe(first.pc);
+    return later;
+  }
+
+  test(
+    'three people in one room each see and hear the other two',
+    async () => {
+      const hostSession = await registerUser(server, { display_name: 'Hana Host' });
+      const host = actorOf(hostSession);
+      const room = await createRoom(server, host, { name: 'Three-way call', settings: { lock_room: false } });
+      const sessions = [hostSession, await guestSession('Ada Guest'), await guestSession('Bo Guest')];
+      // The host talks (the tone): they are the active speaker in the screenshot.
+      const people = await Promise.all(sessions.map((session, i) => personPage(i === 0 ? toneBrowser : quietBrowser, session, session.user.display_name)));
+      for (const person of people) await join(person.page, room.room_code, 'room');
+
+      for (const [i, person] of people.entries()) {
+        for (const [j, other] of sessions.entries()) {
+          if (i !== j) await expectMediaFrom(person.page, other.user.id, `${sessions[i]!.user.display_name} receiving ${other.user.display_name}`);
+        }
+        // Two calls each, no more: nobody renegotiated into a second connection with the same person.
+        expect((await connectionStates(person.page)).filter((state) => state === 'connected')).toHaveLength(2);
+      }
+      await poll("the host's tile highlighted as speaking", () => tileOf(people[0]!.page, host.userId).getAttribute('data-speaking'), (value) => value === 'true');
+
+      const file = path.resolve('docs/screenshots/call-three.png');
+      await mkdir(path.dirname(file), { recursive: true });
+      await people[1]!.page.screenshot({ path: file });
+    },
+    stepTimeout,
+  );
+
+  test(
+    'a guest waiting in a locked room gets no offer and no media until admitted; then media flows both ways; removed, their calls close on both sides',
+    async () => {
+      const hostSession = await registerUser(server, { display_name: 'Lou Host' });
+      const host = actorOf(hostSession);
+      const room = await createRoom(server, host, { name: 'Locked call', settings: { lock_room: true } });
+      const guest = await guestSession('Wes Waiting');
+      const other = await guestSession('Oli Other');
+      const hostPage = await personPage(toneBrowser, hostSession, 'host');
+      const guestPage = await personPage(quietBrowser, guest, 'guest');
+      const otherPage = await personPage(quietBrowser, other, 'other');
+      await join(hostPage.page, room.room_code, 'room');
+
+      // The guest waits; nothing of the call reaches them (signals on the wire, connections in the page).
+      const signalsToGuest: string[] = [];
+      guestPage.page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => String(payload).includes('rtc:') && signalsToGuest.push(String(payload).slice(0, 80))));
+      await join(guestPage.page, room.room_code, 'waiting');
+      const entry = screenOf(hostPage.page, 'room').locator(`[data-lobby-entry][data-user-id="${guest.user.id}"]`);
+      await entry.waitFor({ state: 'visible' });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(signalsToGuest).toEqual([]);
+      expect(await connectionStates(guestPage.page)).toEqual([]);
+
+      // Admitted: the first remote frame, measured from the click.
+      const admittedAt = Date.now();
+      await entry.getByRole('button', { name: 'Admit', exact: true }).click();
+      await waitForScreen(guestPage.page, 'room');
+      await poll('the first frame of the host on the guest page', () => received(guestPage.page, host.userId), (seen) => seen.videoWidth > 0, { timeoutMs: 30_000, intervalMs: 20 });
+      console.log(`admission to the first remote video frame: ${Date.now() - admittedAt} ms`);
+      expect(signalsToGuest.length).toBeGreaterThan(0);
+      await expectMediaFrom(guestPage.page, host.userId, 'the admitted guest receiving the host');
+      await expectMediaFrom(hostPage.page, guest.user.id, 'the host receiving the admitted guest');
+
+      // A third person, so the removal shows which calls close and which stay.
+      await api(host, 'PATCH', `/${room.room_code}/config`, { lock_room: false });
+      await join(otherPage.page, room.room_code, 'room');
+      const hostFromGuest = await expectMediaFrom(hostPage.page, guest.user.id, 'the host receiving the guest');
+      const hostFromOther = await expectMediaFrom(hostPage.page, other.user.id, 'the host receiving the other guest');
+      const otherFromGuest = await expectMediaFrom(otherPage.page, guest.user.id, 'the other guest receiving the guest');
+      await expectMediaFrom(guestPage.page, other.user.id, 'the guest receiving the other guest');
+
+      // Removed: every connection of the removed guest closes, on their page and on the others'; the others' call goes on.
+      await tileOf(hostPage.page, guest.user.id).getByRole('button', { name: 'Remove', exact: true }).click();
+      await waitForScreen(guestPage.page, 'removed');
+      await poll("the removed guest's connections closed on their page", () => connectionStates(guestPage.page), (states) => states.length > 0 && states.every((state) => state === 'closed'));
+      const stateOf = (page: Page, index: number) => connectionStates(page).then((states) => states[index]);
+      await poll("the host's connection with the removed guest closed", () => stateOf(hostPage.page, hostFromGuest.pc), (state) => state === 'closed');
+      await poll("the other guest's connection with the removed guest closed", () => stateOf(otherPage.page, otherFromGuest.pc), (state) => state === 'closed');
+      expect(await stateOf(hostPage.page, hostFromOther.pc)).toBe('connected');
+      await expectMediaFrom(hostPage.page, other.user.id, 'the host still receiving the other guest');
+      await expectMediaFrom(otherPage.page, host.userId, 'the other guest still receiving the host');
+    },
+    stepTimeout,
+  );
+});
