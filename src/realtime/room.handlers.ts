@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AttachData } from '../contract/events';
-import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
+import { hardwareStatusPayload, mediaStatePayload, roomCodePayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import type { RoomRouter } from '../rooms/room-router';
 import { seesLobby, toLobbyEntryView, toParticipantView } from '../rooms/room-views';
@@ -74,6 +74,11 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
     return { hardware_ready };
   });
 
+  const setMedia = acked(mediaStatePayload, logger, async (socket, { room_code, audio, video }) => {
+    await rooms.dispatch(room_code, { type: 'setMedia', userId: socket.data.userId, media: { audio, video } });
+    return { audio, video };
+  });
+
   const cancelWaiting = acked(roomCodePayload, logger, async (socket, { room_code }) => {
     await rooms.dispatch(room_code, { type: 'cancelWaiting', userId: socket.data.userId });
     return { status: 'cancelled' as const };
@@ -106,6 +111,7 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
     socket.on('room:attach', attach);
     socket.on('room:detach', detach);
     socket.on('hardware:status', setHardware);
+    socket.on('media:state', setMedia);
     socket.on('lobby:cancel', cancelWaiting);
     socket.on('disconnecting', disconnecting);
   };

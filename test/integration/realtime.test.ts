@@ -122,6 +122,7 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
           language: null,
           hardware_ready: false,
           joined_at: expect.any(String),
+          media: null,
         },
       });
       expect(await joinedAtHost).toEqual(joined);
