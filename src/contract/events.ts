@@ -34,6 +34,8 @@ export interface AttachData {
   lobby?: LobbyEntryView[];
   /** A participant only (never a waiting user): the ICE servers of calls, TURN credentials included (README "Calls"). */
   ice_servers?: IceServerView[];
+  /** A participant only: the most people the call connects as a mesh (MESH_MAX_PARTICIPANTS, README "Calls"). */
+  mesh_max_participants?: number;
 }
 
 /** An entry of RTCConfiguration.iceServers. */

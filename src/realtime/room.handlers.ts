@@ -6,7 +6,7 @@ import type { RoomRouter } from '../rooms/room-router';
 import { seesLobby, toLobbyEntryView, toParticipantView } from '../rooms/room-views';
 import { connectionIdOf } from '../cluster/connection-ids';
 import { acked } from './acks';
-import type { IceServersFor } from './ice-servers';
+import type { CallSettings } from './ice-servers';
 import type { SpeakingDetectors } from './speaking-detectors';
 import type { MeetingSocket } from './socket-server';
 
@@ -15,8 +15,8 @@ export interface RoomHandlerDeps {
   /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (cluster/connection-ids.ts). */
   nodeId: string;
   detectors: SpeakingDetectors;
-  /** The ICE servers a participant's calls use (README "Calls"), in the attach reply. */
-  iceServers: IceServersFor;
+  /** What a participant's calls use (README "Calls"), in the attach reply. */
+  calls: CallSettings;
   logger: Logger;
 }
 
@@ -58,7 +58,7 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
       active_speaker: reply.activeSpeaker,
       settings: reply.room.settings,
       ...(seesLobby(reply, userId) ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
-      ...(reply.joined ? { ice_servers: deps.iceServers(userId) } : {}),
+      ...(reply.joined ? deps.calls.forAttach(userId) : {}),
     };
   });
 
