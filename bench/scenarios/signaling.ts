@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'socket.io-client';
 import { createRoom, guest, join, registerHost } from '../lib/api';
 import { attachedSocket, nextEvent } from '../lib/client';
-import { forkHelper, startCluster, type Forked, type ServerNode } from '../lib/processes';
+import { onBaselinePair, startCluster, type ServerNode } from '../lib/processes';
 import type { Row } from '../lib/report';
-import { benchRedisUrl, deletePrefix } from '../lib/services';
+import { deletePrefix } from '../lib/services';
 import { Latencies } from '../lib/stats';
 import type { BenchContext } from './context';
 
@@ -16,10 +16,6 @@ import type { BenchContext } from './context';
  * client on one bare Socket.IO node to a client on another (Redis adapter), as in (c).
  */
 const sdp = `v=0\r\n${'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n'.repeat(64)}`; // about 4 kB, a two-track offer
-const describe = (l: Latencies) => {
-  const s = l.summary();
-  return `p50 ${s.p50.toFixed(2)}, p99 ${s.p99.toFixed(2)}, max ${s.max.toFixed(1)} ms (n ${s.n})`;
-};
 
 async function hops(sender: Socket, receiver: Socket, send: () => void, trials: number, warmUp: number): Promise<Latencies> {
   const latencies = new Latencies();
@@ -55,32 +51,25 @@ export async function signaling(context: BenchContext): Promise<Row[]> {
     const sender = await attachedSocket(a.url, code, ann.token);
     const receiver = await attachedSocket(b.url, code, bob.token);
     ours = await hops(sender, receiver, () => sender.emit('rtc:signal', { room_code: code, to: bob.userId, description: { type: 'offer', sdp } }, () => {}), trials, warmUp);
-    context.log(`(h) ours: ${describe(ours)}`);
+    context.log(`(h) ours: ${ours.describe()}`);
   } finally {
     await cluster.close();
     await deletePrefix(cluster.prefix);
   }
 
   context.log('(h) baseline: 2 bare Socket.IO nodes, Redis adapter');
-  const env = { BASELINE_REDIS_URL: benchRedisUrl, BASELINE_PREFIX: `baseline-${randomUUID().slice(0, 6)}:` };
-  const baselines: Forked[] = await Promise.all([forkHelper('bench/baselines/socketio.ts', env), forkHelper('bench/baselines/socketio.ts', env)]);
-  let plain: Latencies;
-  try {
-    const [one, two] = baselines.map((node) => node.hello.url as string) as [string, string];
+  const plain = await onBaselinePair(async (one, two) => {
     const code = `room-${randomUUID()}`;
     const sender = await attachedSocket(one, code);
     const receiver = await attachedSocket(two, code);
     const payload = { room_code: code, from: randomUUID(), description: { type: 'offer', sdp } };
-    plain = await hops(sender, receiver, () => sender.emit('relay', { room_code: code, event: 'rtc:signal', payload }), trials, warmUp);
-    context.log(`(h) baseline: ${describe(plain)}`);
-  } finally {
-    await Promise.all(baselines.map((node) => node.stop()));
-    await deletePrefix(env.BASELINE_PREFIX);
-  }
+    return hops(sender, receiver, () => sender.emit('relay', { room_code: code, event: 'rtc:signal', payload }), trials, warmUp);
+  });
+  context.log(`(h) baseline: ${plain.describe()}`);
 
   const name = '(h) rtc:signal on A → the peer on B, room on C';
   return [
-    { id: 'h.p50', benchmark: `${name}, p50`, unit: 'ms', better: 'lower', figure: ours.at(50), baseline: plain.at(50), baselineName: 'plain cross-node emit', target: { ratio: 2.5 }, detail: `4 kB offers, one at a time; ${describe(ours)}; baseline ${describe(plain)}` },
+    { id: 'h.p50', benchmark: `${name}, p50`, unit: 'ms', better: 'lower', figure: ours.at(50), baseline: plain.at(50), baselineName: 'plain cross-node emit', target: { ratio: 2.5 }, detail: `4 kB offers, one at a time; ${ours.describe()}; baseline ${plain.describe()}` },
     { id: 'h.p99', benchmark: `${name}, p99`, unit: 'ms', better: 'lower', figure: ours.at(99), baseline: plain.at(99), baselineName: 'plain cross-node emit', target: { figure: 20 } },
   ];
 }
