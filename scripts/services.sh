@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local PostgreSQL and Redis the test suite talks to when they are not running,
-# and installs HAProxy (for the load-balancer test) and Chromium (for the browser tests) when
-# they are missing.
+# and installs HAProxy (for the load-balancer test), coturn (for the TURN test) and Chromium
+# (for the browser tests) when they are missing.
 # Quiet and idempotent: does nothing when both already answer. The test database itself is
 # created by the suite's global setup (test/support/global-setup.ts), with the app's own code.
 set -euo pipefail
@@ -28,6 +28,13 @@ if ! command -v haproxy >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq haproxy >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq haproxy >/dev/null 2>&1; } || true
   command -v haproxy >/dev/null 2>&1 || { echo "haproxy is not installed and could not be installed (apt-get install haproxy)" >&2; exit 1; }
+fi
+
+# The TURN test (test/integration/turn.test.ts) runs Debian's coturn on a loopback port of its own.
+if ! command -v turnserver >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq coturn >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq coturn >/dev/null 2>&1; } || true
+  command -v turnserver >/dev/null 2>&1 || { echo "coturn is not installed and could not be installed (apt-get install coturn)" >&2; exit 1; }
 fi
 
 # The browser tests (test/browser/) drive Debian's Chromium with playwright-core, which downloads no browser.

@@ -20,7 +20,7 @@ import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
 import { openOrm, type Orm } from './persistence/orm';
 import { createSql, type Sql } from './persistence/sql';
-import { createIceServers } from './realtime/ice-servers';
+import { createCallSettings } from './realtime/ice-servers';
 import { registerRealtime } from './realtime/realtime';
 import { createRoomPublisher } from './realtime/room-publisher';
 import { createSpeakerTunings } from './realtime/speaker-tunings';
@@ -128,8 +128,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       cleanups.push(() => liveState.close());
       rooms = createInProcessRouter({ ...roomDeps, liveState });
     }
-    const iceServers = createIceServers(config.ice);
-    const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, tunings, metrics: metrics.registry, iceServers });
+    const calls = createCallSettings(config.ice);
+    const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, tunings, metrics: metrics.registry, calls });
     const limits = { maxParticipantsLimit: config.maxParticipantsLimit, speakerThresholdDb: config.roomSpeakerRanges.thresholdDb, speakerMinMs: config.roomSpeakerRanges.minMs };
     const httpApp = createHttpApp({
       logger,

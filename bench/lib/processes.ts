@@ -233,3 +233,20 @@ export function runOnCluster(size: number, env: Record<string, string>, work: (c
     process.exit(1);
   });
 }
+
+/**
+ * Two bare Socket.IO nodes on the bench's Redis (`bench/baselines/socketio.ts`, Redis adapter,
+ * a key prefix of their own): the plain cross-node emit that latency rows compare against.
+ * `work` gets their URLs; both stop, and their keys go, when it is done.
+ */
+export async function onBaselinePair<T>(work: (one: string, two: string) => Promise<T>): Promise<T> {
+  const env = { BASELINE_REDIS_URL: benchRedisUrl, BASELINE_PREFIX: `baseline-${randomBytes(3).toString('hex')}:` };
+  const baselines = await Promise.all([forkHelper('bench/baselines/socketio.ts', env), forkHelper('bench/baselines/socketio.ts', env)]);
+  try {
+    const [one, two] = baselines.map((node) => node.hello.url as string) as [string, string];
+    return await work(one, two);
+  } finally {
+    await Promise.all(baselines.map((node) => node.stop()));
+    await deletePrefix(env.BASELINE_PREFIX);
+  }
+}

@@ -22,6 +22,12 @@ export class Latencies {
   summary(): { n: number; p50: number; p99: number; max: number } {
     return { n: this.count, p50: this.at(50), p99: this.at(99), max: this.histogram.maxValue / 1000 };
   }
+
+  /** `p50 …, p99 …, max … ms (n …)`, for logs and a row's detail. */
+  describe(): string {
+    const s = this.summary();
+    return `p50 ${s.p50.toFixed(2)}, p99 ${s.p99.toFixed(2)}, max ${s.max.toFixed(1)} ms (n ${s.n})`;
+  }
 }
 
 /**

@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'socket.io-client';
 import { call, createRoom, guest, join, pool, registerHost, type Session } from '../lib/api';
 import { attachedSocket, nextEvent } from '../lib/client';
-import { forkHelper, startCluster, type Forked, type ServerNode } from '../lib/processes';
+import { onBaselinePair, startCluster, type ServerNode } from '../lib/processes';
 import type { Row } from '../lib/report';
-import { benchRedisUrl, deletePrefix } from '../lib/services';
+import { deletePrefix } from '../lib/services';
 import { Latencies } from '../lib/stats';
 import type { BenchContext } from './context';
 
@@ -117,11 +117,6 @@ async function crossNodeEmit(from: string, to: string, event: string, payload: (
   return latencies;
 }
 
-const describe = (l: Latencies) => {
-  const s = l.summary();
-  return `p50 ${s.p50.toFixed(2)}, p99 ${s.p99.toFixed(2)}, max ${s.max.toFixed(1)} ms (n ${s.n})`;
-};
-
 export async function latency(context: BenchContext): Promise<Row[]> {
   const trials = context.quick ? 40 : 400;
   const warmUp = 20; // as many as the baseline's warm-up emits
@@ -132,39 +127,32 @@ export async function latency(context: BenchContext): Promise<Row[]> {
     const [a, b, c] = cluster.nodes as [ServerNode, ServerNode, ServerNode];
     const host = await registerHost(a.url);
     speakerLocal = await speakerLatency({ rest: a, speakers: a, listener: b }, host, trials);
-    context.log(`(b2) ours, speaker on the room's node: ${describe(speakerLocal)}`);
+    context.log(`(b2) ours, speaker on the room's node: ${speakerLocal.describe()}`);
     speakerThird = await speakerLatency({ rest: c, speakers: a, listener: b }, host, trials);
-    context.log(`(b2) ours, room on a third node: ${describe(speakerThird)}`);
+    context.log(`(b2) ours, room on a third node: ${speakerThird.describe()}`);
     admit = await admitLatency({ owner: c, guests: b, rest: a }, host, trials, warmUp);
-    context.log(`(c) ours: ${describe(admit)}`);
+    context.log(`(c) ours: ${admit.describe()}`);
   } finally {
     await cluster.close();
     await deletePrefix(cluster.prefix);
   }
 
   context.log('(b2, c) latency: baseline (2 bare Socket.IO nodes, Redis adapter)');
-  const env = { BASELINE_REDIS_URL: benchRedisUrl, BASELINE_PREFIX: `baseline-${randomUUID().slice(0, 6)}:` };
-  const baselines: Forked[] = await Promise.all([forkHelper('bench/baselines/socketio.ts', env), forkHelper('bench/baselines/socketio.ts', env)]);
-  let plainSpeaker: Latencies, plainAdmit: Latencies;
-  try {
-    const [one, two] = baselines.map((b) => b.hello.url as string) as [string, string];
-    await crossNodeEmit(one, two, 'speaker:changed', (code) => ({ room_code: code, user_id: randomUUID(), at: new Date().toISOString() }), warmUp);
-    plainSpeaker = await crossNodeEmit(one, two, 'speaker:changed', (code) => ({ room_code: code, user_id: randomUUID(), at: new Date().toISOString() }), trials);
-    plainAdmit = await crossNodeEmit(one, two, 'lobby:admitted', (code) => ({ room_code: code }), trials);
-    context.log(`(b2, c) baseline: speaker-sized ${describe(plainSpeaker)}; admit-sized ${describe(plainAdmit)}`);
-  } finally {
-    await Promise.all(baselines.map((b) => b.stop()));
-    await deletePrefix(env.BASELINE_PREFIX);
-  }
+  const speakerPayload = (code: string) => ({ room_code: code, user_id: randomUUID(), at: new Date().toISOString() });
+  const [plainSpeaker, plainAdmit] = await onBaselinePair(async (one, two) => {
+    await crossNodeEmit(one, two, 'speaker:changed', speakerPayload, warmUp);
+    return [await crossNodeEmit(one, two, 'speaker:changed', speakerPayload, trials), await crossNodeEmit(one, two, 'lobby:admitted', (code) => ({ room_code: code }), trials)] as const;
+  });
+  context.log(`(b2, c) baseline: speaker-sized ${plainSpeaker.describe()}; admit-sized ${plainAdmit.describe()}`);
 
   const speakerRows = (id: string, name: string, ours: Latencies, detail: string): Row[] => [
     { id: `${id}.p50`, benchmark: `${name} p50`, unit: 'ms', better: 'lower', figure: ours.at(50), baseline: plainSpeaker.at(50), baselineName: 'plain cross-node emit', target: { figure: 5 }, detail },
     { id: `${id}.p99`, benchmark: `${name} p99`, unit: 'ms', better: 'lower', figure: ours.at(99), baseline: plainSpeaker.at(99), baselineName: 'plain cross-node emit', target: { figure: 20, ratio: 2 } },
   ];
   return [
-    ...speakerRows('b2', '(b2) speaker:changed − (first loud + 300 ms)', speakerLocal, `speaker's socket on the room's node, listener on another; ${describe(speakerLocal)}; baseline ${describe(plainSpeaker)}`),
-    ...speakerRows('b2.third', '(b2) same, room on a third node', speakerThird, `speaker on node A, room on C, listener on B; ${describe(speakerThird)}`),
-    { id: 'c.p50', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p50', unit: 'ms', better: 'lower', figure: admit.at(50), baseline: plainAdmit.at(50), baselineName: 'plain cross-node emit', target: { ratio: 2 }, detail: `${describe(admit)}; baseline ${describe(plainAdmit)}` },
+    ...speakerRows('b2', '(b2) speaker:changed − (first loud + 300 ms)', speakerLocal, `speaker's socket on the room's node, listener on another; ${speakerLocal.describe()}; baseline ${plainSpeaker.describe()}`),
+    ...speakerRows('b2.third', '(b2) same, room on a third node', speakerThird, `speaker on node A, room on C, listener on B; ${speakerThird.describe()}`),
+    { id: 'c.p50', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p50', unit: 'ms', better: 'lower', figure: admit.at(50), baseline: plainAdmit.at(50), baselineName: 'plain cross-node emit', target: { ratio: 2 }, detail: `${admit.describe()}; baseline ${plainAdmit.describe()}` },
     { id: 'c.p99', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p99', unit: 'ms', better: 'lower', figure: admit.at(99), baseline: plainAdmit.at(99), baselineName: 'plain cross-node emit', target: { ratio: 2.5 } },
   ];
 }

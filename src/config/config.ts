@@ -111,6 +111,7 @@ const envSchema = z
     TURN_URLS: turnUrlsEnv.optional(),
     TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     TURN_TTL_S: int(60, 7 * 86_400).default(86_400),
+    MESH_MAX_PARTICIPANTS: int(2, 50).default(6),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -240,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ice: {
       servers: e.ICE_SERVERS ?? [],
       turn: e.TURN_URLS && e.TURN_SECRET ? { urls: e.TURN_URLS, secret: e.TURN_SECRET, ttlS: e.TURN_TTL_S } : undefined,
+      meshMaxParticipants: e.MESH_MAX_PARTICIPANTS,
     },
     webhooks: e.WEBHOOK_URL
       ? {

@@ -17,6 +17,8 @@ export interface IceConfig {
   readonly servers: readonly IceServer[];
   /** Ephemeral TURN credentials (coturn `use-auth-secret`); undefined when TURN_URLS is unset. */
   readonly turn: { readonly urls: readonly string[]; readonly secret: string; readonly ttlS: number } | undefined;
+  /** The most people a call connects as a mesh (every browser sends to every other); clients say so beyond it. */
+  readonly meshMaxParticipants: number;
 }
 
 const iceUrl = z.string().regex(/^(stun|stuns|turn|turns):[^\s,]+$/, 'must be a stun:, stuns:, turn: or turns: URL');

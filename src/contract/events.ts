@@ -1,5 +1,5 @@
 import type { ErrorCode, FieldError } from './errors';
-import type { AudioLevelPayload, HardwareStatusPayload, LobbyEntryView, ParticipantView, RoomCodePayload, RoomSettingsView, RtcSignalPayload } from './schemas';
+import type { AudioLevelPayload, HardwareStatusPayload, LobbyEntryView, MediaStatePayload, ParticipantView, RoomCodePayload, RoomSettingsView, RtcSignalPayload } from './schemas';
 
 /**
  * The Socket.IO contract (README "Realtime"), as one typed event map a TypeScript frontend can import
@@ -34,6 +34,8 @@ export interface AttachData {
   lobby?: LobbyEntryView[];
   /** A participant only (never a waiting user): the ICE servers of calls, TURN credentials included (README "Calls"). */
   ice_servers?: IceServerView[];
+  /** A participant only: the most people the call connects as a mesh (MESH_MAX_PARTICIPANTS, README "Calls"). */
+  mesh_max_participants?: number;
 }
 
 /** An entry of RTCConfiguration.iceServers. */
@@ -66,6 +68,8 @@ export interface ClientToServerEvents {
    * socket in the room; `delivered` is false when they have no socket attached. Participants only.
    */
   'rtc:signal': (payload: RtcSignalPayload, ack: Ack<{ delivered: boolean }>) => void;
+  /** The sender's microphone and camera, on or off: the room sees it in `participant:updated` (`media`). Participants only. */
+  'media:state': (payload: MediaStatePayload, ack: Ack<{ audio: boolean; video: boolean }>) => void;
   /** Fresh ICE servers (TURN credentials included) for a participant of the room. */
   'rtc:ice_servers': (payload: RoomCodePayload, ack: Ack<{ ice_servers: IceServerView[] }>) => void;
 }

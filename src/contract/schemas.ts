@@ -165,6 +165,7 @@ export const participantView = z.object({
   language: z.string().nullable(),
   hardware_ready: z.boolean(),
   joined_at: timestamp,
+  media: z.object({ audio: z.boolean(), video: z.boolean() }).nullable().describe('microphone and camera on or off in the call, as their client said (socket `media:state`); null until it says'),
 });
 export type ParticipantView = z.infer<typeof participantView>;
 
@@ -231,6 +232,10 @@ export const rtcSignalPayload = z
   .strictObject({ room_code: roomCode, to: z.uuid(), description: sessionDescription.optional(), candidate: iceCandidate.nullable().optional() })
   .refine((p) => (p.description === undefined) !== (p.candidate === undefined), { message: 'must carry exactly one of description and candidate', path: ['description'] });
 export type RtcSignalPayload = z.infer<typeof rtcSignalPayload>;
+
+/** `media:state`: whether the sender's microphone and camera are on. */
+export const mediaStatePayload = z.strictObject({ room_code: roomCode, audio: z.boolean(), video: z.boolean() });
+export type MediaStatePayload = z.infer<typeof mediaStatePayload>;
 
 /** `hardware:status`. */
 export const hardwareStatusPayload = z.strictObject({ room_code: roomCode, hardware_ready: z.boolean() });

@@ -17,6 +17,8 @@ export interface LiveParticipant {
   role: 'host' | 'co_host' | 'guest';
   /** ISO 8601. */
   joined_at: string;
+  /** Microphone and camera on or off, as the participant's client said; null until it says. */
+  media: { audio: boolean; video: boolean } | null;
 }
 
 /** What the room keeps about a user waiting in the lobby (`room:{code}:lobby_entries` → user_id). */

@@ -199,7 +199,7 @@ function writeHash<V>(ops: Op[], key: string, change: MapChange<V> | undefined, 
 // Serializers name every field, so only the documented shape reaches Redis even if a caller's
 // object carries more.
 const serializeParticipant = (p: LiveParticipant): string =>
-  JSON.stringify({ status: p.status, language: p.language, hardware_ready: p.hardware_ready, display_name: p.display_name, role: p.role, joined_at: p.joined_at });
+  JSON.stringify({ status: p.status, language: p.language, hardware_ready: p.hardware_ready, display_name: p.display_name, role: p.role, joined_at: p.joined_at, media: p.media });
 
 const serializeLobbyEntry = (e: LiveLobbyEntry): string =>
   JSON.stringify({ display_name: e.display_name, language: e.language, hardware_ready: e.hardware_ready, since: e.since });
@@ -242,6 +242,8 @@ const participantJson = z.object({
   display_name: z.string(),
   role: z.enum(['host', 'co_host', 'guest']),
   joined_at: z.string(),
+  // Written since calls (README "Calls"); an older entry has none.
+  media: z.object({ audio: z.boolean(), video: z.boolean() }).nullable().default(null),
 });
 const lobbyEntryJson = z.object({ display_name: z.string(), language: z.string().nullable(), hardware_ready: z.boolean(), since: z.string() });
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { RoomRouter } from '../rooms/room-router';
 import { roomChannel, userChannel } from './channels';
-import type { IceServersFor } from './ice-servers';
+import type { CallSettings } from './ice-servers';
 import { createRoomHandlers } from './room.handlers';
 import { createRtcHandlers } from './rtc.handlers';
 import { createSpeakingDetectors } from './speaking-detectors';
@@ -20,7 +20,7 @@ export interface RealtimeDeps {
   /** Rooms' own speaker tunings, as they reach this node. */
   tunings: SpeakerTunings;
   metrics: Registry;
-  iceServers: IceServersFor;
+  calls: CallSettings;
 }
 
 /** Wires every connecting socket: its personal channel, the guard, and the event handlers. */
@@ -47,8 +47,8 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
 
   deps.tunings.onTuned(detectors.tune);
 
-  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, iceServers: deps.iceServers, logger });
-  const registerRtcHandlers = createRtcHandlers({ rooms, nodeId: deps.nodeId, iceServers: deps.iceServers, logger });
+  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, calls: deps.calls, logger });
+  const registerRtcHandlers = createRtcHandlers({ rooms, nodeId: deps.nodeId, calls: deps.calls, logger });
   const leaves = countChannelLeaves(io);
   io.on('connection', (socket) => {
     void socket.join(userChannel(socket.data.userId));

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { AttachData } from '../contract/events';
-import { hardwareStatusPayload, roomCodePayload } from '../contract/schemas';
+import { hardwareStatusPayload, mediaStatePayload, roomCodePayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import type { RoomRouter } from '../rooms/room-router';
 import { seesLobby, toLobbyEntryView, toParticipantView } from '../rooms/room-views';
 import { connectionIdOf } from '../cluster/connection-ids';
 import { acked } from './acks';
-import type { IceServersFor } from './ice-servers';
+import type { CallSettings } from './ice-servers';
 import type { SpeakingDetectors } from './speaking-detectors';
 import type { MeetingSocket } from './socket-server';
 
@@ -15,8 +15,8 @@ export interface RoomHandlerDeps {
   /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (cluster/connection-ids.ts). */
   nodeId: string;
   detectors: SpeakingDetectors;
-  /** The ICE servers a participant's calls use (README "Calls"), in the attach reply. */
-  iceServers: IceServersFor;
+  /** What a participant's calls use (README "Calls"), in the attach reply. */
+  calls: CallSettings;
   logger: Logger;
 }
 
@@ -58,7 +58,7 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
       active_speaker: reply.activeSpeaker,
       settings: reply.room.settings,
       ...(seesLobby(reply, userId) ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
-      ...(reply.joined ? { ice_servers: deps.iceServers(userId) } : {}),
+      ...(reply.joined ? deps.calls.forAttach(userId) : {}),
     };
   });
 
@@ -72,6 +72,11 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
   const setHardware = acked(hardwareStatusPayload, logger, async (socket, { room_code, hardware_ready }) => {
     await rooms.dispatch(room_code, { type: 'setHardware', userId: socket.data.userId, hardwareReady: hardware_ready });
     return { hardware_ready };
+  });
+
+  const setMedia = acked(mediaStatePayload, logger, async (socket, { room_code, audio, video }) => {
+    await rooms.dispatch(room_code, { type: 'setMedia', userId: socket.data.userId, media: { audio, video } });
+    return { audio, video };
   });
 
   const cancelWaiting = acked(roomCodePayload, logger, async (socket, { room_code }) => {
@@ -106,6 +111,7 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
     socket.on('room:attach', attach);
     socket.on('room:detach', detach);
     socket.on('hardware:status', setHardware);
+    socket.on('media:state', setMedia);
     socket.on('lobby:cancel', cancelWaiting);
     socket.on('disconnecting', disconnecting);
   };

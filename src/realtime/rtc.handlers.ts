@@ -5,13 +5,13 @@ import { AppError } from '../errors/app-error';
 import { connectionIdOf } from '../cluster/connection-ids';
 import type { RoomRouter } from '../rooms/room-router';
 import { acked } from './acks';
-import type { IceServersFor } from './ice-servers';
+import type { CallSettings } from './ice-servers';
 import type { MeetingSocket } from './socket-server';
 
 export interface RtcHandlerDeps {
   rooms: RoomRouter;
   nodeId: string;
-  iceServers: IceServersFor;
+  calls: CallSettings;
   logger: Logger;
 }
 
@@ -45,7 +45,7 @@ export function createRtcHandlers(deps: RtcHandlerDeps): (socket: MeetingSocket)
     const { participants } = await rooms.dispatch(room_code, { type: 'viewParticipants', by: userId });
     // The host may see the room before joining it; TURN credentials are for those in the call.
     if (!participants.some((p) => p.userId === userId)) throw new AppError('NOT_A_PARTICIPANT', 'Join the room before asking for its ICE servers');
-    return { ice_servers: deps.iceServers(userId) };
+    return { ice_servers: deps.calls.iceServers(userId) };
   });
 
   return (socket) => {

@@ -13,6 +13,7 @@ const clientEvents: Record<keyof ClientToServerEvents, true> = {
   'hardware:status': true,
   'lobby:cancel': true,
   'rtc:signal': true,
+  'media:state': true,
   'rtc:ice_servers': true,
 };
 

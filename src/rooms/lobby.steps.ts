@@ -17,7 +17,7 @@ export const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
   for (const user of users) {
     const role: Role = user.userId === c.hostId ? 'host' : 'guest';
     const connections = socketsOf(c, user.userId);
-    const member: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at };
+    const member: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
     next.participants[user.userId] = member;
     next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
     step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });

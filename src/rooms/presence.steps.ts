@@ -1,6 +1,6 @@
 import { dropFromLobby, unseat } from './lobby.steps';
 import { chain, graceFor, joinChannel, nothing, socketsOf, without, type Step } from './room-steps';
-import type { Participant, RoomContext, RoomNotice } from './room.types';
+import type { MediaState, Participant, RoomContext, RoomNotice } from './room.types';
 
 /**
  * Pure steps for presence: the sockets a user has attached, the reconnect grace of a user with
@@ -13,6 +13,13 @@ export const updateMember = (userId: string, patch: Partial<Participant>) => (c:
   if (!current || (Object.keys(patch) as (keyof Participant)[]).every((key) => current[key] === patch[key])) return nothing();
   const participant = { ...current, ...patch };
   return { context: { participants: { ...c.participants, [userId]: participant } }, persist: [], notices: [{ type: 'participant:updated', participant }] };
+};
+
+/** A participant's microphone and camera, on or off: the room hears of a change. */
+export const setMedia = (userId: string, media: MediaState) => (c: RoomContext): Step => {
+  const current = c.participants[userId]?.media;
+  if (current && current.audio === media.audio && current.video === media.video) return nothing();
+  return updateMember(userId, { media: { audio: media.audio, video: media.video } })(c);
 };
 
 /** A socket of the user attached: they are connected and have no deadline; a participant's socket joins the channel. */

@@ -20,6 +20,7 @@ const toLiveParticipant = (m: Participant): LiveParticipant => ({
   display_name: m.displayName,
   role: m.role,
   joined_at: new Date(m.joinedAt).toISOString(),
+  media: m.media,
 });
 
 const toLiveLobbyEntry = (w: LobbyEntry): LiveLobbyEntry => ({
@@ -108,6 +109,7 @@ export function contextFromStores(
         language: details?.language ?? null,
         hardwareReady: details?.hardware_ready ?? false,
         joinedAt: row.joinedAt,
+        media: details?.media ?? null,
       };
     }
   }

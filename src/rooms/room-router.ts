@@ -47,6 +47,7 @@ interface ReplyDetails {
   requestMute: { requested: string[] };
   remove: object;
   setCoHost: { participant: Participant };
+  setMedia: object;
   leave: object;
   end: object;
   configure: object;

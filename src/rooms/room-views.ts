@@ -37,6 +37,7 @@ export const toParticipantView = (m: Participant): ParticipantView => ({
   language: m.language,
   hardware_ready: m.hardwareReady,
   joined_at: iso(m.joinedAt),
+  media: m.media,
 });
 
 /** A lobby entry, as the host sees it. */

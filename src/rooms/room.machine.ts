@@ -1,6 +1,6 @@
 import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
 import { admit, admitWaiting, askToMute, configure, coolingDown, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, setCoHost, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
-import { connect, disconnect, expireGrace, setHardware } from './presence.steps';
+import { connect, disconnect, expireGrace, setHardware, setMedia } from './presence.steps';
 import { mediaSocketOf, relaySignal } from './rtc.steps';
 import { freeSeats, seesParticipants, type Step } from './room-steps';
 import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
@@ -116,6 +116,7 @@ const room = base.extend({
     attachSocket: fromStep('attach', (c, e) => connect(e.userId, e.connectionId)(c)),
     detachSocket: fromStep('detach', (c, e) => disconnect(e.userId, e.connectionId, e.at)(c)),
     setHardware: fromStep('setHardware', (c, e) => setHardware(e.userId, e.hardwareReady)(c)),
+    setMedia: fromStep('setMedia', (c, e) => setMedia(e.userId, e.media)(c)),
     relaySignal: fromStep('signal', (c, e) => relaySignal(e.userId, e.to, e.signal)(c)),
     expireGraces: fromStep('expire', (c, e) => expireGrace(e.at)(c)),
     endRoom: fromStep(['end', 'expire'], (c, e) => endRoom(e.at)(c)),
@@ -184,6 +185,7 @@ export const roomMachine = room.createMachine({
       { guard: 'isPresent', actions: 'setCoHost' },
       { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
     ],
+    setMedia: [{ guard: 'isPresent', actions: 'setMedia' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room take part in its call') }],
     // README "Calls": seated participants only, each from their media socket, to another participant.
     signal: [
       { guard: not('isPresent'), actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room may send call signals') },
@@ -275,6 +277,7 @@ export const roomMachine = room.createMachine({
         attach: { actions: notLive },
         setHardware: { actions: notLive },
         signal: { actions: notLive },
+        setMedia: { actions: notLive },
         detach: {},
         expire: {},
       },

@@ -39,6 +39,14 @@ export interface Participant {
   language: string | null;
   hardwareReady: boolean;
   joinedAt: number;
+  /** What the participant sends in the call (README "Calls"), as their client said; null until it says. */
+  media: MediaState | null;
+}
+
+/** Whether a participant's microphone and camera are on. */
+export interface MediaState {
+  audio: boolean;
+  video: boolean;
 }
 
 /** Why a joiner waits in the lobby rather than coming in. */
@@ -152,6 +160,8 @@ export type RoomEvent =
   | { type: 'attach'; at: number; userId: string; connectionId: string }
   | { type: 'detach'; at: number; userId: string; connectionId: string }
   | { type: 'setHardware'; at: number; userId: string; hardwareReady: boolean }
+  /** A participant's client says whether its microphone and camera are on (`media:state`). */
+  | { type: 'setMedia'; at: number; userId: string; media: MediaState }
   /** From the speaking detector (src/realtime/speaking-detector.ts): only starts and stops arrive here. */
   | { type: 'speakingStarted'; at: number; userId: string; level: number }
   | { type: 'speakingStopped'; at: number; userId: string }

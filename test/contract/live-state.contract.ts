@@ -19,6 +19,7 @@ export const participant = (overrides: Partial<LiveParticipant> = {}): LiveParti
   display_name: 'Ada',
   role: 'guest',
   joined_at: '2025-01-02T03:04:05.678Z',
+  media: { audio: true, video: false },
   ...overrides,
 });
 

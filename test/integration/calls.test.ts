@@ -132,6 +132,25 @@ describe.each(liveStateModes())('call signaling (%s)', (_mode, env) => {
     expect(onFirst).toEqual([]);
   });
 
+  it('tells the room when a participant turns their microphone or camera on or off, and only a change', async () => {
+    const { code, host, guest } = await call();
+    expect(guest.attach.participants.map((p: { media: unknown }) => p.media)).toEqual([null, null]);
+    const updates = record(host.socket, 'participant:updated');
+    expect(await request(guest.socket, 'media:state', { room_code: code, audio: false, video: true })).toEqual({ ok: true, data: { audio: false, video: true } });
+    expect((await request(guest.socket, 'media:state', { room_code: code, audio: false, video: true })).ok).toBe(true);
+    await quietFor(200);
+    expect(updates).toEqual([{ room_code: code, participant: expect.objectContaining({ user_id: guest.user.userId, media: { audio: false, video: true } }) }]);
+    // A late attach and the REST list see it too.
+    expect((await api(host.user, 'GET', `/${code}/participants`)).body.participants).toContainEqual(expect.objectContaining({ user_id: guest.user.userId, media: { audio: false, video: true } }));
+
+    expect((await api(host.user, 'PATCH', `/${code}/config`, { lock_room: true })).status).toBe(200);
+    const waiter = await guestUser(server, 'Wanda');
+    expect((await api(waiter, 'POST', `/${code}/join`)).body.status).toBe('waiting');
+    const waiting = await attached(code, waiter);
+    expect((await request(waiting.socket, 'media:state', { room_code: code, audio: true, video: true })).error.code).toBe('NOT_A_PARTICIPANT');
+    expect((await request(guest.socket, 'media:state', { room_code: code, audio: 'yes', video: true })).error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('gives participants, and only them, ICE servers with TURN credentials coturn accepts', async () => {
     const { code, guest } = await call();
     const check = (servers: { urls: unknown; username?: string; credential?: string }[]) => {

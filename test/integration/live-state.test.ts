@@ -60,8 +60,8 @@ describe('Redis live state, as other services see it', () => {
       const participants = await redis.hgetall(`room:${room}:participants`);
       expect(Object.keys(participants)).toEqual(['u1']);
       const u1 = JSON.parse(participants.u1!) as Record<string, unknown>;
-      expect(Object.keys(u1).sort()).toEqual(['display_name', 'hardware_ready', 'joined_at', 'language', 'role', 'status']);
-      expect(u1).toEqual({ status: 'connected', language: null, hardware_ready: true, display_name: 'Ada', role: 'host', joined_at: '2025-01-02T03:04:05.678Z' });
+      expect(Object.keys(u1).sort()).toEqual(['display_name', 'hardware_ready', 'joined_at', 'language', 'media', 'role', 'status']);
+      expect(u1).toEqual({ status: 'connected', language: null, hardware_ready: true, display_name: 'Ada', role: 'host', joined_at: '2025-01-02T03:04:05.678Z', media: { audio: true, video: false } });
 
       expect(await redis.smembers(`room:${room}:lobby`)).toEqual(['u2']);
       expect(JSON.parse((await redis.hget(`room:${room}:lobby_entries`, 'u2'))!)).toEqual(lobbyEntry());

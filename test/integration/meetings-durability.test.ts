@@ -344,7 +344,7 @@ describe('Redis live state', () => {
       const participants = await redis.hgetall(`${base}participants`);
       expect(Object.keys(participants).sort()).toEqual([host.userId, inside.userId].sort());
       for (const raw of Object.values(participants)) {
-        expect(Object.keys(JSON.parse(raw)).sort()).toEqual(['display_name', 'hardware_ready', 'joined_at', 'language', 'role', 'status']);
+        expect(Object.keys(JSON.parse(raw)).sort()).toEqual(['display_name', 'hardware_ready', 'joined_at', 'language', 'media', 'role', 'status']);
       }
       expect(JSON.parse(participants[host.userId]!)).toEqual({
         status: 'disconnected',
@@ -353,6 +353,7 @@ describe('Redis live state', () => {
         display_name: 'Hanna',
         role: 'host',
         joined_at: hostJoin.body.participant.joined_at,
+        media: null,
       });
       expect(JSON.parse(participants[inside.userId]!)).toMatchObject({ role: 'guest', display_name: 'Inside', joined_at: insideJoin.body.participant.joined_at });
       expect(await redis.type(`${base}lobby`)).toBe('set');

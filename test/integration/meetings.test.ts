@@ -70,6 +70,8 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
             language: 'en-GB',
             hardware_ready: true,
             joined_at: expect.any(String),
+            // Nothing said about the call yet.
+            media: null,
           },
         ]),
       );

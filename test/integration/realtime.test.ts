@@ -122,6 +122,7 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
           language: null,
           hardware_ready: false,
           joined_at: expect.any(String),
+          media: null,
         },
       });
       expect(await joinedAtHost).toEqual(joined);
@@ -259,6 +260,7 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
         settings: { lock_room: true, enable_transcription: false, max_participants: 7 },
         // A participant's calls use these (none configured here: host candidates only).
         ice_servers: [],
+        mesh_max_participants: 6,
       });
       const hostView = await request(hostSocket, 'room:attach', { room_code: code });
       expect(hostView.data.lobby).toEqual([{ user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String) }]);

@@ -76,6 +76,7 @@ describe('loadConfig', () => {
       TURN_URLS: 'turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349',
       TURN_SECRET: 's'.repeat(32),
       TURN_TTL_S: '3600',
+      MESH_MAX_PARTICIPANTS: '4',
     });
     expect(config).toEqual({
       env: 'production',
@@ -105,6 +106,7 @@ describe('loadConfig', () => {
       ice: {
         servers: [{ urls: 'stun:stun.example.com:3478' }, { urls: 'turns:turn.example.com:5349' }],
         turn: { urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349'], secret: 's'.repeat(32), ttlS: 3600 },
+        meshMaxParticipants: 4,
       },
       webhooks: undefined,
     });
@@ -112,8 +114,8 @@ describe('loadConfig', () => {
 
   it('reads ICE_SERVERS as JSON or a list of URLs, and TURN_URLS only with TURN_SECRET', () => {
     const json = '[{"urls": ["turn:t.example.com:3478"], "username": "u", "credential": "c"}]';
-    expect(loadConfig({ ICE_SERVERS: json }).ice).toEqual({ servers: [{ urls: ['turn:t.example.com:3478'], username: 'u', credential: 'c' }], turn: undefined });
-    expect(loadConfig({}).ice).toEqual({ servers: [], turn: undefined });
+    expect(loadConfig({ ICE_SERVERS: json }).ice).toEqual({ servers: [{ urls: ['turn:t.example.com:3478'], username: 'u', credential: 'c' }], turn: undefined, meshMaxParticipants: 6 });
+    expect(loadConfig({}).ice).toEqual({ servers: [], turn: undefined, meshMaxParticipants: 6 });
     for (const [env, key] of [
       [{ ICE_SERVERS: 'http://example.com' }, 'ICE_SERVERS'],
       [{ ICE_SERVERS: '[{"urls": "stun:x", "extra": 1}]' }, 'ICE_SERVERS'],
