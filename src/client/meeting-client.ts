@@ -23,7 +23,7 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'rec
 /** The outcome of attaching again after a reconnect that Socket.IO could not recover. */
 export type Reattached = { room_code: string; ok: true; data: AttachData } | { room_code: string; ok: false; error: MeetingError };
 
-type AckedEvent = 'room:attach' | 'room:detach' | 'hardware:status' | 'lobby:cancel' | 'rtc:signal' | 'rtc:ice_servers';
+type AckedEvent = 'room:attach' | 'room:detach' | 'hardware:status' | 'lobby:cancel' | 'rtc:signal' | 'rtc:ice_servers' | 'media:state';
 type AckData<E extends AckedEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends infer R ? (R extends { ok: true; data: infer D } ? D : never) : never;
 
 /** Levels are dBFS in [-127, 0]; anything else (silence's -Infinity, NaN) is sent as -127. */
@@ -168,6 +168,11 @@ export class MeetingClient {
   /** Sends a WebRTC description or ICE candidate to another participant's media socket; false when they have none in the room. */
   async signal(roomCode: string, to: string, signal: Pick<RtcSignal, 'description' | 'candidate'>): Promise<boolean> {
     return (await this.emit('rtc:signal', { room_code: roomCode, to, ...signal })).delivered;
+  }
+
+  /** Tells the room whether this user's microphone and camera are on (everyone sees it as the participant's `media`). */
+  async setMediaState(roomCode: string, media: { audio: boolean; video: boolean }): Promise<void> {
+    await this.emit('media:state', { room_code: roomCode, ...media });
   }
 
   /** The STUN/TURN servers for this room's calls (participants only; `room:attach` gives them too). */

@@ -38,8 +38,12 @@ export class Mesh {
   private callable: Set<string> | null = null;
   private queue: Promise<void> = Promise.resolve();
 
+  /** The server's MESH_MAX_PARTICIPANTS once the attach answer said it. */
+  maxCallSize: number;
+
   constructor(options: MeshOptions) {
     this.options = options;
+    this.maxCallSize = options.maxCallSize;
   }
 
   /** Which local devices there are to send. */
@@ -79,7 +83,7 @@ export class Mesh {
    */
   sync(participants: ParticipantView[]): void {
     const order = [...participants].sort((a, b) => a.joined_at.localeCompare(b.joined_at) || a.user_id.localeCompare(b.user_id));
-    const callable = new Set(order.slice(0, this.options.maxCallSize).map((participant) => participant.user_id));
+    const callable = new Set(order.slice(0, this.maxCallSize).map((participant) => participant.user_id));
     this.callable = callable.has(this.options.selfId) ? callable : new Set();
     for (const [userId, peer] of this.peers) if (!this.callable.has(userId)) this.drop(userId, peer);
     if (!this.iceServers) return;

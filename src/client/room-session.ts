@@ -36,15 +36,11 @@ export interface RoomSnapshot {
 }
 
 /**
- * The most people in one call by default. Each sends their camera and microphone to each other
- * one, so a mesh of n people sends n-1 copies up from every browser: past about six, home uplinks
- * and laptops give out. The server does not limit it (it carries only the signaling).
+ * The most people in one call until the server says (`mesh_max_participants` in the attach
+ * answer, its MESH_MAX_PARTICIPANTS): each sends their camera and microphone to each other one,
+ * so a mesh of n people sends n-1 copies up from every browser.
  */
 export const defaultMaxCallSize = 6;
-
-export interface RoomSessionOptions {
-  maxCallSize?: number;
-}
 
 /** What happened to this page's user, beyond the room's state. */
 export type SessionEvent =
@@ -88,17 +84,14 @@ export class RoomSession {
   /** Lobby changes heard while a new co-host fetches the lobby, applied again on top of what the fetch returns. */
   private heardWhileFetching: ((lobby: Map<string, WaitingUser>) => void)[] | null = null;
 
-  private readonly maxCallSize: number;
-
-  constructor(client: MeetingClient, roomCode: string, options: RoomSessionOptions = {}) {
+  constructor(client: MeetingClient, roomCode: string) {
     if (!client.session) throw new MeetingError('UNAUTHENTICATED', 'Sign in before opening a room session');
     this.client = client;
     this.roomCode = roomCode;
     this.selfId = client.session.user.id;
-    this.maxCallSize = options.maxCallSize ?? defaultMaxCallSize;
     this.mesh = new Mesh({
       selfId: this.selfId,
-      maxCallSize: this.maxCallSize,
+      maxCallSize: defaultMaxCallSize,
       send: (to, signal) => client.signal(roomCode, to, signal),
       changed: () => this.changed(),
       superseded: () => this.supersede(),
@@ -121,9 +114,9 @@ export class RoomSession {
       cameraOn: this.mesh.cameraOn,
       hasMicrophone: this.mesh.devices.microphone,
       hasCamera: this.mesh.devices.camera,
-      callFull: this.participants.size > this.maxCallSize,
+      callFull: this.participants.size > this.mesh.maxCallSize,
       inCall: this.status === 'joined' && this.mesh.inCall,
-      maxCallSize: this.maxCallSize,
+      maxCallSize: this.mesh.maxCallSize,
     };
     return this.current;
   }
@@ -149,16 +142,26 @@ export class RoomSession {
   /** The camera and microphone to send (null: none); the on/off switches stay as they are. */
   setLocalStream(stream: MediaStream | null): void {
     this.mesh.setLocalStream(stream);
+    this.reportMedia();
   }
 
   /** Turns the microphone on or off for everyone (the track is disabled: silence is sent). */
   setMicrophone(on: boolean): void {
     this.mesh.setEnabled('audio', on);
+    this.reportMedia();
   }
 
   /** Turns the camera on or off for everyone (the track is disabled: black frames are sent). */
   setCamera(on: boolean): void {
     this.mesh.setEnabled('video', on);
+    this.reportMedia();
+  }
+
+  /** Tells the room the switches (`media:state`; the server passes on changes only), while this page is in it. */
+  private reportMedia(): void {
+    if (this.status !== 'joined') return;
+    const media = { audio: this.mesh.microphoneOn, video: this.mesh.cameraOn };
+    void this.client.setMediaState(this.roomCode, media).catch(() => undefined);
   }
 
   /** Forgets lobby entries this page admitted or rejected (the server tells only the person concerned). */
@@ -180,15 +183,17 @@ export class RoomSession {
     this.changed();
   }
 
-  private apply(data: AttachData & { ice_servers?: RTCIceServer[] }): void {
+  private apply(data: AttachData): void {
     this.status = data.status;
     this.participants = new Map(data.participants.map((participant) => [participant.user_id, participant]));
     this.lobby = new Map((data.lobby ?? []).map(({ user_id, display_name }) => [user_id, { user_id, display_name }]));
     this.activeSpeaker = data.active_speaker;
     this.settings = data.settings;
     if (data.status === 'joined') this.roomStatus = 'active';
+    this.mesh.maxCallSize = data.mesh_max_participants ?? this.mesh.maxCallSize;
     this.mesh.setIceServers(data.status === 'joined' ? (data.ice_servers ?? []) : null);
     this.syncPeers();
+    this.reportMedia();
   }
 
   /** One call with every other connected participant while joined; none otherwise. */

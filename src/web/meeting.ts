@@ -56,6 +56,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     admitAll: () => act(async () => session.dropFromLobby((await client.meetings.admitAll(code)).admitted)),
     rejectAll: () => act(async () => session.dropFromLobby((await client.meetings.rejectAll(code)).rejected)),
     remove: (userId) => act(() => client.meetings.remove(code, userId)),
+    requestMute: (userId) => act(() => client.meetings.requestMute(code, userId)),
     setCoHost: (userId, coHost) => act(() => (coHost ? client.meetings.grantCoHost(code, userId) : client.meetings.revokeCoHost(code, userId))),
     setLocked: (locked) => act(async () => session.setSettings((await client.meetings.configure(code, { lock_room: locked })).settings)),
     end: () => act(async () => (await client.meetings.end(code), finish(showEnded))),

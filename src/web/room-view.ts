@@ -13,6 +13,7 @@ export interface RoomActions {
   admitAll(): void;
   rejectAll(): void;
   remove(userId: string): void;
+  requestMute(userId: string): void;
   setCoHost(userId: string, coHost: boolean): void;
   setLocked(locked: boolean): void;
   end(): void;
@@ -73,7 +74,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
   );
   const videos = new Map<string, HTMLVideoElement>();
 
-  /** The person's camera while the call with them carries one; their initials otherwise (their sound plays either way). */
+  /** The person's camera while the call with them carries one and they have it on; their initials otherwise (their sound plays either way). */
   const remoteMedia = (participant: ParticipantView, state: RoomState) => {
     const media = state.media.get(participant.user_id);
     const avatar = h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name));
@@ -84,7 +85,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     if (video.paused) void video.play().catch(() => undefined);
     video.setAttribute('data-call-state', media.state);
     // Sound only: the element still plays it, out of sight.
-    video.hidden = media.stream.getVideoTracks().length === 0;
+    video.hidden = media.stream.getVideoTracks().length === 0 || participant.media?.video === false;
     if (!video.hidden) return video;
     return h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name), video);
   };
@@ -112,6 +113,9 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
         participant.role === 'host' ? h('span', { class: 'badge' }, 'Host') : null,
         participant.role === 'co_host' ? h('span', { class: 'badge' }, 'Co-host') : null,
         speaking ? h('span', { class: 'badge speaking' }, 'Speaking') : null,
+        // What their page says (media:state): a muted track cannot be told from silence at this end.
+        participant.media?.audio === false ? h('span', { class: 'badge muted', 'data-muted': true }, 'Muted') : null,
+        participant.media?.video === false ? h('span', { class: 'badge muted', 'data-camera-off': true }, 'Camera off') : null,
         participant.status === 'disconnected' ? h('span', { class: 'badge warn' }, 'Reconnecting…') : null,
         participant.hardware_ready ? null : h('span', { class: 'badge muted', title: 'Camera or microphone not ready' }, 'No devices'),
         isHost && !self
@@ -120,6 +124,9 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
               { type: 'button', class: 'link', onclick: () => actions.setCoHost(participant.user_id, participant.role !== 'co_host') },
               participant.role === 'co_host' ? 'Remove co-host' : 'Make co-host',
             )
+          : null,
+        isHost && !self && participant.media?.audio !== false
+          ? h('button', { type: 'button', class: 'link', onclick: () => actions.requestMute(participant.user_id) }, 'Ask to mute')
           : null,
         removable ? h('button', { type: 'button', class: 'link', onclick: () => actions.remove(participant.user_id) }, 'Remove') : null,
       ),

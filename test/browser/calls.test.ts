@@ -132,7 +132,7 @@ describe('calls on the meeting page', () => {
   }
 
   test(
-    'three people in one room each see and hear the other two',
+    "three people in one room each see and hear the other two; the microphone and camera switches and a host's mute request show on everyone's page",
     async () => {
       const hostSession = await registerUser(server, { display_name: 'Hana Host' });
       const host = actorOf(hostSession);
@@ -154,6 +154,27 @@ describe('calls on the meeting page', () => {
       const file = path.resolve('docs/screenshots/call-three.png');
       await mkdir(path.dirname(file), { recursive: true });
       await people[1]!.page.screenshot({ path: file });
+
+      // Switches: Ada turns her microphone and camera off; the others see it (media:state), and her tile shows her initials.
+      const [hostPage, adaPage, boPage] = people.map((person) => person.page) as [Page, Page, Page];
+      const ada = sessions[1]!.user.id;
+      const bo = sessions[2]!.user.id;
+      await screenOf(adaPage, 'room').getByRole('button', { name: 'Mute', exact: true }).click();
+      await screenOf(adaPage, 'room').getByRole('button', { name: 'Stop camera', exact: true }).click();
+      for (const page of [hostPage, boPage]) {
+        await tileOf(page, ada).locator('[data-muted]').waitFor({ state: 'visible' });
+        await tileOf(page, ada).locator('[data-camera-off]').waitFor({ state: 'visible' });
+        await tileOf(page, ada).locator('.avatar').waitFor({ state: 'visible' });
+      }
+      await screenOf(adaPage, 'room').getByRole('button', { name: 'Unmute', exact: true }).click();
+      await poll("Ada's Muted badge gone", () => tileOf(hostPage, ada).locator('[data-muted]').count(), (count) => count === 0);
+
+      // The host asks Bo to mute: Bo's page turns the microphone off and says so; everyone sees him muted.
+      await tileOf(hostPage, bo).getByRole('button', { name: 'Ask to mute', exact: true }).click();
+      await screenOf(boPage, 'room').getByRole('button', { name: 'Unmute', exact: true }).waitFor({ state: 'visible' });
+      await boPage.getByRole('status').filter({ hasText: 'The host muted your microphone' }).waitFor({ state: 'visible' });
+      await tileOf(adaPage, bo).locator('[data-muted]').waitFor({ state: 'visible' });
+      expect(await boPage.evaluate('window.__pcs.flatMap((pc) => pc.getSenders()).filter((s) => s.track && s.track.kind === "audio").every((s) => !s.track.enabled)')).toBe(true);
     },
     stepTimeout,
   );
