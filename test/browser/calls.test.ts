@@ -233,4 +233,41 @@ describe('calls on the meeting page', () => {
     },
     stepTimeout,
   );
+
+  test(
+    'past MESH_MAX_PARTICIPANTS the first who joined keep their call, the later ones get none, and every page says so',
+    async () => {
+      const small = await startServer({ MESH_MAX_PARTICIPANTS: '2' });
+      try {
+        const hostSession = await registerUser(small, { display_name: 'Max Host' });
+        const room = await createRoom(small, actorOf(hostSession), { name: 'Small call', settings: { lock_room: false } });
+        const guest = async (name: string) => (await small.request<SessionView>('POST', '/api/v1/auth/guest', { body: { display_name: name } })).body;
+        const sessions = [hostSession, await guest('Fay First'), await guest('Lee Late')];
+        const [hostPage, firstPage, latePage] = (await Promise.all(sessions.map((session) => personPage(quietBrowser, session, session.user.display_name)))).map((user) => user.page) as [Page, Page, Page];
+        const joinSmall = async (page: Page) => {
+          await page.goto(`${small.url}/join/${room.room_code}`);
+          const prejoin = await waitForScreen(page, 'prejoin');
+          await poll('the camera ready', () => prejoin.locator('[data-media-status]').textContent(), (text) => text === 'Camera and microphone ready');
+          await prejoin.getByRole('button', { name: 'Join meeting', exact: true }).click();
+          await waitForScreen(page, 'room');
+        };
+        await joinSmall(hostPage);
+        await joinSmall(firstPage);
+        await expectMediaFrom(hostPage, sessions[1]!.user.id, 'the host receiving the first guest');
+        await joinSmall(latePage);
+
+        const note = (page: Page) => screenOf(page, 'room').locator('[data-call-full]');
+        await poll('the late guest told the call is full', () => note(latePage).textContent(), (text) => /This call is full: it takes 2 people and 3 are here/.test(text ?? ''));
+        for (const page of [hostPage, firstPage]) await poll('the first two told who is in the call', () => note(page).textContent(), (text) => /3 people are here; a call takes 2/.test(text ?? ''));
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        expect(await connectionStates(latePage)).toEqual([]);
+        expect(await connectionStates(hostPage)).toEqual(['connected']);
+        expect(await connectionStates(firstPage)).toEqual(['connected']);
+        expect(await screenOf(hostPage, 'room').locator(`[data-tile][data-user-id="${sessions[2]!.user.id}"] video[data-remote]`).count()).toBe(0);
+      } finally {
+        await small.close();
+      }
+    },
+    stepTimeout,
+  );
 });
