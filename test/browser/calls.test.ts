@@ -270,4 +270,39 @@ describe('calls on the meeting page', () => {
     },
     stepTimeout,
   );
+
+  test(
+    'the same person opening the meeting in a second tab moves their call there; the first tab stops and can take it back',
+    async () => {
+      const hostSession = await registerUser(server, { display_name: 'Tom Host' });
+      const host = actorOf(hostSession);
+      const room = await createRoom(server, host, { name: 'Two tabs', settings: { lock_room: false } });
+      const guest = await guestSession('Tia Tabs');
+      const hostPage = (await personPage(toneBrowser, hostSession, 'host')).page;
+      const firstTab = (await personPage(quietBrowser, guest, 'first tab')).page;
+      await join(hostPage, room.room_code, 'room');
+      await join(firstTab, room.room_code, 'room');
+      const before = await expectMediaFrom(hostPage, guest.user.id, 'the host receiving the first tab');
+
+      // The second tab (another context, the same session) joins: the first tab is told, and its call closes.
+      const secondTab = (await personPage(quietBrowser, guest, 'second tab')).page;
+      await join(secondTab, room.room_code, 'room');
+      await waitForScreen(firstTab, 'superseded');
+      await poll("the first tab's connection closed", () => connectionStates(firstTab), (states) => states.length > 0 && states.every((state) => state === 'closed'));
+      // The host's page replaces its connection with that user (the new tab's offer has another DTLS fingerprint).
+      const after = await expectMediaFrom(hostPage, guest.user.id, 'the host receiving the second tab');
+      expect(after.pc).not.toBe(before.pc);
+      await poll("the host's old connection with the first tab closed", () => connectionStates(hostPage).then((states) => states[before.pc]), (state) => state === 'closed');
+      await expectMediaFrom(secondTab, host.userId, 'the second tab receiving the host');
+
+      // "Use this tab instead": the call comes back to the first tab, and the second one stops.
+      await screenOf(firstTab, 'superseded').getByRole('button', { name: 'Use this tab instead', exact: true }).click();
+      await waitForScreen(firstTab, 'room');
+      await waitForScreen(secondTab, 'superseded');
+      const back = await expectMediaFrom(hostPage, guest.user.id, 'the host receiving the first tab again');
+      expect(back.pc).not.toBe(after.pc);
+      await expectMediaFrom(firstTab, host.userId, 'the first tab receiving the host again');
+    },
+    stepTimeout,
+  );
 });
