@@ -1,8 +1,6 @@
-import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
-import { closeBrowsers, launchBrowser, makeTempDir, openUserPage, poll, screenOf, waitForScreen, writeSilenceWav, writeToneWav, type UserPage } from '../support/browser';
+import { closeBrowsers, launchBrowser, makeTempDir, openUserPage, poll, screenOf, screenshot, waitForScreen, writeSilenceWav, writeToneWav, type UserPage } from '../support/browser';
 import { createRoom, meetings, type Actor } from '../support/meetings';
 import { registerUser, startServer, type TestServer } from '../support/server';
 
@@ -13,6 +11,7 @@ import { registerUser, startServer, type TestServer } from '../support/server';
  * errors: the remote <video> has frames (videoWidth, advancing currentTime) and getStats'
  * inbound-rtp bytes grow, for audio and video, for every pair. The pages' RTCPeerConnections are
  * recorded by an init script (window.__pcs), so the test can read their stats and states.
+ * The three-person call's screenshot goes to SCREENSHOT_DIR (default test-results/screenshots).
  */
 
 const stepTimeout = 120_000;
@@ -151,9 +150,8 @@ describe('calls on the meeting page', () => {
       }
       await poll("the host's tile highlighted as speaking", () => tileOf(people[0]!.page, host.userId).getAttribute('data-speaking'), (value) => value === 'true');
 
-      const file = path.resolve('docs/screenshots/call-three.png');
-      await mkdir(path.dirname(file), { recursive: true });
-      await people[1]!.page.screenshot({ path: file });
+      // docs/screenshots/call-three.png with SCREENSHOT_DIR=docs/screenshots, as the page's other screens.
+      await screenshot(people[1]!.page, 'call-three');
 
       // Switches: Ada turns her microphone and camera off; the others see it (media:state), and her tile shows her initials.
       const [hostPage, adaPage, boPage] = people.map((person) => person.page) as [Page, Page, Page];
@@ -289,7 +287,9 @@ describe('calls on the meeting page', () => {
       await join(secondTab, room.room_code, 'room');
       await waitForScreen(firstTab, 'superseded');
       await poll("the first tab's connection closed", () => connectionStates(firstTab), (states) => states.length > 0 && states.every((state) => state === 'closed'));
-      // The host's page replaces its connection with that user (the new tab's offer has another DTLS fingerprint).
+      // The host's page replaces its connection with that user (the new tab's offer has another DTLS
+      // fingerprint): within 3 s when the new tab is the polite side, which waits for an offer first.
+      await poll("the host's page on a new connection with that user", () => received(hostPage, guest.user.id), (seen) => seen.pc !== before.pc);
       const after = await expectMediaFrom(hostPage, guest.user.id, 'the host receiving the second tab');
       expect(after.pc).not.toBe(before.pc);
       await poll("the host's old connection with the first tab closed", () => connectionStates(hostPage).then((states) => states[before.pc]), (state) => state === 'closed');
@@ -299,9 +299,42 @@ describe('calls on the meeting page', () => {
       await screenOf(firstTab, 'superseded').getByRole('button', { name: 'Use this tab instead', exact: true }).click();
       await waitForScreen(firstTab, 'room');
       await waitForScreen(secondTab, 'superseded');
+      await poll("the host's page on a third connection with that user", () => received(hostPage, guest.user.id), (seen) => seen.pc !== after.pc);
       const back = await expectMediaFrom(hostPage, guest.user.id, 'the host receiving the first tab again');
       expect(back.pc).not.toBe(after.pc);
       await expectMediaFrom(firstTab, host.userId, 'the first tab receiving the host again');
+    },
+    stepTimeout,
+  );
+
+  test(
+    "after a page's socket drops and comes back, its side restarts ICE on the same connection and media keeps flowing",
+    async () => {
+      const hostSession = await registerUser(server, { display_name: 'Rae Host' });
+      const room = await createRoom(server, actorOf(hostSession), { name: 'Reconnect', settings: { lock_room: false } });
+      const guest = await guestSession('Gil Guest');
+      // The impolite side (the larger user id) restarts ICE after its reconnect: cut that one's socket.
+      const [politeSession, impoliteSession] = [hostSession, guest].sort((a, b) => a.user.id.localeCompare(b.user.id)) as [SessionView, SessionView];
+      const politePage = (await personPage(quietBrowser, politeSession, 'polite')).page;
+      const impolite = await personPage(quietBrowser, impoliteSession, 'impolite');
+      const sockets: { close(): Promise<void> }[] = [];
+      await impolite.page.routeWebSocket(/\/socket\.io\//, (socket) => {
+        socket.connectToServer();
+        sockets.push(socket);
+      });
+      // The host first (a room starts when its host comes).
+      for (const page of politeSession === hostSession ? [politePage, impolite.page] : [impolite.page, politePage]) await join(page, room.room_code, 'room');
+      const before = await expectMediaFrom(politePage, impoliteSession.user.id, 'the polite side receiving');
+      const ufrag = () => impolite.page.evaluate('window.__pcs.map((pc) => /a=ice-ufrag:(\\S+)/.exec(pc.localDescription ? pc.localDescription.sdp : "")?.[1])') as Promise<string[]>;
+      const [ufragBefore] = await ufrag();
+
+      await Promise.all(sockets.map((socket) => socket.close()));
+      // Reconnected (the banner comes and goes), then a new offer with new ICE credentials on the same connection.
+      await poll('the new ICE credentials', ufrag, (ufrags) => ufrags.length === 1 && ufrags[0] !== ufragBefore, { timeoutMs: 20_000 });
+      const after = await expectMediaFrom(politePage, impoliteSession.user.id, 'the polite side receiving after the restart');
+      expect(after.pc).toBe(before.pc);
+      await expectMediaFrom(impolite.page, politeSession.user.id, 'the restarted side receiving');
+      expect(await connectionStates(impolite.page)).toEqual(['connected']);
     },
     stepTimeout,
   );
