@@ -632,6 +632,31 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
     expect(removed).toEqual([]);
   });
 
+  it('calls: signal reaches the other participant with the server\'s from, iceServers, setMediaState; a waiting user is NOT_A_PARTICIPANT', async () => {
+    const { host, code } = await startedRoom(server);
+    const guest = await attendee(server, code, 'Cal');
+    const heard = nextEvent(guest, 'rtc:signal');
+    const description = { type: 'offer' as const, sdp: 'v=0\r\n' };
+    expect(await host.signal(code, idOf(guest), { description })).toBe(true);
+    expect(await heard).toEqual({ room_code: code, from: idOf(host), description });
+    const candidate = nextEvent(host, 'rtc:signal');
+    expect(await guest.signal(code, idOf(host), { candidate: null })).toBe(true);
+    expect(await candidate).toEqual({ room_code: code, from: idOf(guest), candidate: null });
+    await expectError(host.signal(code, idOf(guest), {}), 'VALIDATION_FAILED', 0);
+    expect(await host.iceServers(code)).toEqual([]);
+
+    const media = nextEvent(host, 'participant:updated', (p) => p.participant.user_id === idOf(guest) && p.participant.media !== null);
+    await guest.setMediaState(code, { audio: false, video: true });
+    expect((await media).participant.media).toEqual({ audio: false, video: true });
+
+    const locked = await startedRoom(server, { lock_room: true });
+    const waiting = await guestClient(server, 'Wes');
+    expect((await waiting.meetings.join(locked.code)).status).toBe('waiting');
+    expect((await waiting.attach(locked.code)).status).toBe('waiting');
+    await expectError(waiting.signal(locked.code, idOf(locked.host), { candidate: null }), 'NOT_A_PARTICIPANT', 0);
+    await expectError(waiting.iceServers(locked.code), 'NOT_A_PARTICIPANT', 0);
+  });
+
   it('the lobby: lobby:waiting and lobby:entered, attach while waiting, admitted, rejected, cancelWaiting', async () => {
     const { host, code } = await startedRoom(server, { lock_room: true });
     const hostId = idOf(host);
