@@ -5,6 +5,7 @@ import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './room-steps';
 import type { DurableChange, RoomEvent, RoomNotice, RoomTimings } from './room.types';
+import { createRetainedSnapshots } from './retained-snapshots';
 import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
@@ -91,9 +92,6 @@ interface Actor {
  */
 const newRoomHoldMs = 10_000;
 
-/** How long a snapshot set aside may be written back; after that the stores know better. */
-const retainForMs = 60_000;
-
 /**
  * The room host: one actor per room held here. Commands for one room run strictly one after
  * another; different rooms run concurrently. For each command the pure machine computes the
@@ -111,20 +109,8 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
   }, now);
   /** The timers that let go of new rooms nobody used. */
   const holds = new Set<NodeJS.Timeout>();
-  /** Snapshots of rooms this node stopped holding, and when, for writing back a live state Redis lost. */
-  const retained = new Map<string, { snapshot: RoomSnapshot; at: number }>();
-
-  function retain(roomCode: string, snapshot: RoomSnapshot) {
-    const at = now();
-    for (const [code, kept] of retained) if (at - kept.at >= retainForMs) retained.delete(code);
-    retained.set(roomCode, { snapshot, at });
-  }
-
-  function takeRetained(roomCode: string): RoomSnapshot | undefined {
-    const kept = retained.get(roomCode);
-    retained.delete(roomCode);
-    return kept && now() - kept.at < retainForMs ? kept.snapshot : undefined;
-  }
+  /** Snapshots of rooms this node stopped holding, for writing back a live state Redis lost. */
+  const retained = createRetainedSnapshots(now);
 
   async function activate(roomCode: string): Promise<RoomSnapshot> {
     const stored = await repository.load(roomCode, fence.epochOf(roomCode));
@@ -133,7 +119,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     // Redis lost the room's live state (restarted empty, say) while this node held the room, and
     // nobody has written it since: what this node remembers goes back, PostgreSQL still deciding
     // who is in the room. Read otherwise, the loss would look like everyone disconnecting.
-    const kept = takeRetained(roomCode);
+    const kept = retained.take(roomCode);
     const restoring = kept !== undefined && stored.status !== 'ended' && isEmptyLiveState(live);
     if (restoring) live = liveStateOf(kept.context);
     const context = contextFromStores(stored, live, deps.timings, now());
@@ -142,7 +128,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
       try {
         if (change) await liveState.apply(roomCode, change);
       } catch (error) {
-        retain(roomCode, kept);
+        retained.keep(roomCode, kept);
         throw error;
       }
       logger.info({ room_code: roomCode, participants: Object.keys(context.participants).length }, 'restored the live state Redis lost');
@@ -163,7 +149,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
       if (change) await liveState.apply(roomCode, change);
     } catch (error) {
       // PostgreSQL has the change: if Redis turns out to have lost the room, this is what goes back.
-      retain(roomCode, after);
+      retained.keep(roomCode, after);
       throw error;
     }
   }
@@ -284,12 +270,12 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     suspend() {
       scheduler.clear();
       for (const [roomCode, actor] of actors) {
-        if (actor.snapshot) retain(roomCode, actor.snapshot);
+        if (actor.snapshot) retained.keep(roomCode, actor.snapshot);
         actor.snapshot = undefined;
         unloadIfIdle(roomCode, actor);
       }
     },
-    retainedRooms: () => [...retained.keys()],
+    retainedRooms: () => retained.rooms(),
     retains: (roomCode) => retained.has(roomCode),
     connections() {
       const held: HeldConnection[] = [];
