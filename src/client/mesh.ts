@@ -67,6 +67,8 @@ export class Mesh {
   setIceServers(iceServers: RTCIceServer[] | null): void {
     this.iceServers = iceServers;
     if (!iceServers) return this.closeAll();
+    // Attached again (after a reconnect): fresh TURN credentials for the ICE restarts that follow.
+    for (const peer of this.peers.values()) peer.setIceServers(iceServers);
     const waiting = this.waiting.splice(0);
     for (const [from, signal] of waiting) this.receive(from, signal);
   }

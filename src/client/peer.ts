@@ -166,6 +166,10 @@ export class Peer {
     this.pc.restartIce();
   }
 
+  setIceServers(iceServers: RTCIceServer[]): void {
+    if (!this.closed) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+  }
+
   /** Whether ICE is up (connected or completed). */
   get iceUp(): boolean {
     return ['connected', 'completed'].includes(this.pc.iceConnectionState);

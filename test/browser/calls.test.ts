@@ -1,6 +1,7 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
 import { closeBrowsers, launchBrowser, makeTempDir, openUserPage, poll, screenOf, screenshot, waitForScreen, writeSilenceWav, writeToneWav, type UserPage } from '../support/browser';
+import { userChannel } from '../../src/realtime/channels';
 import { createRoom, meetings, type Actor } from '../support/meetings';
 import { registerUser, startServer, type TestServer } from '../support/server';
 
@@ -308,7 +309,7 @@ describe('calls on the meeting page', () => {
   );
 
   test(
-    "after a page's socket drops and comes back, its side restarts ICE on the same connection and media keeps flowing",
+    "after a page's socket drops and comes back (recovered, or attached again), its side restarts ICE on the same connection and media keeps flowing",
     async () => {
       const hostSession = await registerUser(server, { display_name: 'Rae Host' });
       const room = await createRoom(server, actorOf(hostSession), { name: 'Reconnect', settings: { lock_room: false } });
@@ -335,6 +336,14 @@ describe('calls on the meeting page', () => {
       expect(after.pc).toBe(before.pc);
       await expectMediaFrom(impolite.page, politeSession.user.id, 'the restarted side receiving');
       expect(await connectionStates(impolite.page)).toEqual(['connected']);
+
+      // Cut from the server's side ("io server disconnect": never recovered): the page attaches again
+      // (fresh ICE servers from the answer) and restarts ICE once more, still on the same connection.
+      const [ufragRecovered] = await ufrag();
+      await server.app.io.in(userChannel(impoliteSession.user.id)).disconnectSockets(true);
+      await poll('new ICE credentials after the re-attach', ufrag, (ufrags) => ufrags.length === 1 && ufrags[0] !== ufragRecovered, { timeoutMs: 20_000 });
+      expect((await expectMediaFrom(politePage, impoliteSession.user.id, 'the polite side receiving after the re-attach')).pc).toBe(before.pc);
+      await expectMediaFrom(impolite.page, politeSession.user.id, 'the re-attached side receiving');
     },
     stepTimeout,
   );
