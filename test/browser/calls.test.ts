@@ -165,6 +165,7 @@ describe('calls on the meeting page', () => {
         await tileOf(page, ada).locator('[data-camera-off]').waitFor({ state: 'visible' });
         await tileOf(page, ada).locator('.avatar').waitFor({ state: 'visible' });
       }
+      await screenshot(hostPage, 'call-muted');
       await screenOf(adaPage, 'room').getByRole('button', { name: 'Unmute', exact: true }).click();
       await poll("Ada's Muted badge gone", () => tileOf(hostPage, ada).locator('[data-muted]').count(), (count) => count === 0);
 
@@ -258,6 +259,7 @@ describe('calls on the meeting page', () => {
         const note = (page: Page) => screenOf(page, 'room').locator('[data-call-full]');
         await poll('the late guest told the call is full', () => note(latePage).textContent(), (text) => /This call is full: it takes 2 people and 3 are here/.test(text ?? ''));
         for (const page of [hostPage, firstPage]) await poll('the first two told who is in the call', () => note(page).textContent(), (text) => /3 people are here; a call takes 2/.test(text ?? ''));
+        await screenshot(latePage, 'call-mesh-limit');
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         expect(await connectionStates(latePage)).toEqual([]);
         expect(await connectionStates(hostPage)).toEqual(['connected']);
