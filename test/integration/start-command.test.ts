@@ -55,7 +55,12 @@ async function npmStart(): Promise<Started> {
         resolve(match[1]!);
       }
     }, 100);
-    void exited.then(({ code }) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+    void exited.then(({ code }) => {
+      // Stopped either way: a timer left running would keep jest from exiting after a failure.
+      clearTimeout(timer);
+      clearInterval(poll);
+      reject(new Error(`npm start exited with ${code}:\n${output}`));
+    });
   });
   return {
     url,
