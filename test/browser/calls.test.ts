@@ -1,69 +1,19 @@
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
-import { closeBrowsers, launchBrowser, makeTempDir, openUserPage, poll, screenOf, screenshot, waitForScreen, writeSilenceWav, writeToneWav, type UserPage } from '../support/browser';
+import { closeBrowsers, launchBrowser, makeTempDir, poll, screenOf, screenshot, waitForScreen, writeSilenceWav, writeToneWav, type UserPage } from '../support/browser';
+import { connectionStates, expectMediaFrom as expectMedia, joinFromPage, openCallPage, received, tileOf } from '../support/call-page';
 import { userChannel } from '../../src/realtime/channels';
 import { createRoom, meetings, type Actor } from '../support/meetings';
 import { registerUser, startServer, type TestServer } from '../support/server';
 
 /**
- * Calls on the meeting page (#25) in real Chromium against a real server: each person's page
- * connects to each other's (a mesh of RTCPeerConnections, signaled through the room) and shows
- * their camera and plays their sound. Media is proven by what arrives, never by the absence of
- * errors: the remote <video> has frames (videoWidth, advancing currentTime) and getStats'
- * inbound-rtp bytes grow, for audio and video, for every pair. The pages' RTCPeerConnections are
- * recorded by an init script (window.__pcs), so the test can read their stats and states.
- * The three-person call's screenshot goes to SCREENSHOT_DIR (default test-results/screenshots).
+ * Calls on the meeting page in real Chromium against a real server: each person's page connects
+ * to each other's (a mesh of RTCPeerConnections, signaled through the room) and shows their camera
+ * and plays their sound, for every pair (test/support/call-page.ts says how media is proven).
+ * Screenshots go to SCREENSHOT_DIR (default test-results/screenshots).
  */
 
 const stepTimeout = 120_000;
-const sessionKey = 'meeting-rooms.session';
-
-/** Records every RTCPeerConnection the page makes, in order. */
-const recordPeerConnections = `
-  window.__pcs = [];
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) {
-      super(...args);
-      window.__pcs.push(this);
-    }
-  };
-`;
-
-/** What one page receives from one other person, read through their tile's <video>. */
-interface Received {
-  videoWidth: number;
-  currentTime: number;
-  audioBytes: number;
-  videoBytes: number;
-  framesDecoded: number;
-  /** Index in window.__pcs of the connection carrying it. */
-  pc: number;
-  state: string;
-}
-
-/** Reads the tile of `userId` on `page`: the video element's frames, and the stats of the connection whose tracks it plays. */
-const received = (page: Page, userId: string) =>
-  page.evaluate(`(async () => {
-    const video = document.querySelector('[data-tile][data-user-id="${userId}"] video[data-remote]');
-    if (!video || !video.srcObject) throw new Error('no remote video in the tile');
-    const ids = new Set(video.srcObject.getTracks().map((track) => track.id));
-    const out = { videoWidth: video.videoWidth, currentTime: video.currentTime, audioBytes: 0, videoBytes: 0, framesDecoded: 0, pc: -1, state: '' };
-    for (const [index, pc] of window.__pcs.entries()) {
-      if (!pc.getReceivers().some((receiver) => ids.has(receiver.track.id))) continue;
-      out.pc = index;
-      out.state = pc.connectionState;
-      (await pc.getStats()).forEach((report) => {
-        if (report.type !== 'inbound-rtp' || !ids.has(report.trackIdentifier)) return;
-        if (report.kind === 'audio') out.audioBytes += report.bytesReceived;
-        else (out.videoBytes += report.bytesReceived), (out.framesDecoded += report.framesDecoded || 0);
-      });
-    }
-    return out;
-  })()`) as Promise<Received>;
-
-/** The states of every RTCPeerConnection the page made. */
-const connectionStates = (page: Page) => page.evaluate('window.__pcs.map((pc) => pc.connectionState)') as Promise<string[]>;
 
 describe('calls on the meeting page', () => {
   let server: TestServer;
@@ -94,42 +44,15 @@ describe('calls on the meeting page', () => {
   const actorOf = (session: SessionView): Actor => ({ token: session.access_token, userId: session.user.id, name: session.user.display_name });
   const guestSession = async (name: string) => (await server.request<SessionView>('POST', '/api/v1/auth/guest', { body: { display_name: name } })).body;
 
-  /** A signed-in person's page (the session put where the page keeps it), with its peer connections recorded. */
+  /** A signed-in person's page, with its peer connections recorded, closed after the test. */
   async function personPage(browser: Browser, session: SessionView, label: string): Promise<UserPage> {
-    const user = await openUserPage(browser, label);
+    const user = await openCallPage(browser, session, label);
     pages.push(user);
-    await user.page.addInitScript({ content: `sessionStorage.setItem(${JSON.stringify(sessionKey)}, ${JSON.stringify(JSON.stringify(session))}); ${recordPeerConnections}` });
     return user;
   }
 
-  /** Opens the share link and presses "Join meeting" once the camera shows; waits for `screen`. */
-  async function join(page: Page, roomCode: string, screen: 'room' | 'waiting'): Promise<void> {
-    await page.goto(`${server.url}/join/${roomCode}`);
-    const prejoin = await waitForScreen(page, 'prejoin');
-    await poll('the camera ready', () => prejoin.locator('[data-media-status]').textContent(), (text) => text === 'Camera and microphone ready');
-    await prejoin.getByRole('button', { name: 'Join meeting', exact: true }).click();
-    await waitForScreen(page, screen);
-  }
-
-  const tileOf = (page: Page, userId: string): Locator => screenOf(page, 'room').locator(`[data-tile][data-user-id="${userId}"]`);
-
-  /** Waits until `page` shows `from`'s camera, then checks that video and sound keep arriving from them. */
-  async function expectMediaFrom(page: Page, from: string, what: string): Promise<Received> {
-    let first: Received;
-    try {
-      first = await poll(`${what}: the remote video showing frames`, () => received(page, from), (seen) => seen.videoWidth > 0 && seen.state === 'connected', { timeoutMs: 20_000 });
-    } catch (error) {
-      // For the diagnosis: where each page's connections are (signaling, connection, ICE, descriptions).
-      const states = await Promise.all(pages.map((user) => user.page.evaluate('window.__pcs.map((pc) => [pc.signalingState, pc.connectionState, pc.iceConnectionState, pc.localDescription && pc.localDescription.type, pc.remoteDescription && pc.remoteDescription.type])').catch(String)));
-      throw new Error(`${String(error)}\nconnections per page: ${JSON.stringify(states)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const later = await received(page, from);
-    const growing = { audioBytes: later.audioBytes > first.audioBytes, videoBytes: later.videoBytes > first.videoBytes, framesDecoded: later.framesDecoded > first.framesDecoded, currentTime: later.currentTime > first.currentTime };
-    expect({ what, growing }).toEqual({ what, growing: { audioBytes: true, videoBytes: true, framesDecoded: true, currentTime: true } });
-    expect(later.pc).toBe(first.pc);
-    return later;
-  }
+  const join = (page: Page, roomCode: string, screen: 'room' | 'waiting') => joinFromPage(page, server.url, roomCode, screen);
+  const expectMediaFrom = (page: Page, from: string, what: string) => expectMedia(page, from, what, pages.map((user) => user.page));
 
   test(
     "three people in one room each see and hear the other two; the microphone and camera switches and a host's mute request show on everyone's page",
@@ -244,13 +167,7 @@ describe('calls on the meeting page', () => {
         const guest = async (name: string) => (await small.request<SessionView>('POST', '/api/v1/auth/guest', { body: { display_name: name } })).body;
         const sessions = [hostSession, await guest('Fay First'), await guest('Lee Late')];
         const [hostPage, firstPage, latePage] = (await Promise.all(sessions.map((session) => personPage(quietBrowser, session, session.user.display_name)))).map((user) => user.page) as [Page, Page, Page];
-        const joinSmall = async (page: Page) => {
-          await page.goto(`${small.url}/join/${room.room_code}`);
-          const prejoin = await waitForScreen(page, 'prejoin');
-          await poll('the camera ready', () => prejoin.locator('[data-media-status]').textContent(), (text) => text === 'Camera and microphone ready');
-          await prejoin.getByRole('button', { name: 'Join meeting', exact: true }).click();
-          await waitForScreen(page, 'room');
-        };
+        const joinSmall = (page: Page) => joinFromPage(page, small.url, room.room_code, 'room');
         await joinSmall(hostPage);
         await joinSmall(firstPage);
         await expectMediaFrom(hostPage, sessions[1]!.user.id, 'the host receiving the first guest');

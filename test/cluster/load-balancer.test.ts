@@ -1,14 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { io as connectClient } from 'socket.io-client';
-import { freePort } from '../support/ports';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
-import { waitFor } from '../support/db';
+import { startHaproxy, type LoadBalancer } from '../support/haproxy';
 import { testRedisUrl } from '../support/env';
 import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
-import { request as httpRequest, type Endpoint } from '../support/server';
 import { nextEvent, request, type ClientSocket } from '../support/sockets';
 
 /**
@@ -18,33 +13,17 @@ import { nextEvent, request, type ClientSocket } from '../support/sockets';
  */
 describe.each(['redis', 'redis-streams'])('two nodes behind the shipped HAProxy configuration (%s adapter)', (adapter) => {
   let cluster: TestCluster;
-  let haproxy: ChildProcess;
-  let lb: Endpoint;
+  let lb: LoadBalancer;
   const sockets: ClientSocket[] = [];
 
   beforeAll(async () => {
     cluster = await startCluster(2, { SOCKET_ADAPTER: adapter });
-    const port = await freePort();
-    const [n1, n2] = cluster.nodes.map((node) => new URL(node.url).host);
-    haproxy = spawn('haproxy', ['-db', '-f', resolve(__dirname, '../../deploy/haproxy.cfg')], {
-      env: { ...process.env, LB_BIND: `127.0.0.1:${port}`, NODE1: n1!, NODE2: n2! },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const errors: string[] = [];
-    haproxy.stderr!.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
-    const url = `http://127.0.0.1:${port}`;
-    lb = { url, request: (method, path, options) => httpRequest(url, method, path, options) };
-    await waitFor(async () => (await lb.request('GET', '/readyz').catch(() => ({ status: 0 }))).status === 200, 10_000).catch((error: Error) => {
-      throw new Error(`${error.message}; haproxy said:\n${errors.join('')}`);
-    });
+    lb = await startHaproxy(cluster.nodes as [ClusterNode, ClusterNode]);
   }, 60_000);
 
   afterAll(async () => {
     for (const socket of sockets) socket.close();
-    if (haproxy && haproxy.exitCode === null) {
-      haproxy.kill('SIGTERM');
-      await once(haproxy, 'exit');
-    }
+    await lb?.close();
     await cluster?.close();
   });
 

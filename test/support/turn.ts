@@ -19,13 +19,21 @@ export interface TurnServer {
   close(): Promise<void>;
 }
 
-export async function startTurnServer(secret: string): Promise<TurnServer> {
+export interface TurnOptions {
+  /**
+   * Relay to peers on 127.x.x.x (coturn refuses them by default, and a deployment must keep it so):
+   * on this loopback-only machine the browsers' relays and candidates are all there.
+   */
+  allowLoopbackPeers?: boolean;
+}
+
+export async function startTurnServer(secret: string, options: TurnOptions = {}): Promise<TurnServer> {
   const port = await freePort();
   const realm = 'meeting-rooms.test';
   const dir = mkdtempSync(join(tmpdir(), 'turn-'));
   const child: ChildProcess = spawn(
     'turnserver',
-    ['-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--use-auth-secret', `--static-auth-secret=${secret}`, `--realm=${realm}`, '--no-tls', '--no-dtls', '--no-cli', `--pidfile=${join(dir, 'turnserver.pid')}`, '--log-file=stdout', '--simple-log'],
+    ['-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--use-auth-secret', `--static-auth-secret=${secret}`, `--realm=${realm}`, '--no-tls', '--no-dtls', '--no-cli', `--pidfile=${join(dir, 'turnserver.pid')}`, '--log-file=stdout', '--simple-log', ...(options.allowLoopbackPeers ? ['--allow-loopback-peers'] : [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
