@@ -4,7 +4,7 @@ import { AppError } from '../errors/app-error';
 import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
 import type { HeldConnection } from '../rooms/room-host';
 import type { RoomCommand } from '../rooms/room-router';
-import { parseConnectionId } from './connection-ids';
+import { parseConnectionId } from '../live-state/connection-ids';
 
 /**
  * What the cluster's upkeep needs from its node. The router's parts come in as functions, so

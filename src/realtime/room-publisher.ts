@@ -1,4 +1,4 @@
-import { parseConnectionId } from '../cluster/connection-ids';
+import { parseConnectionId } from '../live-state/connection-ids';
 import type { NoticePublisher } from '../rooms/room-router';
 import type { RoomNotice } from '../rooms/room.types';
 import { toParticipantView } from '../rooms/room-views';

@@ -4,7 +4,7 @@ import { hardwareStatusPayload, mediaStatePayload, roomCodePayload } from '../co
 import { AppError } from '../errors/app-error';
 import type { RoomRouter } from '../rooms/room-router';
 import { seesLobby, toLobbyEntryView, toParticipantView } from '../rooms/room-views';
-import { connectionIdOf } from '../cluster/connection-ids';
+import { connectionIdOf } from '../live-state/connection-ids';
 import { acked } from './acks';
 import type { CallSettings } from './ice-servers';
 import type { SpeakingDetectors } from './speaking-detectors';
@@ -12,7 +12,7 @@ import type { MeetingSocket } from './socket-server';
 
 export interface RoomHandlerDeps {
   rooms: RoomRouter;
-  /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (cluster/connection-ids.ts). */
+  /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (live-state/connection-ids.ts). */
   nodeId: string;
   detectors: SpeakingDetectors;
   /** What a participant's calls use (README "Calls"), in the attach reply. */

@@ -2,7 +2,7 @@ import { TokenBucket } from 'limiter';
 import type { Logger } from 'pino';
 import { roomCodePayload, rtcSignalPayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
-import { connectionIdOf } from '../cluster/connection-ids';
+import { connectionIdOf } from '../live-state/connection-ids';
 import type { RoomRouter } from '../rooms/room-router';
 import { acked } from './acks';
 import type { CallSettings } from './ice-servers';
