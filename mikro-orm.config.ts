@@ -39,4 +39,3 @@ export function ormOptions(clientUrl: string, logger?: Logger): Options {
     },
   });
 }
-

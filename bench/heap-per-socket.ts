@@ -68,7 +68,9 @@ async function memoryUsage(inspectPort: number): Promise<NodeJS.MemoryUsage> {
       if (message.id === 1) resolve(message.result!.result.value);
     }),
   );
-  socket.send(JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression: 'process.memoryUsage()', returnByValue: true, includeCommandLineAPI: true } }));
+  socket.send(
+    JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression: 'process.memoryUsage()', returnByValue: true, includeCommandLineAPI: true } }),
+  );
   const usage = await reply;
   socket.close();
   return usage;
@@ -124,12 +126,18 @@ async function main() {
   const baseline = await forkHelper('bench/baselines/socketio.ts', {}, [`--inspect=127.0.0.1:${barePort}`]);
   let bare: Awaited<ReturnType<typeof growth>>;
   try {
-    bare = await growth(barePort, baseline.hello.url as string, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })));
+    bare = await growth(
+      barePort,
+      baseline.hello.url as string,
+      Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })),
+    );
   } finally {
     await baseline.stop();
   }
   const total = (m: Map<string, { bytes: number }>) => [...m.values()].reduce((sum, v) => sum + v.bytes, 0);
-  console.log(`${ours.held} sockets (ours), ${bare.held} (bare Socket.IO); JavaScript heap per socket: ours ${(total(ours.perSocket) / 1024).toFixed(2)} KiB, bare ${(total(bare.perSocket) / 1024).toFixed(2)} KiB`);
+  console.log(
+    `${ours.held} sockets (ours), ${bare.held} (bare Socket.IO); JavaScript heap per socket: ours ${(total(ours.perSocket) / 1024).toFixed(2)} KiB, bare ${(total(bare.perSocket) / 1024).toFixed(2)} KiB`,
+  );
   console.log('ours B/socket  bare B/socket  ours obj  bare obj  type and constructor (by the difference)');
   const keys = [...new Set([...ours.perSocket.keys(), ...bare.perSocket.keys()])];
   const of = (m: Map<string, { bytes: number; count: number }>, k: string) => m.get(k) ?? { bytes: 0, count: 0 };
@@ -137,7 +145,9 @@ async function main() {
   for (const k of keys.slice(0, 25)) {
     const o = of(ours.perSocket, k);
     const b = of(bare.perSocket, k);
-    console.log(`${o.bytes.toFixed(0).padStart(13)}  ${b.bytes.toFixed(0).padStart(13)}  ${o.count.toFixed(2).padStart(8)}  ${b.count.toFixed(2).padStart(8)}  ${k}`);
+    console.log(
+      `${o.bytes.toFixed(0).padStart(13)}  ${b.bytes.toFixed(0).padStart(13)}  ${o.count.toFixed(2).padStart(8)}  ${b.count.toFixed(2).padStart(8)}  ${k}`,
+    );
   }
 }
 

@@ -54,7 +54,11 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const guestSession = (base: string, name: string) => call<SessionView>(base, 'POST', '/auth/guest', undefined, { display_name: name });
 
 async function measure(base: string, n: number) {
-  const host = await call<SessionView>(base, 'POST', '/auth/register', undefined, { email: `mesh-${randomBytes(6).toString('hex')}@example.test`, password: 'correct horse battery', display_name: 'Bench host' });
+  const host = await call<SessionView>(base, 'POST', '/auth/register', undefined, {
+    email: `mesh-${randomBytes(6).toString('hex')}@example.test`,
+    password: 'correct horse battery',
+    display_name: 'Bench host',
+  });
   const code = await createRoom(base, { token: host.access_token, userId: host.user.id }, { lock_room: false });
   const people = [host, ...(await Promise.all(Array.from({ length: n - 1 }, (_, i) => guestSession(base, `Guest ${i + 1}`))))];
   const browser = await launchBrowser();
@@ -66,7 +70,12 @@ async function measure(base: string, n: number) {
     pages.push(user.page);
   }
   for (const page of pages) {
-    await poll('the full mesh', () => connectionStates(page), (states) => states.filter((state) => state === 'connected').length === n - 1, { timeoutMs: 120_000 });
+    await poll(
+      'the full mesh',
+      () => connectionStates(page),
+      (states) => states.filter((state) => state === 'connected').length === n - 1,
+      { timeoutMs: 120_000 },
+    );
   }
   const meshSeconds = (Date.now() - started) / 1000;
   await sleep(3_000); // past the first keyframes and bandwidth ramp
@@ -80,8 +89,11 @@ async function measure(base: string, n: number) {
   const fps = after.flatMap((page, p) => page.decoded.map((frames, i) => (frames - (before[p]!.decoded[i] ?? 0)) / (windowMs / 1000)));
   const sent = after.flatMap((page) => page.encoded);
   // What one person uploads: the video of all their streams, in Mbit/s (each sent stream is one other person).
-  const uploadMbps = after.map((page, p) => page.encoded.reduce((sum, stream, i) => sum + stream.bytes - (before[p]!.encoded[i]?.bytes ?? 0), 0) * 8 / (windowMs / 1000) / 1e6);
-  const busyCores = ((cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total)) * (readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 1);
+  const uploadMbps = after.map(
+    (page, p) => (page.encoded.reduce((sum, stream, i) => sum + stream.bytes - (before[p]!.encoded[i]?.bytes ?? 0), 0) * 8) / (windowMs / 1000) / 1e6,
+  );
+  const busyCores =
+    ((cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total)) * (readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 1);
   return {
     n,
     meshSeconds,
@@ -112,10 +124,14 @@ async function main(): Promise<void> {
     await node.stop();
     await stopRedis();
   }
-  console.log('\n| people | mesh up (s) | busy cores | cores per person | remote video streams | fps per stream (min / median) | sent streams CPU-limited | sent height (median) | video upload per person (Mbit/s, median) |');
+  console.log(
+    '\n| people | mesh up (s) | busy cores | cores per person | remote video streams | fps per stream (min / median) | sent streams CPU-limited | sent height (median) | video upload per person (Mbit/s, median) |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    console.log(`| ${r.n} | ${r.meshSeconds.toFixed(1)} | ${r.busyCores.toFixed(2)} | ${r.coresPerPerson.toFixed(2)} | ${r.streams} | ${r.fpsMin.toFixed(1)} / ${r.fpsMedian.toFixed(1)} | ${(r.cpuLimited * 100).toFixed(0)} % | ${r.sentHeightMedian} | ${r.uploadMbpsMedian.toFixed(2)} |`);
+    console.log(
+      `| ${r.n} | ${r.meshSeconds.toFixed(1)} | ${r.busyCores.toFixed(2)} | ${r.coresPerPerson.toFixed(2)} | ${r.streams} | ${r.fpsMin.toFixed(1)} / ${r.fpsMedian.toFixed(1)} | ${(r.cpuLimited * 100).toFixed(0)} % | ${r.sentHeightMedian} | ${r.uploadMbpsMedian.toFixed(2)} |`,
+    );
   }
 }
 

@@ -96,7 +96,9 @@ function report(title: string, rows: Record<string, Sample[]>) {
   for (const [label, taken] of Object.entries(rows)) {
     const ms = taken.map((s) => s.ms).sort((x, y) => x - y);
     const statuses = [...new Set(taken.map((s) => s.status))].join('/');
-    console.log(`  ${label.padEnd(48)} ${statuses.padEnd(8)} median ${ms[Math.floor(ms.length / 2)]!.toFixed(0).padStart(6)} ms, max ${ms.at(-1)!.toFixed(0).padStart(6)} ms`);
+    console.log(
+      `  ${label.padEnd(48)} ${statuses.padEnd(8)} median ${ms[Math.floor(ms.length / 2)]!.toFixed(0).padStart(6)} ms, max ${ms.at(-1)!.toFixed(0).padStart(6)} ms`,
+    );
   }
 }
 

@@ -41,7 +41,10 @@ function machine() {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = args
+    .find((arg) => arg.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const started = Date.now();
   const context: BenchContext = { quick, log: (message) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}`) };
   await prepareDatabase();
@@ -63,7 +66,10 @@ async function main(): Promise<void> {
   const report = { mode, date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), machine: machine(), results };
   const out = resolve(__dirname, 'results');
   writeFile(`${out}/latest.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFile(`${out}/latest.svg`, chart(results, `npm run bench${quick ? ' -- --quick' : ''} · ${report.date.slice(0, 10)} · ${report.machine.cpus} × ${report.machine.cpu_model}`));
+  writeFile(
+    `${out}/latest.svg`,
+    chart(results, `npm run bench${quick ? ' -- --quick' : ''} · ${report.date.slice(0, 10)} · ${report.machine.cpus} × ${report.machine.cpu_model}`),
+  );
   console.log(`\n${table(results)}\n`);
   for (const r of results) if (r.detail) console.log(`- ${r.benchmark}: ${r.detail}`);
   console.log(`\n${mode} run, ${report.seconds} s; written bench/results/latest.json and bench/results/latest.svg`);

@@ -43,7 +43,13 @@ function print(label: string, sent: Sent[]) {
 }
 
 /** The step a command is, for the timeline: its verb and what it addresses, less the prefix. */
-const stepOf = (command: string, prefix: string) => command.split(' ').slice(0, 2).join(' ').replaceAll(prefix, '').replace(/#[^"]*"$/, '#…"');
+const stepOf = (command: string, prefix: string) =>
+  command
+    .split(' ')
+    .slice(0, 2)
+    .join(' ')
+    .replaceAll(prefix, '')
+    .replace(/#[^"]*"$/, '#…"');
 
 const median = (values: number[]) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -92,5 +98,8 @@ runOnCluster(3, { RECONNECT_GRACE_S: '3600' }, async (cluster) => {
 
   for (const { socket } of guests) socket.close();
   print('create + join on one node (the pair of (a))', await monitored(redisUrl, async () => void (await join(a.url, await createRoom(a.url, host), host))));
-  print('create on A, join on B (a pair of (g) on several nodes)', await monitored(redisUrl, async () => void (await join(b.url, await createRoom(a.url, host), host))));
+  print(
+    'create on A, join on B (a pair of (g) on several nodes)',
+    await monitored(redisUrl, async () => void (await join(b.url, await createRoom(a.url, host), host))),
+  );
 });

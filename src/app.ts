@@ -130,7 +130,11 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     }
     const calls = createCallSettings(config.ice);
     const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, tunings, metrics: metrics.registry, calls });
-    const limits = { maxParticipantsLimit: config.maxParticipantsLimit, speakerThresholdDb: config.roomSpeakerRanges.thresholdDb, speakerMinMs: config.roomSpeakerRanges.minMs };
+    const limits = {
+      maxParticipantsLimit: config.maxParticipantsLimit,
+      speakerThresholdDb: config.roomSpeakerRanges.thresholdDb,
+      speakerMinMs: config.roomSpeakerRanges.minMs,
+    };
     const httpApp = createHttpApp({
       logger,
       orm,

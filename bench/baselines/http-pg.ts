@@ -79,7 +79,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 
 async function main(): Promise<void> {
   const hostId = randomUUID();
-  await pool.query(`insert into users (id, email, display_name, is_guest, created_at) values ($1, $2, 'Bench host', false, now())`, [hostId, `bench-${hostId}@example.test`]);
+  await pool.query(`insert into users (id, email, display_name, is_guest, created_at) values ($1, $2, 'Bench host', false, now())`, [
+    hostId,
+    `bench-${hostId}@example.test`,
+  ]);
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => send(res, 500, { code: 'INTERNAL', detail: error.message }));
   });

@@ -20,9 +20,16 @@ export interface Session {
 const session = (body: { access_token: string; user: { id: string } }): Session => ({ token: body.access_token, userId: body.user.id });
 
 export const registerHost = async (base: string): Promise<Session> =>
-  session(await call(base, 'POST', '/auth/register', undefined, { email: `bench-${randomUUID()}@example.test`, password: 'correct horse battery', display_name: 'Bench host' }));
+  session(
+    await call(base, 'POST', '/auth/register', undefined, {
+      email: `bench-${randomUUID()}@example.test`,
+      password: 'correct horse battery',
+      display_name: 'Bench host',
+    }),
+  );
 
-export const guest = async (base: string, name = 'Bench guest'): Promise<Session> => session(await call(base, 'POST', '/auth/guest', undefined, { display_name: name }));
+export const guest = async (base: string, name = 'Bench guest'): Promise<Session> =>
+  session(await call(base, 'POST', '/auth/guest', undefined, { display_name: name }));
 
 export async function createRoom(base: string, host: Session, settings: Record<string, unknown> = {}): Promise<string> {
   const room = await call<{ room_code: string }>(base, 'POST', '/meetings', host.token, { name: 'Bench', settings });

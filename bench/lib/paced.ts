@@ -7,7 +7,12 @@ import { Latencies } from './stats';
  * quota per second, so its "paced" load arrives in bursts at the start of every second). Each
  * request's latency is recorded from when it was sent; the join is sent when the create answers.
  */
-export async function pacedPairs(url: string, headers: Record<string, string>, pairsPerSecond: number, seconds: number): Promise<{ latencies: Latencies; failed: number; sent: number }> {
+export async function pacedPairs(
+  url: string,
+  headers: Record<string, string>,
+  pairsPerSecond: number,
+  seconds: number,
+): Promise<{ latencies: Latencies; failed: number; sent: number }> {
   const pool = new Pool(url, { connections: 256 });
   const latencies = new Latencies();
   let failed = 0;
@@ -31,7 +36,7 @@ export async function pacedPairs(url: string, headers: Record<string, string>, p
   const inFlight: Promise<void>[] = [];
   const started = performance.now();
   const total = Math.round(pairsPerSecond * seconds);
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * pairsPerSecond));
     for (; sent < due; sent++) inFlight.push(pair());
     await new Promise((resolve) => setTimeout(resolve, 1));

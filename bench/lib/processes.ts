@@ -116,7 +116,10 @@ export async function startCluster(size: number, env: Record<string, string> = {
  * One node of ours. BENCH_NODE_ARGS adds Node options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
  * to profile the nodes of a run (they stop with SIGTERM, so the profile is written).
  */
-export async function startServerNode(env: Record<string, string>, nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)): Promise<ServerNode> {
+export async function startServerNode(
+  env: Record<string, string>,
+  nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+): Promise<ServerNode> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
     cwd: repoRoot,
@@ -202,7 +205,7 @@ export function serveParent(hello: Record<string, unknown>, handlers: Record<str
       })
       .then(
         (result) => process.send!({ id: message.id, result: result ?? null }),
-        (error: unknown) => process.send!({ id: message.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+        (error: unknown) => process.send!({ id: message.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
       );
   });
   // The parent going away (even by kill -9) ends the helper.

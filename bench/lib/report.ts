@@ -29,7 +29,8 @@ const within = (value: number, limit: number | undefined, better: Row['better'])
 
 export function evaluate(row: Row): Result {
   const ratio = row.baseline ? row.figure / row.baseline : null;
-  const met = Number.isFinite(row.figure) && within(row.figure, row.target.figure, row.better) && (ratio === null || within(ratio, row.target.ratio, row.better));
+  const met =
+    Number.isFinite(row.figure) && within(row.figure, row.target.figure, row.better) && (ratio === null || within(ratio, row.target.ratio, row.better));
   return { ...row, ratio, met };
 }
 
@@ -43,7 +44,10 @@ const fmt = (value: number | null) => {
 
 function targetText(row: Row): string {
   const op = row.better === 'higher' ? '≥' : '≤';
-  return [row.target.figure !== undefined ? `${op} ${fmt(row.target.figure)} ${row.unit}` : '', row.target.ratio !== undefined ? `ratio ${op} ${row.target.ratio}` : '']
+  return [
+    row.target.figure !== undefined ? `${op} ${fmt(row.target.figure)} ${row.unit}` : '',
+    row.target.ratio !== undefined ? `ratio ${op} ${row.target.ratio}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
 }

@@ -24,7 +24,9 @@ export async function startSocketLoad(workers: number): Promise<SocketLoad> {
       return counts.reduce((a, b) => a + b, 0);
     },
     async levels(rate, ms, level) {
-      const parts = await Promise.all(procs.map((proc) => proc.call<{ sent: number; seconds: number; connected: number }>('levels', { rate: rate / procs.length, ms, level })));
+      const parts = await Promise.all(
+        procs.map((proc) => proc.call<{ sent: number; seconds: number; connected: number }>('levels', { rate: rate / procs.length, ms, level })),
+      );
       return {
         sent: parts.reduce((sum, p) => sum + p.sent, 0),
         seconds: Math.max(...parts.map((p) => p.seconds)),

@@ -80,7 +80,9 @@ export async function failover(context: BenchContext): Promise<Row[]> {
     await deletePrefix(cluster.prefix);
     await redis.quit();
   }
-  context.log(`(e) ours: kill -9 p50 ${kill.at(50).toFixed(0)} ms, max ${kill.summary().max.toFixed(0)} ms; SIGTERM p50 ${term.at(50).toFixed(0)} ms, max ${term.summary().max.toFixed(0)} ms`);
+  context.log(
+    `(e) ours: kill -9 p50 ${kill.at(50).toFixed(0)} ms, max ${kill.summary().max.toFixed(0)} ms; SIGTERM p50 ${term.at(50).toFixed(0)} ms, max ${term.summary().max.toFixed(0)} ms`,
+  );
   context.log('(e) failover: baseline (socket.io-client reconnection after a kill)');
   const plain = await reconnection(trials);
   const describe = (l: Latencies) => `p50 ${l.at(50).toFixed(0)} ms, max ${l.summary().max.toFixed(0)} ms over ${l.count}`;

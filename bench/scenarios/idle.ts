@@ -21,7 +21,9 @@ const perRoom = 100;
 
 /** The open-files limit this process (and so each node it starts) runs under. */
 function openFilesLimit(): number {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
   const soft = Number(line?.split(/\s{2,}/)[1]);
   return Number.isFinite(soft) ? soft : 1024;
 }
@@ -40,14 +42,24 @@ async function settledRss(proc: Proc, inspectPort: number, idleMs: number): Prom
   return proc.rss();
 }
 
-async function hold(context: BenchContext, name: string, load: SocketLoad, proc: Proc, inspectPort: number, url: string, clients: { token?: string; roomCode: string }[]) {
+async function hold(
+  context: BenchContext,
+  name: string,
+  load: SocketLoad,
+  proc: Proc,
+  inspectPort: number,
+  url: string,
+  clients: { token?: string; roomCode: string }[],
+) {
   const idleMs = context.quick ? 5_000 : 20_000;
   const before = await settledRss(proc, inspectPort, idleMs);
   const opened = await load.open(url, clients);
   const after = await settledRss(proc, inspectPort, idleMs);
   const held = await load.connected();
   const kib = (after - before) / held / 1024;
-  context.log(`(d) ${name}: ${held}/${opened} sockets held; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${kib.toFixed(1)} KiB per connection`);
+  context.log(
+    `(d) ${name}: ${held}/${opened} sockets held; RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB, ${kib.toFixed(1)} KiB per connection`,
+  );
   await load.closeSockets();
   return { held, kib, rss: after };
 }
@@ -80,7 +92,15 @@ export async function idle(context: BenchContext): Promise<Row[]> {
     let bare: Awaited<ReturnType<typeof hold>>;
     try {
       const url = baseline.hello.url as string;
-      bare = await hold(context, 'baseline', load, baseline, baselineInspector, url, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })));
+      bare = await hold(
+        context,
+        'baseline',
+        load,
+        baseline,
+        baselineInspector,
+        url,
+        Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })),
+      );
     } finally {
       await baseline.stop();
     }

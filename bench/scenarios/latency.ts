@@ -30,11 +30,13 @@ async function speakerLatency(nodes: { rest: ServerNode; speakers: ServerNode; l
   await pool(concurrentRooms, concurrentRooms, async (r) => {
     const code = await createRoom(nodes.rest.url, host);
     await join(nodes.rest.url, code, host);
-    const speakers = await Promise.all([1, 2].map(async (n) => {
-      const who = await guest(nodes.rest.url, `Speaker ${n}`);
-      await join(nodes.rest.url, code, who);
-      return { who, socket: await attachedSocket(nodes.speakers.url, code, who.token) };
-    }));
+    const speakers = await Promise.all(
+      [1, 2].map(async (n) => {
+        const who = await guest(nodes.rest.url, `Speaker ${n}`);
+        await join(nodes.rest.url, code, who);
+        return { who, socket: await attachedSocket(nodes.speakers.url, code, who.token) };
+      }),
+    );
     const listener = await attachedSocket(nodes.listener.url, code, host.token);
     const mine = share(trials, r);
     for (let trial = 0; trial < mine; trial++) {
@@ -63,7 +65,12 @@ async function speakerLatency(nodes: { rest: ServerNode; speakers: ServerNode; l
  * the baseline's warm-up emits are not, and every socket closes only after all rooms are done, so
  * one room's 100 disconnects do not land in another room's samples.
  */
-async function admitLatency(nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode }, host: Session, trials: number, warmUp: number): Promise<Latencies> {
+async function admitLatency(
+  nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode },
+  host: Session,
+  trials: number,
+  warmUp: number,
+): Promise<Latencies> {
   const latencies = new Latencies();
   const sockets: Socket[] = [];
   try {
@@ -141,18 +148,64 @@ export async function latency(context: BenchContext): Promise<Row[]> {
   const speakerPayload = (code: string) => ({ room_code: code, user_id: randomUUID(), at: new Date().toISOString() });
   const [plainSpeaker, plainAdmit] = await onBaselinePair(async (one, two) => {
     await crossNodeEmit(one, two, 'speaker:changed', speakerPayload, warmUp);
-    return [await crossNodeEmit(one, two, 'speaker:changed', speakerPayload, trials), await crossNodeEmit(one, two, 'lobby:admitted', (code) => ({ room_code: code }), trials)] as const;
+    return [
+      await crossNodeEmit(one, two, 'speaker:changed', speakerPayload, trials),
+      await crossNodeEmit(one, two, 'lobby:admitted', (code) => ({ room_code: code }), trials),
+    ] as const;
   });
   context.log(`(b2, c) baseline: speaker-sized ${plainSpeaker.describe()}; admit-sized ${plainAdmit.describe()}`);
 
   const speakerRows = (id: string, name: string, ours: Latencies, detail: string): Row[] => [
-    { id: `${id}.p50`, benchmark: `${name} p50`, unit: 'ms', better: 'lower', figure: ours.at(50), baseline: plainSpeaker.at(50), baselineName: 'plain cross-node emit', target: { figure: 5 }, detail },
-    { id: `${id}.p99`, benchmark: `${name} p99`, unit: 'ms', better: 'lower', figure: ours.at(99), baseline: plainSpeaker.at(99), baselineName: 'plain cross-node emit', target: { figure: 20, ratio: 2 } },
+    {
+      id: `${id}.p50`,
+      benchmark: `${name} p50`,
+      unit: 'ms',
+      better: 'lower',
+      figure: ours.at(50),
+      baseline: plainSpeaker.at(50),
+      baselineName: 'plain cross-node emit',
+      target: { figure: 5 },
+      detail,
+    },
+    {
+      id: `${id}.p99`,
+      benchmark: `${name} p99`,
+      unit: 'ms',
+      better: 'lower',
+      figure: ours.at(99),
+      baseline: plainSpeaker.at(99),
+      baselineName: 'plain cross-node emit',
+      target: { figure: 20, ratio: 2 },
+    },
   ];
   return [
-    ...speakerRows('b2', '(b2) speaker:changed − (first loud + 300 ms)', speakerLocal, `speaker's socket on the room's node, listener on another; ${speakerLocal.describe()}; baseline ${plainSpeaker.describe()}`),
+    ...speakerRows(
+      'b2',
+      '(b2) speaker:changed − (first loud + 300 ms)',
+      speakerLocal,
+      `speaker's socket on the room's node, listener on another; ${speakerLocal.describe()}; baseline ${plainSpeaker.describe()}`,
+    ),
     ...speakerRows('b2.third', '(b2) same, room on a third node', speakerThird, `speaker on node A, room on C, listener on B; ${speakerThird.describe()}`),
-    { id: 'c.p50', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p50', unit: 'ms', better: 'lower', figure: admit.at(50), baseline: plainAdmit.at(50), baselineName: 'plain cross-node emit', target: { ratio: 2 }, detail: `${admit.describe()}; baseline ${plainAdmit.describe()}` },
-    { id: 'c.p99', benchmark: '(c) admit on A → lobby:admitted on B, room on C, p99', unit: 'ms', better: 'lower', figure: admit.at(99), baseline: plainAdmit.at(99), baselineName: 'plain cross-node emit', target: { ratio: 2.5 } },
+    {
+      id: 'c.p50',
+      benchmark: '(c) admit on A → lobby:admitted on B, room on C, p50',
+      unit: 'ms',
+      better: 'lower',
+      figure: admit.at(50),
+      baseline: plainAdmit.at(50),
+      baselineName: 'plain cross-node emit',
+      target: { ratio: 2 },
+      detail: `${admit.describe()}; baseline ${plainAdmit.describe()}`,
+    },
+    {
+      id: 'c.p99',
+      benchmark: '(c) admit on A → lobby:admitted on B, room on C, p99',
+      unit: 'ms',
+      better: 'lower',
+      figure: admit.at(99),
+      baseline: plainAdmit.at(99),
+      baselineName: 'plain cross-node emit',
+      target: { ratio: 2.5 },
+    },
   ];
 }

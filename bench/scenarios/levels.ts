@@ -56,7 +56,9 @@ async function ramp(
     const eldP99Ms = Math.max(0, (await eld()) - eventLoopSamplingMs);
     const step = { rate, achieved: sent.sent / sent.seconds, eldP99Ms, connected: sent.connected, cpuUs, commands, seconds: sent.seconds };
     const ok = step.eldP99Ms <= eldLimitMs && step.achieved >= rate * 0.95 && step.connected === sockets;
-    context.log(`(b1) ${name}: ${rate}/s → sent ${step.achieved.toFixed(0)}/s, ELD p99 ${step.eldP99Ms.toFixed(1)} ms, ${step.cpuUs.toFixed(1)} µs CPU per level, ${step.connected}/${sockets} connected${ok ? '' : ' (over the limit)'}`);
+    context.log(
+      `(b1) ${name}: ${rate}/s → sent ${step.achieved.toFixed(0)}/s, ELD p99 ${step.eldP99Ms.toFixed(1)} ms, ${step.cpuUs.toFixed(1)} µs CPU per level, ${step.connected}/${sockets} connected${ok ? '' : ' (over the limit)'}`,
+    );
     if (!ok) break;
     best = step;
   }
@@ -89,10 +91,19 @@ export async function levels(context: BenchContext): Promise<Row[]> {
       const idleFrom = await redisCommandCount(redis);
       await sleep(3_000);
       const idlePerSecond = ((await redisCommandCount(redis)) - idleFrom - 1) / 3;
-      ours = await ramp(context, 'ours', load, node, sockets, () => scrapeEld(node.url), () => redisCommandCount(redis));
+      ours = await ramp(
+        context,
+        'ours',
+        load,
+        node,
+        sockets,
+        () => scrapeEld(node.url),
+        () => redisCommandCount(redis),
+      );
       // Each count is itself one INFO command.
       if (ours) commandsPerLevel = Math.max(0, ours.commands - 1 - idlePerSecond * ours.seconds) / (ours.achieved * ours.seconds);
-      if (ours) context.log(`(b1) ours: ${ours.commands} Redis commands during the ${ours.rate}/s step, ${(idlePerSecond * ours.seconds).toFixed(0)} expected idle`);
+      if (ours)
+        context.log(`(b1) ours: ${ours.commands} Redis commands during the ${ours.rate}/s step, ${(idlePerSecond * ours.seconds).toFixed(0)} expected idle`);
       await load.closeSockets();
     } finally {
       await cluster.close();
@@ -104,13 +115,17 @@ export async function levels(context: BenchContext): Promise<Row[]> {
     let bare: Step | null;
     try {
       const url = baseline.hello.url as string;
-      await load.open(url, Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / 9)}` })));
+      await load.open(
+        url,
+        Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / 9)}` })),
+      );
       bare = await ramp(context, 'baseline', load, baseline, sockets, async () => (await baseline.call<{ eldP99Ms: number }>('stats')).eldP99Ms);
       await load.closeSockets();
     } finally {
       await baseline.stop();
     }
-    const describe = (step: Step | null) => (step ? `ELD p99 ${step.eldP99Ms.toFixed(1)} ms and ${step.cpuUs.toFixed(1)} µs CPU per level at ${step.rate}/s` : 'no step passed');
+    const describe = (step: Step | null) =>
+      step ? `ELD p99 ${step.eldP99Ms.toFixed(1)} ms and ${step.cpuUs.toFixed(1)} µs CPU per level at ${step.rate}/s` : 'no step passed';
     return [
       {
         id: 'b1.levels',

@@ -73,7 +73,7 @@ async function pacedPairsAcross(nodes: ServerNode[], token: string, rate: number
   const inFlight: Promise<void>[] = [];
   const total = Math.round(rate * seconds);
   const started = performance.now();
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
     for (; sent < due; sent++) inFlight.push(pair(sent));
     await sleep(1);
@@ -84,7 +84,12 @@ async function pacedPairsAcross(nodes: ServerNode[], token: string, rate: number
 }
 
 /** Admits `count` waiting guests one after another; returns their latencies and the Redis commands the admits ran. */
-async function admits(nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode }, redis: Redis, idlePerMs: number, count: number): Promise<{ latencies: Latencies; redisPerAdmit: number }> {
+async function admits(
+  nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode },
+  redis: Redis,
+  idlePerMs: number,
+  count: number,
+): Promise<{ latencies: Latencies; redisPerAdmit: number }> {
   const host = await registerHost(nodes.rest.url);
   const code = await createRoom(nodes.owner.url, host, { lock_room: true, max_participants: 1000 });
   await join(nodes.owner.url, code, host);
@@ -163,9 +168,37 @@ export async function scaling(context: BenchContext): Promise<Row[]> {
     const m = measured[i]!;
     const detail = `request p50 ${m.pairP50.toFixed(2)} ms on ${size} nodes against ${one.pairP50.toFixed(2)} on 1; admit p50 ${m.admitP50.toFixed(2)} against ${one.admitP50.toFixed(2)} ms`;
     rows.push(
-      { id: `g.redis.${size}`, benchmark: `(g) create + join on ${size} nodes: Redis commands per pair`, unit: 'cmd', better: 'lower', figure: m.redisPerPair, baseline: one.redisPerPair, baselineName: '1 node', target: { ratio: 1.5 }, detail },
-      { id: `g.sql.${size}`, benchmark: `(g) create + join on ${size} nodes: SQL transactions per pair`, unit: 'tx', better: 'lower', figure: m.sqlPerPair, baseline: one.sqlPerPair, baselineName: '1 node', target: { ratio: 1.1 } },
-      { id: `g.admit.${size}`, benchmark: `(g) admit across ${size} nodes: Redis commands per admit`, unit: 'cmd', better: 'lower', figure: m.redisPerAdmit, baseline: one.redisPerAdmit, baselineName: '1 node', target: { ratio: 1.5 } },
+      {
+        id: `g.redis.${size}`,
+        benchmark: `(g) create + join on ${size} nodes: Redis commands per pair`,
+        unit: 'cmd',
+        better: 'lower',
+        figure: m.redisPerPair,
+        baseline: one.redisPerPair,
+        baselineName: '1 node',
+        target: { ratio: 1.5 },
+        detail,
+      },
+      {
+        id: `g.sql.${size}`,
+        benchmark: `(g) create + join on ${size} nodes: SQL transactions per pair`,
+        unit: 'tx',
+        better: 'lower',
+        figure: m.sqlPerPair,
+        baseline: one.sqlPerPair,
+        baselineName: '1 node',
+        target: { ratio: 1.1 },
+      },
+      {
+        id: `g.admit.${size}`,
+        benchmark: `(g) admit across ${size} nodes: Redis commands per admit`,
+        unit: 'cmd',
+        better: 'lower',
+        figure: m.redisPerAdmit,
+        baseline: one.redisPerAdmit,
+        baselineName: '1 node',
+        target: { ratio: 1.5 },
+      },
     );
   }
   return rows;

@@ -102,12 +102,51 @@ export async function webhooks(context: BenchContext): Promise<Row[]> {
   } finally {
     await receiver.close();
   }
-  const describe = (m: Measured) => `p50 ${m.latencies.at(50).toFixed(2)}, p99 ${m.latencies.at(99).toFixed(2)} ms (n ${m.latencies.count}); ${m.joinsPerSecond.toFixed(0)} joins/s at 16 in flight`;
+  const describe = (m: Measured) =>
+    `p50 ${m.latencies.at(50).toFixed(2)}, p99 ${m.latencies.at(99).toFixed(2)} ms (n ${m.latencies.count}); ${m.joinsPerSecond.toFixed(0)} joins/s at 16 in flight`;
   context.log(`(f) off: ${describe(off)}; on: ${describe(on)}; delivered ${on.deliveredPerSecond?.toFixed(0)} events/s`);
   return [
-    { id: 'f.p50', benchmark: '(f) REST join with webhooks on, p50', unit: 'ms', better: 'lower', figure: on.latencies.at(50), baseline: off.latencies.at(50), baselineName: 'the same join, webhooks off', target: { ratio: 1.3 }, detail: `on: ${describe(on)}; off: ${describe(off)}` },
-    { id: 'f.p99', benchmark: '(f) REST join with webhooks on, p99', unit: 'ms', better: 'lower', figure: on.latencies.at(99), baseline: off.latencies.at(99), baselineName: 'the same join, webhooks off', target: { ratio: 1.5 } },
-    { id: 'f.rate', benchmark: '(f) REST joins/s with webhooks on (16 in flight)', unit: 'joins/s', better: 'higher', figure: on.joinsPerSecond, baseline: off.joinsPerSecond, baselineName: 'the same joins, webhooks off', target: { ratio: 0.8 } },
-    { id: 'f.delivered', benchmark: '(f) webhook events delivered/s during that burst', unit: 'events/s', better: 'higher', figure: on.deliveredPerSecond ?? 0, baseline: null, baselineName: '—', target: {}, detail: 'from the burst\'s first join to its last event received; one event per join' },
+    {
+      id: 'f.p50',
+      benchmark: '(f) REST join with webhooks on, p50',
+      unit: 'ms',
+      better: 'lower',
+      figure: on.latencies.at(50),
+      baseline: off.latencies.at(50),
+      baselineName: 'the same join, webhooks off',
+      target: { ratio: 1.3 },
+      detail: `on: ${describe(on)}; off: ${describe(off)}`,
+    },
+    {
+      id: 'f.p99',
+      benchmark: '(f) REST join with webhooks on, p99',
+      unit: 'ms',
+      better: 'lower',
+      figure: on.latencies.at(99),
+      baseline: off.latencies.at(99),
+      baselineName: 'the same join, webhooks off',
+      target: { ratio: 1.5 },
+    },
+    {
+      id: 'f.rate',
+      benchmark: '(f) REST joins/s with webhooks on (16 in flight)',
+      unit: 'joins/s',
+      better: 'higher',
+      figure: on.joinsPerSecond,
+      baseline: off.joinsPerSecond,
+      baselineName: 'the same joins, webhooks off',
+      target: { ratio: 0.8 },
+    },
+    {
+      id: 'f.delivered',
+      benchmark: '(f) webhook events delivered/s during that burst',
+      unit: 'events/s',
+      better: 'higher',
+      figure: on.deliveredPerSecond ?? 0,
+      baseline: null,
+      baselineName: '—',
+      target: {},
+      detail: "from the burst's first join to its last event received; one event per join",
+    },
   ];
 }

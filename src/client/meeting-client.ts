@@ -24,7 +24,11 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'rec
 export type Reattached = { room_code: string; ok: true; data: AttachData } | { room_code: string; ok: false; error: MeetingError };
 
 type AckedEvent = 'room:attach' | 'room:detach' | 'hardware:status' | 'lobby:cancel' | 'rtc:signal' | 'rtc:ice_servers' | 'media:state';
-type AckData<E extends AckedEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends infer R ? (R extends { ok: true; data: infer D } ? D : never) : never;
+type AckData<E extends AckedEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends infer R
+  ? R extends { ok: true; data: infer D }
+    ? D
+    : never
+  : never;
 
 /** Levels are dBFS in [-127, 0]; anything else (silence's -Infinity, NaN) is sent as -127. */
 const clampLevel = (level: number) => (Number.isFinite(level) ? Math.round(Math.min(0, Math.max(-127, level)) * 10) / 10 : -127);
@@ -237,10 +241,13 @@ export class MeetingClient {
       if (reason === 'io server disconnect' && this.currentSession) {
         this.setState('reconnecting');
         clearTimeout(this.comeback);
-        this.comeback = setTimeout(() => {
-          this.comeback = undefined;
-          if (this.currentSession && !this.socket.active) this.socket.connect();
-        }, 250 + Math.random() * 500);
+        this.comeback = setTimeout(
+          () => {
+            this.comeback = undefined;
+            if (this.currentSession && !this.socket.active) this.socket.connect();
+          },
+          250 + Math.random() * 500,
+        );
         return;
       }
       this.setState(this.socket.active ? 'reconnecting' : 'disconnected');

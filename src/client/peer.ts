@@ -240,8 +240,8 @@ export class Peer {
     if (state === 'failed') {
       this.restartIce();
       if (this.options.polite) this.restartTimer = setTimeout(() => this.pc.iceConnectionState === 'failed' && this.restartIce(true), politeRestartAfterMs);
-    }
-    else if (state === 'disconnected') this.restartTimer = setTimeout(() => this.pc.iceConnectionState === 'disconnected' && this.restartIce(), disconnectedGraceMs);
+    } else if (state === 'disconnected')
+      this.restartTimer = setTimeout(() => this.pc.iceConnectionState === 'disconnected' && this.restartIce(), disconnectedGraceMs);
     this.options.changed();
   }
 }

@@ -241,38 +241,85 @@ export class RoomSession {
 
   private listen(): void {
     const client = this.client;
-    const mine = <T extends { room_code: string }>(handler: (payload: T) => void) => (payload: T) => {
-      if (payload.room_code === this.roomCode && this.status !== 'over') handler(payload);
-    };
+    const mine =
+      <T extends { room_code: string }>(handler: (payload: T) => void) =>
+      (payload: T) => {
+        if (payload.room_code === this.roomCode && this.status !== 'over') handler(payload);
+      };
     this.unsubscribe.push(
-      client.on('lobby:waiting', mine(({ reason }) => this.emit({ type: 'waiting', reason }))),
-      client.on('lobby:admitted', mine(() => void this.attach().catch((error: unknown) => this.emit({ type: 'failed', error: error as MeetingError })))),
-      client.on('lobby:rejected', mine(() => ((this.status = 'rejected'), this.changed(), this.emit({ type: 'rejected' })))),
-      client.on('lobby:entered', mine(({ user_id, display_name }) => this.changeLobby((lobby) => lobby.set(user_id, { user_id, display_name })))),
-      client.on('lobby:left', mine(({ user_id }) => this.dropFromLobby([user_id]))),
-      client.on('participant:joined', mine(({ participant }) => {
-        this.participants.set(participant.user_id, participant);
-        this.lobby.delete(participant.user_id);
-        this.syncPeers();
-      })),
-      client.on('participant:updated', mine(({ participant }) => {
-        const before = this.participants.get(participant.user_id)?.role;
-        this.participants.set(participant.user_id, participant);
-        this.syncPeers();
-        if (participant.user_id === this.selfId && before !== participant.role) void this.refetchLobby(participant.role === 'co_host').catch(() => undefined);
-      })),
-      client.on('participant:left', mine(({ user_id, reason }) => {
-        this.participants.delete(user_id);
-        if (user_id === this.selfId) this.end({ type: 'left', reason });
-        else this.syncPeers();
-      })),
-      client.on('participant:removed', mine(() => this.end({ type: 'left', reason: 'removed' }))),
-      client.on('participant:mute_requested', mine(({ by, at }) => (this.setMicrophone(false), this.emit({ type: 'mute_requested', by, at })))),
-      client.on('speaker:changed', mine(({ user_id }) => ((this.activeSpeaker = user_id), this.changed()))),
-      client.on('room:updated', mine(({ settings, status }) => ((this.settings = settings), (this.roomStatus = status), this.changed()))),
-      client.on('room:ended', mine(() => this.end({ type: 'ended' }))),
-      client.on('rtc:signal', mine(({ from, description, candidate }) => this.mesh.receive(from, { description, candidate }))),
-      client.on('rtc:superseded', mine(() => this.supersede())),
+      client.on(
+        'lobby:waiting',
+        mine(({ reason }) => this.emit({ type: 'waiting', reason })),
+      ),
+      client.on(
+        'lobby:admitted',
+        mine(() => void this.attach().catch((error: unknown) => this.emit({ type: 'failed', error: error as MeetingError }))),
+      ),
+      client.on(
+        'lobby:rejected',
+        mine(() => ((this.status = 'rejected'), this.changed(), this.emit({ type: 'rejected' }))),
+      ),
+      client.on(
+        'lobby:entered',
+        mine(({ user_id, display_name }) => this.changeLobby((lobby) => lobby.set(user_id, { user_id, display_name }))),
+      ),
+      client.on(
+        'lobby:left',
+        mine(({ user_id }) => this.dropFromLobby([user_id])),
+      ),
+      client.on(
+        'participant:joined',
+        mine(({ participant }) => {
+          this.participants.set(participant.user_id, participant);
+          this.lobby.delete(participant.user_id);
+          this.syncPeers();
+        }),
+      ),
+      client.on(
+        'participant:updated',
+        mine(({ participant }) => {
+          const before = this.participants.get(participant.user_id)?.role;
+          this.participants.set(participant.user_id, participant);
+          this.syncPeers();
+          if (participant.user_id === this.selfId && before !== participant.role) void this.refetchLobby(participant.role === 'co_host').catch(() => undefined);
+        }),
+      ),
+      client.on(
+        'participant:left',
+        mine(({ user_id, reason }) => {
+          this.participants.delete(user_id);
+          if (user_id === this.selfId) this.end({ type: 'left', reason });
+          else this.syncPeers();
+        }),
+      ),
+      client.on(
+        'participant:removed',
+        mine(() => this.end({ type: 'left', reason: 'removed' })),
+      ),
+      client.on(
+        'participant:mute_requested',
+        mine(({ by, at }) => (this.setMicrophone(false), this.emit({ type: 'mute_requested', by, at }))),
+      ),
+      client.on(
+        'speaker:changed',
+        mine(({ user_id }) => ((this.activeSpeaker = user_id), this.changed())),
+      ),
+      client.on(
+        'room:updated',
+        mine(({ settings, status }) => ((this.settings = settings), (this.roomStatus = status), this.changed())),
+      ),
+      client.on(
+        'room:ended',
+        mine(() => this.end({ type: 'ended' })),
+      ),
+      client.on(
+        'rtc:signal',
+        mine(({ from, description, candidate }) => this.mesh.receive(from, { description, candidate })),
+      ),
+      client.on(
+        'rtc:superseded',
+        mine(() => this.supersede()),
+      ),
       client.onConnectionState((state) => {
         // A recovered connection is the same socket, still attached: the calls restart ICE now. Otherwise after the re-attach.
         if (state === 'connected' && client.recovered) this.mesh.restartIce();

@@ -145,7 +145,9 @@ export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterM
         const rooms = await redis.spop(nodeRoomsKey(prefix, node), 50);
         await Promise.all(
           rooms.map((roomCode) =>
-            dispatch(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode, dead_node: node }, 'adopting a room failed')),
+            dispatch(roomCode, { type: 'expire' }).catch((error: unknown) =>
+              logger.warn({ err: error, room_code: roomCode, dead_node: node }, 'adopting a room failed'),
+            ),
           ),
         );
         if (rooms.length < 50) break;
@@ -165,7 +167,8 @@ export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterM
       // While Redis is unreachable there is nothing to sweep or adopt, and its connection has
       // already logged the outage once: no warning a second.
       sweeper = setInterval(() => {
-        if (deps.isRunning() && redis.status === 'ready') sweepConnections().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'connection sweep failed'));
+        if (deps.isRunning() && redis.status === 'ready')
+          sweepConnections().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'connection sweep failed'));
       }, sweepEveryMs);
       sweeper.unref();
       overduePoller = setInterval(() => {

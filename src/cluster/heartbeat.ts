@@ -109,7 +109,16 @@ export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartb
     // The expiry Redis sets runs from when it receives the command, which is after this reading.
     const sentAt = now();
     const keys = [key, nodeRegistryKey(prefix), nodeRoomsKey(prefix, nodeId), clusterMarkerKey(prefix), restoringKey(prefix)];
-    const seen = await redis.beat(...keys, String(process.pid), String(ttlMs), String(sentAt), nodeId, String(roomIndexTtlMs), marker === undefined ? '0' : '1', String(options.restoreWindowMs));
+    const seen = await redis.beat(
+      ...keys,
+      String(process.pid),
+      String(ttlMs),
+      String(sentAt),
+      nodeId,
+      String(roomIndexTtlMs),
+      marker === undefined ? '0' : '1',
+      String(options.restoreWindowMs),
+    );
     // A beat that waited out an outage in the connection's queue is no lease: the key it wrote
     // may have expired already. The next beat takes it from here (and sees the same marker).
     if (now() >= sentAt + ttlMs - safetyMarginMs) return;
@@ -146,7 +155,13 @@ export function createHeartbeat(redis: Redis, options: HeartbeatOptions): Heartb
       clearInterval(timer);
       validUntil = 0;
       lapsed = true;
-      if (redis.status === 'ready') await redis.multi().del(key, nodeRoomsKey(prefix, nodeId)).zrem(nodeRegistryKey(prefix), nodeId).exec().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'could not delete heartbeat'));
+      if (redis.status === 'ready')
+        await redis
+          .multi()
+          .del(key, nodeRoomsKey(prefix, nodeId))
+          .zrem(nodeRegistryKey(prefix), nodeId)
+          .exec()
+          .catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'could not delete heartbeat'));
     },
   };
 }

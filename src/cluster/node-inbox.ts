@@ -104,7 +104,14 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
       answer = { kind: 'reply', id: request.id, value };
     } catch (error) {
       if (error instanceof AppError) {
-        answer = { kind: 'error', id: request.id, code: error.code, message: error.message, status: error.status, ...(error.errors ? { errors: error.errors } : {}) };
+        answer = {
+          kind: 'error',
+          id: request.id,
+          code: error.code,
+          message: error.message,
+          status: error.status,
+          ...(error.errors ? { errors: error.errors } : {}),
+        };
       } else if (error instanceof Reroute) {
         answer = { kind: 'reroute', id: request.id, reason: error.message };
       } else {

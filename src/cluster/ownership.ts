@@ -111,7 +111,17 @@ return 1
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    claimRoom(ownerKey: string, heartbeatKey: string, roomIndexKey: string, restoringKey: string, nodeId: string, heartbeatPrefix: string, ttlMs: number, roomCode: string, previousOwner: '1' | ''): Result<[string, string], Context>;
+    claimRoom(
+      ownerKey: string,
+      heartbeatKey: string,
+      roomIndexKey: string,
+      restoringKey: string,
+      nodeId: string,
+      heartbeatPrefix: string,
+      ttlMs: number,
+      roomCode: string,
+      previousOwner: '1' | '',
+    ): Result<[string, string], Context>;
     releaseRoom(ownerKey: string, roomIndexKey: string, nodeId: string, epoch: string, mode: 'release' | 'retire', roomCode: string): Result<number, Context>;
   }
 }
@@ -135,7 +145,9 @@ export function createOwnership(redis: Redis, options: { prefix: string; nodeId:
       }
     },
     async release(roomCode, fence) {
-      return (await redis.releaseRoom(ownerKey(prefix, roomCode), nodeRoomsKey(prefix, fence.node), fence.node, String(fence.epoch), 'release', roomCode)) === 1;
+      return (
+        (await redis.releaseRoom(ownerKey(prefix, roomCode), nodeRoomsKey(prefix, fence.node), fence.node, String(fence.epoch), 'release', roomCode)) === 1
+      );
     },
     async retire(roomCode, fence) {
       return (await redis.releaseRoom(ownerKey(prefix, roomCode), nodeRoomsKey(prefix, fence.node), fence.node, String(fence.epoch), 'retire', roomCode)) === 1;

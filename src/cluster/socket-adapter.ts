@@ -24,7 +24,8 @@ export interface SocketAdapter {
 
 export function createSocketAdapter(kind: 'redis' | 'redis-streams', options: { url: string; prefix: string; nodeId: string; logger: Logger }): SocketAdapter {
   const { prefix } = options;
-  const connect = (role: string) => createRedisConnection(options.url, options.logger, `meeting-rooms:${options.nodeId}:${role}`, { maxRetriesPerRequest: null });
+  const connect = (role: string) =>
+    createRedisConnection(options.url, options.logger, `meeting-rooms:${options.nodeId}:${role}`, { maxRetriesPerRequest: null });
   const publisher = connect('adapter');
   if (kind === 'redis-streams') {
     return {

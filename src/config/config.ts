@@ -37,7 +37,10 @@ const trustProxy = z
     const entries = value.split(',').map((entry) => entry.trim());
     const bad = entries.filter((entry) => !isProxyEntry(entry));
     if (bad.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `must be false, true, a hop count, or a comma-separated list of addresses, subnets, loopback, linklocal or uniquelocal (not: ${bad.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be false, true, a hop count, or a comma-separated list of addresses, subnets, loopback, linklocal or uniquelocal (not: ${bad.join(', ')})`,
+      });
       return z.NEVER;
     }
     return entries;
@@ -62,7 +65,10 @@ const range = (lowest: number, highest: number, integers: boolean) =>
     const [min, max] = parts as [number, number];
     const number = (n: number) => Number.isFinite(n) && (!integers || Number.isInteger(n)) && n >= lowest && n <= highest;
     if (parts.length !== 2 || !parts.every(number) || min > max) {
-      ctx.addIssue({ code: 'custom', message: `must be min,max: two ${integers ? 'integers' : 'numbers'} from ${lowest} to ${highest}, the first not above the second` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be min,max: two ${integers ? 'integers' : 'numbers'} from ${lowest} to ${highest}, the first not above the second`,
+      });
       return z.NEVER;
     }
     return { min, max };
@@ -135,7 +141,11 @@ const envSchema = z
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with WEBHOOK_URL: receivers verify every delivery with it' });
     }
     if (Boolean(env.TURN_URLS) !== Boolean(env.TURN_SECRET)) {
-      ctx.addIssue({ code: 'custom', path: [env.TURN_URLS ? 'TURN_SECRET' : 'TURN_URLS'], message: 'TURN_URLS and TURN_SECRET go together: the server mints credentials for that TURN server with that secret' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.TURN_URLS ? 'TURN_SECRET' : 'TURN_URLS'],
+        message: 'TURN_URLS and TURN_SECRET go together: the server mints credentials for that TURN server with that secret',
+      });
     }
     if (env.DEFAULT_MAX_PARTICIPANTS > env.MAX_PARTICIPANTS_LIMIT) {
       ctx.addIssue({
@@ -208,9 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
   }
   const e = parsed.data;
   const config: Config = {

@@ -1,5 +1,14 @@
 import type { ErrorCode, FieldError } from './errors';
-import type { AudioLevelPayload, HardwareStatusPayload, LobbyEntryView, MediaStatePayload, ParticipantView, RoomCodePayload, RoomSettingsView, RtcSignalPayload } from './schemas';
+import type {
+  AudioLevelPayload,
+  HardwareStatusPayload,
+  LobbyEntryView,
+  MediaStatePayload,
+  ParticipantView,
+  RoomCodePayload,
+  RoomSettingsView,
+  RtcSignalPayload,
+} from './schemas';
 
 /**
  * The Socket.IO contract (README "Realtime"), as one typed event map a TypeScript frontend can import

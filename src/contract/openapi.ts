@@ -219,7 +219,12 @@ const pathParameters = (path: string) =>
 function queryParameters(query: z.ZodObject | undefined) {
   if (!query) return [];
   const schema = jsonSchema(query, 'input') as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(schema.properties ?? {}).map(([name, property]) => ({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: property }));
+  return Object.entries(schema.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: schema.required?.includes(name) ?? false,
+    schema: property,
+  }));
 }
 
 function toOpenApiOperation(path: string, op: Operation) {

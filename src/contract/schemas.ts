@@ -25,11 +25,7 @@ export const normalizeEmail = (raw: string): string => raw.trim().toLowerCase();
 const email = z.string().overwrite(normalizeEmail).max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address'));
 
 // The upper bound keeps one login from costing unbounded hashing work.
-const password = z
-  .string()
-  .min(8, 'must be at least 8 characters')
-  .max(256, 'must be at most 256 characters')
-  .refine(wellFormed, notWellFormed);
+const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters').refine(wellFormed, notWellFormed);
 
 export const registerBody = z.strictObject({ email, password, display_name: displayName });
 export type RegisterBody = z.infer<typeof registerBody>;
@@ -74,7 +70,10 @@ const roomName = z
   .refine((name) => !/\p{Cc}/u.test(name), 'must not contain control characters');
 
 /** A BCP 47 language tag such as `en` or `pt-BR` (shape only; the server does not interpret it). */
-const language = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as en or pt-BR').max(35);
+const language = z
+  .string()
+  .regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as en or pt-BR')
+  .max(35);
 
 export interface MeetingLimits {
   maxParticipantsLimit: number;
@@ -165,7 +164,10 @@ export const participantView = z.object({
   language: z.string().nullable(),
   hardware_ready: z.boolean(),
   joined_at: timestamp,
-  media: z.object({ audio: z.boolean(), video: z.boolean() }).nullable().describe('microphone and camera on or off in the call, as their client said (socket `media:state`); null until it says'),
+  media: z
+    .object({ audio: z.boolean(), video: z.boolean() })
+    .nullable()
+    .describe('microphone and camera on or off in the call, as their client said (socket `media:state`); null until it says'),
 });
 export type ParticipantView = z.infer<typeof participantView>;
 
@@ -230,7 +232,10 @@ const iceCandidate = z.strictObject({
 });
 export const rtcSignalPayload = z
   .strictObject({ room_code: roomCode, to: z.uuid(), description: sessionDescription.optional(), candidate: iceCandidate.nullable().optional() })
-  .refine((p) => (p.description === undefined) !== (p.candidate === undefined), { message: 'must carry exactly one of description and candidate', path: ['description'] });
+  .refine((p) => (p.description === undefined) !== (p.candidate === undefined), {
+    message: 'must carry exactly one of description and candidate',
+    path: ['description'],
+  });
 export type RtcSignalPayload = z.infer<typeof rtcSignalPayload>;
 
 /** `media:state`: whether the sender's microphone and camera are on. */

@@ -51,7 +51,8 @@ export function bodyParserError(error: unknown): unknown {
   if (error instanceof AppError) return error;
   const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
   if (typeof type === 'string' && Object.hasOwn(bodyParserCodes, type)) return new AppError(bodyParserCodes[type]!);
-  if (typeof status === 'number' && status >= 400 && status < 500) return new AppError('MALFORMED_JSON', 'The request body could not be decoded as its content-encoding says');
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new AppError('MALFORMED_JSON', 'The request body could not be decoded as its content-encoding says');
   return error;
 }
 
@@ -61,4 +62,3 @@ export function toAppError(error: unknown): { appError: AppError; expected: bool
   if (error instanceof Error && isOutage(error)) return { appError: new AppError('UNAVAILABLE'), expected: false };
   return { appError: new AppError('INTERNAL', 'Something went wrong on our side'), expected: false };
 }
-

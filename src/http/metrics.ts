@@ -30,9 +30,11 @@ export function createMetrics(labels: { node: string }): Metrics {
     });
     next();
   };
-  const routePrefix = (prefix: string): RequestHandler => (_req, res, next) => {
-    res.locals.routePrefix = prefix;
-    next();
-  };
+  const routePrefix =
+    (prefix: string): RequestHandler =>
+    (_req, res, next) => {
+      res.locals.routePrefix = prefix;
+      next();
+    };
   return { registry, observeRequests, routePrefix };
 }

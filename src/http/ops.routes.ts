@@ -35,7 +35,11 @@ export function opsRoutes(deps: { orm: Orm; redis: Redis | undefined; metrics: M
   router.get('/api/openapi.json', (_req, res) => {
     res.json(deps.openApiDocument);
   });
-  router.use('/api/docs', swaggerUi.serveFiles(undefined, { swaggerUrl: '/api/openapi.json' }), swaggerUi.setup(undefined, { swaggerUrl: '/api/openapi.json' }));
+  router.use(
+    '/api/docs',
+    swaggerUi.serveFiles(undefined, { swaggerUrl: '/api/openapi.json' }),
+    swaggerUi.setup(undefined, { swaggerUrl: '/api/openapi.json' }),
+  );
 
   return router;
 }

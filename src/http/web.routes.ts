@@ -38,10 +38,7 @@ const pagePolicy = helmet.contentSecurityPolicy({
 export function webRoutes(webRoot: string): Router {
   const router = Router();
   const indexFile = path.join(webRoot, 'index.html');
-  router.use(
-    '/assets',
-    express.static(path.join(webRoot, 'assets'), { immutable: true, maxAge: '365d', index: false, redirect: false, fallthrough: true }),
-  );
+  router.use('/assets', express.static(path.join(webRoot, 'assets'), { immutable: true, maxAge: '365d', index: false, redirect: false, fallthrough: true }));
   const page: RequestHandler = (_req, res, next) => {
     // Revalidated on every visit, so a deploy reaches every browser at once; its assets are cached.
     res.setHeader('Cache-Control', 'no-cache');

@@ -1,5 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import { emptyLiveState, type LiveLobbyEntry, type LiveParticipant, type LiveRoomState, type LiveStateChange, type LiveStateStore, type MapChange } from './live-state';
+import {
+  emptyLiveState,
+  type LiveLobbyEntry,
+  type LiveParticipant,
+  type LiveRoomState,
+  type LiveStateChange,
+  type LiveStateStore,
+  type MapChange,
+} from './live-state';
 
 /** One room as stored. Maps, not records, so a user id like `__proto__` is just a key. */
 interface StoredRoom {
@@ -98,7 +106,16 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
 }
 
 function newRoom(): StoredRoom {
-  return { participants: new Map(), lobby: new Map(), activeSpeaker: null, deadlines: new Map(), connections: new Map(), knockCooldowns: new Map(), expiresAt: 0, timer: undefined };
+  return {
+    participants: new Map(),
+    lobby: new Map(),
+    activeSpeaker: null,
+    deadlines: new Map(),
+    connections: new Map(),
+    knockCooldowns: new Map(),
+    expiresAt: 0,
+    timer: undefined,
+  };
 }
 
 function applyChange(room: StoredRoom, change: LiveStateChange): void {
@@ -118,5 +135,12 @@ function applyMapChange<V>(map: Map<string, V>, change: MapChange<V> | undefined
 }
 
 function isEmpty(room: StoredRoom): boolean {
-  return room.participants.size === 0 && room.lobby.size === 0 && room.activeSpeaker === null && room.deadlines.size === 0 && room.connections.size === 0 && room.knockCooldowns.size === 0;
+  return (
+    room.participants.size === 0 &&
+    room.lobby.size === 0 &&
+    room.activeSpeaker === null &&
+    room.deadlines.size === 0 &&
+    room.connections.size === 0 &&
+    room.knockCooldowns.size === 0
+  );
 }

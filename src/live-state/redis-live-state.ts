@@ -109,7 +109,16 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
     const indexed = ops.map(([command, key, ...args]) => [command, keys.indexOf(key) + 1, ...args]);
     const index = { keep: '', remove: 'remove', reindex: String(keys.indexOf(liveStateKeys(prefix, roomCode).deadlines) + 1) }[deadlineIndex];
     try {
-      await redis.fencedWrite(keys.length, ...keys, fence?.node ?? '', String(fence?.epoch ?? ''), ttl === null ? '' : String(ttl), JSON.stringify(indexed), index, roomCode);
+      await redis.fencedWrite(
+        keys.length,
+        ...keys,
+        fence?.node ?? '',
+        String(fence?.epoch ?? ''),
+        ttl === null ? '' : String(ttl),
+        JSON.stringify(indexed),
+        index,
+        roomCode,
+      );
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('FENCED')) throw new StaleOwnerError(roomCode, error.message.slice('FENCED '.length));
       throw error;
@@ -199,7 +208,15 @@ function writeHash<V>(ops: Op[], key: string, change: MapChange<V> | undefined, 
 // Serializers name every field, so only the documented shape reaches Redis even if a caller's
 // object carries more.
 const serializeParticipant = (p: LiveParticipant): string =>
-  JSON.stringify({ status: p.status, language: p.language, hardware_ready: p.hardware_ready, display_name: p.display_name, role: p.role, joined_at: p.joined_at, media: p.media });
+  JSON.stringify({
+    status: p.status,
+    language: p.language,
+    hardware_ready: p.hardware_ready,
+    display_name: p.display_name,
+    role: p.role,
+    joined_at: p.joined_at,
+    media: p.media,
+  });
 
 const serializeLobbyEntry = (e: LiveLobbyEntry): string =>
   JSON.stringify({ display_name: e.display_name, language: e.language, hardware_ready: e.hardware_ready, since: e.since });

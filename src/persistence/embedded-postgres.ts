@@ -28,9 +28,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; logger: 
     );
   }
 
-  const password = initialised
-    ? (JSON.parse(await readFile(credentialsFile, 'utf8')) as { password: string }).password
-    : randomBytes(18).toString('base64url');
+  const password = initialised ? (JSON.parse(await readFile(credentialsFile, 'utf8')) as { password: string }).password : randomBytes(18).toString('base64url');
   const port = await freeLoopbackPort();
   const EmbeddedPostgres = await importWithoutSignalHandlers();
   const isRoot = process.getuid?.() === 0;

@@ -31,7 +31,8 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
     options: deps.speaker,
     inChannel: (roomCode) => adapter.rooms.has(roomChannel(roomCode)),
     report(roomCode, userId, change) {
-      const command = change.type === 'started' ? { type: 'speakingStarted' as const, userId, level: change.level } : { type: 'speakingStopped' as const, userId };
+      const command =
+        change.type === 'started' ? { type: 'speakingStarted' as const, userId, level: change.level } : { type: 'speakingStopped' as const, userId };
       rooms.dispatch(roomCode, command).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'speaking change failed'));
     },
   });

@@ -47,8 +47,7 @@ export const AttendanceSchema = new EntitySchema<Attendance>({
     // At most one open attendance per (room, user): the database, not a check-then-insert, enforces it.
     {
       name: 'participants_open_attendance_unique',
-      expression:
-        'create unique index "participants_open_attendance_unique" on "participants" ("room_id", "user_id") where "left_at" is null',
+      expression: 'create unique index "participants_open_attendance_unique" on "participants" ("room_id", "user_id") where "left_at" is null',
     },
     // History of attended rooms, and attendance counts per room.
     { name: 'participants_user_room_idx', properties: ['user', 'room'] },

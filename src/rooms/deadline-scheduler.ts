@@ -21,11 +21,14 @@ export function createDeadlineScheduler(fire: (roomCode: string) => void, now: (
     timers.delete(roomCode);
     if (at === null) return;
     const wait = Math.max(0, at - now());
-    const timer = setTimeout(() => {
-      timers.delete(roomCode);
-      if (wait > longestWaitMs) arm(roomCode, at);
-      else fire(roomCode);
-    }, Math.min(wait, longestWaitMs));
+    const timer = setTimeout(
+      () => {
+        timers.delete(roomCode);
+        if (wait > longestWaitMs) arm(roomCode, at);
+        else fire(roomCode);
+      },
+      Math.min(wait, longestWaitMs),
+    );
     timer.unref();
     timers.set(roomCode, { at, timer });
   };

@@ -1,4 +1,17 @@
-import { chain, freeSeats, graceFor, joinChannel, lobbyInOrder, nothing, settingKeys, socketsOf, speakerTuningOf, withPatch, without, type Step } from './room-steps';
+import {
+  chain,
+  freeSeats,
+  graceFor,
+  joinChannel,
+  lobbyInOrder,
+  nothing,
+  settingKeys,
+  socketsOf,
+  speakerTuningOf,
+  withPatch,
+  without,
+  type Step,
+} from './room-steps';
 import type { LeaveReason, Participant, Role, RoomContext, RoomNotice, RoomSettings, LobbyEntry, SettingsPatch, WaitingReason } from './room.types';
 
 /**
@@ -11,55 +24,66 @@ export type Seated = Pick<LobbyEntry, 'userId' | 'displayName' | 'language' | 'h
 const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated => ({ userId, displayName, language, hardwareReady });
 
 /** Makes users participants (from the lobby or straight in). */
-export const seat = (users: Seated[], at: number) => (c: RoomContext): Step => {
-  let next = { participants: { ...c.participants }, lobby: { ...c.lobby }, graceDeadlines: c.graceDeadlines };
-  const step = nothing();
-  for (const user of users) {
-    const role: Role = user.userId === c.hostId ? 'host' : 'guest';
-    const connections = socketsOf(c, user.userId);
-    const member: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
-    next.participants[user.userId] = member;
-    next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
-    step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
-    if (next.lobby[user.userId]) {
-      next = { ...next, lobby: without(next.lobby, user.userId) };
-      step.notices.push({ type: 'lobby:admitted', userId: user.userId });
+export const seat =
+  (users: Seated[], at: number) =>
+  (c: RoomContext): Step => {
+    let next = { participants: { ...c.participants }, lobby: { ...c.lobby }, graceDeadlines: c.graceDeadlines };
+    const step = nothing();
+    for (const user of users) {
+      const role: Role = user.userId === c.hostId ? 'host' : 'guest';
+      const connections = socketsOf(c, user.userId);
+      const member: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
+      next.participants[user.userId] = member;
+      next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
+      step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
+      if (next.lobby[user.userId]) {
+        next = { ...next, lobby: without(next.lobby, user.userId) };
+        step.notices.push({ type: 'lobby:admitted', userId: user.userId });
+      }
+      // The newcomer's sockets enter the channel first, so they hear their own arrival too.
+      if (connections.length > 0) step.notices.push(joinChannel(c, connections));
+      step.notices.push({ type: 'participant:joined', participant: member });
     }
-    // The newcomer's sockets enter the channel first, so they hear their own arrival too.
-    if (connections.length > 0) step.notices.push(joinChannel(c, connections));
-    step.notices.push({ type: 'participant:joined', participant: member });
-  }
-  step.context = next;
-  return step;
-};
+    step.context = next;
+    return step;
+  };
 
 /** Admits waiting users in lobby order while seats are free. */
-export const admitWaiting = (at: number) => (c: RoomContext): Step => seat(lobbyInOrder(c).slice(0, freeSeats(c)), at)(c);
+export const admitWaiting =
+  (at: number) =>
+  (c: RoomContext): Step =>
+    seat(lobbyInOrder(c).slice(0, freeSeats(c)), at)(c);
 
 /** Lets one waiting user in; nothing if they no longer wait. */
-export const admit = (userId: string, at: number) => (c: RoomContext): Step => {
-  const waiting = c.lobby[userId];
-  return waiting ? seat([waiting], at)(c) : nothing();
-};
+export const admit =
+  (userId: string, at: number) =>
+  (c: RoomContext): Step => {
+    const waiting = c.lobby[userId];
+    return waiting ? seat([waiting], at)(c) : nothing();
+  };
 
-export const enterLobby = (user: Seated, at: number, reason: WaitingReason) => (c: RoomContext): Step => ({
-  context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at } }, graceDeadlines: graceFor(c, user.userId, at) },
-  persist: [],
-  notices: [
-    { type: 'lobby:waiting', userId: user.userId, reason },
-    { type: 'lobby:entered', moderators: moderatorsOf(c), userId: user.userId, displayName: user.displayName },
-  ],
-});
+export const enterLobby =
+  (user: Seated, at: number, reason: WaitingReason) =>
+  (c: RoomContext): Step => ({
+    context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at } }, graceDeadlines: graceFor(c, user.userId, at) },
+    persist: [],
+    notices: [
+      { type: 'lobby:waiting', userId: user.userId, reason },
+      { type: 'lobby:entered', moderators: moderatorsOf(c), userId: user.userId, displayName: user.displayName },
+    ],
+  });
 
-export const dropFromLobby = (userId: string, notice: 'lobby:left' | 'lobby:rejected', at: number) => (c: RoomContext): Step => ({
-  context: {
-    lobby: without(c.lobby, userId),
-    graceDeadlines: without(c.graceDeadlines, userId),
-    ...(notice === 'lobby:rejected' ? coolDown(c, [userId], at) : {}),
-  },
-  persist: [],
-  notices: [notice === 'lobby:left' ? { type: notice, moderators: moderatorsOf(c), userId } : { type: notice, userId }],
-});
+export const dropFromLobby =
+  (userId: string, notice: 'lobby:left' | 'lobby:rejected', at: number) =>
+  (c: RoomContext): Step => ({
+    context: {
+      lobby: without(c.lobby, userId),
+      graceDeadlines: without(c.graceDeadlines, userId),
+      ...(notice === 'lobby:rejected' ? coolDown(c, [userId], at) : {}),
+    },
+    persist: [],
+    notices: [notice === 'lobby:left' ? { type: notice, moderators: moderatorsOf(c), userId } : { type: notice, userId }],
+  });
 
 /** The cooldowns after turning `userIds` away at `at`, without those already over; nothing when cooldowns are off. */
 function coolDown(c: RoomContext, userIds: string[], at: number): Partial<RoomContext> {
@@ -73,79 +97,115 @@ function coolDown(c: RoomContext, userIds: string[], at: number): Partial<RoomCo
 export const coolingDown = (c: RoomContext, userId: string, at: number): boolean => (c.knockCooldowns[userId] ?? 0) > at;
 
 /** Who moderates the room: the host (present or not) and the co-hosts in it. */
-export const moderatorsOf = (c: RoomContext): string[] => [c.hostId, ...Object.values(c.participants).filter((p) => p.role === 'co_host').map((p) => p.userId)];
+export const moderatorsOf = (c: RoomContext): string[] => [
+  c.hostId,
+  ...Object.values(c.participants)
+    .filter((p) => p.role === 'co_host')
+    .map((p) => p.userId),
+];
 
 /** Makes a participant a co-host, or a guest again; nothing if they already are. */
-export const setCoHost = (userId: string, coHost: boolean) => (c: RoomContext): Step => {
-  const participant = c.participants[userId]!;
-  const role = coHost ? 'co_host' : 'guest';
-  if (participant.role === role) return nothing();
-  const updated: Participant = { ...participant, role };
-  return { context: { participants: { ...c.participants, [userId]: updated } }, persist: [], notices: [{ type: 'participant:updated', participant: updated }] };
-};
+export const setCoHost =
+  (userId: string, coHost: boolean) =>
+  (c: RoomContext): Step => {
+    const participant = c.participants[userId]!;
+    const role = coHost ? 'co_host' : 'guest';
+    if (participant.role === role) return nothing();
+    const updated: Participant = { ...participant, role };
+    return {
+      context: { participants: { ...c.participants, [userId]: updated } },
+      persist: [],
+      notices: [{ type: 'participant:updated', participant: updated }],
+    };
+  };
 
 /** Turns everyone waiting away, in serving order. */
-export const rejectWaiting = (at: number) => (c: RoomContext): Step => {
-  const waiting = lobbyInOrder(c).map((w) => w.userId);
-  if (waiting.length === 0) return nothing();
-  let graceDeadlines = c.graceDeadlines;
-  for (const userId of waiting) graceDeadlines = without(graceDeadlines, userId);
-  return {
-    context: { lobby: {}, graceDeadlines, ...coolDown(c, waiting, at) },
-    persist: [],
-    notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })),
+export const rejectWaiting =
+  (at: number) =>
+  (c: RoomContext): Step => {
+    const waiting = lobbyInOrder(c).map((w) => w.userId);
+    if (waiting.length === 0) return nothing();
+    let graceDeadlines = c.graceDeadlines;
+    for (const userId of waiting) graceDeadlines = without(graceDeadlines, userId);
+    return {
+      context: { lobby: {}, graceDeadlines, ...coolDown(c, waiting, at) },
+      persist: [],
+      notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })),
+    };
   };
-};
 
 /** Asks participants to mute: one, or everyone in the room but the asker. Changes nothing in the room. */
-export const askToMute = (by: string, userId: string | null, at: number) => (c: RoomContext): Step => {
-  const userIds = userId === null ? Object.keys(c.participants).filter((id) => id !== by) : [userId];
-  return { context: {}, persist: [], notices: userIds.length > 0 ? [{ type: 'participant:mute_requested', userIds, by, at }] : [] };
-};
-
-export const unseat = (userId: string, reason: LeaveReason, at: number) => (c: RoomContext): Step => {
-  const step: Step = {
-    context: { participants: without(c.participants, userId), graceDeadlines: without(c.graceDeadlines, userId), speaking: without(c.speaking, userId) },
-    persist: [{ kind: 'attendanceClosed', userId, reason, at }],
-    notices: [{ type: 'participant:left', userId, reason }],
+export const askToMute =
+  (by: string, userId: string | null, at: number) =>
+  (c: RoomContext): Step => {
+    const userIds = userId === null ? Object.keys(c.participants).filter((id) => id !== by) : [userId];
+    return { context: {}, persist: [], notices: userIds.length > 0 ? [{ type: 'participant:mute_requested', userIds, by, at }] : [] };
   };
-  const connections = socketsOf(c, userId);
-  if (connections.length > 0) step.notices.push({ type: 'channel:leave', connections });
-  if (reason === 'removed') {
-    step.context.removed = [...c.removed, userId];
-    step.notices.push({ type: 'participant:removed', userId });
-  }
-  // The floor stays with a silent speaker, but not with one who is gone.
-  if (c.activeSpeaker === userId) {
-    step.context.activeSpeaker = null;
-    step.notices.push({ type: 'speaker:changed', userId: null, at });
-  }
-  return step;
-};
 
-export const startRoom = (at: number) => (c: RoomContext): Step => ({
-  context: { startedAt: at },
-  persist: [{ kind: 'roomStarted', at }],
-  notices: [{ type: 'room:updated', settings: c.settings, status: 'active' }],
-});
+export const unseat =
+  (userId: string, reason: LeaveReason, at: number) =>
+  (c: RoomContext): Step => {
+    const step: Step = {
+      context: { participants: without(c.participants, userId), graceDeadlines: without(c.graceDeadlines, userId), speaking: without(c.speaking, userId) },
+      persist: [{ kind: 'attendanceClosed', userId, reason, at }],
+      notices: [{ type: 'participant:left', userId, reason }],
+    };
+    const connections = socketsOf(c, userId);
+    if (connections.length > 0) step.notices.push({ type: 'channel:leave', connections });
+    if (reason === 'removed') {
+      step.context.removed = [...c.removed, userId];
+      step.notices.push({ type: 'participant:removed', userId });
+    }
+    // The floor stays with a silent speaker, but not with one who is gone.
+    if (c.activeSpeaker === userId) {
+      step.context.activeSpeaker = null;
+      step.notices.push({ type: 'speaker:changed', userId: null, at });
+    }
+    return step;
+  };
+
+export const startRoom =
+  (at: number) =>
+  (c: RoomContext): Step => ({
+    context: { startedAt: at },
+    persist: [{ kind: 'roomStarted', at }],
+    notices: [{ type: 'room:updated', settings: c.settings, status: 'active' }],
+  });
 
 /** The host starts the room; waiting users come in with them unless the room is locked. */
-export const startRoomWith = (host: Seated, at: number) => (c: RoomContext): Step =>
-  chain(c, startRoom(at), seat([host], at), (next) => (next.settings.lock_room ? nothing() : admitWaiting(at)(next)));
+export const startRoomWith =
+  (host: Seated, at: number) =>
+  (c: RoomContext): Step =>
+    chain(c, startRoom(at), seat([host], at), (next) => (next.settings.lock_room ? nothing() : admitWaiting(at)(next)));
 
-export const endRoom = (at: number) => (c: RoomContext): Step => ({
-  context: { endedAt: at, participants: {}, lobby: {}, activeSpeaker: null, speaking: {}, connections: {}, graceDeadlines: {}, emptyDeadline: null, soloDeadline: null },
-  persist: [{ kind: 'roomEnded', at }],
-  notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
-});
+export const endRoom =
+  (at: number) =>
+  (c: RoomContext): Step => ({
+    context: {
+      endedAt: at,
+      participants: {},
+      lobby: {},
+      activeSpeaker: null,
+      speaking: {},
+      connections: {},
+      graceDeadlines: {},
+      emptyDeadline: null,
+      soloDeadline: null,
+    },
+    persist: [{ kind: 'roomEnded', at }],
+    notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
+  });
 
 /** Applies a settings change; a speaker key set to null is dropped (the server's value applies again). */
-export const configure = (patch: SettingsPatch) => (c: RoomContext): Step => {
-  const settings = withPatch(c.settings, patch);
-  const changed = (key: keyof RoomSettings) => settings[key] !== c.settings[key];
-  if (!settingKeys.some(changed)) return nothing();
-  const status = c.startedAt === null ? 'pending' : 'active';
-  const notices: RoomNotice[] = [{ type: 'room:updated', settings, status }];
-  if (changed('speaker_threshold_db') || changed('speaker_min_ms')) notices.push({ type: 'speaker:tuned', tuning: speakerTuningOf(settings) ?? { thresholdDb: null, minMs: null } });
-  return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices };
-};
+export const configure =
+  (patch: SettingsPatch) =>
+  (c: RoomContext): Step => {
+    const settings = withPatch(c.settings, patch);
+    const changed = (key: keyof RoomSettings) => settings[key] !== c.settings[key];
+    if (!settingKeys.some(changed)) return nothing();
+    const status = c.startedAt === null ? 'pending' : 'active';
+    const notices: RoomNotice[] = [{ type: 'room:updated', settings, status }];
+    if (changed('speaker_threshold_db') || changed('speaker_min_ms'))
+      notices.push({ type: 'speaker:tuned', tuning: speakerTuningOf(settings) ?? { thresholdDb: null, minMs: null } });
+    return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices };
+  };

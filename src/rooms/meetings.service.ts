@@ -67,7 +67,10 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
         const room = { id: randomUUID(), roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };
         if (!(await rooms.create(room))) continue;
         const { roomCode, name, hostId, createdAt } = room;
-        return view({ roomCode, name, status: 'pending', hostId, settings, createdAt, startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 }, principal);
+        return view(
+          { roomCode, name, status: 'pending', hostId, settings, createdAt, startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 },
+          principal,
+        );
       }
       throw new Error(`no free room code in ${codeAttempts} attempts`);
     },

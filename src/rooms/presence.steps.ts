@@ -8,64 +8,78 @@ import type { MediaState, Participant, RoomContext, RoomNotice } from './room.ty
  */
 
 /** Replaces a member with a changed copy and tells the room. */
-export const updateMember = (userId: string, patch: Partial<Participant>) => (c: RoomContext): Step => {
-  const current = c.participants[userId];
-  if (!current || (Object.keys(patch) as (keyof Participant)[]).every((key) => current[key] === patch[key])) return nothing();
-  const participant = { ...current, ...patch };
-  return { context: { participants: { ...c.participants, [userId]: participant } }, persist: [], notices: [{ type: 'participant:updated', participant }] };
-};
+export const updateMember =
+  (userId: string, patch: Partial<Participant>) =>
+  (c: RoomContext): Step => {
+    const current = c.participants[userId];
+    if (!current || (Object.keys(patch) as (keyof Participant)[]).every((key) => current[key] === patch[key])) return nothing();
+    const participant = { ...current, ...patch };
+    return { context: { participants: { ...c.participants, [userId]: participant } }, persist: [], notices: [{ type: 'participant:updated', participant }] };
+  };
 
 /** A participant's microphone and camera, on or off: the room hears of a change. */
-export const setMedia = (userId: string, media: MediaState) => (c: RoomContext): Step => {
-  const current = c.participants[userId]?.media;
-  if (current && current.audio === media.audio && current.video === media.video) return nothing();
-  return updateMember(userId, { media: { audio: media.audio, video: media.video } })(c);
-};
+export const setMedia =
+  (userId: string, media: MediaState) =>
+  (c: RoomContext): Step => {
+    const current = c.participants[userId]?.media;
+    if (current && current.audio === media.audio && current.video === media.video) return nothing();
+    return updateMember(userId, { media: { audio: media.audio, video: media.video } })(c);
+  };
 
 /** A socket of the user attached: they are connected and have no deadline; a participant's socket joins the channel. */
-export const connect = (userId: string, connectionId: string) => (c: RoomContext): Step => {
-  const sockets = socketsOf(c, userId);
-  if (sockets.includes(connectionId)) return nothing();
-  const connections = { ...c.connections, [userId]: [...sockets, connectionId] };
-  const next = { ...c, connections, graceDeadlines: without(c.graceDeadlines, userId) };
-  const step = updateMember(userId, { status: 'connected' })(next);
-  // A participant's newest socket carries their media (rtc.steps.ts): the one before it is told.
-  const previous = sockets.at(-1);
-  const superseded: RoomNotice[] = previous ? [{ type: 'rtc:superseded', connections: [previous] }] : [];
-  const notices: RoomNotice[] = c.participants[userId] ? [joinChannel(c, [connectionId]), ...superseded, ...step.notices] : step.notices;
-  return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices };
-};
+export const connect =
+  (userId: string, connectionId: string) =>
+  (c: RoomContext): Step => {
+    const sockets = socketsOf(c, userId);
+    if (sockets.includes(connectionId)) return nothing();
+    const connections = { ...c.connections, [userId]: [...sockets, connectionId] };
+    const next = { ...c, connections, graceDeadlines: without(c.graceDeadlines, userId) };
+    const step = updateMember(userId, { status: 'connected' })(next);
+    // A participant's newest socket carries their media (rtc.steps.ts): the one before it is told.
+    const previous = sockets.at(-1);
+    const superseded: RoomNotice[] = previous ? [{ type: 'rtc:superseded', connections: [previous] }] : [];
+    const notices: RoomNotice[] = c.participants[userId] ? [joinChannel(c, [connectionId]), ...superseded, ...step.notices] : step.notices;
+    return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices };
+  };
 
 /** A socket went away; the user's last one starts the reconnect grace. */
-export const disconnect = (userId: string, connectionId: string, at: number) => (c: RoomContext): Step => {
-  const sockets = socketsOf(c, userId);
-  if (!sockets.includes(connectionId)) return nothing();
-  const rest = sockets.filter((id) => id !== connectionId);
-  const connections = rest.length > 0 ? { ...c.connections, [userId]: rest } : without(c.connections, userId);
-  const leave: RoomNotice[] = c.participants[userId] ? [{ type: 'channel:leave', connections: [connectionId] }] : [];
-  if (rest.length > 0 || !(c.participants[userId] || c.lobby[userId])) return { context: { connections }, persist: [], notices: leave };
-  const next = { ...c, connections, graceDeadlines: graceFor({ ...c, connections }, userId, at) };
-  const step = updateMember(userId, { status: 'disconnected' })(next);
-  return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices: [...leave, ...step.notices] };
-};
+export const disconnect =
+  (userId: string, connectionId: string, at: number) =>
+  (c: RoomContext): Step => {
+    const sockets = socketsOf(c, userId);
+    if (!sockets.includes(connectionId)) return nothing();
+    const rest = sockets.filter((id) => id !== connectionId);
+    const connections = rest.length > 0 ? { ...c.connections, [userId]: rest } : without(c.connections, userId);
+    const leave: RoomNotice[] = c.participants[userId] ? [{ type: 'channel:leave', connections: [connectionId] }] : [];
+    if (rest.length > 0 || !(c.participants[userId] || c.lobby[userId])) return { context: { connections }, persist: [], notices: leave };
+    const next = { ...c, connections, graceDeadlines: graceFor({ ...c, connections }, userId, at) };
+    const step = updateMember(userId, { status: 'disconnected' })(next);
+    return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices: [...leave, ...step.notices] };
+  };
 
 /** Members and waiting users whose grace has run out leave (`disconnected`; the lobby's just go). */
-export const expireGrace = (at: number) => (c: RoomContext): Step => {
-  const due = Object.entries(c.graceDeadlines).filter(([, deadline]) => deadline <= at).map(([userId]) => userId);
-  return chain(
-    c,
-    ...due.map((userId) => (current: RoomContext): Step => {
-      if (current.participants[userId]) return unseat(userId, 'disconnected', at)(current);
-      if (current.lobby[userId]) return dropFromLobby(userId, 'lobby:left', at)(current);
-      return { context: { graceDeadlines: without(current.graceDeadlines, userId) }, persist: [], notices: [] };
-    }),
-  );
-};
+export const expireGrace =
+  (at: number) =>
+  (c: RoomContext): Step => {
+    const due = Object.entries(c.graceDeadlines)
+      .filter(([, deadline]) => deadline <= at)
+      .map(([userId]) => userId);
+    return chain(
+      c,
+      ...due.map((userId) => (current: RoomContext): Step => {
+        if (current.participants[userId]) return unseat(userId, 'disconnected', at)(current);
+        if (current.lobby[userId]) return dropFromLobby(userId, 'lobby:left', at)(current);
+        return { context: { graceDeadlines: without(current.graceDeadlines, userId) }, persist: [], notices: [] };
+      }),
+    );
+  };
 
 /** A member's hardware status is told to the room; a waiting user's changes quietly. */
-export const setHardware = (userId: string, hardwareReady: boolean) => (c: RoomContext): Step => {
-  const waiting = c.lobby[userId];
-  if (!waiting) return updateMember(userId, { hardwareReady })(c);
-  if (waiting.hardwareReady === hardwareReady) return nothing();
-  return { context: { lobby: { ...c.lobby, [userId]: { ...waiting, hardwareReady } } }, persist: [], notices: [] };
-};
+export const setHardware =
+  (userId: string, hardwareReady: boolean) =>
+  (c: RoomContext): Step => {
+    const waiting = c.lobby[userId];
+    if (!waiting) return updateMember(userId, { hardwareReady })(c);
+    if (waiting.hardwareReady === hardwareReady) return nothing();
+    return { context: { lobby: { ...c.lobby, [userId]: { ...waiting, hardwareReady } } }, persist: [], notices: [] };
+  };

@@ -70,13 +70,24 @@ export function liveStateOf(c: RoomContext): LiveRoomState {
 
 /** What to write to an empty live state so that it holds the room's whole live state. */
 export function fullLiveChange(c: RoomContext): LiveStateChange | null {
-  const bare: RoomContext = { ...c, participants: {}, lobby: {}, activeSpeaker: null, connections: {}, graceDeadlines: {}, emptyDeadline: null, soloDeadline: null, knockCooldowns: {} };
+  const bare: RoomContext = {
+    ...c,
+    participants: {},
+    lobby: {},
+    activeSpeaker: null,
+    connections: {},
+    graceDeadlines: {},
+    emptyDeadline: null,
+    soloDeadline: null,
+    knockCooldowns: {},
+  };
   return liveChange(bare, c);
 }
 
 /** Whether a store holds nothing for a room: never started, ended, expired, or lost with Redis. */
 export const isEmptyLiveState = (live: LiveRoomState): boolean =>
-  live.activeSpeaker === null && [live.participants, live.lobby, live.deadlines, live.connections, live.knockCooldowns].every((map) => Object.keys(map).length === 0);
+  live.activeSpeaker === null &&
+  [live.participants, live.lobby, live.deadlines, live.connections, live.knockCooldowns].every((map) => Object.keys(map).length === 0);
 
 /** The room's deadlines under their stored names: `empty_room`, `solo_room` and `grace:{user_id}`. */
 function namedDeadlines(c: RoomContext): Record<string, number> {
@@ -88,12 +99,7 @@ function namedDeadlines(c: RoomContext): Record<string, number> {
 }
 
 /** Rebuilds a room's context from what PostgreSQL and the live state hold. */
-export function contextFromStores(
-  stored: StoredRoom,
-  live: LiveRoomState,
-  timings: RoomTimings,
-  now: number,
-): RoomContext {
+export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timings: RoomTimings, now: number): RoomContext {
   const connections = stored.status === 'ended' ? {} : live.connections;
   const participants: Record<string, Participant> = {};
   if (stored.status !== 'ended') {

@@ -123,7 +123,8 @@ export function createRoomRepository(orm: Orm, webhookEndpoints: readonly string
       // One message: the fence (if any), then the room and its attendance. The fence waits for the
       // previous owner's write in flight (it holds the row lock) and shuts it out; the reads after
       // it take their own snapshots, so they see that write.
-      const fence: SqlStatement[] = epoch === undefined ? [] : [['update rooms set owner_epoch = ? where room_code = ? and owner_epoch <= ?', [epoch, roomCode, epoch]]];
+      const fence: SqlStatement[] =
+        epoch === undefined ? [] : [['update rooms set owner_epoch = ? where room_code = ? and owner_epoch <= ?', [epoch, roomCode, epoch]]];
       const results = await sql.batch([...fence, [selectRoom, [roomCode]], [selectAttendance, [roomCode]]]);
       const [roomResult, attendanceResult] = results.slice(fence.length) as [QueryResult<RoomRow>, QueryResult<AttendanceRow>];
       const room = roomResult.rows[0];
@@ -179,11 +180,16 @@ const noFence: EpochGuard = { sql: '', params: [] };
 function toSql(roomId: string, change: DurableChange, guard: EpochGuard): SqlStatement[] {
   switch (change.kind) {
     case 'roomStarted':
-      return [[`update rooms set status = 'active', started_at = ? where id = ? and status = 'pending'${guard.sql}`, [new Date(change.at), roomId, ...guard.params]]];
+      return [
+        [`update rooms set status = 'active', started_at = ? where id = ? and status = 'pending'${guard.sql}`, [new Date(change.at), roomId, ...guard.params]],
+      ];
     case 'roomEnded':
       return [
         [`update rooms set status = 'ended', ended_at = ? where id = ? and status <> 'ended'${guard.sql}`, [new Date(change.at), roomId, ...guard.params]],
-        [`update participants set left_at = ?, left_reason = 'ended' where room_id = ? and left_at is null${guard.sql}`, [new Date(change.at), roomId, ...guard.params]],
+        [
+          `update participants set left_at = ?, left_reason = 'ended' where room_id = ? and left_at is null${guard.sql}`,
+          [new Date(change.at), roomId, ...guard.params],
+        ],
       ];
     case 'settingsChanged':
       return [[`update rooms set settings = ?::jsonb where id = ?${guard.sql}`, [JSON.stringify(change.settings), roomId, ...guard.params]]];

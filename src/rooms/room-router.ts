@@ -138,11 +138,17 @@ export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, 
         return { participant: next.participants[command.userId]! };
       case 'admitAll':
         return {
-          admitted: lobbyInOrder(before).filter((w) => next.participants[w.userId]).map((w) => w.userId),
+          admitted: lobbyInOrder(before)
+            .filter((w) => next.participants[w.userId])
+            .map((w) => w.userId),
           waiting: lobbyInOrder(next).map((w) => w.userId),
         };
       case 'rejectAll':
-        return { rejected: lobbyInOrder(before).filter((w) => !next.lobby[w.userId]).map((w) => w.userId) };
+        return {
+          rejected: lobbyInOrder(before)
+            .filter((w) => !next.lobby[w.userId])
+            .map((w) => w.userId),
+        };
       case 'requestMute':
         return { requested: command.userId === null ? Object.keys(next.participants).filter((id) => id !== command.by) : [command.userId] };
       case 'viewParticipants':

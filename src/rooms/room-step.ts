@@ -12,9 +12,7 @@ import { initialRoomContext, type DurableChange, type Refusal, type RoomContext,
 export type RoomSnapshot = SnapshotFrom<typeof roomMachine>;
 export type { RoomStatus };
 
-export type StepResult =
-  | { refused: Refusal }
-  | { refused: null; snapshot: RoomSnapshot; changes: DurableChange[]; notices: RoomNotice[]; changed: boolean };
+export type StepResult = { refused: Refusal } | { refused: null; snapshot: RoomSnapshot; changes: DurableChange[]; notices: RoomNotice[]; changed: boolean };
 
 /**
  * The scope every step runs in. xstate's public `transition(machine, snapshot, event)` builds a
@@ -27,7 +25,15 @@ let stepActions: ExecutableActionObject[] = [];
 const scope: Parameters<typeof roomMachine.transition>[2] = (() => {
   // Never started: it only lends the scope an actor reference and a system. Its input is a placeholder.
   const self = createActor(roomMachine, {
-    input: { roomId: '', roomCode: '', name: '', hostId: '', createdAt: 0, settings: { lock_room: false, enable_transcription: false, max_participants: 2 }, timings: { emptyRoomTimeoutMs: 0, soloRoomTimeoutMs: 0, reconnectGraceMs: 0, lobbyRejectCooldownMs: 0 } },
+    input: {
+      roomId: '',
+      roomCode: '',
+      name: '',
+      hostId: '',
+      createdAt: 0,
+      settings: { lock_room: false, enable_transcription: false, max_participants: 2 },
+      timings: { emptyRoomTimeoutMs: 0, soloRoomTimeoutMs: 0, reconnectGraceMs: 0, lobbyRejectCooldownMs: 0 },
+    },
   });
   return {
     self,

@@ -48,8 +48,7 @@ export const socketsOf = (c: RoomContext, userId: string) => c.connections[userI
 export const seesParticipants = (c: RoomContext, userId: string): boolean => userId === c.hostId || Object.hasOwn(c.participants, userId);
 
 /** The lobby in the order it is served: first come, first admitted. */
-export const lobbyInOrder = (c: RoomContext): LobbyEntry[] =>
-  Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));
+export const lobbyInOrder = (c: RoomContext): LobbyEntry[] => Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));
 
 /** The earliest deadline of the room (empty room, reconnect grace), or null. */
 export const nextDeadline = (c: RoomContext): number | null => {

@@ -6,7 +6,6 @@ import type { RoomSettings } from './room.types';
 export const roomStatuses = ['pending', 'active', 'ended'] as const;
 export type RoomStatus = (typeof roomStatuses)[number];
 
-
 /** A meeting room: its share code, host, lifecycle timestamps and settings. */
 export class Room {
   readonly id: string = randomUUID();

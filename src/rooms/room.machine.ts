@@ -1,9 +1,34 @@
 import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
-import { admit, admitWaiting, askToMute, configure, coolingDown, dropFromLobby, endRoom, enterLobby, rejectWaiting, seat, setCoHost, startRoom, startRoomWith, unseat, type Seated } from './lobby.steps';
+import {
+  admit,
+  admitWaiting,
+  askToMute,
+  configure,
+  coolingDown,
+  dropFromLobby,
+  endRoom,
+  enterLobby,
+  rejectWaiting,
+  seat,
+  setCoHost,
+  startRoom,
+  startRoomWith,
+  unseat,
+  type Seated,
+} from './lobby.steps';
 import { connect, disconnect, expireGrace, setHardware, setMedia } from './presence.steps';
 import { mediaSocketOf, relaySignal } from './rtc.steps';
 import { freeSeats, seesParticipants, type Step } from './room-steps';
-import { initialRoomContext, type DurableChange, type Refusal, type RefusalCode, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
+import {
+  initialRoomContext,
+  type DurableChange,
+  type Refusal,
+  type RefusalCode,
+  type RoomContext,
+  type RoomEvent,
+  type RoomInput,
+  type RoomNotice,
+} from './room.types';
 import { startSpeaking, stopSpeaking } from './speaker.steps';
 
 /**
@@ -162,7 +187,10 @@ export const roomMachine = room.createMachine({
       { actions: refuse('NOT_A_PARTICIPANT', 'Join the room (POST /join) before attaching to it') },
     ],
     detach: { actions: 'detachSocket' },
-    setHardware: [{ guard: or(['isPresent', 'isWaiting']), actions: 'setHardware' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants and waiting users have hardware status') }],
+    setHardware: [
+      { guard: or(['isPresent', 'isWaiting']), actions: 'setHardware' },
+      { actions: refuse('NOT_A_PARTICIPANT', 'Only participants and waiting users have hardware status') },
+    ],
     expire: { actions: 'expireGraces' },
     reject: [refuseUnlessModerator, { guard: 'isWaiting', actions: 'reject' }, { actions: notWaiting }],
     rejectAll: [refuseUnlessModerator, { actions: 'rejectLobby' }],
@@ -249,10 +277,7 @@ export const roomMachine = room.createMachine({
           { guard: and(['roomLocked', 'unlocks']), actions: ['reconfigure', 'admitLobby'] },
           { actions: 'reconfigure' },
         ],
-        expire: [
-          { guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed']), target: 'ended', actions: 'endRoom' },
-          { actions: 'expireGraces' },
-        ],
+        expire: [{ guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed']), target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
         // README "Realtime", active speaker. Speaking starts and stops come from the detectors on the socket nodes.
         speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
         speakingStopped: { actions: 'stopSpeaking' },

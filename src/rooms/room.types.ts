@@ -62,7 +62,16 @@ export interface LobbyEntry {
 }
 
 /** Codes a command can be refused with (a subset of the error catalog, src/contract/errors.ts). */
-export type RefusalCode = 'NOT_HOST' | 'NOT_A_PARTICIPANT' | 'REMOVED_FROM_ROOM' | 'ROOM_NOT_FOUND' | 'ROOM_FULL' | 'NOT_IN_LOBBY' | 'VALIDATION_FAILED' | 'LOBBY_COOLDOWN' | 'SUPERSEDED';
+export type RefusalCode =
+  | 'NOT_HOST'
+  | 'NOT_A_PARTICIPANT'
+  | 'REMOVED_FROM_ROOM'
+  | 'ROOM_NOT_FOUND'
+  | 'ROOM_FULL'
+  | 'NOT_IN_LOBBY'
+  | 'VALIDATION_FAILED'
+  | 'LOBBY_COOLDOWN'
+  | 'SUPERSEDED';
 export interface Refusal {
   code: RefusalCode;
   detail: string;

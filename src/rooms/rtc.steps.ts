@@ -12,7 +12,9 @@ import type { RoomContext, RtcSignalBody } from './room.types';
 export const mediaSocketOf = (c: RoomContext, userId: string): string | undefined => socketsOf(c, userId).at(-1);
 
 /** Hands a signal to the media socket of `to`, if they have one attached. Changes nothing. */
-export const relaySignal = (from: string, to: string, signal: RtcSignalBody) => (c: RoomContext): Step => {
-  const connection = mediaSocketOf(c, to);
-  return { context: {}, persist: [], notices: connection ? [{ type: 'rtc:signal', connection, from, signal }] : [] };
-};
+export const relaySignal =
+  (from: string, to: string, signal: RtcSignalBody) =>
+  (c: RoomContext): Step => {
+    const connection = mediaSocketOf(c, to);
+    return { context: {}, persist: [], notices: connection ? [{ type: 'rtc:signal', connection, from, signal }] : [] };
+  };

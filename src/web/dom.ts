@@ -9,7 +9,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Att
     else if (value === true) element.setAttribute(name, '');
     else if (value !== false && value !== null && value !== undefined) element.setAttribute(name, String(value));
   }
-  element.append(...children.filter((child): child is Node | string | number => child !== null && child !== undefined && child !== false).map((child) => (typeof child === 'number' ? String(child) : child)));
+  element.append(
+    ...children
+      .filter((child): child is Node | string | number => child !== null && child !== undefined && child !== false)
+      .map((child) => (typeof child === 'number' ? String(child) : child)),
+  );
   return element;
 }
 
@@ -59,5 +63,10 @@ export function errorBox(error: unknown): HTMLElement {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'INTERNAL';
   const fields = (error as { errors?: { path: string; message: string }[] }).errors ?? [];
   const message = error instanceof Error ? error.message : String(error);
-  return h('p', { role: 'alert', class: 'error', 'data-code': code }, message, ...fields.map((f) => h('span', { class: 'field-error' }, `${f.path}: ${f.message}`)));
+  return h(
+    'p',
+    { role: 'alert', class: 'error', 'data-code': code },
+    message,
+    ...fields.map((f) => h('span', { class: 'field-error' }, `${f.path}: ${f.message}`)),
+  );
 }

@@ -106,7 +106,8 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
 
   /** The level goes to the room for the active speaker: silence while the microphone is off. */
   const startLevels = () => {
-    if (phase === 'room' && media.meter && !stopLevels) stopLevels = reportLevels(media.meter, (level) => client.sendLevel(code, session.snapshot.microphoneOn ? level : -127));
+    if (phase === 'room' && media.meter && !stopLevels)
+      stopLevels = reportLevels(media.meter, (level) => client.sendLevel(code, session.snapshot.microphoneOn ? level : -127));
   };
 
   const enterRoom = () => {
@@ -140,7 +141,11 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
         h(
           'div',
           { class: 'card' },
-          h('h2', { class: 'waiting' }, reason === 'locked' ? 'Waiting for the host to let you in' : 'The meeting has not started yet: you will be let in when the host arrives.'),
+          h(
+            'h2',
+            { class: 'waiting' },
+            reason === 'locked' ? 'Waiting for the host to let you in' : 'The meeting has not started yet: you will be let in when the host arrives.',
+          ),
           h('p', { class: 'hint' }, 'Keep this page open. Meanwhile, check your microphone:'),
           meter.element,
           cancel,
@@ -158,7 +163,13 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
       'superseded',
       h('h1', {}, 'You joined from another tab'),
       h('p', { class: 'lead' }, 'Your camera and microphone are in the call there.'),
-      h('p', {}, h('button', { type: 'button', class: 'primary', onclick: () => void attach().catch(failed) }, 'Use this tab instead'), ' ', h('a', { href: '/' }, 'Home')),
+      h(
+        'p',
+        {},
+        h('button', { type: 'button', class: 'primary', onclick: () => void attach().catch(failed) }, 'Use this tab instead'),
+        ' ',
+        h('a', { href: '/' }, 'Home'),
+      ),
     );
   };
 

@@ -34,7 +34,9 @@ function deviceSelect(name: string, label: string, devices: MediaDeviceInfo[], c
     { name, disabled: devices.length === 0 },
     ...(devices.length === 0
       ? [h('option', { value: '' }, `No ${label.toLowerCase()} available`)]
-      : devices.map((device, index) => h('option', { value: device.deviceId, selected: device.deviceId === current }, device.label || `${label} ${index + 1}`))),
+      : devices.map((device, index) =>
+          h('option', { value: device.deviceId, selected: device.deviceId === current }, device.label || `${label} ${index + 1}`),
+        )),
   );
   select.addEventListener('change', () => onChange(select.value));
   return h('label', { class: 'field' }, label, select);
@@ -53,7 +55,11 @@ export function showPrejoin(room: RoomView, isHost: boolean, media: LocalMedia, 
   const microphoneId = tracks?.getAudioTracks()[0]?.getSettings().deviceId;
   const reopen = (choice: { cameraId?: string; microphoneId?: string }) => void media.open({ cameraId, microphoneId, ...choice });
   const join = h('button', { type: 'button', class: 'primary' }, 'Join meeting');
-  const lead = isHost ? 'You are the host: joining starts the meeting.' : room.status === 'active' ? 'The meeting is on.' : 'The host has not started the meeting yet.';
+  const lead = isHost
+    ? 'You are the host: joining starts the meeting.'
+    : room.status === 'active'
+      ? 'The meeting is on.'
+      : 'The host has not started the meeting yet.';
   const screen = showScreen(
     'prejoin',
     h('h1', {}, room.name),

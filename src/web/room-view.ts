@@ -67,7 +67,12 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
   const element = h(
     'div',
     { class: 'room' },
-    h('div', { class: 'row' }, heading, h('div', { class: 'controls' }, microphone, camera, h('button', { type: 'button', class: 'danger', onclick: () => actions.leave() }, 'Leave'))),
+    h(
+      'div',
+      { class: 'row' },
+      heading,
+      h('div', { class: 'controls' }, microphone, camera, h('button', { type: 'button', class: 'danger', onclick: () => actions.leave() }, 'Leave')),
+    ),
     banner,
     callNote,
     h('div', { class: 'room-body' }, tiles, panel),
@@ -105,7 +110,11 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
         'data-speaking': String(speaking),
         'data-self': self,
       },
-      self ? (hasCamera(selfVideo) && state.cameraOn ? selfVideo : h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name))) : remoteMedia(participant, state),
+      self
+        ? hasCamera(selfVideo) && state.cameraOn
+          ? selfVideo
+          : h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(participant.display_name))
+        : remoteMedia(participant, state),
       h(
         'figcaption',
         {},
@@ -140,7 +149,7 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     const people = [...state.participants.values()].sort((a, b) => (a.role === 'host' ? -1 : b.role === 'host' ? 1 : a.joined_at.localeCompare(b.joined_at)));
     const coHost = state.participants.get(selfId)?.role === 'co_host';
     tiles.replaceChildren(...people.map((participant) => tile(participant, state, coHost)));
-    for (const [userId, video] of videos) if (!state.media.has(userId)) (video.srcObject = null), videos.delete(userId);
+    for (const [userId, video] of videos) if (!state.media.has(userId)) ((video.srcObject = null), videos.delete(userId));
     microphone.textContent = state.microphoneOn ? 'Mute' : 'Unmute';
     microphone.setAttribute('aria-pressed', String(!state.microphoneOn));
     microphone.onclick = () => actions.setMicrophone(!state.microphoneOn);
@@ -162,7 +171,13 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     admitAll.disabled = rejectAll.disabled = state.lobby.size === 0;
     lobbyList.replaceChildren(
       ...(state.lobby.size === 0
-        ? [h('li', { class: 'empty' }, state.room.settings.lock_room ? 'Nobody is waiting.' : 'Nobody is waiting. The room is open: people with the link come straight in.')]
+        ? [
+            h(
+              'li',
+              { class: 'empty' },
+              state.room.settings.lock_room ? 'Nobody is waiting.' : 'Nobody is waiting. The room is open: people with the link come straight in.',
+            ),
+          ]
         : [...state.lobby.values()].map((entry) =>
             h(
               'li',

@@ -19,7 +19,18 @@ export function createRoomWebhooks(publicBaseUrl: string, dispatcher: { wake(): 
     eventsOf: (outcome) => webhookEventsOf(outcome, publicBaseUrl),
     created: (room) => [
       roomCreatedEvent(
-        { roomCode: room.roomCode, name: room.name, status: 'pending', hostId: room.hostId, settings: room.settings, createdAt: room.createdAt, startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 },
+        {
+          roomCode: room.roomCode,
+          name: room.name,
+          status: 'pending',
+          hostId: room.hostId,
+          settings: room.settings,
+          createdAt: room.createdAt,
+          startedAt: null,
+          endedAt: null,
+          participantCount: 0,
+          lobbyCount: 0,
+        },
         publicBaseUrl,
       ),
     ],

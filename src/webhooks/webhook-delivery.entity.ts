@@ -50,7 +50,10 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
   },
   indexes: [
     // The dispatcher's two questions: which rows are due, and which is first in its room's queue.
-    { name: 'webhook_deliveries_due_idx', expression: `create index "webhook_deliveries_due_idx" on "webhook_deliveries" ("next_attempt_at") where "status" = 'pending'` },
+    {
+      name: 'webhook_deliveries_due_idx',
+      expression: `create index "webhook_deliveries_due_idx" on "webhook_deliveries" ("next_attempt_at") where "status" = 'pending'`,
+    },
     {
       name: 'webhook_deliveries_queue_idx',
       expression: `create index "webhook_deliveries_queue_idx" on "webhook_deliveries" ("endpoint", "room_code", "seq") where "status" = 'pending'`,

@@ -209,7 +209,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const poller = setInterval(() => void claim(), pollEveryMs);
   poller.unref();
   const pruneOld = () => {
-    sql.query(prune, [options.retentionMs / 1000]).catch((error: unknown) => logger.warn({ err: error, component: 'webhooks' }, 'pruning webhook deliveries failed'));
+    sql
+      .query(prune, [options.retentionMs / 1000])
+      .catch((error: unknown) => logger.warn({ err: error, component: 'webhooks' }, 'pruning webhook deliveries failed'));
   };
   pruneOld();
   const pruner = setInterval(pruneOld, pruneEveryMs);

@@ -13,7 +13,11 @@ import type { WebhookEvent } from './webhook-events';
  * `condition` is appended to its WHERE: the room command's fence, so that the rows are written
  * only if the command's other writes are.
  */
-export function outboxInsert(events: readonly WebhookEvent[], endpoints: readonly string[], condition: { sql: string; params: readonly unknown[] }): SqlStatement {
+export function outboxInsert(
+  events: readonly WebhookEvent[],
+  endpoints: readonly string[],
+  condition: { sql: string; params: readonly unknown[] },
+): SqlStatement {
   return [
     `insert into webhook_deliveries (id, event_id, endpoint, room_code, type, body, created_at)
      select gen_random_uuid(), (e.event->>'id')::uuid, endpoint, e.event->>'room_code', e.event->>'type', e.event, (e.event->>'created_at')::timestamptz

@@ -25,7 +25,18 @@ async function main(command: string | undefined, args: string[]): Promise<void> 
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, not "${args[0]}"`);
       const failed = await em.find(WebhookDelivery, { status: 'failed' }, { orderBy: { createdAt: 'desc' }, limit });
       for (const d of failed) {
-        console.log(JSON.stringify({ seq: d.seq, event_id: d.eventId, type: d.type, room_code: d.roomCode, endpoint: d.endpoint, attempts: d.attempts, last_error: d.lastError, created_at: d.createdAt }));
+        console.log(
+          JSON.stringify({
+            seq: d.seq,
+            event_id: d.eventId,
+            type: d.type,
+            room_code: d.roomCode,
+            endpoint: d.endpoint,
+            attempts: d.attempts,
+            last_error: d.lastError,
+            created_at: d.createdAt,
+          }),
+        );
       }
       if (failed.length === 0) console.error('no failed deliveries');
     } else if (command === 'replay' && args.length > 0) {

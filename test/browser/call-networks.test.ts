@@ -2,7 +2,16 @@ import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
 import { closeBrowsers, launchBrowser, poll, type UserPage } from '../support/browser';
-import { connectionStates, expectMediaFrom, gathering, iceErrors, joinFromPage, openCallPage, selectedCandidateTypes, type CallPageOptions } from '../support/call-page';
+import {
+  connectionStates,
+  expectMediaFrom,
+  gathering,
+  iceErrors,
+  joinFromPage,
+  openCallPage,
+  selectedCandidateTypes,
+  type CallPageOptions,
+} from '../support/call-page';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { testRedisUrl } from '../support/env';
 import { startHaproxy, type LoadBalancer } from '../support/haproxy';
@@ -131,7 +140,12 @@ describe('pages that may only use TURN relays, through coturn', () => {
         // Both pages make their connection and gather candidates; coturn refuses the allocation
         // (401) and a relay-only page has no other candidate, so the call never connects.
         for (const page of [host.page, other.page]) {
-          await poll('candidate gathering over', () => gathering(page), (states) => states.length === 1 && states[0]!.state === 'complete', { timeoutMs: 20_000 });
+          await poll(
+            'candidate gathering over',
+            () => gathering(page),
+            (states) => states.length === 1 && states[0]!.state === 'complete',
+            { timeoutMs: 20_000 },
+          );
           expect(await gathering(page)).toEqual([{ state: 'complete', candidates: 0 }]);
           expect((await iceErrors(page)).map((error) => error.errorCode)).toContain(401);
         }

@@ -1,6 +1,17 @@
 import type { Browser, Page } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
-import { closeBrowsers, launchBrowser, makeTempDir, poll, screenOf, screenshot, waitForScreen, writeSilenceWav, writeToneWav, type UserPage } from '../support/browser';
+import {
+  closeBrowsers,
+  launchBrowser,
+  makeTempDir,
+  poll,
+  screenOf,
+  screenshot,
+  waitForScreen,
+  writeSilenceWav,
+  writeToneWav,
+  type UserPage,
+} from '../support/browser';
 import { connectionStates, expectMediaFrom as expectMedia, joinFromPage, openCallPage, received, tileOf } from '../support/call-page';
 import { userChannel } from '../../src/realtime/channels';
 import { createRoom, meetings, type Actor } from '../support/meetings';
@@ -26,7 +37,10 @@ describe('calls on the meeting page', () => {
     server = await startServer();
     api = meetings(server);
     const dir = await makeTempDir('calls');
-    [toneBrowser, quietBrowser] = await Promise.all([launchBrowser({ audioWav: await writeToneWav(dir) }), launchBrowser({ audioWav: await writeSilenceWav(dir) })]);
+    [toneBrowser, quietBrowser] = await Promise.all([
+      launchBrowser({ audioWav: await writeToneWav(dir) }),
+      launchBrowser({ audioWav: await writeSilenceWav(dir) }),
+    ]);
   });
   afterEach(async () => {
     const errors = pages.flatMap((user) => user.errors);
@@ -52,7 +66,13 @@ describe('calls on the meeting page', () => {
   }
 
   const join = (page: Page, roomCode: string, screen: 'room' | 'waiting') => joinFromPage(page, server.url, roomCode, screen);
-  const expectMediaFrom = (page: Page, from: string, what: string) => expectMedia(page, from, what, pages.map((user) => user.page));
+  const expectMediaFrom = (page: Page, from: string, what: string) =>
+    expectMedia(
+      page,
+      from,
+      what,
+      pages.map((user) => user.page),
+    );
 
   test(
     "three people in one room each see and hear the other two; the microphone and camera switches and a host's mute request show on everyone's page",
@@ -72,7 +92,11 @@ describe('calls on the meeting page', () => {
         // Two calls each, no more: nobody renegotiated into a second connection with the same person.
         expect((await connectionStates(person.page)).filter((state) => state === 'connected')).toHaveLength(2);
       }
-      await poll("the host's tile highlighted as speaking", () => tileOf(people[0]!.page, host.userId).getAttribute('data-speaking'), (value) => value === 'true');
+      await poll(
+        "the host's tile highlighted as speaking",
+        () => tileOf(people[0]!.page, host.userId).getAttribute('data-speaking'),
+        (value) => value === 'true',
+      );
 
       // docs/screenshots/call-three.png with SCREENSHOT_DIR=docs/screenshots, as the page's other screens.
       await screenshot(people[1]!.page, 'call-three');
@@ -90,14 +114,22 @@ describe('calls on the meeting page', () => {
       }
       await screenshot(hostPage, 'call-muted');
       await screenOf(adaPage, 'room').getByRole('button', { name: 'Unmute', exact: true }).click();
-      await poll("Ada's Muted badge gone", () => tileOf(hostPage, ada).locator('[data-muted]').count(), (count) => count === 0);
+      await poll(
+        "Ada's Muted badge gone",
+        () => tileOf(hostPage, ada).locator('[data-muted]').count(),
+        (count) => count === 0,
+      );
 
       // The host asks Bo to mute: Bo's page turns the microphone off and says so; everyone sees him muted.
       await tileOf(hostPage, bo).getByRole('button', { name: 'Ask to mute', exact: true }).click();
       await screenOf(boPage, 'room').getByRole('button', { name: 'Unmute', exact: true }).waitFor({ state: 'visible' });
       await boPage.getByRole('status').filter({ hasText: 'The host muted your microphone' }).waitFor({ state: 'visible' });
       await tileOf(adaPage, bo).locator('[data-muted]').waitFor({ state: 'visible' });
-      expect(await boPage.evaluate('window.__pcs.flatMap((pc) => pc.getSenders()).filter((s) => s.track && s.track.kind === "audio").every((s) => !s.track.enabled)')).toBe(true);
+      expect(
+        await boPage.evaluate(
+          'window.__pcs.flatMap((pc) => pc.getSenders()).filter((s) => s.track && s.track.kind === "audio").every((s) => !s.track.enabled)',
+        ),
+      ).toBe(true);
     },
     stepTimeout,
   );
@@ -117,7 +149,9 @@ describe('calls on the meeting page', () => {
 
       // The guest waits; nothing of the call reaches them (signals on the wire, connections in the page).
       const signalsToGuest: string[] = [];
-      guestPage.page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => String(payload).includes('rtc:') && signalsToGuest.push(String(payload).slice(0, 80))));
+      guestPage.page.on('websocket', (socket) =>
+        socket.on('framereceived', ({ payload }) => String(payload).includes('rtc:') && signalsToGuest.push(String(payload).slice(0, 80))),
+      );
       await join(guestPage.page, room.room_code, 'waiting');
       const entry = screenOf(hostPage.page, 'room').locator(`[data-lobby-entry][data-user-id="${guest.user.id}"]`);
       await entry.waitFor({ state: 'visible' });
@@ -129,7 +163,12 @@ describe('calls on the meeting page', () => {
       const admittedAt = Date.now();
       await entry.getByRole('button', { name: 'Admit', exact: true }).click();
       await waitForScreen(guestPage.page, 'room');
-      await poll('the first frame of the host on the guest page', () => received(guestPage.page, host.userId), (seen) => seen.videoWidth > 0, { timeoutMs: 30_000, intervalMs: 20 });
+      await poll(
+        'the first frame of the host on the guest page',
+        () => received(guestPage.page, host.userId),
+        (seen) => seen.videoWidth > 0,
+        { timeoutMs: 30_000, intervalMs: 20 },
+      );
       console.log(`admission to the first remote video frame: ${Date.now() - admittedAt} ms`);
       expect(signalsToGuest.length).toBeGreaterThan(0);
       await expectMediaFrom(guestPage.page, host.userId, 'the admitted guest receiving the host');
@@ -146,10 +185,22 @@ describe('calls on the meeting page', () => {
       // Removed: every connection of the removed guest closes, on their page and on the others'; the others' call goes on.
       await tileOf(hostPage.page, guest.user.id).getByRole('button', { name: 'Remove', exact: true }).click();
       await waitForScreen(guestPage.page, 'removed');
-      await poll("the removed guest's connections closed on their page", () => connectionStates(guestPage.page), (states) => states.length > 0 && states.every((state) => state === 'closed'));
+      await poll(
+        "the removed guest's connections closed on their page",
+        () => connectionStates(guestPage.page),
+        (states) => states.length > 0 && states.every((state) => state === 'closed'),
+      );
       const stateOf = (page: Page, index: number) => connectionStates(page).then((states) => states[index]);
-      await poll("the host's connection with the removed guest closed", () => stateOf(hostPage.page, hostFromGuest.pc), (state) => state === 'closed');
-      await poll("the other guest's connection with the removed guest closed", () => stateOf(otherPage.page, otherFromGuest.pc), (state) => state === 'closed');
+      await poll(
+        "the host's connection with the removed guest closed",
+        () => stateOf(hostPage.page, hostFromGuest.pc),
+        (state) => state === 'closed',
+      );
+      await poll(
+        "the other guest's connection with the removed guest closed",
+        () => stateOf(otherPage.page, otherFromGuest.pc),
+        (state) => state === 'closed',
+      );
       expect(await stateOf(hostPage.page, hostFromOther.pc)).toBe('connected');
       await expectMediaFrom(hostPage.page, other.user.id, 'the host still receiving the other guest');
       await expectMediaFrom(otherPage.page, host.userId, 'the other guest still receiving the host');
@@ -166,7 +217,9 @@ describe('calls on the meeting page', () => {
         const room = await createRoom(small, actorOf(hostSession), { name: 'Small call', settings: { lock_room: false } });
         const guest = async (name: string) => (await small.request<SessionView>('POST', '/api/v1/auth/guest', { body: { display_name: name } })).body;
         const sessions = [hostSession, await guest('Fay First'), await guest('Lee Late')];
-        const [hostPage, firstPage, latePage] = (await Promise.all(sessions.map((session) => personPage(quietBrowser, session, session.user.display_name)))).map((user) => user.page) as [Page, Page, Page];
+        const [hostPage, firstPage, latePage] = (
+          await Promise.all(sessions.map((session) => personPage(quietBrowser, session, session.user.display_name)))
+        ).map((user) => user.page) as [Page, Page, Page];
         const joinSmall = (page: Page) => joinFromPage(page, small.url, room.room_code, 'room');
         await joinSmall(hostPage);
         await joinSmall(firstPage);
@@ -174,8 +227,17 @@ describe('calls on the meeting page', () => {
         await joinSmall(latePage);
 
         const note = (page: Page) => screenOf(page, 'room').locator('[data-call-full]');
-        await poll('the late guest told the call is full', () => note(latePage).textContent(), (text) => /This call is full: it takes 2 people and 3 are here/.test(text ?? ''));
-        for (const page of [hostPage, firstPage]) await poll('the first two told who is in the call', () => note(page).textContent(), (text) => /3 people are here; a call takes 2/.test(text ?? ''));
+        await poll(
+          'the late guest told the call is full',
+          () => note(latePage).textContent(),
+          (text) => /This call is full: it takes 2 people and 3 are here/.test(text ?? ''),
+        );
+        for (const page of [hostPage, firstPage])
+          await poll(
+            'the first two told who is in the call',
+            () => note(page).textContent(),
+            (text) => /3 people are here; a call takes 2/.test(text ?? ''),
+          );
         await screenshot(latePage, 'call-mesh-limit');
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         expect(await connectionStates(latePage)).toEqual([]);
@@ -206,20 +268,36 @@ describe('calls on the meeting page', () => {
       const secondTab = (await personPage(quietBrowser, guest, 'second tab')).page;
       await join(secondTab, room.room_code, 'room');
       await waitForScreen(firstTab, 'superseded');
-      await poll("the first tab's connection closed", () => connectionStates(firstTab), (states) => states.length > 0 && states.every((state) => state === 'closed'));
+      await poll(
+        "the first tab's connection closed",
+        () => connectionStates(firstTab),
+        (states) => states.length > 0 && states.every((state) => state === 'closed'),
+      );
       // The host's page replaces its connection with that user (the new tab's offer has another DTLS
       // fingerprint): within 3 s when the new tab is the polite side, which waits for an offer first.
-      await poll("the host's page on a new connection with that user", () => received(hostPage, guest.user.id), (seen) => seen.pc !== before.pc);
+      await poll(
+        "the host's page on a new connection with that user",
+        () => received(hostPage, guest.user.id),
+        (seen) => seen.pc !== before.pc,
+      );
       const after = await expectMediaFrom(hostPage, guest.user.id, 'the host receiving the second tab');
       expect(after.pc).not.toBe(before.pc);
-      await poll("the host's old connection with the first tab closed", () => connectionStates(hostPage).then((states) => states[before.pc]), (state) => state === 'closed');
+      await poll(
+        "the host's old connection with the first tab closed",
+        () => connectionStates(hostPage).then((states) => states[before.pc]),
+        (state) => state === 'closed',
+      );
       await expectMediaFrom(secondTab, host.userId, 'the second tab receiving the host');
 
       // "Use this tab instead": the call comes back to the first tab, and the second one stops.
       await screenOf(firstTab, 'superseded').getByRole('button', { name: 'Use this tab instead', exact: true }).click();
       await waitForScreen(firstTab, 'room');
       await waitForScreen(secondTab, 'superseded');
-      await poll("the host's page on a third connection with that user", () => received(hostPage, guest.user.id), (seen) => seen.pc !== after.pc);
+      await poll(
+        "the host's page on a third connection with that user",
+        () => received(hostPage, guest.user.id),
+        (seen) => seen.pc !== after.pc,
+      );
       const back = await expectMediaFrom(hostPage, guest.user.id, 'the host receiving the first tab again');
       expect(back.pc).not.toBe(after.pc);
       await expectMediaFrom(firstTab, host.userId, 'the first tab receiving the host again');
@@ -245,7 +323,10 @@ describe('calls on the meeting page', () => {
       // The host first (a room starts when its host comes).
       for (const page of politeSession === hostSession ? [politePage, impolite.page] : [impolite.page, politePage]) await join(page, room.room_code, 'room');
       const before = await expectMediaFrom(politePage, impoliteSession.user.id, 'the polite side receiving');
-      const ufrag = () => impolite.page.evaluate('window.__pcs.map((pc) => /a=ice-ufrag:(\\S+)/.exec(pc.localDescription ? pc.localDescription.sdp : "")?.[1])') as Promise<string[]>;
+      const ufrag = () =>
+        impolite.page.evaluate('window.__pcs.map((pc) => /a=ice-ufrag:(\\S+)/.exec(pc.localDescription ? pc.localDescription.sdp : "")?.[1])') as Promise<
+          string[]
+        >;
       const [ufragBefore] = await ufrag();
 
       await Promise.all(sockets.map((socket) => socket.close()));

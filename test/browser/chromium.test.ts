@@ -116,25 +116,36 @@ describe('Chromium with fake media', () => {
   test.each([
     ['no-camera', { both: 'NotFoundError', audio: 'granted audio', video: 'NotFoundError' }],
     ['none', { both: 'NotFoundError', audio: 'NotFoundError', video: 'NotFoundError' }],
-  ] as const)('launched with devices "%s", getUserMedia finds only what exists', async (devices, expected) => {
-    const browser = await launchBrowser({ devices });
-    const page = await openSecurePage(browser);
-    const ask = (constraints: string) =>
-      page.evaluate(`navigator.mediaDevices.getUserMedia(${constraints}).then((stream) => 'granted ' + stream.getTracks().map((track) => track.kind).join(' '), (error) => error.name)`);
-    expect({ both: await ask('{ audio: true, video: true }'), audio: await ask('{ audio: true }'), video: await ask('{ video: true }') }).toEqual(expected);
-  }, 30_000);
+  ] as const)(
+    'launched with devices "%s", getUserMedia finds only what exists',
+    async (devices, expected) => {
+      const browser = await launchBrowser({ devices });
+      const page = await openSecurePage(browser);
+      const ask = (constraints: string) =>
+        page.evaluate(
+          `navigator.mediaDevices.getUserMedia(${constraints}).then((stream) => 'granted ' + stream.getTracks().map((track) => track.kind).join(' '), (error) => error.name)`,
+        );
+      expect({ both: await ask('{ audio: true, video: true }'), audio: await ask('{ audio: true }'), video: await ask('{ video: true }') }).toEqual(expected);
+    },
+    30_000,
+  );
 
   test('two browsers call each other over host candidates: audio and video bytes flow, frames decode, the remote <video> plays', async () => {
     const dir = await makeTempDir('chromium');
     const [browserA, browserB] = await Promise.all([launchBrowser({ audioWav: await writeToneWav(dir) }), launchBrowser()]);
     const [a, b] = await Promise.all([openCallPage(browserA), openCallPage(browserB)]);
     const offer = await a.evaluate(`pc.setLocalDescription().then(() => pc.localDescription.toJSON())`);
-    const answer = await b.evaluate(`pc.setRemoteDescription(${JSON.stringify(offer)}).then(() => pc.setLocalDescription()).then(() => pc.localDescription.toJSON())`);
+    const answer = await b.evaluate(
+      `pc.setRemoteDescription(${JSON.stringify(offer)}).then(() => pc.setLocalDescription()).then(() => pc.localDescription.toJSON())`,
+    );
     await a.evaluate(`pc.setRemoteDescription(${JSON.stringify(answer)})`);
     // Trickle ICE, relayed by hand until both ends are connected.
     const types = new Set<string>();
     for (let tries = 0; ; tries += 1) {
-      for (const [from, to] of [[a, b], [b, a]] as [Page, Page][]) {
+      for (const [from, to] of [
+        [a, b],
+        [b, a],
+      ] as [Page, Page][]) {
         const candidates = (await from.evaluate('window.candidates.splice(0)')) as { candidate: string }[];
         for (const candidate of candidates) {
           types.add(/ typ (\w+)/.exec(candidate.candidate)?.[1] ?? '?');

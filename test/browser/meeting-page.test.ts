@@ -78,7 +78,11 @@ describe('the meeting page in Chromium', () => {
 
   /** Waits for `locator`'s attribute `name` to equal `value`. */
   const attributeIs = (what: string, locator: Locator, name: string, value: string) =>
-    poll(what, () => locator.first().getAttribute(name, { timeout: 1_000 }), (seen) => seen === value);
+    poll(
+      what,
+      () => locator.first().getAttribute(name, { timeout: 1_000 }),
+      (seen) => seen === value,
+    );
 
   async function continueAsGuest(page: Page, displayName: string): Promise<void> {
     const form = (await waitForScreen(page, 'signin')).locator('form[data-form=guest]');
@@ -126,7 +130,10 @@ describe('the meeting page in Chromium', () => {
   const previewPlaying = (page: Page) =>
     poll(
       'the preview video playing the camera',
-      () => screenOf(page, 'prejoin').locator('video[data-preview]').evaluate((video: any) => ({ width: video.videoWidth as number, ready: video.readyState as number })),
+      () =>
+        screenOf(page, 'prejoin')
+          .locator('video[data-preview]')
+          .evaluate((video: any) => ({ width: video.videoWidth as number, ready: video.readyState as number })),
       ({ width, ready }) => width > 0 && ready >= 2,
     );
 
@@ -137,7 +144,12 @@ describe('the meeting page in Chromium', () => {
   const coHostPanel = (page: Page) => screenOf(page, 'room').locator('[data-panel=co-host]');
   const lobbyEntry = (page: Page, displayName: string) => hostPanel(page).locator('[data-lobby] [data-lobby-entry]', { hasText: displayName });
 
-  const tileCount = (page: Page, count: number) => poll(`${count} tiles`, () => tiles(page).count(), (seen) => seen === count);
+  const tileCount = (page: Page, count: number) =>
+    poll(
+      `${count} tiles`,
+      () => tiles(page).count(),
+      (seen) => seen === count,
+    );
 
   test(
     'a host registers, creates a locked meeting, admits a speaking guest from the lobby, sees them speak, and ends the meeting',
@@ -187,7 +199,8 @@ describe('the meeting page in Chromium', () => {
         async () => {
           const raw = await meter.getAttribute('data-level', { timeout: 1_000 });
           const level = Number(raw);
-          if (raw === null || !Number.isInteger(level) || level < -127 || level > 0) throw new Error(`data-level is ${JSON.stringify(raw)}, not an integer in -127…0`);
+          if (raw === null || !Number.isInteger(level) || level < -127 || level > 0)
+            throw new Error(`data-level is ${JSON.stringify(raw)}, not an integer in -127…0`);
           levels.add(level);
           return [...levels];
         },
@@ -203,10 +216,11 @@ describe('the meeting page in Chromium', () => {
 
       // Host: the guest shows up in the lobby without a reload; admit.
       const entry = lobbyEntry(host.page, 'Gus Guest');
-      await waitForVisible(host.page, entry, 'the guest in the host\'s lobby list');
+      await waitForVisible(host.page, entry, "the guest in the host's lobby list");
       const guestId = (await entry.getAttribute('data-user-id'))!;
       expect(guestId).toMatch(/^[0-9a-f-]{36}$/);
-      for (const name of ['Copy link', 'Admit all', 'Reject all', 'Unlock room', 'End meeting']) await waitForVisible(host.page, button(hostPanel(host.page), name), `the host panel's "${name}" button`);
+      for (const name of ['Copy link', 'Admit all', 'Reject all', 'Unlock room', 'End meeting'])
+        await waitForVisible(host.page, button(hostPanel(host.page), name), `the host panel's "${name}" button`);
       await screenshot(host.page, 'room-host-lobby');
       await button(entry, 'Admit').click();
 
@@ -218,10 +232,14 @@ describe('the meeting page in Chromium', () => {
       await waitForVisible(guest.page, tileOf(guest.page, hostId).getByText('Hana Host'), "the host's tile on the guest's page");
       await waitForVisible(host.page, tileOf(host.page, guestId).getByText('Gus Guest'), "the guest's tile on the host's page");
       await attributeIs("the guest's tile connected", tileOf(host.page, guestId), 'data-status', 'connected');
-      await waitForVisible(host.page, button(tileOf(host.page, guestId), 'Remove'), 'a Remove button on the guest\'s tile');
+      await waitForVisible(host.page, button(tileOf(host.page, guestId), 'Remove'), "a Remove button on the guest's tile");
       expect(await button(guest.page, 'Leave').count()).toBe(1);
       expect(await hostPanel(guest.page).count()).toBe(0);
-      await poll('the lobby entry gone', () => entry.count(), (count) => count === 0);
+      await poll(
+        'the lobby entry gone',
+        () => entry.count(),
+        (count) => count === 0,
+      );
 
       // The guest's tone makes them the active speaker, on the host's page and their own.
       await attributeIs("the guest's tile speaking on the host's page", tileOf(host.page, guestId), 'data-speaking', 'true');
@@ -245,10 +263,18 @@ describe('the meeting page in Chromium', () => {
       expect((await api(anyone, 'GET', `/${code}`)).body.status).toBe('ended');
 
       // The host's history lists it.
-      await poll('the host leaving the room screen', () => screenOf(host.page, 'room').count(), (count) => count === 0);
+      await poll(
+        'the host leaving the room screen',
+        () => screenOf(host.page, 'room').count(),
+        (count) => count === 0,
+      );
       await host.page.goto(`${server.url}/`);
       const history = (await waitForScreen(host.page, 'home')).locator('[data-section=history]');
-      await waitForVisible(host.page, history.locator(`li[data-history-item][data-room-code="${code}"]`, { hasText: roomName }), 'the ended meeting in the history');
+      await waitForVisible(
+        host.page,
+        history.locator(`li[data-history-item][data-room-code="${code}"]`, { hasText: roomName }),
+        'the ended meeting in the history',
+      );
       await screenshot(host.page, 'home-history');
     },
     stepTimeout,
@@ -285,14 +311,22 @@ describe('the meeting page in Chromium', () => {
       // Cancel: back to prejoin, out of the host's lobby; joining again knocks again.
       await button(screenOf(guest.page, 'waiting'), 'Cancel').click();
       await waitForScreen(guest.page, 'prejoin');
-      await poll('the cancelled guest gone from the lobby', () => entry.count(), (count) => count === 0);
+      await poll(
+        'the cancelled guest gone from the lobby',
+        () => entry.count(),
+        (count) => count === 0,
+      );
       await joinFromPrejoin(guest.page, 'waiting');
       await waitForVisible(host.page, entry, 'the guest in the lobby after knocking again');
       await button(entry, 'Reject').click();
       const rejected = await waitForScreen(guest.page, 'rejected');
       await waitForVisible(guest.page, rejected.getByText('The host did not let you in'), '"The host did not let you in"');
       await screenshot(guest.page, 'rejected');
-      await poll('the rejected entry gone from the lobby', () => entry.count(), (count) => count === 0);
+      await poll(
+        'the rejected entry gone from the lobby',
+        () => entry.count(),
+        (count) => count === 0,
+      );
 
       // Ask again: back in the lobby; "Reject all" turns them away again, and "Admit all" lets them in.
       await button(rejected, 'Ask again').click();
@@ -300,7 +334,11 @@ describe('the meeting page in Chromium', () => {
       await waitForVisible(host.page, entry, 'the guest in the lobby again');
       await button(hostPanel(host.page), 'Reject all').click();
       await waitForScreen(guest.page, 'rejected');
-      await poll('the lobby empty after "Reject all"', () => entry.count(), (count) => count === 0);
+      await poll(
+        'the lobby empty after "Reject all"',
+        () => entry.count(),
+        (count) => count === 0,
+      );
       await button(screenOf(guest.page, 'rejected'), 'Ask again').click();
       await waitForScreen(guest.page, 'waiting');
       await waitForVisible(host.page, entry, 'the guest in the lobby once more');
@@ -317,7 +355,8 @@ describe('the meeting page in Chromium', () => {
       expect((await api(knocker, 'POST', `/${code}/join`)).body.status).toBe('waiting');
       const knock = coHostPanel(guest.page).locator('[data-lobby] [data-lobby-entry]', { hasText: 'Kim Knocker' });
       await waitForVisible(guest.page, knock, "the knocker in the co-host's lobby");
-      for (const name of ['Copy link', 'Admit all', 'Reject all']) await waitForVisible(guest.page, button(coHostPanel(guest.page), name), `the co-host panel's "${name}" button`);
+      for (const name of ['Copy link', 'Admit all', 'Reject all'])
+        await waitForVisible(guest.page, button(coHostPanel(guest.page), name), `the co-host panel's "${name}" button`);
       expect(await button(coHostPanel(guest.page), 'End meeting').count()).toBe(0);
       expect(await button(tileOf(guest.page, hostAccount.user.id), 'Remove').count()).toBe(0);
       await screenshot(guest.page, 'room-co-host');
@@ -328,7 +367,11 @@ describe('the meeting page in Chromium', () => {
       await tileCount(host.page, 2);
       // The host takes it back: the panel goes.
       await button(tileOf(host.page, guestId), 'Remove co-host').click();
-      await poll("the co-host's panel hidden again", () => coHostPanel(guest.page).isVisible(), (visible) => !visible);
+      await poll(
+        "the co-host's panel hidden again",
+        () => coHostPanel(guest.page).isVisible(),
+        (visible) => !visible,
+      );
 
       // Remove: the guest is told, and their tile goes.
       await button(tileOf(host.page, guestId), 'Remove').click();
@@ -343,7 +386,9 @@ describe('the meeting page in Chromium', () => {
       // Lock toggle: the room was created locked.
       await button(hostPanel(host.page), 'Unlock room').click();
       await waitForVisible(host.page, button(hostPanel(host.page), 'Lock room'), 'the "Lock room" button after unlocking');
-      expect((await api({ token: hostAccount.access_token, userId: hostAccount.user.id, name: 'Rita Host' }, 'GET', `/${code}`)).body.settings.lock_room).toBe(false);
+      expect((await api({ token: hostAccount.access_token, userId: hostAccount.user.id, name: 'Rita Host' }, 'GET', `/${code}`)).body.settings.lock_room).toBe(
+        false,
+      );
 
       // The host leaves and comes back.
       await button(screenOf(host.page, 'room'), 'Leave').click();
@@ -519,11 +564,19 @@ describe('the meeting page in Chromium', () => {
         await waitForVisible(user.page, loadMore, `"Load more" with ${shown} of ${codes.length} items shown`);
         await loadMore.click();
         const before = shown;
-        shown = await poll('more history items', () => items.count(), (count) => count > before);
+        shown = await poll(
+          'more history items',
+          () => items.count(),
+          (count) => count > before,
+        );
       }
       expect(await items.evaluateAll((elements: any[]) => elements.map((element) => element.getAttribute('data-room-code')))).toEqual(codes);
       await screenshot(user.page, 'home-history-pages');
-      await poll('no "Load more" on the last page', () => loadMore.count(), (count) => count === 0);
+      await poll(
+        'no "Load more" on the last page',
+        () => loadMore.count(),
+        (count) => count === 0,
+      );
 
       await button(user.page, 'Sign out').click();
       await waitForScreen(user.page, 'signin');
@@ -539,7 +592,10 @@ describe('the meeting page in Chromium', () => {
     expect(index.headers.get('content-type')).toMatch(/^text\/html/);
     expect(index.headers.get('cache-control')).toBe('no-cache');
     const csp = index.headers.get('content-security-policy') ?? '';
-    const scriptSrc = csp.split(';').map((directive) => directive.trim()).find((directive) => directive.startsWith('script-src '));
+    const scriptSrc = csp
+      .split(';')
+      .map((directive) => directive.trim())
+      .find((directive) => directive.startsWith('script-src '));
     expect(scriptSrc).toBe("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).not.toContain('unsafe-eval');

@@ -185,29 +185,34 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
     await back;
   });
 
-  it.each(['SIGKILL', 'SIGTERM'] as const)('after %s of the owner, a room nobody touches is taken over and runs its deadlines on another node', async (signal) => {
-    const [a, b, c] = await threeNodes({ RECONNECT_GRACE_S: '2', EMPTY_ROOM_TIMEOUT_S: '1' });
-    // The host's only socket is on the owner. When the node goes, so does the socket: the host
-    // leaves once the grace runs out, and the empty room then ends by itself. Nobody sends the
-    // room anything after the owner goes, and nothing of it is due before (the host is connected).
-    const host = await hostUser(b, 'Hana');
-    const { room_code: code } = await createRoom(a, host);
-    expect((await meetings(a)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
-    expect(await cluster!.ownerOf(code)).toBe(a.id);
-    await attached(a, host, code);
-    a.process.kill(signal);
-    await a.exited;
+  it.each(['SIGKILL', 'SIGTERM'] as const)(
+    'after %s of the owner, a room nobody touches is taken over and runs its deadlines on another node',
+    async (signal) => {
+      const [a, b, c] = await threeNodes({ RECONNECT_GRACE_S: '2', EMPTY_ROOM_TIMEOUT_S: '1' });
+      // The host's only socket is on the owner. When the node goes, so does the socket: the host
+      // leaves once the grace runs out, and the empty room then ends by itself. Nobody sends the
+      // room anything after the owner goes, and nothing of it is due before (the host is connected).
+      const host = await hostUser(b, 'Hana');
+      const { room_code: code } = await createRoom(a, host);
+      expect((await meetings(a)(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+      expect(await cluster!.ownerOf(code)).toBe(a.id);
+      await attached(a, host, code);
+      a.process.kill(signal);
+      await a.exited;
 
-    // Watched in PostgreSQL: a REST read of the room would be a command to it.
-    const db = new Client({ connectionString: testDatabaseUrl });
-    await db.connect();
-    const started = Date.now();
-    try {
-      await waitFor(async () => (await db.query('select status from rooms where room_code = $1', [code])).rows[0]?.status === 'ended', 15_000, 250);
-    } finally {
-      await db.end();
-    }
-    expect((await c.request('GET', `/api/v1/meetings/${code}`, { token: host.token })).body.status).toBe('ended');
-    console.log(`[${adapter}] ${signal} of the owner → an untouched room's deadlines ran elsewhere; it ended ${Date.now() - started} ms after the owner was gone`);
-  });
+      // Watched in PostgreSQL: a REST read of the room would be a command to it.
+      const db = new Client({ connectionString: testDatabaseUrl });
+      await db.connect();
+      const started = Date.now();
+      try {
+        await waitFor(async () => (await db.query('select status from rooms where room_code = $1', [code])).rows[0]?.status === 'ended', 15_000, 250);
+      } finally {
+        await db.end();
+      }
+      expect((await c.request('GET', `/api/v1/meetings/${code}`, { token: host.token })).body.status).toBe('ended');
+      console.log(
+        `[${adapter}] ${signal} of the owner → an untouched room's deadlines ran elsewhere; it ended ${Date.now() - started} ms after the owner was gone`,
+      );
+    },
+  );
 });

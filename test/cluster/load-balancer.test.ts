@@ -126,4 +126,3 @@ async function redisHash(key: string): Promise<Record<string, string>> {
     await redis.quit();
   }
 }
-

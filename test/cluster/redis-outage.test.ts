@@ -121,27 +121,31 @@ describe('a cluster across Redis outages', () => {
   const restarts = Number(process.env.REDIS_RESTARTS ?? 3);
   const outages = ['pause' as const, ...Array.from({ length: restarts }, () => 'restart empty' as const)];
 
-  it('keeps both nodes running and every connected participant in their room through Redis restarts that lose everything, and a pause', async () => {
-    const rooms = [await busyRoom(a, b, 'Room A'), await busyRoom(b, a, 'Room B')];
-    const departures = rooms.flatMap((room) => room.members.map(({ socket }) => record(socket, 'participant:left')));
-    const stop = keepBusy(rooms);
-    try {
-      for (const outage of outages) {
-        if (outage === 'pause') redis.pause();
-        else await redis.kill();
-        await sleep(3000);
-        if (outage === 'pause') redis.resume();
-        else await redis.start();
-        // Longer than the reconnect grace: a participant read as gone would have been removed by now.
-        await sleep(graceS * 1000 + 3000);
-        expectNodesRunning();
-        for (const room of rooms) await expectEveryoneConnected(room);
-        expect(departures.flat()).toEqual([]);
+  it(
+    'keeps both nodes running and every connected participant in their room through Redis restarts that lose everything, and a pause',
+    async () => {
+      const rooms = [await busyRoom(a, b, 'Room A'), await busyRoom(b, a, 'Room B')];
+      const departures = rooms.flatMap((room) => room.members.map(({ socket }) => record(socket, 'participant:left')));
+      const stop = keepBusy(rooms);
+      try {
+        for (const outage of outages) {
+          if (outage === 'pause') redis.pause();
+          else await redis.kill();
+          await sleep(3000);
+          if (outage === 'pause') redis.resume();
+          else await redis.start();
+          // Longer than the reconnect grace: a participant read as gone would have been removed by now.
+          await sleep(graceS * 1000 + 3000);
+          expectNodesRunning();
+          for (const room of rooms) await expectEveryoneConnected(room);
+          expect(departures.flat()).toEqual([]);
+        }
+      } finally {
+        await stop();
       }
-    } finally {
-      await stop();
-    }
-  }, 60_000 + outages.length * 15_000);
+    },
+    60_000 + outages.length * 15_000,
+  );
 });
 
 /**

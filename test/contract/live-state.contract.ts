@@ -182,7 +182,12 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
     it('deletes every part of a room', async () => {
       const store = await open();
       const room = randomRoomCode();
-      await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } } });
+      await store.apply(room, {
+        participants: { set: { u1: participant() } },
+        lobby: { set: { u2: lobbyEntry() } },
+        activeSpeaker: 'u1',
+        deadlines: { set: { d: 1 } },
+      });
       await store.delete(room);
       expect(await store.read(room)).toEqual(emptyLiveState());
       // Deleting what is not there is harmless.
@@ -196,7 +201,14 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
       await store.apply(b, { lobby: { set: { u2: lobbyEntry() } }, deadlines: { set: { d: 1 } } });
       await store.delete(b);
 
-      expect(await store.read(a)).toEqual({ participants: { u1: participant() }, lobby: {}, activeSpeaker: 'u1', deadlines: {}, connections: {}, knockCooldowns: {} });
+      expect(await store.read(a)).toEqual({
+        participants: { u1: participant() },
+        lobby: {},
+        activeSpeaker: 'u1',
+        deadlines: {},
+        connections: {},
+        knockCooldowns: {},
+      });
       expect(await store.read(b)).toEqual(emptyLiveState());
     });
 
@@ -235,7 +247,14 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         await store.refresh([kept, randomRoomCode()]);
         await sleep(200);
 
-        expect(await store.read(kept)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: { u1: ['s1'] }, knockCooldowns: {} });
+        expect(await store.read(kept)).toEqual({
+          participants: { u1: participant() },
+          lobby: { u2: lobbyEntry() },
+          activeSpeaker: 'u1',
+          deadlines: { d: 1 },
+          connections: { u1: ['s1'] },
+          knockCooldowns: {},
+        });
         expect(await store.read(other)).toEqual(emptyLiveState());
       });
 
@@ -247,7 +266,14 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
         await store.apply(room, { lobby: { set: { u2: lobbyEntry() } } });
         await sleep(200);
 
-        expect(await store.read(room)).toEqual({ participants: { u1: participant() }, lobby: { u2: lobbyEntry() }, activeSpeaker: 'u1', deadlines: { d: 1 }, connections: {}, knockCooldowns: {} });
+        expect(await store.read(room)).toEqual({
+          participants: { u1: participant() },
+          lobby: { u2: lobbyEntry() },
+          activeSpeaker: 'u1',
+          deadlines: { d: 1 },
+          connections: {},
+          knockCooldowns: {},
+        });
       });
     });
   });

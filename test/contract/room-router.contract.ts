@@ -46,7 +46,14 @@ export function roomRouterContract(name: string, db: () => Client, open: (option
       const hostId = randomUUID();
       await db().query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Host', true, now())", [hostId]);
       const roomCode = randomRoomCode();
-      const created = await router.create({ id: randomUUID(), roomCode, hostId, name: 'Contract', settings: { ...settings, ...overrides }, createdAt: Date.now() });
+      const created = await router.create({
+        id: randomUUID(),
+        roomCode,
+        hostId,
+        name: 'Contract',
+        settings: { ...settings, ...overrides },
+        createdAt: Date.now(),
+      });
       expect(created).toBe(true);
       return { roomCode, hostId };
     }
@@ -62,7 +69,9 @@ export function roomRouterContract(name: string, db: () => Client, open: (option
     });
 
     it('answers an unknown room with ROOM_NOT_FOUND', async () => {
-      const refused = await via(1).dispatch(randomRoomCode(), { type: 'inspect' }).catch((e: unknown) => e);
+      const refused = await via(1)
+        .dispatch(randomRoomCode(), { type: 'inspect' })
+        .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(AppError);
       expect(refused).toMatchObject({ code: 'ROOM_NOT_FOUND', status: 404 });
     });
@@ -76,13 +85,19 @@ export function roomRouterContract(name: string, db: () => Client, open: (option
       await via(0).dispatch(roomCode, { type: 'configure', by: hostId, settings: { lock_room: true } });
       const waiting = await via(1).dispatch(roomCode, join(guest));
       expect(waiting).toMatchObject({ joined: false, participant: null, room: { lobbyCount: 1 } });
-      const notHost = await via(0).dispatch(roomCode, { type: 'admit', by: guest, userId: guest }).catch((e: unknown) => e);
+      const notHost = await via(0)
+        .dispatch(roomCode, { type: 'admit', by: guest, userId: guest })
+        .catch((e: unknown) => e);
       expect(notHost).toMatchObject({ code: 'NOT_HOST', status: 403 });
       const admitted = await via(0).dispatch(roomCode, { type: 'admit', by: hostId, userId: guest });
       expect(admitted.participant).toMatchObject({ userId: guest, role: 'guest' });
       await via(1).dispatch(roomCode, { type: 'end', by: hostId });
       await waitFor(async () => noticesOf(roomCode).some((n) => n.type === 'room:ended'));
-      expect(noticesOf(roomCode).map((n) => n.type).filter((t) => !t.startsWith('channel:'))).toEqual([
+      expect(
+        noticesOf(roomCode)
+          .map((n) => n.type)
+          .filter((t) => !t.startsWith('channel:')),
+      ).toEqual([
         'room:updated', // started
         'participant:joined', // the host
         'room:updated', // locked
@@ -100,12 +115,16 @@ export function roomRouterContract(name: string, db: () => Client, open: (option
       const { roomCode, hostId } = await newRoom(via(0), { max_participants: 3 });
       await via(0).dispatch(roomCode, join(hostId));
       const guests = Array.from({ length: 12 }, () => randomUUID());
-      for (const guest of guests) await db().query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'G', true, now())", [guest]);
+      for (const guest of guests)
+        await db().query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'G', true, now())", [guest]);
       const outcomes = await Promise.allSettled(guests.map((guest, i) => via(i).dispatch(roomCode, join(guest))));
       const joined = outcomes.filter((o) => o.status === 'fulfilled');
       const full = outcomes.filter((o) => o.status === 'rejected' && (o.reason as AppError).code === 'ROOM_FULL');
       expect([joined.length, full.length]).toEqual([3, 9]);
-      const { rows } = await db().query("select count(*)::int as n from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.role = 'guest'", [roomCode]);
+      const { rows } = await db().query(
+        "select count(*)::int as n from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.role = 'guest'",
+        [roomCode],
+      );
       expect(rows).toEqual([{ n: 3 }]);
     });
 

@@ -144,7 +144,7 @@ describe('active speaker', () => {
     expect(await speakerKey(code)).toBeNull();
   });
 
-  it("levels from a lobby user, a stranger, or for a room the socket is not in change nothing", async () => {
+  it('levels from a lobby user, a stranger, or for a room the socket is not in change nothing', async () => {
     const { code, host, people } = await room(['Hana', 'Ann'], {});
     const [listener] = people as [(typeof people)[0]];
     await api(host, 'PATCH', `/${code}/config`, { lock_room: true });

@@ -198,7 +198,8 @@ describe('bearer tokens', () => {
   });
 
   it("lets the account decide whether the caller is a guest, not the token's guest claim", async () => {
-    const sign = (userId: string, guest: boolean) => jwt.sign({ guest }, 'auth-test-secret-0123456789abcdef0123', { algorithm: 'HS256', subject: userId, expiresIn: 60 });
+    const sign = (userId: string, guest: boolean) =>
+      jwt.sign({ guest }, 'auth-test-secret-0123456789abcdef0123', { algorithm: 'HS256', subject: userId, expiresIn: 60 });
     const createWith = (token: string) => server.request('POST', '/api/v1/meetings', { token, body: { name: 'Who hosts?' } });
     // A guest who signed in here (this node remembers the account), and one it has to look up.
     const guest = (await server.request('POST', '/api/v1/auth/guest', { body: { display_name: 'Pretender' } })).body.user.id;
@@ -232,7 +233,12 @@ describe('bad input', () => {
     });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ type: expect.stringContaining('validation-failed'), title: expect.any(String), status: 400, code: 'VALIDATION_FAILED' });
+    expect(response.body).toMatchObject({
+      type: expect.stringContaining('validation-failed'),
+      title: expect.any(String),
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
     expect(response.body.errors).toEqual(
       expect.arrayContaining([
         { path: 'password', message: expect.stringContaining('8') },

@@ -17,7 +17,13 @@ describe.each(liveStateModes())('call signaling (%s)', (_mode, env) => {
   let api: ReturnType<typeof meetings>;
 
   beforeAll(async () => {
-    server = await startServer({ ...env, ICE_SERVERS: 'stun:stun.example.test:3478', TURN_URLS: 'turn:127.0.0.1:3478', TURN_SECRET: turnSecret, TURN_TTL_S: '600' });
+    server = await startServer({
+      ...env,
+      ICE_SERVERS: 'stun:stun.example.test:3478',
+      TURN_URLS: 'turn:127.0.0.1:3478',
+      TURN_SECRET: turnSecret,
+      TURN_TTL_S: '600',
+    });
     api = meetings(server);
   });
   afterEach(() => closeSockets());
@@ -53,7 +59,10 @@ describe.each(liveStateModes())('call signaling (%s)', (_mode, env) => {
   it('relays an offer and candidates to the other participant, from the sender as the server knows them', async () => {
     const { code, host, guest } = await call();
     const heard = nextEvent(guest.socket, 'rtc:signal');
-    expect(await request(host.socket, 'rtc:signal', { room_code: code, to: guest.user.userId, description: offer })).toEqual({ ok: true, data: { delivered: true } });
+    expect(await request(host.socket, 'rtc:signal', { room_code: code, to: guest.user.userId, description: offer })).toEqual({
+      ok: true,
+      data: { delivered: true },
+    });
     expect(await heard).toEqual({ room_code: code, from: host.user.userId, description: offer });
 
     const candidates = record(host.socket, 'rtc:signal');
@@ -86,7 +95,10 @@ describe.each(liveStateModes())('call signaling (%s)', (_mode, env) => {
     const admitted = nextEvent(waiting.socket, 'lobby:admitted');
     expect((await api(host.user, 'POST', `/${code}/admit/${waiter.userId}`)).status).toBe(200);
     await admitted;
-    expect(await request(host.socket, 'rtc:signal', { room_code: code, to: waiter.userId, description: offer })).toEqual({ ok: true, data: { delivered: true } });
+    expect(await request(host.socket, 'rtc:signal', { room_code: code, to: waiter.userId, description: offer })).toEqual({
+      ok: true,
+      data: { delivered: true },
+    });
     await quietFor(200);
     expect(heard).toEqual([{ room_code: code, from: host.user.userId, description: offer }]);
   });
@@ -136,12 +148,17 @@ describe.each(liveStateModes())('call signaling (%s)', (_mode, env) => {
     const { code, host, guest } = await call();
     expect(guest.attach.participants.map((p: { media: unknown }) => p.media)).toEqual([null, null]);
     const updates = record(host.socket, 'participant:updated');
-    expect(await request(guest.socket, 'media:state', { room_code: code, audio: false, video: true })).toEqual({ ok: true, data: { audio: false, video: true } });
+    expect(await request(guest.socket, 'media:state', { room_code: code, audio: false, video: true })).toEqual({
+      ok: true,
+      data: { audio: false, video: true },
+    });
     expect((await request(guest.socket, 'media:state', { room_code: code, audio: false, video: true })).ok).toBe(true);
     await quietFor(200);
     expect(updates).toEqual([{ room_code: code, participant: expect.objectContaining({ user_id: guest.user.userId, media: { audio: false, video: true } }) }]);
     // A late attach and the REST list see it too.
-    expect((await api(host.user, 'GET', `/${code}/participants`)).body.participants).toContainEqual(expect.objectContaining({ user_id: guest.user.userId, media: { audio: false, video: true } }));
+    expect((await api(host.user, 'GET', `/${code}/participants`)).body.participants).toContainEqual(
+      expect.objectContaining({ user_id: guest.user.userId, media: { audio: false, video: true } }),
+    );
 
     expect((await api(host.user, 'PATCH', `/${code}/config`, { lock_room: true })).status).toBe(200);
     const waiter = await guestUser(server, 'Wanda');

@@ -63,7 +63,11 @@ describe('a token whose account does not exist', () => {
     ];
     for (const [method, path] of routes) {
       const response = await server.request(method, path, { token: ghost, body: method === 'GET' ? undefined : {} });
-      expect({ route: `${method} ${path}`, status: response.status, code: response.body.code }).toEqual({ route: `${method} ${path}`, status: 401, code: 'UNAUTHENTICATED' });
+      expect({ route: `${method} ${path}`, status: response.status, code: response.body.code }).toEqual({
+        route: `${method} ${path}`,
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      });
     }
     // Nothing happened to the room.
     const details = await server.request('GET', `/api/v1/meetings/${code}`, { token: host.token });
@@ -71,7 +75,10 @@ describe('a token whose account does not exist', () => {
   });
 
   it('is refused by the Socket.IO handshake with UNAUTHENTICATED', async () => {
-    await expect(connectSocket(server, ghost)).rejects.toMatchObject({ message: 'UNAUTHENTICATED', data: { code: 'UNAUTHENTICATED', message: expect.stringMatching(/no longer exists/) } });
+    await expect(connectSocket(server, ghost)).rejects.toMatchObject({
+      message: 'UNAUTHENTICATED',
+      data: { code: 'UNAUTHENTICATED', message: expect.stringMatching(/no longer exists/) },
+    });
   });
 
   it('an account deleted after its last check gets 401 from create, not a foreign-key 500', async () => {

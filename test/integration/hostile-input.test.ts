@@ -88,7 +88,10 @@ describe('compressed bodies', () => {
     ['deflate', deflateSync],
     ['br', brotliCompressSync],
   ])('takes a valid %s body', async (encoding, compress) => {
-    const response = await server.request('POST', '/api/v1/auth/guest', { rawBody: compress(JSON.stringify({ display_name: 'Zipped' })), headers: { ...json, 'content-encoding': encoding } });
+    const response = await server.request('POST', '/api/v1/auth/guest', {
+      rawBody: compress(JSON.stringify({ display_name: 'Zipped' })),
+      headers: { ...json, 'content-encoding': encoding },
+    });
     expect(response.status).toBe(201);
     expect(response.body.user).toMatchObject({ display_name: 'Zipped', is_guest: true });
   });
@@ -104,7 +107,8 @@ describe('bodies that are not UTF-8', () => {
 
   beforeAll(async () => {
     // Not named with the marker: the checks below count the accounts that are.
-    host = (await server.request('POST', '/api/v1/auth/register', { body: { email: uniqueEmail('utf8-host'), password: 'password123', display_name: 'Host' } })).body;
+    host = (await server.request('POST', '/api/v1/auth/register', { body: { email: uniqueEmail('utf8-host'), password: 'password123', display_name: 'Host' } }))
+      .body;
   });
   const roomsMadeByThisFile = async () => Number((await db.query("select count(*) from rooms where name like '%' || $1 || '%'", [marker])).rows[0].count);
 
@@ -170,7 +174,9 @@ describe('meetings routes', () => {
   const settings = { lock_room: false, enable_transcription: false, max_participants: 100 };
 
   beforeAll(async () => {
-    const host = await server.request('POST', '/api/v1/auth/register', { body: { email: email(`${marker}host`), password: 'password123', display_name: 'Host' } });
+    const host = await server.request('POST', '/api/v1/auth/register', {
+      body: { email: email(`${marker}host`), password: 'password123', display_name: 'Host' },
+    });
     token = host.body.access_token;
     code = (await server.request('POST', '/api/v1/meetings', { token, body: { name: 'Target' } })).body.room_code;
   });

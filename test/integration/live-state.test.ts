@@ -61,7 +61,15 @@ describe('Redis live state, as other services see it', () => {
       expect(Object.keys(participants)).toEqual(['u1']);
       const u1 = JSON.parse(participants.u1!) as Record<string, unknown>;
       expect(Object.keys(u1).sort()).toEqual(['display_name', 'hardware_ready', 'joined_at', 'language', 'media', 'role', 'status']);
-      expect(u1).toEqual({ status: 'connected', language: null, hardware_ready: true, display_name: 'Ada', role: 'host', joined_at: '2025-01-02T03:04:05.678Z', media: { audio: true, video: false } });
+      expect(u1).toEqual({
+        status: 'connected',
+        language: null,
+        hardware_ready: true,
+        display_name: 'Ada',
+        role: 'host',
+        joined_at: '2025-01-02T03:04:05.678Z',
+        media: { audio: true, video: false },
+      });
 
       expect(await redis.smembers(`room:${room}:lobby`)).toEqual(['u2']);
       expect(JSON.parse((await redis.hget(`room:${room}:lobby_entries`, 'u2'))!)).toEqual(lobbyEntry());
@@ -88,7 +96,13 @@ describe('Redis live state, as other services see it', () => {
 
     it('deletes every key of the room', async () => {
       const room = newRoom();
-      await store().apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } }, connections: { set: { u1: ['s'] } } });
+      await store().apply(room, {
+        participants: { set: { u1: participant() } },
+        lobby: { set: { u2: lobbyEntry() } },
+        activeSpeaker: 'u1',
+        deadlines: { set: { d: 1 } },
+        connections: { set: { u1: ['s'] } },
+      });
       expect(await redisKeys(`*${room}*`)).toHaveLength(6);
       await store().delete(room);
       expect(await redisKeys(`*${room}*`)).toEqual([]);
@@ -98,7 +112,14 @@ describe('Redis live state, as other services see it', () => {
   it('starts every key with the prefix', async () => {
     const room = randomRoomCode();
     const store = createRedisLiveStateStore(redis, { prefix: runPrefix, ttlMs });
-    await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: { u2: lobbyEntry() } }, activeSpeaker: 'u1', deadlines: { set: { d: 1 } }, connections: { set: { u1: ['s'] } }, knockCooldowns: { set: { u3: 1 } } });
+    await store.apply(room, {
+      participants: { set: { u1: participant() } },
+      lobby: { set: { u2: lobbyEntry() } },
+      activeSpeaker: 'u1',
+      deadlines: { set: { d: 1 } },
+      connections: { set: { u1: ['s'] } },
+      knockCooldowns: { set: { u3: 1 } },
+    });
 
     const keys = await redisKeys(`*${room}*`);
     expect(keys.sort()).toEqual(Object.values(liveStateKeys(runPrefix, room)).sort());

@@ -86,7 +86,10 @@ describe('login throttling on one node', () => {
     const { credentials } = await registerUser(server);
     const other = await registerUser(server);
     for (let attempt = 0; attempt < failuresPerAddress + 2; attempt++) {
-      const invalid = await server.request('POST', '/api/v1/auth/login', { body: { email: credentials.email }, headers: { 'x-forwarded-for': '203.0.113.90' } });
+      const invalid = await server.request('POST', '/api/v1/auth/login', {
+        body: { email: credentials.email },
+        headers: { 'x-forwarded-for': '203.0.113.90' },
+      });
       expect(invalid.status).toBe(400);
     }
     expect(await failLogins(server, other.credentials.email, failuresPerAddress, '203.0.113.90')).toEqual(Array(failuresPerAddress).fill(401));

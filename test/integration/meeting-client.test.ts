@@ -54,7 +54,12 @@ async function expectError(promise: Promise<unknown>, code: MeetingErrorCode, st
 }
 
 /** The next `event` the client hears (matching `filter`), or a rejection after `timeoutMs`. */
-function nextEvent<E extends ServerEvent>(client: MeetingClient, event: E, filter: (payload: PayloadOf<E>) => boolean = () => true, timeoutMs = 5000): Promise<PayloadOf<E>> {
+function nextEvent<E extends ServerEvent>(
+  client: MeetingClient,
+  event: E,
+  filter: (payload: PayloadOf<E>) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<PayloadOf<E>> {
   return new Promise((resolve, reject) => {
     const stop = client.on(event, ((payload: PayloadOf<E>) => {
       if (!filter(payload)) return;
@@ -311,7 +316,9 @@ describe('MeetingClient against an in-process server', () => {
 
       const forHost = await host.meetings.participants(code);
       expect(forHost.participants.map((p) => p.user_id)).toEqual([idOf(host)]);
-      expect(forHost.lobby).toEqual([{ user_id: idOf(guest), display_name: 'Wanda', language: 'pt-BR', hardware_ready: true, waiting_since: expect.any(String) }]);
+      expect(forHost.lobby).toEqual([
+        { user_id: idOf(guest), display_name: 'Wanda', language: 'pt-BR', hardware_ready: true, waiting_since: expect.any(String) },
+      ]);
       expect((await host.meetings.getRoom(code)).lobby_count).toBe(1);
 
       // A waiting user is not a participant yet.
@@ -597,7 +604,10 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
     const guestId = idOf(guest);
     const joined = nextEvent(host, 'participant:joined', (p) => p.participant.user_id === guestId);
     expect((await guest.meetings.join(code, { language: 'en' })).status).toBe('joined');
-    expect(await joined).toEqual({ room_code: code, participant: expect.objectContaining({ user_id: guestId, display_name: 'Gail', role: 'guest', language: 'en' }) });
+    expect(await joined).toEqual({
+      room_code: code,
+      participant: expect.objectContaining({ user_id: guestId, display_name: 'Gail', role: 'guest', language: 'en' }),
+    });
     const connected = nextEvent(host, 'participant:updated', (p) => p.participant.user_id === guestId && p.participant.status === 'connected');
     expect(guest.connectionState).toBe('disconnected');
     const guestView = await guest.attach(code);
@@ -632,7 +642,7 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
     expect(removed).toEqual([]);
   });
 
-  it('calls: signal reaches the other participant with the server\'s from, iceServers, setMediaState; a waiting user is NOT_A_PARTICIPANT', async () => {
+  it("calls: signal reaches the other participant with the server's from, iceServers, setMediaState; a waiting user is NOT_A_PARTICIPANT", async () => {
     const { host, code } = await startedRoom(server);
     const guest = await attendee(server, code, 'Cal');
     const heard = nextEvent(guest, 'rtc:signal');

@@ -39,7 +39,6 @@ const jwtSecret = { JWT_SECRET: randomBytes(32).toString('base64url') };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const userIds = (list: { user_id: string }[]) => list.map((entry) => entry.user_id).sort();
 
-
 let db: Client;
 let rows: ReturnType<typeof rowsOf>;
 beforeAll(async () => {
@@ -355,7 +354,11 @@ describe('Redis live state', () => {
         joined_at: hostJoin.body.participant.joined_at,
         media: null,
       });
-      expect(JSON.parse(participants[inside.userId]!)).toMatchObject({ role: 'guest', display_name: 'Inside', joined_at: insideJoin.body.participant.joined_at });
+      expect(JSON.parse(participants[inside.userId]!)).toMatchObject({
+        role: 'guest',
+        display_name: 'Inside',
+        joined_at: insideJoin.body.participant.joined_at,
+      });
       expect(await redis.type(`${base}lobby`)).toBe('set');
       expect(await redis.smembers(`${base}lobby`)).toEqual([waiting.userId]);
 
@@ -428,7 +431,14 @@ describe('PostgreSQL failing mid-command', () => {
   let guest: Actor;
   let code: string;
   const during: Record<'join' | 'configure' | 'malformed', ApiResponse | undefined> = { join: undefined, configure: undefined, malformed: undefined };
-  let after: { join: ApiResponse; participants: ApiResponse; details: ApiResponse; guestRows: AttendanceRow[]; openRows: AttendanceRow[]; settings: Record<string, unknown> };
+  let after: {
+    join: ApiResponse;
+    participants: ApiResponse;
+    details: ApiResponse;
+    guestRows: AttendanceRow[];
+    openRows: AttendanceRow[];
+    settings: Record<string, unknown>;
+  };
 
   beforeAll(async () => {
     await ensureDatabase(url);

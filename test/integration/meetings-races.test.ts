@@ -67,7 +67,12 @@ describe.each(liveStateModes())('meeting races (%s)', (_mode, env) => {
       expect(open.filter((row) => row.role === 'host').map((row) => row.user_id)).toEqual([host.userId]);
       // The ones PostgreSQL seated are exactly the ones told 200.
       const admittedIds = crowd.filter((_, i) => responses[i]!.status === 200).map((g) => g.userId);
-      expect(open.filter((row) => row.role === 'guest').map((row) => row.user_id).sort()).toEqual(admittedIds.sort());
+      expect(
+        open
+          .filter((row) => row.role === 'guest')
+          .map((row) => row.user_id)
+          .sort(),
+      ).toEqual(admittedIds.sort());
 
       const listed = await api(host, 'GET', `/${code}/participants`);
       expect(listed.status).toBe(200);

@@ -238,7 +238,13 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
     it('400 VALIDATION_FAILED on bad create and config bodies, with every bad field named', async () => {
       const bad = await api(host, 'POST', '', { name: '', settings: { max_participants: 1, lock_room: 'yes', colour: 'red' }, extra: 1 });
       expectProblem(bad, 400, 'VALIDATION_FAILED');
-      expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['extra', 'name', 'settings.colour', 'settings.lock_room', 'settings.max_participants']);
+      expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+        'extra',
+        'name',
+        'settings.colour',
+        'settings.lock_room',
+        'settings.max_participants',
+      ]);
       const tooBig = await api(host, 'POST', '', { name: 'Big', settings: { max_participants: 501 } });
       expect(tooBig.body.errors).toEqual([{ path: 'settings.max_participants', message: 'must be at most 500' }]);
       expectProblem(await api(host, 'POST', '', {}), 400, 'VALIDATION_FAILED');
@@ -261,7 +267,16 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
 
     it('403 NOT_HOST for every host-only action', async () => {
       await api(guest, 'POST', `/${code}/join`);
-      for (const action of ['admit-all', 'reject-all', 'mute-all', 'end', `admit/${guest.userId}`, `reject/${guest.userId}`, `remove/${guest.userId}`, `mute/${guest.userId}`]) {
+      for (const action of [
+        'admit-all',
+        'reject-all',
+        'mute-all',
+        'end',
+        `admit/${guest.userId}`,
+        `reject/${guest.userId}`,
+        `remove/${guest.userId}`,
+        `mute/${guest.userId}`,
+      ]) {
         expectProblem(await api(other, 'POST', `/${code}/${action}`), 403, 'NOT_HOST');
         expectProblem(await api(guest, 'POST', `/${code}/${action}`), 403, 'NOT_HOST');
       }

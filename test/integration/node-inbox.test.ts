@@ -49,7 +49,9 @@ describe('request/reply between nodes', () => {
     });
     const sender = await node('sender-1', never);
     expect(await sender.request('owner-1', 'room-a', { type: 'inspect' }, soon(2000))).toEqual({ roomCode: 'room-a', seen: 'inspect' });
-    const refused = await sender.request('owner-1', 'room-a', { type: 'join', userId: 'u', language: null, hardwareReady: false, displayName: 'U', role: 'guest' } as never, soon(2000)).catch((e: unknown) => e);
+    const refused = await sender
+      .request('owner-1', 'room-a', { type: 'join', userId: 'u', language: null, hardwareReady: false, displayName: 'U', role: 'guest' } as never, soon(2000))
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AppError);
     expect(refused).toMatchObject({ code: 'ROOM_FULL', status: 409 });
   });

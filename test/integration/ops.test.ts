@@ -105,7 +105,11 @@ describe('metrics and API docs', () => {
     expect(doc.components.schemas.Problem.properties.code.enum).toContain('ROOM_FULL');
 
     // Every meetings route of README "REST API", with its parameters and contract-specific statuses.
-    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/api/v1/meetings')).sort()).toEqual([
+    expect(
+      Object.keys(doc.paths)
+        .filter((path) => path.startsWith('/api/v1/meetings'))
+        .sort(),
+    ).toEqual([
       '/api/v1/meetings',
       '/api/v1/meetings/history',
       '/api/v1/meetings/{room_code}',
@@ -141,4 +145,3 @@ describe('metrics and API docs', () => {
     expect(init.body).toContain('/api/openapi.json');
   });
 });
-

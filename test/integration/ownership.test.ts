@@ -226,7 +226,8 @@ describe('fenced PostgreSQL writes', () => {
 
   // What PostgreSQL holds: the server's own actor may keep the room in memory, as its only writer.
   const settingsOf = async (code: string) =>
-    (await server.app.orm.em.getConnection().execute<{ settings: { lock_room: boolean } }[]>('select settings from rooms where room_code = ?', [code]))[0]!.settings;
+    (await server.app.orm.em.getConnection().execute<{ settings: { lock_room: boolean } }[]>('select settings from rooms where room_code = ?', [code]))[0]!
+      .settings;
 
   it('a room loaded under a later epoch refuses the earlier owner’s writes; a late activation under an old epoch is refused too', async () => {
     const host = await hostUser(server);

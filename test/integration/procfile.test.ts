@@ -13,7 +13,9 @@ const root = resolve(__dirname, '../..');
 
 /** The Procfile's process types, `name: command`. */
 function procfile(): Record<string, string> {
-  const lines = readFileSync(resolve(root, 'Procfile'), 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const lines = readFileSync(resolve(root, 'Procfile'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   return Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
 }
 
@@ -33,7 +35,11 @@ describe('Procfile', () => {
     const url = databaseUrlFor(name);
     await ensureDatabase(url);
     const [node, script, ...args] = procfile().release!.split(' ');
-    const release = () => run(node === 'node' ? process.execPath : node!, ['--import', 'tsx', sourceOf(script!), ...args], { cwd: root, env: { ...process.env, DATABASE_URL: url, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) } });
+    const release = () =>
+      run(node === 'node' ? process.execPath : node!, ['--import', 'tsx', sourceOf(script!), ...args], {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: url, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) },
+      });
     const admin = new Client({ connectionString: testDatabaseUrl });
     await admin.connect();
     try {

@@ -101,7 +101,12 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       const guestView = await request(guestSocket, 'room:attach', { room_code: code });
       expect(guestView).toEqual({
         ok: true,
-        data: { status: 'waiting', participants: expect.any(Array), active_speaker: null, settings: { lock_room: true, enable_transcription: false, max_participants: 100 } },
+        data: {
+          status: 'waiting',
+          participants: expect.any(Array),
+          active_speaker: null,
+          settings: { lock_room: true, enable_transcription: false, max_participants: 100 },
+        },
       });
       const guestJoins = record(guestSocket, 'participant:joined');
 
@@ -255,7 +260,10 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect(late.ok).toBe(true);
       expect(late.data).toEqual({
         status: 'joined',
-        participants: [expect.objectContaining({ user_id: host.userId, role: 'host', status: 'connected' }), expect.objectContaining({ user_id: olga.user.userId, status: 'connected' })],
+        participants: [
+          expect.objectContaining({ user_id: host.userId, role: 'host', status: 'connected' }),
+          expect.objectContaining({ user_id: olga.user.userId, status: 'connected' }),
+        ],
         active_speaker: null,
         settings: { lock_room: true, enable_transcription: false, max_participants: 7 },
         // A participant's calls use these (none configured here: host candidates only).
@@ -263,7 +271,9 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
         mesh_max_participants: 6,
       });
       const hostView = await request(hostSocket, 'room:attach', { room_code: code });
-      expect(hostView.data.lobby).toEqual([{ user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String) }]);
+      expect(hostView.data.lobby).toEqual([
+        { user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String) },
+      ]);
     });
 
     it('tells a waiting user their own status and nothing about the room’s people, as GET /participants does', async () => {
@@ -282,7 +292,12 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       const view = await request(socket, 'room:attach', { room_code: code });
       expect(view).toEqual({
         ok: true,
-        data: { status: 'waiting', participants: [], active_speaker: null, settings: { lock_room: true, enable_transcription: false, max_participants: 100, speaker_min_ms: 100 } },
+        data: {
+          status: 'waiting',
+          participants: [],
+          active_speaker: null,
+          settings: { lock_room: true, enable_transcription: false, max_participants: 100, speaker_min_ms: 100 },
+        },
       });
 
       // Nor does the room's channel reach a waiting user's socket: someone else coming in is not heard.
@@ -346,7 +361,10 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect(await request(socket, 'room:attach', { room_code: code, extra: 1 })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
       expect(await request(socket, 'room:attach')).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
       expect(await request(socket, 'room:attach', 'a string')).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
-      expect(await request(socket, 'no:such:event', { room_code: code })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/Unknown event/) } });
+      expect(await request(socket, 'no:such:event', { room_code: code })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/Unknown event/) },
+      });
       // A server event name sent by a client is just an unknown event: nobody else hears it.
       expect(await request(socket, 'room:ended', { room_code: code })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
       expect(socket.connected).toBe(true);
@@ -377,7 +395,10 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect((await update).participant.hardware_ready).toBe(true);
       const list = await api(host, 'GET', `/${code}/participants`);
       expect(list.body.participants.find((p: { user_id: string }) => p.user_id === olga.user.userId).hardware_ready).toBe(true);
-      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: 'yes' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: 'yes' })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED' },
+      });
     });
 
     it('leave over REST and removal: the room hears participant:left; the removed user hears participant:removed and no more', async () => {
@@ -420,7 +441,10 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       for (const events of ended) expect(events).toEqual([{ room_code: code, ended_at: response.body.ended_at }]);
 
       expect(await server.app.io.in(`room:${code}`).fetchSockets()).toHaveLength(0);
-      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: true })).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
+      expect(await request(olga.socket, 'hardware:status', { room_code: code, hardware_ready: true })).toMatchObject({
+        ok: false,
+        error: { code: 'ROOM_NOT_FOUND' },
+      });
       expect(await request(olga.socket, 'room:attach', { room_code: code })).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
       await quietFor(100);
       for (const events of later) expect(events).toEqual([]);
@@ -448,7 +472,19 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
 
     it('drops malformed audio levels and survives junk of every shape', async () => {
       const { hostSocket, code } = await startedRoom();
-      const junk: unknown[] = [undefined, null, 42, 'x', [], {}, { room_code: code }, { room_code: code, level: 5 }, { room_code: code, level: '−20' }, { room_code: code, level: Number.NaN }, { room_code: 1, level: -20 }];
+      const junk: unknown[] = [
+        undefined,
+        null,
+        42,
+        'x',
+        [],
+        {},
+        { room_code: code },
+        { room_code: code, level: 5 },
+        { room_code: code, level: '−20' },
+        { room_code: code, level: Number.NaN },
+        { room_code: 1, level: -20 },
+      ];
       for (const payload of junk) hostSocket.emit('audio:level', payload as never);
       (hostSocket as unknown as { emit(...args: unknown[]): void }).emit('audio:level', { room_code: code, level: -20 }, 'extra', () => {});
       expect(await request(hostSocket, 'hardware:status', { room_code: code, hardware_ready: false })).toMatchObject({ ok: true });

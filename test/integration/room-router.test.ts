@@ -44,17 +44,21 @@ const common = (options: RouterOptions) => ({
   refreshEveryMs: 60_000,
 });
 
-roomRouterContract('in-process', () => db, async (options) => {
-  const liveState = createMemoryLiveStateStore({ ttlMs: 60_000 });
-  const router = createInProcessRouter({ ...common(options), liveState });
-  return {
-    routers: [router],
-    async close() {
-      await router.close();
-      liveState.close();
-    },
-  };
-});
+roomRouterContract(
+  'in-process',
+  () => db,
+  async (options) => {
+    const liveState = createMemoryLiveStateStore({ ttlMs: 60_000 });
+    const router = createInProcessRouter({ ...common(options), liveState });
+    return {
+      routers: [router],
+      async close() {
+        await router.close();
+        liveState.close();
+      },
+    };
+  },
+);
 
 let nodes = 0;
 async function redisNode(options: RouterOptions) {
@@ -77,15 +81,19 @@ async function redisNode(options: RouterOptions) {
   return router;
 }
 
-roomRouterContract('Redis, two nodes', () => db, async (options) => {
-  const routers = [await redisNode(options), await redisNode(options)];
-  return {
-    routers,
-    async close() {
-      await Promise.all(routers.map((router) => router.close()));
-    },
-  };
-});
+roomRouterContract(
+  'Redis, two nodes',
+  () => db,
+  async (options) => {
+    const routers = [await redisNode(options), await redisNode(options)];
+    return {
+      routers,
+      async close() {
+        await Promise.all(routers.map((router) => router.close()));
+      },
+    };
+  },
+);
 
 describe('live-state TTL refresh', () => {
   it("the host keeps an active room's live keys past their TTL (800 ms here), refreshing them every 200 ms", async () => {
@@ -108,7 +116,14 @@ describe('live-state TTL refresh', () => {
       const hostId = randomUUID();
       await db.query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Host', true, now())", [hostId]);
       const roomCode = randomBytes(9).toString('base64url');
-      await router.create({ id: randomUUID(), roomCode, hostId, name: 'Refreshed', settings: { lock_room: false, enable_transcription: false, max_participants: 3 }, createdAt: Date.now() });
+      await router.create({
+        id: randomUUID(),
+        roomCode,
+        hostId,
+        name: 'Refreshed',
+        settings: { lock_room: false, enable_transcription: false, max_participants: 3 },
+        createdAt: Date.now(),
+      });
       await router.dispatch(roomCode, { type: 'join', userId: hostId, displayName: 'Host', language: null, hardwareReady: false });
       const keys = [`${prefix}room:${roomCode}:owner`, `${prefix}room:${roomCode}:participants`];
       // Three TTLs later, with no command in between, the keys are still there, each with a TTL set.

@@ -113,7 +113,13 @@ describe.each(liveStateModes())('per-room speaker tuning (%s)', (_mode, env) => 
     expectProblem(await api(host, 'POST', '/', { name: 'Too quiet', settings: { speaker_threshold_db: -90 } }), 400, 'VALIDATION_FAILED');
 
     const changed = await api(host, 'PATCH', `/${code}/config`, { speaker_min_ms: 2000, lock_room: true });
-    expect(changed.body.settings).toEqual({ lock_room: true, enable_transcription: false, max_participants: 100, speaker_threshold_db: -25, speaker_min_ms: 2000 });
+    expect(changed.body.settings).toEqual({
+      lock_room: true,
+      enable_transcription: false,
+      max_participants: 100,
+      speaker_threshold_db: -25,
+      speaker_min_ms: 2000,
+    });
     const cleared = await api(host, 'PATCH', `/${code}/config`, { speaker_threshold_db: null, speaker_min_ms: null });
     expect(cleared.body.settings).toEqual({ lock_room: true, enable_transcription: false, max_participants: 100 });
     expect(await storedSettings(code)).toEqual(cleared.body.settings);

@@ -38,7 +38,13 @@ afterEach(async () => {
 
 afterAll(() => db.end());
 
-const webhookEnv = (extra: Record<string, string> = {}) => ({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret, WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_TIMEOUT_MS: '1000', ...extra });
+const webhookEnv = (extra: Record<string, string> = {}) => ({
+  WEBHOOK_URL: receiver.url,
+  WEBHOOK_SECRET: secret,
+  WEBHOOK_RETRY_BASE_MS: '50',
+  WEBHOOK_TIMEOUT_MS: '1000',
+  ...extra,
+});
 
 /** `npm run webhooks -- …` as an operator runs it (from source, against the test database). */
 async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -141,7 +147,10 @@ describe('webhooks on one node', () => {
     const oldFailed = await row('failed', 8);
     const recent = await row('delivered', 6);
     await server({ WEBHOOK_RETENTION_DAYS: '7' });
-    const left = async () => (await db.query('select seq from webhook_deliveries where seq = any($1::bigint[])', [[oldDelivered, oldFailed, recent].map((r) => r.rows[0].seq)])).rows.map((r) => r.seq);
+    const left = async () =>
+      (
+        await db.query('select seq from webhook_deliveries where seq = any($1::bigint[])', [[oldDelivered, oldFailed, recent].map((r) => r.rows[0].seq)])
+      ).rows.map((r) => r.seq);
     for (let waited = 0; (await left()).length > 1 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await left()).toEqual([recent.rows[0].seq]);
     await db.query('delete from webhook_deliveries where seq = $1', [recent.rows[0].seq]);
@@ -201,7 +210,11 @@ describe('webhooks on one node', () => {
     expect(await failedRow()).toEqual({ status: 'failed', attempts: 2, last_error: 'answered 500' });
 
     const listed = await cli(['failed', '1000']);
-    const mine = listed.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((row) => row.room_code === code);
+    const mine = listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .find((row) => row.room_code === code);
     expect(mine).toMatchObject({ type: 'room.created', attempts: 2, last_error: 'answered 500', endpoint: receiver.url });
 
     receiver.answer = () => 200;
@@ -225,7 +238,12 @@ describe('webhooks on one node', () => {
 describe('webhooks in a cluster', () => {
   it('delivers, from another node, the events of a node killed with -9 before it could', async () => {
     const prefix = uniqueRedisPrefix();
-    const shared = { JWT_SECRET: randomBytes(32).toString('base64url'), REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix, ...webhookEnv({ WEBHOOK_TIMEOUT_MS: '2000' }) };
+    const shared = {
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      REDIS_URL: testRedisUrl,
+      REDIS_PREFIX: prefix,
+      ...webhookEnv({ WEBHOOK_TIMEOUT_MS: '2000' }),
+    };
     try {
       // The receiver hangs: node A's first attempts stay in flight until A is killed.
       receiver.answer = () => 'hang';

@@ -205,7 +205,9 @@ export const screenOf = (page: Page, name: string): Locator => page.locator(`mai
 export async function describePage(page: Page): Promise<string> {
   try {
     const screens = await page.locator('main[data-screen]').evaluateAll((elements) => elements.map((element) => element.getAttribute('data-screen')));
-    const alerts = await page.locator('[role=alert]').evaluateAll((elements) => elements.map((element) => `${element.getAttribute('data-code')}: ${element.textContent}`));
+    const alerts = await page
+      .locator('[role=alert]')
+      .evaluateAll((elements) => elements.map((element) => `${element.getAttribute('data-code')}: ${element.textContent}`));
     return `url ${page.url()}, screen ${JSON.stringify(screens)}${alerts.length ? `, alerts ${JSON.stringify(alerts)}` : ''}`;
   } catch (error) {
     return `url ${page.url()} (could not read the page: ${String(error)})`;

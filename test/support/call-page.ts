@@ -46,7 +46,11 @@ export interface CallPageOptions {
 /** A signed-in person's page (the session put where the page keeps it), with its peer connections recorded. */
 export async function openCallPage(browser: Browser, session: SessionView, label: string, options: CallPageOptions = {}): Promise<UserPage> {
   const user = await openUserPage(browser, label);
-  const init = [`sessionStorage.setItem(${JSON.stringify(sessionKey)}, ${JSON.stringify(JSON.stringify(session))});`, recordPeerConnections, options.relayOnly ? relayOnly : ''];
+  const init = [
+    `sessionStorage.setItem(${JSON.stringify(sessionKey)}, ${JSON.stringify(JSON.stringify(session))});`,
+    recordPeerConnections,
+    options.relayOnly ? relayOnly : '',
+  ];
   await user.page.addInitScript({ content: init.join('\n') });
   return user;
 }
@@ -55,7 +59,11 @@ export async function openCallPage(browser: Browser, session: SessionView, label
 export async function joinFromPage(page: Page, baseUrl: string, roomCode: string, screen: 'room' | 'waiting'): Promise<void> {
   await page.goto(`${baseUrl}/join/${roomCode}`);
   const prejoin = await waitForScreen(page, 'prejoin');
-  await poll('the camera ready', () => prejoin.locator('[data-media-status]').textContent(), (text) => text === 'Camera and microphone ready');
+  await poll(
+    'the camera ready',
+    () => prejoin.locator('[data-media-status]').textContent(),
+    (text) => text === 'Camera and microphone ready',
+  );
   await prejoin.getByRole('button', { name: 'Join meeting', exact: true }).click();
   await waitForScreen(page, screen);
 }
@@ -125,15 +133,33 @@ export const selectedCandidateTypes = (page: Page) =>
 export async function expectMediaFrom(page: Page, from: string, what: string, diagnose: Page[] = [page]): Promise<Received> {
   let first: Received;
   try {
-    first = await poll(`${what}: the remote video showing frames`, () => received(page, from), (seen) => seen.videoWidth > 0 && seen.state === 'connected', { timeoutMs: 20_000 });
+    first = await poll(
+      `${what}: the remote video showing frames`,
+      () => received(page, from),
+      (seen) => seen.videoWidth > 0 && seen.state === 'connected',
+      { timeoutMs: 20_000 },
+    );
   } catch (error) {
     // Where each page's connections are (signaling, connection, ICE, descriptions).
-    const states = await Promise.all(diagnose.map((other) => other.evaluate('window.__pcs.map((pc) => [pc.signalingState, pc.connectionState, pc.iceConnectionState, pc.localDescription && pc.localDescription.type, pc.remoteDescription && pc.remoteDescription.type])').catch(String)));
+    const states = await Promise.all(
+      diagnose.map((other) =>
+        other
+          .evaluate(
+            'window.__pcs.map((pc) => [pc.signalingState, pc.connectionState, pc.iceConnectionState, pc.localDescription && pc.localDescription.type, pc.remoteDescription && pc.remoteDescription.type])',
+          )
+          .catch(String),
+      ),
+    );
     throw new Error(`${String(error)}\nconnections per page: ${JSON.stringify(states)}`);
   }
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const later = await received(page, from);
-  const growing = { audioBytes: later.audioBytes > first.audioBytes, videoBytes: later.videoBytes > first.videoBytes, framesDecoded: later.framesDecoded > first.framesDecoded, currentTime: later.currentTime > first.currentTime };
+  const growing = {
+    audioBytes: later.audioBytes > first.audioBytes,
+    videoBytes: later.videoBytes > first.videoBytes,
+    framesDecoded: later.framesDecoded > first.framesDecoded,
+    currentTime: later.currentTime > first.currentTime,
+  };
   expect({ what, growing }).toEqual({ what, growing: { audioBytes: true, videoBytes: true, framesDecoded: true, currentTime: true } });
   expect(later.pc).toBe(first.pc);
   return later;

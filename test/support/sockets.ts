@@ -10,7 +10,11 @@ type PayloadOf<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>[0];
 const open = new Set<ClientSocket>();
 
 /** Connects to the server as the holder of `token`; resolves once connected, rejects with the connect_error. */
-export async function connectSocket(server: Pick<Endpoint, 'url'>, token: string | undefined, options: { transports?: ('websocket' | 'polling')[]; reconnection?: boolean } = {}): Promise<ClientSocket> {
+export async function connectSocket(
+  server: Pick<Endpoint, 'url'>,
+  token: string | undefined,
+  options: { transports?: ('websocket' | 'polling')[]; reconnection?: boolean } = {},
+): Promise<ClientSocket> {
   const socket: ClientSocket = connectClient(server.url, {
     auth: token === undefined ? {} : { token },
     transports: options.transports ?? ['websocket'],
@@ -41,7 +45,12 @@ export function record<E extends ServerEvent>(socket: ClientSocket, event: E): P
 }
 
 /** The next `event` the socket receives (matching `filter`), or a rejection after `timeoutMs`. */
-export function nextEvent<E extends ServerEvent>(socket: ClientSocket, event: E, filter: (payload: PayloadOf<E>) => boolean = () => true, timeoutMs = 5000): Promise<PayloadOf<E>> {
+export function nextEvent<E extends ServerEvent>(
+  socket: ClientSocket,
+  event: E,
+  filter: (payload: PayloadOf<E>) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<PayloadOf<E>> {
   return new Promise((resolve, reject) => {
     const onEvent = ((payload: PayloadOf<E>) => {
       if (!filter(payload)) return;

@@ -33,7 +33,21 @@ export async function startTurnServer(secret: string, options: TurnOptions = {})
   const dir = mkdtempSync(join(tmpdir(), 'turn-'));
   const child: ChildProcess = spawn(
     'turnserver',
-    ['-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--use-auth-secret', `--static-auth-secret=${secret}`, `--realm=${realm}`, '--no-tls', '--no-dtls', '--no-cli', `--pidfile=${join(dir, 'turnserver.pid')}`, '--log-file=stdout', '--simple-log', ...(options.allowLoopbackPeers ? ['--allow-loopback-peers'] : [])],
+    [
+      '-n',
+      '--listening-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      `--realm=${realm}`,
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      `--pidfile=${join(dir, 'turnserver.pid')}`,
+      '--log-file=stdout',
+      '--simple-log',
+      ...(options.allowLoopbackPeers ? ['--allow-loopback-peers'] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -115,7 +129,9 @@ function stunMessage(type: number, transactionId: Buffer, attributes: Attribute[
   };
   if (!key) return Buffer.concat([header(body.length), body]);
   const length = body.length + 24;
-  const integrity = createHmac('sha1', key).update(Buffer.concat([header(length), body])).digest();
+  const integrity = createHmac('sha1', key)
+    .update(Buffer.concat([header(length), body]))
+    .digest();
   return Buffer.concat([header(length), body, encodeAttribute([integrityAttribute, integrity])]);
 }
 
@@ -133,9 +149,12 @@ async function transact(socket: Socket, port: number, message: Buffer, timeoutMs
   const answered = once(socket, 'message') as Promise<[Buffer]>;
   socket.send(message, port, '127.0.0.1');
   const timer = new AbortController();
-  const [reply] = await Promise.race([answered, sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => Promise.reject(new Error('no answer from the TURN server')))]).finally(() => timer.abort());
+  const [reply] = await Promise.race([
+    answered,
+    sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => Promise.reject(new Error('no answer from the TURN server'))),
+  ]).finally(() => timer.abort());
   const attributes = new Map<number, Buffer>();
-  for (let at = 20; at + 4 <= reply.length; ) {
+  for (let at = 20; at + 4 <= reply.length;) {
     const type = reply.readUInt16BE(at);
     const length = reply.readUInt16BE(at + 2);
     attributes.set(type, reply.subarray(at + 4, at + 4 + length));

@@ -39,7 +39,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     async until(check, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!check(receiver.received)) {
-        if (Date.now() > deadline) throw new Error(`webhook receiver: condition not met in ${timeoutMs} ms; got ${receiver.received.map((r) => `${r.event.type}:${r.answer}`).join(', ')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `webhook receiver: condition not met in ${timeoutMs} ms; got ${receiver.received.map((r) => `${r.event.type}:${r.answer}`).join(', ')}`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },

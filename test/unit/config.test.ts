@@ -114,7 +114,11 @@ describe('loadConfig', () => {
 
   it('reads ICE_SERVERS as JSON or a list of URLs, and TURN_URLS only with TURN_SECRET', () => {
     const json = '[{"urls": ["turn:t.example.com:3478"], "username": "u", "credential": "c"}]';
-    expect(loadConfig({ ICE_SERVERS: json }).ice).toEqual({ servers: [{ urls: ['turn:t.example.com:3478'], username: 'u', credential: 'c' }], turn: undefined, meshMaxParticipants: 6 });
+    expect(loadConfig({ ICE_SERVERS: json }).ice).toEqual({
+      servers: [{ urls: ['turn:t.example.com:3478'], username: 'u', credential: 'c' }],
+      turn: undefined,
+      meshMaxParticipants: 6,
+    });
     expect(loadConfig({}).ice).toEqual({ servers: [], turn: undefined, meshMaxParticipants: 6 });
     for (const [env, key] of [
       [{ ICE_SERVERS: 'http://example.com' }, 'ICE_SERVERS'],
@@ -184,9 +188,7 @@ describe('loadConfig', () => {
   });
 
   it('keeps the default room size within the limit', () => {
-    expect(problemsOf({ DEFAULT_MAX_PARTICIPANTS: '200', MAX_PARTICIPANTS_LIMIT: '150' })).toEqual([
-      expect.stringMatching(/^DEFAULT_MAX_PARTICIPANTS: .*150/),
-    ]);
+    expect(problemsOf({ DEFAULT_MAX_PARTICIPANTS: '200', MAX_PARTICIPANTS_LIMIT: '150' })).toEqual([expect.stringMatching(/^DEFAULT_MAX_PARTICIPANTS: .*150/)]);
   });
 
   it('reads TRUST_PROXY as Express takes it: none, all, a hop count, or the proxies', () => {
@@ -202,10 +204,14 @@ describe('loadConfig', () => {
   it('reads the ranges a room may tune its speaker detection in as min,max', () => {
     expect(loadConfig({ ROOM_SPEAKER_THRESHOLD_DB_RANGE: '-40,-40' }).roomSpeakerRanges.thresholdDb).toEqual({ min: -40, max: -40 });
     for (const bad of ['-10,-70', '-50', '-50,-40,-30', '-130,-10', '-50,5', 'loud,quiet', ',']) {
-      expect(problemsOf({ ROOM_SPEAKER_THRESHOLD_DB_RANGE: bad })).toEqual([expect.stringMatching(/^ROOM_SPEAKER_THRESHOLD_DB_RANGE: must be min,max: two numbers from -127 to 0/)]);
+      expect(problemsOf({ ROOM_SPEAKER_THRESHOLD_DB_RANGE: bad })).toEqual([
+        expect.stringMatching(/^ROOM_SPEAKER_THRESHOLD_DB_RANGE: must be min,max: two numbers from -127 to 0/),
+      ]);
     }
     for (const bad of ['100.5,200', '-1,200', '100,20000', '300,200']) {
-      expect(problemsOf({ ROOM_SPEAKER_MIN_MS_RANGE: bad })).toEqual([expect.stringMatching(/^ROOM_SPEAKER_MIN_MS_RANGE: must be min,max: two integers from 0 to 10000/)]);
+      expect(problemsOf({ ROOM_SPEAKER_MIN_MS_RANGE: bad })).toEqual([
+        expect.stringMatching(/^ROOM_SPEAKER_MIN_MS_RANGE: must be min,max: two integers from 0 to 10000/),
+      ]);
     }
   });
 

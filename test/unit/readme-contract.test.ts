@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildOpenApiDocument } from '../../src/contract/openapi';
 import { errorCatalog } from '../../src/contract/errors';
-import { allLiveStateKeys, clusterMarkerKey, deadlineIndexKey, nodeKey, nodeRegistryKey, nodeRoomsKey, ownerKey, restoringKey } from '../../src/live-state/redis-keys';
+import {
+  allLiveStateKeys,
+  clusterMarkerKey,
+  deadlineIndexKey,
+  nodeKey,
+  nodeRegistryKey,
+  nodeRoomsKey,
+  ownerKey,
+  restoringKey,
+} from '../../src/live-state/redis-keys';
 
 /**
  * The README is where users read the wire contract, so it must not drift from the code that
@@ -20,9 +29,17 @@ const firstCells = new Set(rows.map((row) => row.first));
 
 describe('the README documents the contract the code defines', () => {
   it('every REST route of the OpenAPI document', () => {
-    const document = buildOpenApiDocument('test', { maxParticipantsLimit: 1000, speakerThresholdDb: { min: -70, max: -10 }, speakerMinMs: { min: 100, max: 3000 } }) as { paths: Record<string, Record<string, unknown>> };
-    const routes = Object.entries(document.paths).flatMap(([route, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${route.replace(/^\/api\/v1/, '')}`));
-    const documented = new Set([...readme.matchAll(/^\| (GET|POST|PATCH|PUT|DELETE) \| `([^`?]+)/gm)].map((match) => `${match[1]} ${match[2]!.replace(/\/$/, '')}`));
+    const document = buildOpenApiDocument('test', {
+      maxParticipantsLimit: 1000,
+      speakerThresholdDb: { min: -70, max: -10 },
+      speakerMinMs: { min: 100, max: 3000 },
+    }) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(document.paths).flatMap(([route, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${route.replace(/^\/api\/v1/, '')}`),
+    );
+    const documented = new Set(
+      [...readme.matchAll(/^\| (GET|POST|PATCH|PUT|DELETE) \| `([^`?]+)/gm)].map((match) => `${match[1]} ${match[2]!.replace(/\/$/, '')}`),
+    );
     expect(routes.length).toBeGreaterThan(10);
     expect(routes.filter((route) => !documented.has(route.replace(/\/$/, '')))).toEqual([]);
   });

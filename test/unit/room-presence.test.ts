@@ -132,7 +132,10 @@ describe('room machine: presence', () => {
     const left = accepted(r.leave('ann'));
     expect(left.notices).toEqual([leftNotice('ann', 'left'), { type: 'channel:leave', connections: ['ann-socket'] }]);
     const back = accepted(r.join('ann'));
-    expect(back.notices).toEqual([{ type: 'channel:join', connections: ['ann-socket'] }, { type: 'participant:joined', participant: expect.objectContaining({ userId: 'ann', status: 'connected' }) }]);
+    expect(back.notices).toEqual([
+      { type: 'channel:join', connections: ['ann-socket'] },
+      { type: 'participant:joined', participant: expect.objectContaining({ userId: 'ann', status: 'connected' }) },
+    ]);
     expect(r.ctx.graceDeadlines.ann).toBeUndefined();
   });
 

@@ -124,10 +124,7 @@ describe('room machine: admission', () => {
     expect(refusalOf(r.admit('ann', 'bob'))).toBe('NOT_HOST');
     const admitted = accepted(r.admit('ann'));
     expect(admitted.changes).toEqual([{ kind: 'attendanceOpened', userId: 'ann', role: 'guest', at: 1_000 }]);
-    expect(admitted.notices).toEqual([
-      { type: 'lobby:admitted', userId: 'ann' },
-      joinedNotice('ann'),
-    ]);
+    expect(admitted.notices).toEqual([{ type: 'lobby:admitted', userId: 'ann' }, joinedNotice('ann')]);
     const again = accepted(r.admit('ann'));
     expect(again.changed).toBe(false);
     expect(again.changes).toEqual([]);
@@ -362,10 +359,7 @@ describe('room machine: leaving and removal', () => {
     expect(refusalOf(r.send({ type: 'remove', by: 'ann', userId: host }))).toBe('NOT_HOST');
     const removed = accepted(r.send({ type: 'remove', by: host, userId: 'ann' }));
     expect(removed.changes).toEqual([{ kind: 'attendanceClosed', userId: 'ann', reason: 'removed', at: 1_000 }]);
-    expect(removed.notices).toEqual([
-      leftNotice('ann', 'removed'),
-      { type: 'participant:removed', userId: 'ann' },
-    ]);
+    expect(removed.notices).toEqual([leftNotice('ann', 'removed'), { type: 'participant:removed', userId: 'ann' }]);
     expect(refusalOf(r.join('ann'))).toBe('REMOVED_FROM_ROOM');
     r.configure({ lock_room: true });
     expect(refusalOf(r.join('ann'))).toBe('REMOVED_FROM_ROOM');
@@ -396,7 +390,12 @@ describe('room machine: leaving and removal', () => {
       return replyTo(command, before, accepted(r.send(command)).snapshot);
     };
     expect(attachOf('ann')).toMatchObject({ joined: false, participants: [], lobby: [], activeSpeaker: null });
-    expect(attachOf(host)).toMatchObject({ joined: true, participants: [expect.objectContaining({ userId: host })], lobby: [expect.objectContaining({ userId: 'ann' })], activeSpeaker: host });
+    expect(attachOf(host)).toMatchObject({
+      joined: true,
+      participants: [expect.objectContaining({ userId: host })],
+      lobby: [expect.objectContaining({ userId: 'ann' })],
+      activeSpeaker: host,
+    });
     r.admit('ann');
     const admitted = attachOf('ann');
     expect(admitted).toMatchObject({ joined: true, activeSpeaker: host });
@@ -443,7 +442,10 @@ describe('room machine: settings', () => {
     expect(accepted(r.configure({ speaker_min_ms: null })).notices).toEqual([]);
     // A room without its own tuning sends none with a join.
     accepted(r.attach('ann', 'ann-tab-2'));
-    expect(accepted(r.send({ type: 'attach', userId: host, connectionId: 'host-tab-2' })).notices).toContainEqual({ type: 'channel:join', connections: ['host-tab-2'] });
+    expect(accepted(r.send({ type: 'attach', userId: host, connectionId: 'host-tab-2' })).notices).toContainEqual({
+      type: 'channel:join',
+      connections: ['host-tab-2'],
+    });
   });
 });
 

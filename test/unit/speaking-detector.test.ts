@@ -145,7 +145,7 @@ describe('speaking detector', () => {
 describe('skipping quiet samples while idle', () => {
   it('changes nothing: a detector that skips them reports exactly what one fed every sample does', () => {
     let seed = 11;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 200; trial++) {
       const every = new SpeakingDetector(options);
       const skipping = new SpeakingDetector(options);
@@ -161,7 +161,11 @@ describe('skipping quiet samples while idle', () => {
           if (level < options.thresholdDb && skipping.idle) expect(expected).toBeNull();
           else expect(skipping.sample(level, at)).toEqual(expected);
         }
-        expect({ speaking: skipping.speaking, due: skipping.speechDueAt(), idle: skipping.idle }).toEqual({ speaking: every.speaking, due: every.speechDueAt(), idle: every.idle });
+        expect({ speaking: skipping.speaking, due: skipping.speechDueAt(), idle: skipping.idle }).toEqual({
+          speaking: every.speaking,
+          due: every.speechDueAt(),
+          idle: every.idle,
+        });
       }
     }
   });
@@ -201,7 +205,7 @@ describe('speaker detectors on a node', () => {
 
   /** Moves both clocks on by `ms`, a millisecond at a time, running the timers due on the way. */
   const advance = (ms: number) => {
-    for (const end = clock + ms; clock < end; ) {
+    for (const end = clock + ms; clock < end;) {
       clock += 1;
       jest.advanceTimersByTime(1);
     }
@@ -422,7 +426,11 @@ describe('speaker detectors on a node', () => {
   it('on real timers, a lone loud sample becomes speech after minMs', async () => {
     jest.useRealTimers();
     detectors.close();
-    const real = createSpeakingDetectors({ options: { thresholdDb: -40, minMs: 20 }, inChannel, report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`) });
+    const real = createSpeakingDetectors({
+      options: { thresholdDb: -40, minMs: 20 },
+      inChannel,
+      report: (room, user, change) => reports.push(`${room}/${user} ${change.type}`),
+    });
     try {
       real.level('s1', 'room-a', 'ann', -20);
       await new Promise((resolve) => setTimeout(resolve, 60));

@@ -30,12 +30,24 @@ describe('webhook signatures (Standard Webhooks scheme)', () => {
 
   it.each([
     ['a changed body', (h: Record<string, string>) => ({ headers: h, body: body.replace('room.created', 'room.ended') })],
-    ['another secret', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-signature': signWebhook('another-secret-of-enough-length!', 'e1', body, nowS)['webhook-signature'] }, body })],
+    [
+      'another secret',
+      (h: Record<string, string>) => ({
+        headers: { ...h, 'webhook-signature': signWebhook('another-secret-of-enough-length!', 'e1', body, nowS)['webhook-signature'] },
+        body,
+      }),
+    ],
     ['another id', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-id': 'e2' }, body })],
     ['a replay 10 minutes later', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-timestamp': String(nowS - 600) }, body })],
     ['a malformed timestamp', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-timestamp': `${nowS}.5` }, body })],
-    ['no signature header', (h: Record<string, string>) => ({ headers: { 'webhook-id': h['webhook-id']!, 'webhook-timestamp': h['webhook-timestamp']! }, body })],
-    ['an unknown signature version', (h: Record<string, string>) => ({ headers: { ...h, 'webhook-signature': h['webhook-signature']!.replace('v1,', 'v2,') }, body })],
+    [
+      'no signature header',
+      (h: Record<string, string>) => ({ headers: { 'webhook-id': h['webhook-id']!, 'webhook-timestamp': h['webhook-timestamp']! }, body }),
+    ],
+    [
+      'an unknown signature version',
+      (h: Record<string, string>) => ({ headers: { ...h, 'webhook-signature': h['webhook-signature']!.replace('v1,', 'v2,') }, body }),
+    ],
   ])('refuses %s', (_name, tamper) => {
     const { headers, body: sent } = tamper({ ...signWebhook(secret, 'e1', body, nowS) });
     expect(() => verifyWebhook(secret, headers, sent, { nowS })).toThrow(WebhookVerificationError);
