@@ -40,7 +40,7 @@ export interface RoomSnapshot {
  * answer, its MESH_MAX_PARTICIPANTS): each sends their camera and microphone to each other one,
  * so a mesh of n people sends n-1 copies up from every browser.
  */
-export const defaultMaxCallSize = 6;
+export const defaultMaxCallSize = 4;
 
 /** What happened to this page's user, beyond the room's state. */
 export type SessionEvent =

@@ -117,7 +117,8 @@ const envSchema = z
     TURN_URLS: turnUrlsEnv.optional(),
     TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     TURN_TTL_S: int(60, 7 * 86_400).default(86_400),
-    MESH_MAX_PARTICIPANTS: int(2, 50).default(6),
+    // 4: measured with bench/mesh.ts (docs/calls.md "How many people a mesh takes").
+    MESH_MAX_PARTICIPANTS: int(2, 50).default(4),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {

@@ -596,7 +596,7 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
       settings: { lock_room: false, enable_transcription: false, max_participants: 100 },
       lobby: [],
       ice_servers: [],
-      mesh_max_participants: 6,
+      mesh_max_participants: 4,
     });
 
     // A guest joins over REST and attaches (attach opens the connection by itself).

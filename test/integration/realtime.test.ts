@@ -268,7 +268,7 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
         settings: { lock_room: true, enable_transcription: false, max_participants: 7 },
         // A participant's calls use these (none configured here: host candidates only).
         ice_servers: [],
-        mesh_max_participants: 6,
+        mesh_max_participants: 4,
       });
       const hostView = await request(hostSocket, 'room:attach', { room_code: code });
       expect(hostView.data.lobby).toEqual([
