@@ -117,7 +117,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ ICE_SERVERS: json }).ice).toEqual({
       servers: [{ urls: ['turn:t.example.com:3478'], username: 'u', credential: 'c' }],
       turn: undefined,
-      meshMaxParticipants: 6,
+      meshMaxParticipants: 4,
     });
     expect(loadConfig({}).ice).toEqual({ servers: [], turn: undefined, meshMaxParticipants: 6 });
     for (const [env, key] of [
