@@ -119,7 +119,7 @@ describe('loadConfig', () => {
       turn: undefined,
       meshMaxParticipants: 4,
     });
-    expect(loadConfig({}).ice).toEqual({ servers: [], turn: undefined, meshMaxParticipants: 6 });
+    expect(loadConfig({}).ice).toEqual({ servers: [], turn: undefined, meshMaxParticipants: 4 });
     for (const [env, key] of [
       [{ ICE_SERVERS: 'http://example.com' }, 'ICE_SERVERS'],
       [{ ICE_SERVERS: '[{"urls": "stun:x", "extra": 1}]' }, 'ICE_SERVERS'],
