@@ -17,12 +17,11 @@ type Reply = (response: { ok: true; data: unknown } | { ok: false; error: EventE
  */
 export function acked<S extends z.ZodType, R>(schema: S, logger: Logger, handle: (socket: MeetingSocket, payload: z.output<S>) => Promise<R>) {
   return function (this: MeetingSocket, ...args: unknown[]): void {
-    const socket = this;
     const ack = args.findLast((arg): arg is Reply => typeof arg === 'function') ?? (() => {});
     // A client that emits only a callback sent no payload at all.
     const payload = typeof args[0] === 'function' ? undefined : args[0];
     Promise.resolve()
-      .then(() => handle(socket, parse(schema, payload)))
+      .then(() => handle(this, parse(schema, payload)))
       .then(
         (data) => ack({ ok: true, data }),
         (error: unknown) => ack({ ok: false, error: toEventError(error, logger) }),

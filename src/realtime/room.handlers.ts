@@ -85,12 +85,11 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
   });
 
   function disconnecting(this: MeetingSocket) {
-    const socket = this;
-    detectors.forget(socket.id);
+    detectors.forget(this.id);
     // The session keeps attachedRooms, for a recovery.
-    const userId = socket.data.userId;
-    const connectionId = connectionOf(socket);
-    for (const room_code of socket.data.attachedRooms ?? []) {
+    const userId = this.data.userId;
+    const connectionId = connectionOf(this);
+    for (const room_code of this.data.attachedRooms ?? []) {
       rooms
         .dispatch(room_code, { type: 'detach', userId, connectionId })
         .catch((error: unknown) => logger.warn({ err: error, room_code, user_id: userId }, 'detach after disconnect failed'));

@@ -149,7 +149,11 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     const people = [...state.participants.values()].sort((a, b) => (a.role === 'host' ? -1 : b.role === 'host' ? 1 : a.joined_at.localeCompare(b.joined_at)));
     const coHost = state.participants.get(selfId)?.role === 'co_host';
     tiles.replaceChildren(...people.map((participant) => tile(participant, state, coHost)));
-    for (const [userId, video] of videos) if (!state.media.has(userId)) ((video.srcObject = null), videos.delete(userId));
+    for (const [userId, video] of videos) {
+      if (state.media.has(userId)) continue;
+      video.srcObject = null;
+      videos.delete(userId);
+    }
     microphone.textContent = state.microphoneOn ? 'Mute' : 'Unmute';
     microphone.setAttribute('aria-pressed', String(!state.microphoneOn));
     microphone.onclick = () => actions.setMicrophone(!state.microphoneOn);

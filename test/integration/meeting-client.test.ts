@@ -669,7 +669,6 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
 
   it('the lobby: lobby:waiting and lobby:entered, attach while waiting, admitted, rejected, cancelWaiting', async () => {
     const { host, code } = await startedRoom(server, { lock_room: true });
-    const hostId = idOf(host);
 
     const wanda = await guestClient(server, 'Wanda');
     await wanda.connect();

@@ -246,8 +246,8 @@ export async function poll<T>(
   { timeoutMs = 15_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last = 'nothing';
   for (;;) {
+    let last: string;
     try {
       const value = await probe();
       if (accept(value)) return value;

@@ -150,7 +150,7 @@ export async function expectMediaFrom(page: Page, from: string, what: string, di
           .catch(String),
       ),
     );
-    throw new Error(`${String(error)}\nconnections per page: ${JSON.stringify(states)}`);
+    throw new Error(`${String(error)}\nconnections per page: ${JSON.stringify(states)}`, { cause: error });
   }
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const later = await received(page, from);

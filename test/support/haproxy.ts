@@ -35,7 +35,7 @@ export async function startHaproxy(nodes: [Endpoint, Endpoint]): Promise<LoadBal
     await waitFor(async () => (await lb.request('GET', '/readyz').catch(() => ({ status: 0 }))).status === 200, 10_000);
   } catch (error) {
     await close();
-    throw new Error(`${(error as Error).message}; haproxy said:\n${errors.join('')}`);
+    throw new Error(`${(error as Error).message}; haproxy said:\n${errors.join('')}`, { cause: error });
   }
   return lb;
 }

@@ -37,7 +37,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
           await probe.ping();
           return;
         } catch (error) {
-          if (attempt > 100 || child.exitCode !== null) throw new Error(`redis-server did not start on ${url}: ${String(error)}`);
+          if (attempt > 100 || child.exitCode !== null) throw new Error(`redis-server did not start on ${url}: ${String(error)}`, { cause: error });
           await sleep(50);
         }
       }
