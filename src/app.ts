@@ -29,7 +29,8 @@ import { createInProcessRouter } from './rooms/in-process-router';
 import { createMeetingsService } from './rooms/meetings.service';
 import type { RoomRouter } from './rooms/room-router';
 import { createRoomRepository } from './rooms/room-repository';
-import { createRoomWebhooks, noWebhooks, type RoomWebhooks } from './webhooks/room-webhooks';
+import { noOutbox, type RoomOutbox } from './rooms/room-outbox';
+import { createWebhookOutbox } from './webhooks/room-webhooks';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 /** The configuration once the database is resolved (DATABASE_URL or the embedded one). */
@@ -94,8 +95,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     const webhooks = startWebhooks(config, sql, logger, metrics.registry);
     cleanups.push(() => webhooks.close());
     const roomDeps = {
-      repository: createRoomRepository(orm, config.webhooks?.endpoints),
-      webhooks: webhooks.room,
+      repository: createRoomRepository(orm),
+      outbox: webhooks.outbox,
       logger,
       publish: createRoomPublisher(io, tunings),
       timings: {
@@ -166,12 +167,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   }
 }
 
-/** The webhook dispatcher and what the room host asks of webhooks; nothing runs when WEBHOOK_URL is unset. */
-function startWebhooks(config: AppConfig, sql: Sql, logger: Logger, registry: Registry): { room: RoomWebhooks; close(): Promise<void> } {
-  if (!config.webhooks) return { room: noWebhooks, close: async () => undefined };
+/** The webhook dispatcher and the outbox rooms commit through; nothing runs when WEBHOOK_URL is unset. */
+function startWebhooks(config: AppConfig, sql: Sql, logger: Logger, registry: Registry): { outbox: RoomOutbox; close(): Promise<void> } {
+  if (!config.webhooks) return { outbox: noOutbox, close: async () => undefined };
   const { secret, timeoutMs, maxAttempts, retryBaseMs, retentionDays } = config.webhooks;
   const dispatcher = createWebhookDispatcher({ sql, secret, logger, registry, timeoutMs, maxAttempts, retryBaseMs, retentionMs: retentionDays * 86_400_000 });
-  return { room: createRoomWebhooks(config.publicBaseUrl, dispatcher), close: () => dispatcher.close() };
+  return { outbox: createWebhookOutbox(config.publicBaseUrl, config.webhooks.endpoints, dispatcher), close: () => dispatcher.close() };
 }
 
 /** Runs every cleanup, newest first, whatever the others do. */

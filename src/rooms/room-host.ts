@@ -7,10 +7,10 @@ import { nextDeadline } from './room-steps';
 import type { DurableChange, RoomEvent, RoomNotice, RoomTimings } from './room.types';
 import { createRetainedSnapshots } from './retained-snapshots';
 import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from './room-projection';
+import type { RoomOutbox } from './room-outbox';
 import type { NewRoom, RoomRepository } from './room-repository';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
 import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
-import type { RoomWebhooks } from '../webhooks/room-webhooks';
 
 export interface RoomHostDeps {
   repository: RoomRepository;
@@ -20,8 +20,8 @@ export interface RoomHostDeps {
   logger: Logger;
   /** Tells members what changed; a failure here is logged, never undoes the command. */
   publish: NoticePublisher;
-  /** Lifecycle events for the product's backend, written with each change (webhooks/). */
-  webhooks: RoomWebhooks;
+  /** What else each commit writes in its transaction (the webhook outbox), and who hears it committed. */
+  outbox: RoomOutbox;
   timings: RoomTimings;
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
@@ -138,11 +138,11 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
     return snapshot;
   }
 
-  /** The effects of one accepted command: PostgreSQL (with its webhook events) first, then the live state. */
+  /** The effects of one accepted command: PostgreSQL (with its outbox rows) first, then the live state. */
   async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, result: { changes: DurableChange[]; notices: RoomNotice[] }, at: number) {
-    const events = deps.webhooks.eventsOf({ before: before.context, after, changes: result.changes, notices: result.notices, at });
-    await repository.apply({ id: before.context.roomId, roomCode }, result.changes, fence.epochOf(roomCode), events);
-    if (events.length > 0) deps.webhooks.written();
+    const rows = deps.outbox.ofCommand({ before: before.context, after, changes: result.changes, notices: result.notices, at });
+    await repository.apply({ id: before.context.roomId, roomCode }, result.changes, fence.epochOf(roomCode), rows);
+    if (rows) deps.outbox.committed();
     try {
       if (statusOf(after) === 'ended') return await liveState.delete(roomCode);
       const change = liveChange(before.context, after.context);
@@ -187,9 +187,9 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
   }
 
   async function create(room: NewRoom, hold: boolean): Promise<boolean> {
-    const events = deps.webhooks.created(room);
-    const created = await repository.create(room, hold ? fence.epochOf(room.roomCode) : undefined, events);
-    if (created && events.length > 0) deps.webhooks.written();
+    const rows = deps.outbox.ofCreated(room);
+    const created = await repository.create(room, hold ? fence.epochOf(room.roomCode) : undefined, rows);
+    if (created && rows) deps.outbox.committed();
     if (!hold || !created) return created;
     // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
     // the room: its actor starts from the room as created, with no loading.

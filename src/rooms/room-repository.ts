@@ -3,11 +3,21 @@ import { accountGone } from '../auth/accounts';
 import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
-import type { WebhookEvent } from '../webhooks/webhook-events';
-import { outboxInsert } from '../webhooks/webhook-outbox';
 import type { DurableChange, Role, RoomSettings } from './room.types';
 import { settingsInOrder } from './room-steps';
 import type { RoomStatus } from './room-step';
+
+/**
+ * A condition appended to a statement's WHERE: the one every write of the command carries (the
+ * owner's epoch in a cluster), so an outbox row is written exactly when the command's writes are.
+ */
+export interface WriteCondition {
+  sql: string;
+  params: readonly unknown[];
+}
+
+/** Rows to insert in a command's own transaction, under its condition (room-outbox.ts: the webhooks'). */
+export type OutboxRows = (condition: WriteCondition) => SqlStatement[];
 
 /** A room as PostgreSQL holds it: the row, its open attendances and its bans. */
 export interface StoredRoom {
@@ -42,19 +52,18 @@ export interface NewRoom {
  * In a cluster both take the owner's epoch (live-state/fencing.ts): loading records it in
  * `rooms.owner_epoch` unless a later claim already did, and every write checks it under the
  * room row's lock, so once a new owner has loaded the room, the old one cannot write to it.
- * Either throws StaleOwnerError when its epoch is not the latest. Webhook events given with a
- * write go into the outbox in the same transaction (webhooks/webhook-outbox.ts), one row per
- * configured endpoint.
+ * Either throws StaleOwnerError when its epoch is not the latest. Outbox rows given with a write
+ * (room-outbox.ts: the webhooks') go into the same transaction, under the same condition.
  */
 export interface RoomRepository {
   /**
    * Inserts the room; false (and nothing written) when its code is taken. With an epoch, the
    * room starts out fenced with it, as if that claim had loaded it.
    */
-  create(room: NewRoom, epoch?: number, events?: readonly WebhookEvent[]): Promise<boolean>;
+  create(room: NewRoom, epoch?: number, outbox?: OutboxRows | null): Promise<boolean>;
   load(roomCode: string, epoch?: number): Promise<StoredRoom | null>;
   /** Writes one command's changes in one transaction. Every statement is idempotent, so a retried command converges. */
-  apply(room: { id: string; roomCode: string }, changes: readonly DurableChange[], epoch?: number, events?: readonly WebhookEvent[]): Promise<void>;
+  apply(room: { id: string; roomCode: string }, changes: readonly DurableChange[], epoch?: number, outbox?: OutboxRows | null): Promise<void>;
 }
 
 interface RoomRow {
@@ -98,18 +107,17 @@ const selectAttendance = `select p.user_id, u.display_name, p.role, p.joined_at,
 
 const foreignKeyViolation = '23503';
 
-export function createRoomRepository(orm: Orm, webhookEndpoints: readonly string[] = []): RoomRepository {
+export function createRoomRepository(orm: Orm): RoomRepository {
   const sql = createSql(orm);
-  /** The outbox rows of `events`, written only if `condition` holds when the statement runs. */
-  const outbox = (events: readonly WebhookEvent[] | undefined, condition: EpochGuard): SqlStatement[] =>
-    events && events.length > 0 && webhookEndpoints.length > 0 ? [outboxInsert(events, webhookEndpoints, condition)] : [];
+  /** The outbox rows, written only if `condition` holds when the statement runs. */
+  const rowsOf = (outbox: OutboxRows | null | undefined, condition: WriteCondition): SqlStatement[] => (outbox ? outbox(condition) : []);
   return {
-    async create(room, epoch, events) {
+    async create(room, epoch, outbox) {
       const params = [room.id, room.roomCode, room.hostId, room.name, new Date(room.createdAt), JSON.stringify(room.settings), epoch ?? 0];
       try {
-        const rows = outbox(events, { sql: ' and exists (select 1 from rooms r where r.id = ?)', params: [room.id] });
+        const rows = rowsOf(outbox, { sql: ' and exists (select 1 from rooms r where r.id = ?)', params: [room.id] });
         if (rows.length === 0) return (await sql.query(insertRoom, params)).rowCount === 1;
-        // The events only if this room was inserted (not when its code was taken), in one transaction.
+        // The rows only if this room was inserted (not when its code was taken), in one transaction.
         const [inserted] = await sql.batch([[insertRoom.text.replace(/\$\d+/g, '?'), params], ...rows]);
         return inserted!.rowCount === 1;
       } catch (error) {
@@ -150,10 +158,10 @@ export function createRoomRepository(orm: Orm, webhookEndpoints: readonly string
       };
     },
 
-    async apply(room, changes, epoch, events) {
+    async apply(room, changes, epoch, outbox) {
       if (epoch === undefined) {
         // One message is one transaction: atomic however many statements.
-        const statements = [...changes.flatMap((change) => toSql(room.id, change, noFence)), ...outbox(events, noFence)];
+        const statements = [...changes.flatMap((change) => toSql(room.id, change, noFence)), ...rowsOf(outbox, noFence)];
         if (statements.length > 0) await sql.batch(statements);
         return;
       }
@@ -161,7 +169,7 @@ export function createRoomRepository(orm: Orm, webhookEndpoints: readonly string
       // from changing until the message's transaction ends, so either every write happens or,
       // when a later claim loaded the room, none does.
       const guard: EpochGuard = { sql: ' and exists (select 1 from rooms f where f.id = ? and f.owner_epoch = ?)', params: [room.id, epoch] };
-      const statements = [...changes.flatMap((change) => toSql(room.id, change, guard)), ...outbox(events, guard)];
+      const statements = [...changes.flatMap((change) => toSql(room.id, change, guard)), ...rowsOf(outbox, guard)];
       if (statements.length === 0) return;
       const [lock] = await sql.batch([['select owner_epoch from rooms where id = ? for update', [room.id]], ...statements]);
       const row = (lock as QueryResult<{ owner_epoch: string }>).rows[0];
@@ -171,10 +179,7 @@ export function createRoomRepository(orm: Orm, webhookEndpoints: readonly string
 }
 
 /** A condition every write of a fenced command carries: the room still has this owner's epoch. */
-interface EpochGuard {
-  sql: string;
-  params: unknown[];
-}
+type EpochGuard = WriteCondition;
 const noFence: EpochGuard = { sql: '', params: [] };
 
 function toSql(roomId: string, change: DurableChange, guard: EpochGuard): SqlStatement[] {

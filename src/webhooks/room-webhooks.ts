@@ -1,39 +1,35 @@
-import type { NewRoom } from '../rooms/room-repository';
-import { roomCreatedEvent, webhookEventsOf, type RoomOutcome, type WebhookEvent } from './webhook-events';
+import type { RoomOutbox } from '../rooms/room-outbox';
+import { roomCreatedEvent, webhookEventsOf, type WebhookEvent } from './webhook-events';
+import { outboxInsert } from './webhook-outbox';
 
-/** What the room host asks of webhooks: the events to write with a change, and a nudge after. */
-export interface RoomWebhooks {
-  /** The events of a command about to be committed; none when webhooks are off. */
-  eventsOf(outcome: RoomOutcome): WebhookEvent[];
-  /** `room.created` for a room about to be written; none when webhooks are off. */
-  created(room: NewRoom): WebhookEvent[];
-  /** Rows were committed: the dispatcher looks for them now, not at its next poll. */
-  written(): void;
-}
-
-/** WEBHOOK_URL unset: no events, no rows. */
-export const noWebhooks: RoomWebhooks = { eventsOf: () => [], created: () => [], written: () => undefined };
-
-export function createRoomWebhooks(publicBaseUrl: string, dispatcher: { wake(): void }): RoomWebhooks {
+/**
+ * The webhooks as rooms see them (rooms/room-outbox.ts): each commit's lifecycle events become
+ * outbox rows, one per event and endpoint, in the commit's own transaction; once committed, the
+ * dispatcher looks for them at once instead of at its next poll.
+ */
+export function createWebhookOutbox(publicBaseUrl: string, endpoints: readonly string[], dispatcher: { wake(): void }): RoomOutbox {
+  const rows = (events: WebhookEvent[]) =>
+    events.length > 0 && endpoints.length > 0 ? (condition: Parameters<typeof outboxInsert>[2]) => [outboxInsert(events, endpoints, condition)] : null;
   return {
-    eventsOf: (outcome) => webhookEventsOf(outcome, publicBaseUrl),
-    created: (room) => [
-      roomCreatedEvent(
-        {
-          roomCode: room.roomCode,
-          name: room.name,
-          status: 'pending',
-          hostId: room.hostId,
-          settings: room.settings,
-          createdAt: room.createdAt,
-          startedAt: null,
-          endedAt: null,
-          participantCount: 0,
-          lobbyCount: 0,
-        },
-        publicBaseUrl,
-      ),
-    ],
-    written: () => dispatcher.wake(),
+    ofCommand: (outcome) => rows(webhookEventsOf(outcome, publicBaseUrl)),
+    ofCreated: (room) =>
+      rows([
+        roomCreatedEvent(
+          {
+            roomCode: room.roomCode,
+            name: room.name,
+            status: 'pending',
+            hostId: room.hostId,
+            settings: room.settings,
+            createdAt: room.createdAt,
+            startedAt: null,
+            endedAt: null,
+            participantCount: 0,
+            lobbyCount: 0,
+          },
+          publicBaseUrl,
+        ),
+      ]),
+    committed: () => dispatcher.wake(),
   };
 }

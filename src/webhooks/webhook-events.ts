@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
 import { summarize, type RoomSummary } from '../rooms/room-router';
-import type { RoomSnapshot } from '../rooms/room-step';
 import { toLobbyEntryView, toParticipantView, toRoomView } from '../rooms/room-views';
-import type { DurableChange, RoomContext, RoomNotice } from '../rooms/room.types';
+import type { RoomOutcome } from '../rooms/room-outbox';
 
 /**
  * The lifecycle events a product's backend receives (README "Webhooks"), built from what one
@@ -35,15 +34,6 @@ export interface WebhookEvent {
   created_at: string;
   room_code: string;
   data: WebhookData;
-}
-
-/** A command's outcome, as the room host has it when it commits. */
-export interface RoomOutcome {
-  before: RoomContext;
-  after: RoomSnapshot;
-  changes: readonly DurableChange[];
-  notices: readonly RoomNotice[];
-  at: number;
 }
 
 const event = (type: WebhookEventType, roomCode: string, at: number, data: WebhookData): WebhookEvent => ({

@@ -10,7 +10,7 @@ import { createRoomRepository } from '../../src/rooms/room-repository';
 import { roomRouterContract, type RouterOptions } from '../contract/room-router.contract';
 import { testDatabaseUrl, testRedisUrl } from '../support/env';
 import { deleteRedisPrefix } from '../support/redis';
-import { noWebhooks } from '../../src/webhooks/room-webhooks';
+import { noOutbox } from '../../src/rooms/room-outbox';
 
 /**
  * The two RoomRouters under one suite (test/contract/room-router.contract.ts): in-process, and
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 const common = (options: RouterOptions) => ({
   repository: createRoomRepository(orm),
-  webhooks: noWebhooks,
+  outbox: noOutbox,
   logger,
   publish: options.publish,
   timings: { emptyRoomTimeoutMs: options.emptyRoomTimeoutMs, soloRoomTimeoutMs: 0, reconnectGraceMs: 60_000, lobbyRejectCooldownMs: 0 },

@@ -1,0 +1,72 @@
+/**
+ * Dependency rules: the layering of docs/architecture.md, checked by `npm run lint`
+ * (dependency-cruiser over src/). Type-only imports count (`tsPreCompilationDeps`): a cycle
+ * through types is still two folders that cannot be read apart.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      comment: 'Files never depend on each other in a loop, type-only imports included.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'contract-stands-alone',
+      comment: 'contract/ is what clients share: it imports nothing of the server.',
+      severity: 'error',
+      from: { path: '^src/contract/' },
+      to: { path: '^src/', pathNot: '^src/contract/' },
+    },
+    {
+      name: 'cluster-only-from-the-root',
+      comment:
+        'Only the composition root (app.ts builds the node, main.ts starts it) and the cluster itself wire cluster/; the rest reach it through interfaces.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/cluster/', '^src/app\\.ts$', '^src/main\\.ts$'] },
+      to: { path: '^src/cluster/' },
+    },
+    {
+      name: 'rooms-know-no-webhooks',
+      comment: 'Rooms commit through a store they are given; webhooks plug into it, rooms never import them.',
+      severity: 'error',
+      from: { path: '^src/rooms/' },
+      to: { path: '^src/webhooks/' },
+    },
+    {
+      name: 'live-state-below-rooms',
+      comment: 'The live-state store depends on nothing above it.',
+      severity: 'error',
+      from: { path: '^src/live-state/' },
+      to: { path: '^src/(rooms|cluster|realtime|http|webhooks|auth|app)' },
+    },
+    {
+      name: 'browser-code-shares-only-the-contract',
+      comment: 'The SDK and the page run in browsers: of the server they import only contract/.',
+      severity: 'error',
+      from: { path: '^src/(client|web)/' },
+      to: { path: '^src/', pathNot: '^src/(client|web|contract)/' },
+    },
+    {
+      name: 'edges-stay-edges',
+      comment: 'errors/, config/ and logging/ are leaves the others build on.',
+      severity: 'error',
+      from: { path: '^src/(errors|config|logging)/' },
+      to: { path: '^src/(rooms|cluster|realtime|http|webhooks|auth|live-state|persistence)/' },
+    },
+    {
+      name: 'machine-imports-only-xstate',
+      comment: 'The room machine is pure: xstate and the pure step helpers and types of rooms/, nothing with effects.',
+      severity: 'error',
+      from: { path: '^src/rooms/room\\.machine\\.ts$' },
+      to: { dependencyTypes: ['npm'], pathNot: 'node_modules/xstate/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^(dist|node_modules)/' },
+  },
+};

@@ -1,0 +1,29 @@
+import type { NewRoom, OutboxRows } from './room-repository';
+import type { RoomSnapshot } from './room-step';
+import type { DurableChange, RoomContext, RoomNotice } from './room.types';
+
+/** A command's outcome, as the room host has it when it commits. */
+export interface RoomOutcome {
+  before: RoomContext;
+  after: RoomSnapshot;
+  changes: readonly DurableChange[];
+  notices: readonly RoomNotice[];
+  at: number;
+}
+
+/**
+ * Whoever listens to rooms' commits (the webhooks, webhooks/room-webhooks.ts) plugs in here: it
+ * says what to write with a commit, in the same transaction, and hears when it is done. Rooms
+ * define this port and never import who implements it.
+ */
+export interface RoomOutbox {
+  /** The rows of a command's outcome, or null when there are none. */
+  ofCommand(outcome: RoomOutcome): OutboxRows | null;
+  /** The rows of a room about to be created, or null. */
+  ofCreated(room: NewRoom): OutboxRows | null;
+  /** Rows were committed: whoever delivers them looks now, not at its next poll. */
+  committed(): void;
+}
+
+/** Nobody listens: nothing written with the commits. */
+export const noOutbox: RoomOutbox = { ofCommand: () => null, ofCreated: () => null, committed: () => undefined };
