@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors/app-error';
 import type { NamedStatement, Sql } from '../persistence/sql';
 import type { Principal, TokenSubject } from './tokens';
@@ -25,22 +26,20 @@ export interface Accounts {
 const selectAccount: NamedStatement = { name: 'users.account', text: 'select display_name, is_guest from users where id = $1' };
 
 export function createAccounts(sql: Sql, options: { ttlMs: number; maxEntries: number; now?: () => number }): Accounts {
-  const now = options.now ?? Date.now;
-  const known = new Map<string, { account: Account; until: number }>();
-
-  function remember(userId: string, account: Account) {
-    known.delete(userId);
-    known.set(userId, { account, until: now() + options.ttlMs });
-    // Maps iterate in insertion order: the first key is the one remembered longest ago.
-    if (known.size > options.maxEntries) known.delete(known.keys().next().value!);
-  }
+  // ttlResolution 0: every read asks the clock, so a test's clock is obeyed to the millisecond.
+  const known = new LRUCache<string, Account>({
+    max: options.maxEntries,
+    ttl: options.ttlMs,
+    ttlResolution: 0,
+    perf: options.now ? { now: options.now } : undefined,
+  });
+  const remember = (userId: string, account: Account) => void known.set(userId, account);
 
   return {
     remember,
     async find(userId) {
       const cached = known.get(userId);
-      if (cached && cached.until > now()) return cached.account;
-      known.delete(userId);
+      if (cached) return cached;
       const [row] = (await sql.query<{ display_name: string; is_guest: boolean }>(selectAccount, [userId])).rows;
       if (!row) return null;
       const account = { displayName: row.display_name, isGuest: row.is_guest };

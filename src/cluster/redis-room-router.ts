@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
@@ -112,13 +113,8 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
    * than a claim script too. A wrong hint costs a retry: the node named answers "moved" (or is
    * not listening), the hint is dropped, and the claim script decides.
    */
-  const ownerHints = new Map<string, string>();
-  const rememberOwner = (roomCode: string, owner: string) => {
-    ownerHints.delete(roomCode);
-    ownerHints.set(roomCode, owner);
-    // Maps iterate in insertion order: the first key is the hint used longest ago.
-    if (ownerHints.size > maxOwnerHints) ownerHints.delete(ownerHints.keys().next().value!);
-  };
+  const ownerHints = new LRUCache<string, string>({ max: maxOwnerHints });
+  const rememberOwner = (roomCode: string, owner: string) => void ownerHints.set(roomCode, owner);
 
   /** The room's owner: this node while its claim and lease hold, else whoever the claim names. */
   async function ownerOf(roomCode: string, useHint: boolean): Promise<string> {

@@ -106,7 +106,7 @@ describe('the account cache', () => {
     await db.query("insert into users (id, email, display_name, is_guest, created_at) values ($1, null, 'Cached Carl', true, now())", [id]);
     expect(await accounts.find(id)).toEqual({ displayName: 'Cached Carl', isGuest: true });
     await db.query('delete from users where id = $1', [id]);
-    clock += 9_999;
+    clock += 10_000; // remembered for ttlMs, the last millisecond included
     expect(await accounts.find(id)).toEqual({ displayName: 'Cached Carl', isGuest: true });
     clock += 1;
     expect(await accounts.find(id)).toBeNull();
