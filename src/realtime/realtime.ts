@@ -7,7 +7,7 @@ import { createRoomHandlers } from './room.handlers';
 import { createRtcHandlers } from './rtc.handlers';
 import { createSpeakingDetectors } from './speaking-detectors';
 import { countChannelLeaves, registerSpeakerHandlers } from './speaker.handlers';
-import { guardSocket } from './socket-guard';
+import { createSocketGuard } from './socket-guard';
 import type { MeetingServer } from './socket-server';
 import type { SpeakerTunings } from './speaker-tunings';
 
@@ -50,10 +50,11 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
 
   const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, calls: deps.calls, logger });
   const registerRtcHandlers = createRtcHandlers({ rooms, nodeId: deps.nodeId, calls: deps.calls, logger });
+  const guardSocket = createSocketGuard(logger);
   const leaves = countChannelLeaves(io);
   io.on('connection', (socket) => {
     void socket.join(userChannel(socket.data.userId));
-    guardSocket(socket, logger);
+    guardSocket(socket);
     registerRoomHandlers(socket);
     registerRtcHandlers(socket);
     registerSpeakerHandlers(socket, detectors, leaves);

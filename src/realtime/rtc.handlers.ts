@@ -1,4 +1,4 @@
-import { TokenBucket } from 'limiter';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Logger } from 'pino';
 import { roomCodePayload, rtcSignalPayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
@@ -29,11 +29,13 @@ const signalBurst = 100;
  */
 export function createRtcHandlers(deps: RtcHandlerDeps): (socket: MeetingSocket) => void {
   const { rooms, logger } = deps;
-  const buckets = new WeakMap<MeetingSocket, TokenBucket>();
+  // Per socket: signalBurst signals in any window of signalBurst / signalsPerSecond seconds.
+  const signals = new RateLimiterMemory({ points: signalBurst, duration: signalBurst / signalsPerSecond });
 
   const signal = acked(rtcSignalPayload, logger, async (socket, { room_code, to, description, candidate }) => {
-    const bucket = buckets.get(socket)!;
-    if (!bucket.tryRemoveTokens(1)) throw new AppError('RATE_LIMITED', `At most ${signalsPerSecond} signals a second`);
+    await signals.consume(socket.id).catch(() => {
+      throw new AppError('RATE_LIMITED', `At most ${signalBurst} signals in ${signalBurst / signalsPerSecond} s`);
+    });
     const body = description ? { description } : { candidate: candidate ?? null };
     const connectionId = connectionIdOf(deps.nodeId, socket.id);
     const { delivered } = await rooms.dispatch(room_code, { type: 'signal', userId: socket.data.userId, connectionId, to, signal: body });
@@ -49,9 +51,6 @@ export function createRtcHandlers(deps: RtcHandlerDeps): (socket: MeetingSocket)
   });
 
   return (socket) => {
-    const bucket = new TokenBucket({ bucketSize: signalBurst, tokensPerInterval: signalsPerSecond, interval: 'second' });
-    bucket.content = signalBurst;
-    buckets.set(socket, bucket);
     socket.on('rtc:signal', signal);
     socket.on('rtc:ice_servers', iceServers);
   };
