@@ -94,4 +94,19 @@ describe('the docs pages document the contract the code defines', () => {
     expect(keys.length).toBeGreaterThan(10);
     expect(keys.filter((key) => !operations.firstCells.has(key))).toEqual([]);
   });
+
+  it("the README's essential configuration names only real variables, with the defaults docs/configuration.md gives", () => {
+    const variables = new Set(configVariables());
+    const readme = source('README.md');
+    const table = /^## Essential configuration\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
+    const named = [...table.matchAll(/^\| ([^|]+) \| ([^|]*)\|/gm)]
+      .filter((match) => match[1]!.startsWith('`'))
+      .map((match) => ({ names: [...match[1]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((name) => name[1]!), defaultCell: match[2]!.trim() }));
+    expect(named.length).toBeGreaterThanOrEqual(5);
+    const defaults = new Map(configuration.rows.map((row) => [row.first, row.second]));
+    for (const { names, defaultCell } of named) {
+      expect(names.filter((name) => !variables.has(name))).toEqual([]);
+      if (names.length === 1) expect([names[0], defaultCell]).toEqual([names[0], defaults.get(names[0]!)]);
+    }
+  });
 });
