@@ -6,7 +6,7 @@ import { closeSockets, connectSocket, request } from '../test/support/sockets';
 
 /**
  * `npx tsx bench/redis-outage.ts`: what clients of a two-node cluster see while its Redis is down
- * and when it comes back, as README "When Redis is unreachable" gives it. Nodes run from source
+ * and when it comes back, as docs/scaling.md "When Redis is unreachable" gives it. Nodes run from source
  * (as the tests run them) on the test database and a private redis-server, which is killed and
  * started again empty. Prints each figure as milliseconds: median and maximum of its samples.
  */

@@ -65,7 +65,7 @@ const drainTimeoutMs = 5000;
  */
 const liveStateTtlMs = 24 * 3600_000;
 
-/** How long a node trusts that an account exists (README "Authentication"): a deleted one is refused within this. */
+/** How long a node trusts that an account exists (docs/api.md "Auth"): a deleted one is refused within this. */
 export const accountCacheTtlMs = 10_000;
 
 /** The composition root: builds every component from plain factories and wires them together. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-/** The REST calls benchmarks use to set up users and rooms (README "REST API"), failing loudly. */
+/** The REST calls benchmarks use to set up users and rooms (docs/api.md), failing loudly. */
 export async function call<T = Record<string, any>>(base: string, method: string, path: string, token?: string, body?: unknown): Promise<T> {
   const response = await fetch(`${base}/api/v1${path}`, {
     method,

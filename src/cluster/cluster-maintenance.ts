@@ -63,7 +63,7 @@ declare module 'ioredis' {
 }
 
 /**
- * The cluster's upkeep (README "Scaling out"): what no single command does when a node dies or a room
+ * The cluster's upkeep (docs/scaling.md "How rooms run in a cluster"): what no single command does when a node dies or a room
  * is left without an owner. Each node runs it for the whole cluster; every repair is an
  * idempotent room command, so two nodes doing the same one is harmless.
  */

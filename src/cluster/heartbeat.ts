@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { clusterMarkerKey, nodeKey, nodeRegistryKey, nodeRoomsKey, restoringKey } from '../live-state/redis-keys';
 
 /**
- * This node's liveness (README "Scaling out"): one key, `node:{node_id}`, rewritten with a short TTL a
+ * This node's liveness (docs/scaling.md "How rooms run in a cluster"): one key, `node:{node_id}`, rewritten with a short TTL a
  * few times per TTL, and the node's time in the `nodes` registry. Other nodes treat the node as
  * dead once the key has expired, and may then claim its rooms (and adopt those in its
  * `node:{node_id}:rooms` index); Redis work is one transaction per beat whatever the number of rooms.

@@ -7,7 +7,7 @@ import { AppError } from '../errors/app-error';
 import type { RoomCommand } from '../rooms/room-router';
 
 /**
- * Request/reply between nodes over Redis pub/sub (README "Scaling out"): a command for a room owned by
+ * Request/reply between nodes over Redis pub/sub (docs/scaling.md "How rooms run in a cluster"): a command for a room owned by
  * another node is published to that node's inbox with an id, and its reply comes back to ours.
  * A request never hangs: it ends with the owner's reply, with `Reroute` when the owner is gone
  * or no longer owns the room (the caller routes again), or with ROOM_TIMEOUT at its deadline.

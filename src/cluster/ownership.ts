@@ -3,7 +3,7 @@ import type { Fence } from '../live-state/fencing';
 import { nodeKey, nodeRoomsKey, ownerKey, restoringKey } from '../live-state/redis-keys';
 
 /**
- * Which node runs each room's actor (README "Scaling out"). The record `room:{code}:owner` holds the
+ * Which node runs each room's actor (docs/scaling.md "How rooms run in a cluster"). The record `room:{code}:owner` holds the
  * owner's node id and an epoch; a node claims a room when the record names nobody, a node whose
  * heartbeat is gone, or itself. Each new claim takes a larger epoch (the previous one plus one,
  * or Redis's clock in microseconds if that is larger, so epochs grow even across a deleted

@@ -31,7 +31,7 @@ export interface RedisRoomRouter extends RoomRouter {
   start(): Promise<void>;
 }
 
-/** Liveness: a node whose key is this old is dead to the others (README "Scaling out": kill → ≤ 3 s). */
+/** Liveness: a node whose key is this old is dead to the others (docs/scaling.md "Failover, measured": kill → ≤ 3 s). */
 export const heartbeatTtlMs = 1500;
 const heartbeatEveryMs = 300;
 /**
@@ -47,7 +47,7 @@ const maxOwnerHints = 10_000;
 const commandTimeoutMs = 10_000;
 
 /**
- * The cluster's room router (README "Scaling out"). Each room's actor runs on one node, its
+ * The cluster's room router (docs/scaling.md "How rooms run in a cluster"). Each room's actor runs on one node, its
  * owner, in that node's room host; a command arriving anywhere else is forwarded to the owner
  * (node-inbox.ts) and answered from there. With no live owner, the node the command reached
  * claims the room (a new epoch) and activates it from PostgreSQL and the live state, re-arming

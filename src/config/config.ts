@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { iceServersEnv, turnUrlsEnv, type IceConfig } from './ice-config';
 
 /**
- * The only place that reads the environment (README "Configuration"). Every variable has a default and a
- * reason in the README's configuration table; bad values fail the boot, all listed at once.
+ * The only place that reads the environment (docs/configuration.md). Every variable has a default and a
+ * reason in the table of docs/configuration.md "Variables"; bad values fail the boot, all listed at once.
  */
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -190,9 +190,9 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Which proxies in front of the node to believe about the client's address (the login throttle's budget per address). */
   readonly trustProxy: TrustProxy;
-  /** The ICE servers of calls (README "Calls"). */
+  /** The ICE servers of calls (docs/calls.md "ICE servers and TURN"). */
   readonly ice: IceConfig;
-  /** Lifecycle webhooks (README "Webhooks"); undefined when WEBHOOK_URL is unset: no outbox rows are written. */
+  /** Lifecycle webhooks (docs/webhooks.md); undefined when WEBHOOK_URL is unset: no outbox rows are written. */
   readonly webhooks: WebhookConfig | undefined;
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The configuration of calls' ICE servers (README "Calls"): ICE_SERVERS lists STUN/TURN servers
+ * The configuration of calls' ICE servers (docs/calls.md "ICE servers and TURN"): ICE_SERVERS lists STUN/TURN servers
  * every participant gets as they are; TURN_URLS with TURN_SECRET adds a TURN server whose
  * credentials the server mints per participant (realtime/ice-servers.ts).
  */

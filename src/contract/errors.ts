@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The stable error codes of the wire contract (README "REST API"), with the HTTP status each maps to.
+ * The stable error codes of the wire contract (docs/api.md "Errors"), with the HTTP status each maps to.
  * Clients switch on `code`; titles and details are for humans and may change.
  * Socket.IO acks carry the same codes (`{ok: false, error: {code, message}}`).
  */

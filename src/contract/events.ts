@@ -11,7 +11,7 @@ import type {
 } from './schemas';
 
 /**
- * The Socket.IO contract (README "Realtime"), as one typed event map a TypeScript frontend can import
+ * The Socket.IO contract (docs/realtime.md), as one typed event map a TypeScript frontend can import
  * (`import type`; nothing here exists at run time):
  *
  *   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { auth: { token } });
@@ -41,9 +41,9 @@ export interface AttachData {
   settings: RoomSettingsView;
   /** The host and the co-hosts only. */
   lobby?: LobbyEntryView[];
-  /** A participant only (never a waiting user): the ICE servers of calls, TURN credentials included (README "Calls"). */
+  /** A participant only (never a waiting user): the ICE servers of calls, TURN credentials included (docs/calls.md "ICE servers and TURN"). */
   ice_servers?: IceServerView[];
-  /** A participant only: the most people the call connects as a mesh (MESH_MAX_PARTICIPANTS, README "Calls"). */
+  /** A participant only: the most people the call connects as a mesh (MESH_MAX_PARTICIPANTS, docs/calls.md "How many people a mesh takes"). */
   mesh_max_participants?: number;
 }
 
@@ -54,7 +54,7 @@ export interface IceServerView {
   credential?: string;
 }
 
-/** A WebRTC description or ICE candidate from another participant (README "Calls"); `from` is set by the server. */
+/** A WebRTC description or ICE candidate from another participant (docs/calls.md "Signaling"); `from` is set by the server. */
 export interface RtcSignal {
   room_code: string;
   from: string;

@@ -67,7 +67,7 @@ const components = {
 
 type Operations = Record<string, Partial<Record<'get' | 'post' | 'patch' | 'delete', Operation>>>;
 
-/** Every route of README "REST API" with its schemas and error codes. */
+/** Every route of docs/api.md with its schemas and error codes. */
 function operations(limits: MeetingLimits): Operations {
   const ops: Operations = {};
   const route = (method: 'get' | 'post' | 'patch' | 'delete', path: string, operation: Operation) => {

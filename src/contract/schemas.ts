@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Every REST request body of the wire contract (README "REST API"), validated at the edge. Objects
+ * Every REST request body of the wire contract (docs/api.md), validated at the edge. Objects
  * are strict: unknown fields are rejected. Response shapes are here too, so that the OpenAPI
  * document (contract/openapi.ts) is generated from the same source. Issue #4 adds the
  * Socket.IO payloads.
@@ -206,7 +206,7 @@ export const historyPage = z.object({ items: z.array(historyItemView), next_curs
 export type HistoryPage = z.infer<typeof historyPage>;
 
 // ---------------------------------------------------------------------------------------------
-// Socket.IO payloads (client → server, README "Realtime"). The event map is contract/events.ts.
+// Socket.IO payloads (client → server, docs/realtime.md "Events"). The event map is contract/events.ts.
 
 const roomCode = z.string().regex(roomCodePattern, 'must be a room code (12 characters of A-Z a-z 0-9 - _)');
 
@@ -219,7 +219,7 @@ export const audioLevelPayload = z.strictObject({ room_code: roomCode, level: z.
 export type AudioLevelPayload = z.infer<typeof audioLevelPayload>;
 
 /**
- * `rtc:signal`: one WebRTC description or ICE candidate for another participant (README "Calls").
+ * `rtc:signal`: one WebRTC description or ICE candidate for another participant (docs/calls.md "Signaling").
  * Exactly one of `description` and `candidate`; a null candidate says the sender's candidates are
  * complete. The SDP is capped well under the socket's 64 kB frame.
  */

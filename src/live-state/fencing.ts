@@ -1,5 +1,5 @@
 /**
- * Fencing (README "Scaling out"): the token a node holds while it owns a room, and the error every
+ * Fencing (docs/scaling.md "How rooms run in a cluster"): the token a node holds while it owns a room, and the error every
  * write raises once another node has claimed the room since. The live state (a Lua check in
  * Redis) and PostgreSQL (`rooms.owner_epoch`, checked under the room row's lock) both refuse
  * a stale token, so a node that was slow, paused or cut off cannot change a room it lost.

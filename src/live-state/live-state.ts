@@ -1,14 +1,14 @@
 /**
- * The live, ephemeral state of a room (README "Redis keys"): who is in it and how they are doing, who
+ * The live, ephemeral state of a room (docs/operations.md "Redis keys"): who is in it and how they are doing, who
  * waits in the lobby, who speaks, and the room's pending deadlines. The room actor is the only
- * writer; other services may read the Redis keys (documented in the README). PostgreSQL keeps
+ * writer; other services may read the Redis keys (documented in docs/operations.md "Redis keys"). PostgreSQL keeps
  * the durable facts; this keeps what a room needs while it lives and is deleted when it ends.
  *
  * Two implementations pass one contract suite (test/contract/live-state.contract.ts):
  * in-process (single node) and Redis (cluster).
  */
 
-/** The value of `room:{code}:participants` → user_id, exactly as README "Redis keys" specifies. */
+/** The value of `room:{code}:participants` → user_id, exactly as docs/operations.md "Redis keys" specifies. */
 export interface LiveParticipant {
   status: 'connected' | 'disconnected';
   language: string | null;

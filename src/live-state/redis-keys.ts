@@ -1,5 +1,5 @@
 /**
- * The Redis key names of a room's live state (README "Redis keys"). Other services read these keys,
+ * The Redis key names of a room's live state (docs/operations.md "Redis keys"). Other services read these keys,
  * so the names are part of the contract: with an empty prefix they are exactly
  *
  *   room:{code}:participants    Hash   user_id → JSON {status, language, hardware_ready, display_name, role, joined_at}
@@ -12,7 +12,7 @@
  *
  * Beside them, the cluster keeps (src/cluster/):
  *
- *   room:{code}:owner           Hash   node → the owning node's id, epoch → its fencing token (README "Scaling out")
+ *   room:{code}:owner           Hash   node → the owning node's id, epoch → its fencing token (docs/scaling.md "How rooms run in a cluster")
  *   node:{node_id}              String the node's heartbeat; it expires when the node stops refreshing it
  *   node:{node_id}:rooms        Set    the rooms the node claimed, for adopting them if it dies
  *   nodes                       ZSet   node_id scored by its last heartbeat (epoch ms), to find dead nodes

@@ -16,7 +16,7 @@ export interface RedisLiveStateOptions {
 }
 
 /**
- * The live-state store of a cluster: the keys of README "Redis keys" (see redis-keys.ts), written by
+ * The live-state store of a cluster: the keys of docs/operations.md "Redis keys" (see redis-keys.ts), written by
  * the node that owns the room and readable by any other service. Each call is one round trip.
  */
 export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateOptions): LiveStateStore {
@@ -135,7 +135,7 @@ type Op = [command: 'HDEL' | 'HSET' | 'SREM' | 'SADD' | 'SET' | 'DEL', key: stri
  * the keys are being deleted), the commands as JSON `[[command, key index, args...]]`, what to
  * do with the room's entry in the deadline index ('' nothing, 'remove', or the index of the
  * deadlines hash to take the earliest from), and the room code. Checking the fence and writing
- * happen in one script, so no other client runs between them (README "Scaling out").
+ * happen in one script, so no other client runs between them (docs/scaling.md "How rooms run in a cluster").
  */
 const fencedWriteScript = `
 if ARGV[1] ~= '' then
@@ -251,7 +251,7 @@ function parseLobby(members: string[], rawEntries: Record<string, string>): Reco
   );
 }
 
-// The stored JSON shapes (README "Redis keys"). z.object drops fields we do not know.
+// The stored JSON shapes (docs/operations.md "Redis keys"). z.object drops fields we do not know.
 const participantJson = z.object({
   status: z.enum(['connected', 'disconnected']),
   language: z.string().nullable(),
@@ -259,7 +259,7 @@ const participantJson = z.object({
   display_name: z.string(),
   role: z.enum(['host', 'co_host', 'guest']),
   joined_at: z.string(),
-  // Written since calls (README "Calls"); an older entry has none.
+  // Written since calls (docs/calls.md "Microphone and camera state"); an older entry has none.
   media: z.object({ audio: z.boolean(), video: z.boolean() }).nullable().default(null),
 });
 const lobbyEntryJson = z.object({ display_name: z.string(), language: z.string().nullable(), hardware_ready: z.boolean(), since: z.string() });

@@ -3,7 +3,7 @@ import type { IceConfig } from '../config/ice-config';
 import type { IceServerView } from '../contract/events';
 
 /**
- * What a seated participant's browser needs for calls (README "Calls"): the configured ICE
+ * What a seated participant's browser needs for calls (docs/calls.md "ICE servers and TURN"): the configured ICE
  * servers, and the TURN server with credentials of its own in the TURN REST API scheme that
  * coturn's `use-auth-secret` checks: username `{expiry in epoch seconds}:{user_id}`, credential
  * base64(HMAC-SHA1(TURN_SECRET, username)). Nobody else is ever given TURN credentials.

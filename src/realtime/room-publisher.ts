@@ -12,7 +12,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const socketIds = (connections: readonly string[]) => connections.map((id) => parseConnectionId(id).socketId);
 
 /**
- * Turns what a room tells its members into the Socket.IO events of README "Realtime", and keeps the
+ * Turns what a room tells its members into the Socket.IO events of docs/realtime.md "Events", and keeps the
  * room channel's membership in step with the room (`channel:join`/`channel:leave`, and an ended
  * room empties it), in the order of the room's commands. Through the adapter this reaches
  * sockets on every node, and so does a room's speaker tuning (speaker-tunings.ts).

@@ -15,13 +15,13 @@ export interface RoomHandlerDeps {
   /** This node's id: rooms record a socket as `{node_id}#{socket_id}` (live-state/connection-ids.ts). */
   nodeId: string;
   detectors: SpeakingDetectors;
-  /** What a participant's calls use (README "Calls"), in the attach reply. */
+  /** What a participant's calls use (docs/calls.md "ICE servers and TURN"), in the attach reply. */
   calls: CallSettings;
   logger: Logger;
 }
 
 /**
- * `room:attach`, `room:detach`, `hardware:status` and `lobby:cancel` (README "Realtime"): each is one
+ * `room:attach`, `room:detach`, `hardware:status` and `lobby:cancel` (docs/realtime.md "Events"): each is one
  * command to the room's actor. The socket's id is its connection in the room's presence, so the
  * room knows who is connected and which sockets its channel holds; a socket that goes away
  * detaches from every room it attached to.

@@ -23,7 +23,7 @@ const signalsPerSecond = 50;
 const signalBurst = 100;
 
 /**
- * `rtc:signal` and `rtc:ice_servers` (README "Calls"). A signal is a command to the room like any
+ * `rtc:signal` and `rtc:ice_servers` (docs/calls.md "Signaling"). A signal is a command to the room like any
  * other: the room decides, in the order of its commands, whether the sender and the receiver are
  * both seated, and hands it to the receiver's media socket on whichever node holds it.
  */

@@ -31,7 +31,7 @@ export interface SocketServerOptions {
 export const recoveryWindowMs = 2 * 60_000;
 
 /**
- * The Socket.IO server of README "Realtime", not yet attached to an HTTP server (the composition root
+ * The Socket.IO server of docs/realtime.md, not yet attached to an HTTP server (the composition root
  * attaches it once the HTTP app exists). The handshake must carry `auth: {token}`, checked by the
  * same token service as REST's bearer tokens, for an account that still exists; otherwise the
  * client's `connect_error` says `UNAUTHENTICATED` (or `UNAVAILABLE` while PostgreSQL is down).

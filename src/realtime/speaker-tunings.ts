@@ -4,7 +4,7 @@ import type { SpeakerTuning } from '../rooms/room.types';
 import type { MeetingServer } from './socket-server';
 
 /**
- * Carries a room's speaker tuning (README "Per-room speaker tuning") from the node that owns
+ * Carries a room's speaker tuning (docs/realtime.md "Per-room speaker tuning") from the node that owns
  * the room to the speaking detectors of every node: when the tuning changes, and when sockets
  * join the channel of a tuned room. This node applies it at once, the others through the
  * adapter's server-side emit. That is not ordered with the join on every adapter (the streams

@@ -20,7 +20,7 @@ export function countChannelLeaves(io: MeetingServer): ChannelLeaves {
 }
 
 /**
- * `audio:level` (README "Realtime", active speaker): the hot path, 10-20 events a second per participant, so no
+ * `audio:level` (docs/realtime.md "Active speaker"): the hot path, 10-20 events a second per participant, so no
  * ack, no I/O and no error replies. A level counts only if the socket is in the room's channel,
  * which only a participant's attached sockets are: lobby users and strangers change nothing, and
  * nobody can report a level for someone else (the user is the socket's own).

@@ -1,5 +1,5 @@
 /**
- * Whether one participant is speaking, from the levels their socket reports (README "Realtime", active speaker), on
+ * Whether one participant is speaking, from the levels their socket reports (docs/realtime.md "Active speaker"), on
  * the server's clock. Pure and synchronous, with no timers of its own: it runs for every
  * `audio:level` on the node that holds the socket, and only its starts and stops travel on to
  * the room.
@@ -24,7 +24,7 @@ export interface SpeakingOptions {
 
 export type SpeakingChange = { type: 'started'; level: number } | { type: 'stopped' };
 
-/** README "Realtime", active speaker: no sample for 500 ms restarts the count. */
+/** docs/realtime.md "Active speaker": no sample for 500 ms restarts the count. */
 export const speakingGapMs = 500;
 
 const stopped: SpeakingChange = Object.freeze({ type: 'stopped' });

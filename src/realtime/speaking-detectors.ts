@@ -13,7 +13,7 @@ import { SpeakingDetector, speakingGapMs, type SpeakingChange, type SpeakingOpti
  * timer work. A sweep notices speakers who went quiet without a low sample (muted, tab closed)
  * and reports them stopped.
  *
- * A room may have its own threshold and minimum (README "Per-room speaker tuning"). The
+ * A room may have its own threshold and minimum (docs/realtime.md "Per-room speaker tuning"). The
  * detectors of one room share one options object, which `tune()` changes in place, so a
  * change reaches every detector of the room with no lookup per level. The object stays while
  * the room has detectors or sockets in its channel on this node, or was tuned in the last

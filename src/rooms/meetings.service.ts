@@ -42,12 +42,12 @@ export interface MeetingsDeps {
   defaultMaxParticipants: number;
 }
 
-/** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (README "Data model"). */
+/** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (docs/api.md "Meetings", codes). */
 const newRoomCode = () => randomBytes(9).toString('base64url');
 const codeAttempts = 5;
 
 /**
- * README "REST API": NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409 when
+ * docs/api.md "Meetings": NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409 when
  * the caller names someone who is not (a conflict with the room's state).
  */
 const namedSomeoneAbsent = (error: unknown): never => {

@@ -54,7 +54,7 @@ interface ReplyDetails {
   expire: object;
   /** Participants by joining time, and the lobby in serving order (only the host may be shown it). */
   viewParticipants: RoomRoster;
-  /** What a socket needs to show the room at once (README "Realtime" `room:attach`); a waiting user's roster is empty and its speaker null. */
+  /** What a socket needs to show the room at once (docs/realtime.md "Events", `room:attach`); a waiting user's roster is empty and its speaker null. */
   attach: RoomRoster & { joined: boolean; activeSpeaker: string | null };
   detach: object;
   /** Whether the participant signalled has a socket attached to take it. */
@@ -156,7 +156,7 @@ export function replyTo<C extends RoomCommand>(command: C, before: RoomContext, 
       case 'signal':
         return { delivered: socketsOf(next, command.to).length > 0 };
       case 'attach': {
-        // A waiting user is told their own status only (README "Realtime"), by the rule of viewParticipants.
+        // A waiting user is told their own status only (docs/realtime.md "Events"), by the rule of viewParticipants.
         const sees = seesParticipants(next, command.userId);
         return {
           ...(sees ? rosterOf(next) : { participants: [], lobby: [] }),

@@ -24,7 +24,7 @@ export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: s
   };
 }
 
-/** Whether `userId` may see the lobby in a room's roster: the host and the co-hosts (README "Co-hosts"). */
+/** Whether `userId` may see the lobby in a room's roster: the host and the co-hosts (docs/api.md "Meetings", co-hosts). */
 export const seesLobby = (roster: { room: { hostId: string }; participants: Participant[] }, userId: string): boolean =>
   roster.room.hostId === userId || roster.participants.some((p) => p.userId === userId && p.role === 'co_host');
 

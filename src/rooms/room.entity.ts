@@ -16,7 +16,7 @@ export class Room {
   readonly createdAt: Date = new Date();
   startedAt: Date | null = null;
   endedAt: Date | null = null;
-  /** Always complete: defaults are merged when the room is created (README "Data model"). */
+  /** Always complete: defaults are merged when the room is created (docs/operations.md "Data model (PostgreSQL)"). */
   settings: RoomSettings;
   /** The epoch of the cluster node that last loaded the room: its writes alone are accepted (live-state/fencing.ts). */
   readonly ownerEpoch: number = 0;

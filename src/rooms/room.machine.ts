@@ -32,10 +32,10 @@ import {
 import { startSpeaking, stopSpeaking } from './speaker.steps';
 
 /**
- * The room: every rule of README "REST API" and §8 as one XState machine, and nothing else. It is
- * pure: it never does I/O. The room host (room-host.ts) feeds it one command at a
- * time through room-step.ts, which runs xstate's transition and returns the next snapshot and the
- * effects without running them:
+ * The room: every rule of docs/api.md "Meetings" and docs/realtime.md "Presence" and "Active speaker"
+ * as one XState machine, and nothing else. It is pure: it never does I/O. The room host
+ * (room-host.ts) feeds it one command at a time through room-step.ts, which runs xstate's
+ * transition and returns the next snapshot and the effects without running them:
  *
  * - `persist` actions name the durable changes (PostgreSQL) a command makes;
  * - emitted events (`RoomNotice`) are what the room tells its members; each carries what the
@@ -214,7 +214,7 @@ export const roomMachine = room.createMachine({
       { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
     ],
     setMedia: [{ guard: 'isPresent', actions: 'setMedia' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room take part in its call') }],
-    // README "Calls": seated participants only, each from their media socket, to another participant.
+    // docs/calls.md "Signaling": seated participants only, each from their media socket, to another participant.
     signal: [
       { guard: not('isPresent'), actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room may send call signals') },
       { guard: not('fromMediaSocket'), actions: refuse('SUPERSEDED', 'Another of your sockets attached to this room later and carries your media') },
@@ -278,7 +278,7 @@ export const roomMachine = room.createMachine({
           { actions: 'reconfigure' },
         ],
         expire: [{ guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed']), target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
-        // README "Realtime", active speaker. Speaking starts and stops come from the detectors on the socket nodes.
+        // docs/realtime.md "Active speaker". Speaking starts and stops come from the detectors on the socket nodes.
         speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
         speakingStopped: { actions: 'stopSpeaking' },
       },

@@ -17,7 +17,7 @@ export interface RoomSettings {
 export type SettingsPatch = Partial<Omit<RoomSettings, SpeakerSettingKey>> & { [K in SpeakerSettingKey]?: number | null };
 export type SpeakerSettingKey = 'speaker_threshold_db' | 'speaker_min_ms';
 
-/** How the speaking detectors hear a room (README "Per-room speaker tuning"); null: the node's ACTIVE_SPEAKER_* value. */
+/** How the speaking detectors hear a room (docs/realtime.md "Per-room speaker tuning"); null: the node's ACTIVE_SPEAKER_* value. */
 export interface SpeakerTuning {
   thresholdDb: number | null;
   minMs: number | null;
@@ -39,7 +39,7 @@ export interface Participant {
   language: string | null;
   hardwareReady: boolean;
   joinedAt: number;
-  /** What the participant sends in the call (README "Calls"), as their client said; null until it says. */
+  /** What the participant sends in the call (docs/calls.md "Microphone and camera state"), as their client said; null until it says. */
   media: MediaState | null;
 }
 
@@ -77,7 +77,7 @@ export interface Refusal {
   detail: string;
 }
 
-/** How long things last in a room: the node's configuration (README "Configuration"), the same for every room. */
+/** How long things last in a room: the node's configuration (docs/configuration.md), the same for every room. */
 export interface RoomTimings {
   /** EMPTY_ROOM_TIMEOUT_S: an active room with nobody in it ends after this. */
   emptyRoomTimeoutMs: number;
@@ -191,7 +191,7 @@ export type DurableChange =
   | { kind: 'attendanceClosed'; userId: string; reason: LeaveReason; at: number };
 
 /**
- * What the room tells its members; the realtime layer turns each into a README "Realtime" event.
+ * What the room tells its members; the realtime layer turns each into a docs/realtime.md "Events" event.
  * `channel:join`/`channel:leave` name the sockets (connections) that start or stop receiving the
  * room's events: a participant's attached sockets, and only those. Published in order with the
  * rest, so a socket never misses or overhears an event around a change of membership.

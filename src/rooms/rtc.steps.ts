@@ -2,7 +2,7 @@ import { socketsOf, type Step } from './room-steps';
 import type { RoomContext, RtcSignalBody } from './room.types';
 
 /**
- * Pure steps for calls (README "Calls"): the room relays WebRTC signaling between its
+ * Pure steps for calls (docs/calls.md "Signaling"): the room relays WebRTC signaling between its
  * participants, deciding in the order of its commands who may signal whom, so a removal, a leave
  * or the end cuts a user off from the next signal on. See room-steps.ts for what a step is.
  *

@@ -2,7 +2,7 @@ import { nothing, without, type Step } from './room-steps';
 import type { RoomContext } from './room.types';
 
 /**
- * Pure steps for the active speaker (README "Realtime", active speaker): the floor follows speaking starts and stops
+ * Pure steps for the active speaker (docs/realtime.md "Active speaker"): the floor follows speaking starts and stops
  * from the detectors. See room-steps.ts for what a step is.
  */
 

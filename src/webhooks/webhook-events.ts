@@ -5,7 +5,7 @@ import { toLobbyEntryView, toParticipantView, toRoomView } from '../rooms/room-v
 import type { RoomOutcome } from '../rooms/room-outbox';
 
 /**
- * The lifecycle events a product's backend receives (README "Webhooks"), built from what one
+ * The lifecycle events a product's backend receives (docs/webhooks.md "Events"), built from what one
  * room command changed. Pure: the room host writes them to the outbox in the command's own
  * PostgreSQL transaction (webhook-outbox.ts), and the dispatcher posts them.
  */

@@ -9,7 +9,7 @@ const usage = `usage: npm run webhooks -- failed [limit]           list deliveri
        npm run webhooks -- replay --all-failed        deliver every failed one again`;
 
 /**
- * The operator's view of the webhook outbox (README "Webhooks"), against DATABASE_URL as the
+ * The operator's view of the webhook outbox (docs/webhooks.md "Guarantees"), against DATABASE_URL as the
  * server resolves it. A replayed delivery goes back to `pending` with its attempts reset; the
  * dispatchers of the running nodes pick it up within a second, in its room's order.
  */

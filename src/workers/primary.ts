@@ -7,7 +7,7 @@ import type { Config } from '../config/config';
 import { openOrm } from '../persistence/orm';
 
 /**
- * WEB_CONCURRENCY > 1 on one machine (README "Scaling out"): this process owns the port and hands each
+ * WEB_CONCURRENCY > 1 on one machine (docs/scaling.md "Several workers on one machine"): this process owns the port and hands each
  * connection to a worker with @socket.io/sticky, which sends every request of an Engine.IO
  * session (its `sid`) to the worker that opened it, so long-polling works. Each worker is a full
  * cluster node (its own NODE_ID, heartbeat and rooms) sharing rooms with the others, and with

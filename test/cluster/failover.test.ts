@@ -8,7 +8,7 @@ import { createRoom, guestUser, hostUser, meetings, type Actor } from '../suppor
 import { closeSockets, connectSocket, nextEvent, request, type ClientSocket } from '../support/sockets';
 
 /**
- * Failover (README "Scaling out") with real processes: the node running a room is killed, paused or
+ * Failover (docs/scaling.md "Failover, measured") with real processes: the node running a room is killed, paused or
  * stopped while other nodes keep serving it. The measured times are printed; the targets
  * (kill → 3 s, SIGTERM → 1 s) are asserted as upper bounds.
  */

@@ -5,7 +5,7 @@ import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import { closeSockets, connectSocket, record, request, type ClientSocket } from '../support/sockets';
 
 /**
- * Redis failing under a cluster (README "When Redis is unreachable"): two nodes on a Redis of the
+ * Redis failing under a cluster (docs/scaling.md "When Redis is unreachable"): two nodes on a Redis of the
  * test's own, a room owned by each with a host and three guests whose sockets are spread over
  * both nodes, every socket reporting its hardware and every room read through both nodes all the
  * time. Redis is killed and started again empty, and paused and resumed; after each outage both
@@ -117,7 +117,7 @@ describe('a cluster across Redis outages', () => {
     }
   };
 
-  // Three restarts and a pause; REDIS_RESTARTS=20 makes it a soak (README "When Redis is unreachable").
+  // Three restarts and a pause; REDIS_RESTARTS=20 makes it a soak (docs/scaling.md "When Redis is unreachable").
   const restarts = Number(process.env.REDIS_RESTARTS ?? 3);
   const outages = ['pause' as const, ...Array.from({ length: restarts }, () => 'restart empty' as const)];
 
@@ -149,7 +149,7 @@ describe('a cluster across Redis outages', () => {
 });
 
 /**
- * What a node does while its Redis is down (README "When Redis is unreachable"): accounts,
+ * What a node does while its Redis is down (docs/scaling.md "When Redis is unreachable"): accounts,
  * history and creating meetings work on PostgreSQL alone; room commands answer 503, and work
  * again once Redis is back.
  */

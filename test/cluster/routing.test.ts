@@ -6,7 +6,7 @@ import { createRoom, guestUser, hostUser, meetings, type Actor } from '../suppor
 import { registerUser } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request } from '../support/sockets';
 
-// Three real server processes on one Redis and one PostgreSQL (README "Scaling out"), once per adapter.
+// Three real server processes on one Redis and one PostgreSQL (docs/scaling.md "How rooms run in a cluster"), once per adapter.
 describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (adapter) => {
   let cluster: TestCluster;
   let a: ClusterNode, b: ClusterNode, c: ClusterNode;

@@ -38,7 +38,7 @@ const LONG_TTL_MS = 60_000;
 const SHORT_TTL_MS = 300;
 
 /**
- * The behaviour every LiveStateStore must have (README "Redis keys"), run once per implementation.
+ * The behaviour every LiveStateStore must have (docs/operations.md "Redis keys"), run once per implementation.
  * `makeStore` is called per test, so each test may choose its TTL.
  */
 export function liveStateContract(name: string, makeStore: (ttlMs: number) => Promise<LiveStateStoreHandle>): void {

@@ -7,7 +7,7 @@ import { startServer, type TestServer } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request, type ClientSocket } from '../support/sockets';
 
 /**
- * Active-speaker detection (README "Realtime", active speaker) end to end: real clients report levels every 50 ms
+ * Active-speaker detection (docs/realtime.md "Active speaker") end to end: real clients report levels every 50 ms
  * like a browser would, the server decides on its own clock, and the room's `speaker:changed`
  * events and the `room:{code}:active_speaker` key are what a frontend and other services see.
  * Detection does not depend on the live-state mode, so this runs against Redis only.

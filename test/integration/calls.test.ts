@@ -5,7 +5,7 @@ import { startServer, type TestServer } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request, type ClientSocket } from '../support/sockets';
 
 /**
- * Call signaling through the room (README "Calls"): real sockets against a server with a TURN
+ * Call signaling through the room (docs/calls.md): real sockets against a server with a TURN
  * server configured, in both live-state modes.
  */
 const turnSecret = 'calls-test-turn-secret-0123456789';

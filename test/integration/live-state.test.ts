@@ -34,7 +34,7 @@ describe('Redis live state, as other services see it', () => {
   const ttlMs = 60_000;
 
   describe('without a prefix', () => {
-    // These keys carry the exact §5 names, outside the run prefix; remove them by room.
+    // These keys carry the exact names of docs/operations.md "Redis keys", outside the run prefix; remove them by room.
     const rooms: string[] = [];
     const newRoom = () => {
       const room = randomRoomCode();
@@ -46,7 +46,7 @@ describe('Redis live state, as other services see it', () => {
     });
     const store = () => createRedisLiveStateStore(redis, { prefix: '', ttlMs });
 
-    it('writes the key names and value shapes of README "Redis keys"', async () => {
+    it('writes the key names and value shapes of docs/operations.md "Redis keys"', async () => {
       const room = newRoom();
       await store().apply(room, {
         participants: { set: { u1: participant({ role: 'host', language: null }) } },

@@ -6,7 +6,7 @@ import { testRedisUrl } from '../support/env';
 import { deleteRedisPrefix } from '../support/redis';
 import { registerUser, startServer, type Endpoint, type TestServer } from '../support/server';
 
-// README "Authentication": failed logins are budgeted per (account, client address) and, more
+// docs/api.md "Auth": failed logins are budgeted per (account, client address) and, more
 // loosely, per account; the budgets live in Redis in a cluster and in each node's memory while
 // Redis is unreachable. The servers trust X-Forwarded-For from loopback, so a test can speak
 // from many client addresses.

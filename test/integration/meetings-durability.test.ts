@@ -9,10 +9,11 @@ import { deleteRedisPrefix, redisKeys } from '../support/redis';
 import { startServer, type ApiResponse, type TestServer } from '../support/server';
 
 /**
- * What the room actor promises about its stores (README "Data model", "Redis keys", "Scaling out"): an answered command is
- * in PostgreSQL, the live state is the documented projection and goes away with the room, a
- * room comes back from the stores on a fresh node, a failed effect changes nothing, and an
- * empty room ends by itself.
+ * What the room actor promises about its stores (docs/operations.md "Data model (PostgreSQL)" and
+ * "Redis keys", docs/scaling.md "How rooms run in a cluster"): an answered command is in
+ * PostgreSQL, the live state is the documented projection and goes away with the room, a room
+ * comes back from the stores on a fresh node, a failed effect changes nothing, and an empty room
+ * ends by itself.
  */
 
 interface RoomRow {

@@ -8,7 +8,7 @@ import { closeSockets, connectSocket, quietFor, record } from '../support/socket
 
 /**
  * Real concurrent HTTP requests against one room (the cap holds under any concurrency, and a
- * room's commands run strictly one after another: README "REST API"): the cap is exact, join/admit/leave are
+ * room's commands run strictly one after another: docs/api.md "How a room runs"): the cap is exact, join/admit/leave are
  * idempotent, and a join racing the end of a room never leaves an open attendance behind.
  */
 

@@ -2,7 +2,7 @@ import { createRoom, guestUser, hostUser, liveStateModes, meetings, type Actor }
 import { deleteRedisPrefix } from '../support/redis';
 import { startServer, type TestServer } from '../support/server';
 
-/** The meetings API of README "REST API" over HTTP, against real PostgreSQL, in both live-state modes. */
+/** The meetings API of docs/api.md "Meetings" over HTTP, against real PostgreSQL, in both live-state modes. */
 describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
   let server: TestServer;
   let api: ReturnType<typeof meetings>;

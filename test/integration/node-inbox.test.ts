@@ -9,7 +9,7 @@ import { testRedisUrl } from '../support/env';
 import { deleteRedisPrefix } from '../support/redis';
 
 /**
- * Request/reply between nodes (README "Scaling out") on a real Redis: every request ends, with the
+ * Request/reply between nodes (docs/scaling.md "How rooms run in a cluster") on a real Redis: every request ends, with the
  * owner's answer, a typed error, "route again", or ROOM_TIMEOUT, never a hang.
  */
 const prefix = `test-${randomBytes(6).toString('hex')}:`;

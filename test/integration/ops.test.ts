@@ -104,7 +104,7 @@ describe('metrics and API docs', () => {
     expect(doc.paths['/api/v1/auth/me'].get.security).toEqual([{ bearer: [] }]);
     expect(doc.components.schemas.Problem.properties.code.enum).toContain('ROOM_FULL');
 
-    // Every meetings route of README "REST API", with its parameters and contract-specific statuses.
+    // Every meetings route of docs/api.md "Meetings", with its parameters and contract-specific statuses.
     expect(
       Object.keys(doc.paths)
         .filter((path) => path.startsWith('/api/v1/meetings'))

@@ -12,7 +12,7 @@ import { createRoom, hostUser } from '../support/meetings';
 import { startServer, type TestServer } from '../support/server';
 import { deleteRedisPrefix } from '../support/redis';
 
-// Ownership records and fenced writes (README "Scaling out"), against the real Lua scripts.
+// Ownership records and fenced writes (docs/scaling.md "How rooms run in a cluster"), against the real Lua scripts.
 const prefix = `test-${randomBytes(6).toString('hex')}:`;
 let redis: Redis;
 

@@ -7,7 +7,7 @@ import { startServer, type TestServer } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request, type ClientSocket } from '../support/sockets';
 
 /**
- * Presence (README "Realtime", issue #4): a participant whose last socket goes is `disconnected`; back
+ * Presence (docs/realtime.md "Presence"): a participant whose last socket goes is `disconnected`; back
  * within RECONNECT_GRACE_S they are `connected` again; otherwise they leave with reason
  * `disconnected` and their attendance closes. The grace here is 1 s.
  */

@@ -5,7 +5,7 @@ import { startServer, type TestServer } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request, type ClientSocket } from '../support/sockets';
 
 /**
- * The Socket.IO contract of README "Realtime" with real socket.io-client sockets against a server on
+ * The Socket.IO contract of docs/realtime.md with real socket.io-client sockets against a server on
  * port 0, real PostgreSQL, and both live-state modes.
  */
 

@@ -6,7 +6,7 @@ import { startServer, type TestServer } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request, type ClientSocket } from '../support/sockets';
 
 /**
- * Per-room speaker tuning (README "Per-room speaker tuning"): `speaker_threshold_db` and
+ * Per-room speaker tuning (docs/realtime.md "Per-room speaker tuning"): `speaker_threshold_db` and
  * `speaker_min_ms` in a room's settings, within the configured ranges, over REST and heard by
  * the detectors of the room's sockets. The server's defaults here are -40 dBFS and 300 ms;
  * a room may choose within [-60, -20] dBFS and [100, 2000] ms.

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, uniqueEmail } from '../support/server';
 
-// The README's start command, exactly as a newcomer runs it: `npm start` with no configuration,
+// The start command of README "Quick start", exactly as a newcomer runs it: `npm start` with no configuration,
 // so the server builds, starts an embedded PostgreSQL under .data/ and listens. Then Ctrl-C.
 const projectRoot = join(__dirname, '..', '..');
 const clusterDir = join(projectRoot, '.data', 'postgres');

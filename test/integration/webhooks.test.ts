@@ -11,7 +11,7 @@ import { deleteRedisPrefix } from '../support/redis';
 import { startServer, type Endpoint, type TestServer } from '../support/server';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
-// README "Webhooks": lifecycle events from a PostgreSQL outbox, signed, retried, in order per room.
+// docs/webhooks.md: lifecycle events from a PostgreSQL outbox, signed, retried, in order per room.
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 let db: Client;

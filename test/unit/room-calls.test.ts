@@ -1,6 +1,6 @@
 import { accepted, host, refusalOf, room } from '../support/room-machine';
 
-/** Call signaling on the pure machine (README "Calls"): who may signal whom, and where it goes. */
+/** Call signaling on the pure machine (docs/calls.md "Signaling"): who may signal whom, and where it goes. */
 describe('room machine: call signaling', () => {
   const offer = { description: { type: 'offer' as const, sdp: 'v=0' } };
   const signal = (r: ReturnType<typeof room>, from: string, to: string, connectionId = `${from}-socket`) =>

@@ -2,7 +2,7 @@ import { nextDeadline } from '../../src/rooms/room-steps';
 import { accepted, graceMs, host, leftNotice, refusalOf, room } from '../support/room-machine';
 
 /**
- * Presence on the pure machine (README "Realtime", issue #4): sockets attach and detach, the last one
+ * Presence on the pure machine (docs/realtime.md "Presence"): sockets attach and detach, the last one
  * going starts the reconnect grace, and a user whose grace runs out leaves as `disconnected`.
  */
 
@@ -48,7 +48,7 @@ describe('room machine: presence', () => {
     const r = room();
     r.join(host);
     r.attach(host, 'tab-1');
-    // The second tab carries the user's media from now on (README "Calls"): the first is told.
+    // The second tab carries the user's media from now on (docs/calls.md "One media socket per user"): the first is told.
     expect(accepted(r.attach(host, 'tab-2')).notices).toEqual([
       { type: 'channel:join', connections: ['tab-2'] },
       { type: 'rtc:superseded', connections: ['tab-1'] },

@@ -1,7 +1,7 @@
 import { accepted, host, room } from '../support/room-machine';
 
 /**
- * The speaker region of the room machine (README "Realtime", active speaker). The detectors on the socket nodes send
+ * The speaker region of the room machine (docs/realtime.md "Active speaker"). The detectors on the socket nodes send
  * only `speakingStarted` (with the level the speech started at) and `speakingStopped`; the room
  * decides who has the floor.
  */

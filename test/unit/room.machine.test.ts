@@ -3,7 +3,7 @@ import { restoreRoomSnapshot, step } from '../../src/rooms/room-step';
 import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs } from '../support/room-machine';
 
 /**
- * The room rules of README "REST API", checked on the pure machine: each command goes through
+ * The room rules of docs/api.md "Meetings", checked on the pure machine: each command goes through
  * xstate's transition() with time from a simulated clock, and nothing is executed.
  */
 

@@ -2,7 +2,7 @@ import { createSpeakingDetectors, keepTunedMs, type SpeakingDetectors } from '..
 import { SpeakingDetector, speakingGapMs } from '../../src/realtime/speaking-detector';
 
 /**
- * README "Realtime", active speaker on a fake clock: a participant speaks once their level has stayed at or above
+ * docs/realtime.md "Active speaker" on a fake clock: a participant speaks once their level has stayed at or above
  * the threshold (-40 dBFS) for 300 ms; a quiet sample or a 500 ms gap restarts the count.
  */
 
