@@ -256,7 +256,7 @@ export function buildOpenApiDocument(version: string, limits: MeetingLimits) {
     info: {
       title: 'Meeting rooms API',
       version,
-      description: 'Errors are application/problem+json with a stable `code`; the README lists the catalog.',
+      description: 'Errors are application/problem+json with a stable `code`; docs/api.md in the project lists the catalog.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
