@@ -2,7 +2,7 @@ import type { Redis, Result } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
-import type { HeldConnection } from '../rooms/room-host';
+import type { HeldConnection } from '../rooms/room-runtime';
 import type { RoomCommand } from '../rooms/room-router';
 import { parseConnectionId } from '../live-state/connection-ids';
 

@@ -6,7 +6,7 @@ import type { Ownership } from './ownership';
  * The rooms this node holds a claim on (ownership.ts makes and checks claims in Redis; this is
  * the node's own memory of them). A claim counts only while the node's heartbeat lease holds, so
  * a node that lost touch with Redis stops writing before anyone else takes its rooms over.
- * It is also the fence of this node's room host: a PostgreSQL write carries the claim's epoch.
+ * It is also the fence of this node's room runtime: a PostgreSQL write carries the claim's epoch.
  */
 export interface NodeClaims extends RoomFence {
   /** This node's claim on the room, while its lease holds. */

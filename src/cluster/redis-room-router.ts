@@ -5,7 +5,7 @@ import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
 import { createRedisLiveStateStore } from '../live-state/redis-live-state';
 import type { InProcessRouterDeps } from '../rooms/in-process-router';
-import { createRoomHost } from '../rooms/room-host';
+import { createRoomRuntime } from '../rooms/room-runtime';
 import { asRoomError, type RoomCommand, type RoomRouter } from '../rooms/room-router';
 import type { NewRoom } from '../rooms/room-repository';
 import { createClusterMaintenance } from './cluster-maintenance';
@@ -48,7 +48,7 @@ const commandTimeoutMs = 10_000;
 
 /**
  * The cluster's room router (docs/scaling.md "How rooms run in a cluster"). Each room's actor runs on one node, its
- * owner, in that node's room host; a command arriving anywhere else is forwarded to the owner
+ * owner, in that node's room runtime; a command arriving anywhere else is forwarded to the owner
  * (node-inbox.ts) and answered from there. With no live owner, the node the command reached
  * claims the room (a new epoch) and activates it from PostgreSQL and the live state, re-arming
  * its deadlines. A command caught by its owner's death is routed again until a new owner
@@ -73,20 +73,20 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     restoreWindowMs,
     onLapse() {
       claims.clear();
-      host.suspend();
+      runtime.suspend();
     },
     onResume({ reset }) {
       // Redis lost every claim with its data: what this node remembers of them goes.
       if (reset) {
         claims.clear();
-        host.suspend();
+        runtime.suspend();
       }
       void restoreRooms();
     },
   });
   const ownership = createOwnership(redis, { prefix, nodeId });
   const claims = createNodeClaims(ownership, { leaseValid: () => heartbeat.valid(), logger });
-  const host = createRoomHost({
+  const runtime = createRoomRuntime({
     ...deps,
     fence: claims,
     liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf: claims.fenceOf }),
@@ -121,21 +121,21 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     if (claims.fenceOf(roomCode)) return nodeId;
     const hint = useHint ? ownerHints.get(roomCode) : undefined;
     if (hint) return hint;
-    const fence = await ownership.claim(roomCode, host.retains(roomCode));
+    const fence = await ownership.claim(roomCode, runtime.retains(roomCode));
     if (fence.node !== nodeId) {
       rememberOwner(roomCode, fence.node);
       return fence.node;
     }
     ownerHints.delete(roomCode);
-    if (claims.replaces(roomCode, fence)) host.unloadAll();
+    if (claims.replaces(roomCode, fence)) runtime.unloadAll();
     claims.record(roomCode, fence);
     return nodeId;
   }
 
-  /** Runs a command on this node's host. An ended or unknown room gives its claim up. */
+  /** Runs a command on this node's runtime. An ended or unknown room gives its claim up. */
   async function runHere(roomCode: string, command: RoomCommand): Promise<unknown> {
     try {
-      const reply = await host.run(roomCode, command);
+      const reply = await runtime.run(roomCode, command);
       if (reply.room.status === 'ended') await claims.retire(roomCode);
       return reply;
     } catch (error) {
@@ -158,11 +158,11 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
   /**
    * Takes back the rooms this node held before its lease lapsed or Redis lost its data, at once
    * rather than at their next command: while Redis is being restored, only this node may claim
-   * them, and their live state goes back in on activation (room-host.ts). A room that another node
+   * them, and their live state goes back in on activation (room-runtime.ts). A room that another node
    * runs by now is left to it.
    */
   async function restoreRooms(): Promise<void> {
-    const rooms = host.retainedRooms();
+    const rooms = runtime.retainedRooms();
     for (let i = 0; i < rooms.length && state === 'running'; i += restoreBatch) {
       await Promise.all(
         rooms.slice(i, i + restoreBatch).map((roomCode) =>
@@ -214,14 +214,14 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
           });
     // A live node runs a room with this code: the code is taken.
     if (fence && fence.node !== nodeId) return false;
-    if (!fence || !heartbeat.valid()) return host.create(room, false);
+    if (!fence || !heartbeat.valid()) return runtime.create(room, false);
     claims.record(room.roomCode, fence);
     try {
-      if (await host.create(room, true)) return true;
+      if (await runtime.create(room, true)) return true;
     } catch (error) {
       await claims.retire(room.roomCode);
       // The lease ran out in between (nothing was written): write the room without holding it.
-      if (error instanceof StaleOwnerError) return host.create(room, false);
+      if (error instanceof StaleOwnerError) return runtime.create(room, false);
       throw error;
     }
     // The code belongs to a room whose owner is gone: leave it to the next command, as it was.
@@ -252,7 +252,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     heartbeatTtlMs,
     isRunning: () => state === 'running',
     dispatch,
-    connections: () => host.connections(),
+    connections: () => runtime.connections(),
     isLocalSocket: (socketId) => deps.isLocalSocket(socketId),
     alive: (nodes) => ownership.alive(nodes),
     steadyFor: (ms) => heartbeat.steadyFor(ms),
@@ -284,7 +284,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
       maintenance.close();
       await Promise.allSettled([...inFlight]);
       state = 'draining';
-      await host.close();
+      await runtime.close();
       state = 'closed';
       await claims.releaseAll();
       await inbox.close();

@@ -26,7 +26,7 @@ export class StaleOwnerError extends Error {
 }
 
 /**
- * What a room host fences its PostgreSQL writes with. One node fences nothing (`unfenced`); a
+ * What a room runtime fences its PostgreSQL writes with. One node fences nothing (`unfenced`); a
  * cluster node answers with its claim on the room, and refuses when it holds none.
  */
 export interface RoomFence {

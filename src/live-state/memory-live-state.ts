@@ -10,7 +10,7 @@ import {
 } from './live-state';
 
 /** One room as stored. Maps, not records, so a user id like `__proto__` is just a key. */
-interface StoredRoom {
+interface MemoryRoom {
   participants: Map<string, LiveParticipant>;
   lobby: Map<string, LiveLobbyEntry>;
   activeSpeaker: string | null;
@@ -28,7 +28,7 @@ interface StoredRoom {
  */
 export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStateStore & { close(): void } {
   const { ttlMs } = options;
-  const rooms = new Map<string, StoredRoom>();
+  const rooms = new Map<string, MemoryRoom>();
 
   const remove = (roomCode: string): void => {
     const room = rooms.get(roomCode);
@@ -37,7 +37,7 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
   };
 
   // The timer frees memory; this check makes expiry exact even when the timer runs late.
-  const live = (roomCode: string): StoredRoom | undefined => {
+  const live = (roomCode: string): MemoryRoom | undefined => {
     const room = rooms.get(roomCode);
     if (room && room.expiresAt <= performance.now()) {
       remove(roomCode);
@@ -46,7 +46,7 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
     return room;
   };
 
-  const touch = (roomCode: string, room: StoredRoom): void => {
+  const touch = (roomCode: string, room: MemoryRoom): void => {
     room.expiresAt = performance.now() + ttlMs;
     if (room.timer) {
       // The delay is always ttlMs, so restarting the one timer is enough.
@@ -105,7 +105,7 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
   };
 }
 
-function newRoom(): StoredRoom {
+function newRoom(): MemoryRoom {
   return {
     participants: new Map(),
     lobby: new Map(),
@@ -118,7 +118,7 @@ function newRoom(): StoredRoom {
   };
 }
 
-function applyChange(room: StoredRoom, change: LiveStateChange): void {
+function applyChange(room: MemoryRoom, change: LiveStateChange): void {
   applyMapChange(room.participants, change.participants);
   applyMapChange(room.lobby, change.lobby);
   applyMapChange(room.deadlines, change.deadlines);
@@ -134,7 +134,7 @@ function applyMapChange<V>(map: Map<string, V>, change: MapChange<V> | undefined
   for (const [key, value] of Object.entries(change.set ?? {})) map.set(key, structuredClone(value));
 }
 
-function isEmpty(room: StoredRoom): boolean {
+function isEmpty(room: MemoryRoom): boolean {
   return (
     room.participants.size === 0 &&
     room.lobby.size === 0 &&

@@ -1,15 +1,15 @@
 import { unfenced } from '../live-state/fencing';
-import { createRoomHost, type RoomHostDeps } from './room-host';
+import { createRoomRuntime, type RoomRuntimeDeps } from './room-runtime';
 import { asRoomError, type RoomCommand, type RoomRouter } from './room-router';
 
-export type InProcessRouterDeps = Omit<RoomHostDeps, 'fence' | 'route' | 'onUnload'>;
+export type InProcessRouterDeps = Omit<RoomRuntimeDeps, 'fence' | 'route' | 'onUnload'>;
 
 /**
- * The single-node router: every room is held by this process's one room host, unfenced (no
+ * The single-node router: every room is held by this process's one room runtime, unfenced (no
  * other node can write). A due deadline is an `expire` command like any other.
  */
 export function createInProcessRouter(deps: InProcessRouterDeps): RoomRouter {
-  const host = createRoomHost({
+  const runtime = createRoomRuntime({
     ...deps,
     fence: unfenced,
     route: (roomCode, command) => dispatch(roomCode, command),
@@ -17,14 +17,14 @@ export function createInProcessRouter(deps: InProcessRouterDeps): RoomRouter {
   });
 
   function dispatch(roomCode: string, command: RoomCommand) {
-    return host.run(roomCode, command).catch((error: unknown) => {
+    return runtime.run(roomCode, command).catch((error: unknown) => {
       throw asRoomError(error, deps.logger, roomCode, command);
     });
   }
 
   return {
-    create: (room) => host.create(room, true),
+    create: (room) => runtime.create(room, true),
     dispatch: dispatch as RoomRouter['dispatch'],
-    close: () => host.close(),
+    close: () => runtime.close(),
   };
 }

@@ -11,12 +11,12 @@ import {
   withPatch,
   without,
   type Step,
-} from './room-steps';
+} from './step-helpers';
 import type { LeaveReason, Participant, Role, RoomContext, RoomNotice, RoomSettings, LobbyEntry, SettingsPatch, WaitingReason } from './room.types';
 
 /**
  * Pure steps for who is in the room and its lobby, and for the room's life (start, end,
- * settings). See room-steps.ts for what a step is.
+ * settings). See step-helpers.ts for what a step is.
  */
 
 /** What a user brings when they come in, whether from the lobby or straight from joining. */
@@ -32,8 +32,8 @@ export const seat =
     for (const user of users) {
       const role: Role = user.userId === c.hostId ? 'host' : 'guest';
       const connections = socketsOf(c, user.userId);
-      const member: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
-      next.participants[user.userId] = member;
+      const participant: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
+      next.participants[user.userId] = participant;
       next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
       step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
       if (next.lobby[user.userId]) {
@@ -42,7 +42,7 @@ export const seat =
       }
       // The newcomer's sockets enter the channel first, so they hear their own arrival too.
       if (connections.length > 0) step.notices.push(joinChannel(c, connections));
-      step.notices.push({ type: 'participant:joined', participant: member });
+      step.notices.push({ type: 'participant:joined', participant });
     }
     step.context = next;
     return step;

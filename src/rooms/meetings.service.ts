@@ -5,7 +5,7 @@ import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, L
 import { AppError } from '../errors/app-error';
 import type { RoomRouter, RoomSummary } from './room-router';
 import type { RoomSettings } from './room.types';
-import { withPatch } from './room-steps';
+import { withPatch } from './step-helpers';
 import { queryHistory } from './room-history';
 import { seesLobby, toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
 

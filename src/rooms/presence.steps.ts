@@ -1,13 +1,13 @@
 import { dropFromLobby, unseat } from './lobby.steps';
-import { chain, graceFor, joinChannel, nothing, socketsOf, without, type Step } from './room-steps';
+import { chain, graceFor, joinChannel, nothing, socketsOf, without, type Step } from './step-helpers';
 import type { MediaState, Participant, RoomContext, RoomNotice } from './room.types';
 
 /**
  * Pure steps for presence: the sockets a user has attached, the reconnect grace of a user with
- * none, and the hardware status. See room-steps.ts for what a step is.
+ * none, and the hardware status. See step-helpers.ts for what a step is.
  */
 
-/** Replaces a member with a changed copy and tells the room. */
+/** Replaces a participant with a changed copy and tells the room. */
 export const updateMember =
   (userId: string, patch: Partial<Participant>) =>
   (c: RoomContext): Step => {
@@ -74,7 +74,7 @@ export const expireGrace =
     );
   };
 
-/** A member's hardware status is told to the room; a waiting user's changes quietly. */
+/** A participant's hardware status is told to the room; a waiting user's changes quietly. */
 export const setHardware =
   (userId: string, hardwareReady: boolean) =>
   (c: RoomContext): Step => {

@@ -1,9 +1,9 @@
-import type { RoomSnapshot } from './room-step';
+import type { RoomSnapshot } from './machine-runner';
 
 /**
  * Snapshots of rooms a node stopped holding, kept for a while (its lease lapsed, Redis lost its
  * data, or a live-state write failed after PostgreSQL took the change): if the room comes back
- * to this node with an empty live state, the snapshot is what goes back in (room-host.ts).
+ * to this node with an empty live state, the snapshot is what goes back in (room-runtime.ts).
  */
 export interface RetainedSnapshots {
   keep(roomCode: string, snapshot: RoomSnapshot): void;

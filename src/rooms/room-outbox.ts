@@ -1,8 +1,8 @@
 import type { NewRoom, OutboxRows } from './room-repository';
-import type { RoomSnapshot } from './room-step';
+import type { RoomSnapshot } from './machine-runner';
 import type { DurableChange, RoomContext, RoomNotice } from './room.types';
 
-/** A command's outcome, as the room host has it when it commits. */
+/** A command's outcome, as the room runtime has it when it commits. */
 export interface RoomOutcome {
   before: RoomContext;
   after: RoomSnapshot;

@@ -4,8 +4,8 @@ import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
 import type { DurableChange, Role, RoomSettings } from './room.types';
-import { settingsInOrder } from './room-steps';
-import type { RoomStatus } from './room-step';
+import { settingsInOrder } from './step-helpers';
+import type { RoomStatus } from './machine-runner';
 
 /**
  * A condition appended to a statement's WHERE: the one every write of the command carries (the

@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { isOutage } from '../errors/to-app-error';
-import { lobbyInOrder, seesParticipants, socketsOf } from './room-steps';
+import { lobbyInOrder, seesParticipants, socketsOf } from './step-helpers';
 import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
 import type { NewRoom } from './room-repository';
-import { statusOf, type RoomSnapshot, type RoomStatus } from './room-step';
+import { statusOf, type RoomSnapshot, type RoomStatus } from './machine-runner';
 
 /**
  * The only way code touches a room: `router.dispatch(room_code, command)`. The router finds the
- * room's host (the node whose room host runs its actor; activating it there if needed), runs the
+ * room's owner (the node whose room runtime runs its actor; activating it there if needed), runs the
  * command after the ones before it, and answers with a typed reply or throws an AppError.
  * Callers cannot tell where the actor runs: the in-process router (in-process-router.ts) has
- * one host for every room; the Redis router (src/cluster/redis-room-router.ts) forwards to the
+ * one runtime for every room; the Redis router (src/cluster/redis-room-router.ts) forwards to the
  * node that owns the room. Replies are plain JSON so they can cross the wire.
  */
 

@@ -18,7 +18,7 @@ import {
 } from './lobby.steps';
 import { connect, disconnect, expireGrace, setHardware, setMedia } from './presence.steps';
 import { mediaSocketOf, relaySignal } from './rtc.steps';
-import { freeSeats, seesParticipants, type Step } from './room-steps';
+import { freeSeats, seesParticipants, type Step } from './step-helpers';
 import {
   initialRoomContext,
   type DurableChange,
@@ -33,8 +33,8 @@ import { startSpeaking, stopSpeaking } from './speaker.steps';
 
 /**
  * The room: every rule of docs/api.md "Meetings" and docs/realtime.md "Presence" and "Active speaker"
- * as one XState machine, and nothing else. It is pure: it never does I/O. The room host
- * (room-host.ts) feeds it one command at a time through room-step.ts, which runs xstate's
+ * as one XState machine, and nothing else. It is pure: it never does I/O. The room runtime
+ * (room-runtime.ts) feeds it one command at a time through machine-runner.ts, which runs xstate's
  * transition and returns the next snapshot and the effects without running them:
  *
  * - `persist` actions name the durable changes (PostgreSQL) a command makes;

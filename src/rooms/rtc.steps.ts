@@ -1,10 +1,10 @@
-import { socketsOf, type Step } from './room-steps';
+import { socketsOf, type Step } from './step-helpers';
 import type { RoomContext, RtcSignalBody } from './room.types';
 
 /**
  * Pure steps for calls (docs/calls.md "Signaling"): the room relays WebRTC signaling between its
  * participants, deciding in the order of its commands who may signal whom, so a removal, a leave
- * or the end cuts a user off from the next signal on. See room-steps.ts for what a step is.
+ * or the end cuts a user off from the next signal on. See step-helpers.ts for what a step is.
  *
  * One media peer per user per room: a participant's **media socket** is the socket they attached
  * to the room last. Signals for them go there, and only it may send theirs.

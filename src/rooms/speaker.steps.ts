@@ -1,9 +1,9 @@
-import { nothing, without, type Step } from './room-steps';
+import { nothing, without, type Step } from './step-helpers';
 import type { RoomContext } from './room.types';
 
 /**
  * Pure steps for the active speaker (docs/realtime.md "Active speaker"): the floor follows speaking starts and stops
- * from the detectors. See room-steps.ts for what a step is.
+ * from the detectors. See step-helpers.ts for what a step is.
  */
 
 const announceSpeaker = (userId: string | null, at: number): Step => ({

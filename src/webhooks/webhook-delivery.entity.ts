@@ -4,7 +4,7 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 const statuses: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
 /**
- * One event for one endpoint in the webhook outbox (`webhook_deliveries`). The room host inserts
+ * One event for one endpoint in the webhook outbox (`webhook_deliveries`). The room runtime inserts
  * rows with plain SQL in the command's transaction (webhook-outbox.ts) and the dispatcher moves
  * them on (webhook-dispatcher.ts); the entity is here for the schema and the CLI.
  */

@@ -6,7 +6,7 @@ import type { RoomOutcome } from '../rooms/room-outbox';
 
 /**
  * The lifecycle events a product's backend receives (docs/webhooks.md "Events"), built from what one
- * room command changed. Pure: the room host writes them to the outbox in the command's own
+ * room command changed. Pure: the room runtime writes them to the outbox in the command's own
  * PostgreSQL transaction (webhook-outbox.ts), and the dispatcher posts them.
  */
 export type WebhookEventType =

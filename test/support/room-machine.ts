@@ -1,4 +1,4 @@
-import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/room-step';
+import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/machine-runner';
 import type { RoomEvent, RoomSettings, SettingsPatch } from '../../src/rooms/room.types';
 
 /**

@@ -1,4 +1,4 @@
-import { nextDeadline } from '../../src/rooms/room-steps';
+import { nextDeadline } from '../../src/rooms/step-helpers';
 import { accepted, graceMs, host, leftNotice, refusalOf, room } from '../support/room-machine';
 
 /**

@@ -1,5 +1,5 @@
 import { replyTo } from '../../src/rooms/room-router';
-import { restoreRoomSnapshot, step } from '../../src/rooms/room-step';
+import { restoreRoomSnapshot, step } from '../../src/rooms/machine-runner';
 import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs } from '../support/room-machine';
 
 /**

@@ -3,16 +3,16 @@ import { AppError } from '../errors/app-error';
 import type { RoomFence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { createDeadlineScheduler } from './deadline-scheduler';
-import { nextDeadline } from './room-steps';
+import { nextDeadline } from './step-helpers';
 import type { DurableChange, RoomEvent, RoomNotice, RoomTimings } from './room.types';
 import { createRetainedSnapshots } from './retained-snapshots';
 import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from './room-projection';
 import type { RoomOutbox } from './room-outbox';
 import type { NewRoom, RoomRepository } from './room-repository';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
-import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './room-step';
+import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './machine-runner';
 
-export interface RoomHostDeps {
+export interface RoomRuntimeDeps {
   repository: RoomRepository;
   liveState: LiveStateStore;
   /** What PostgreSQL writes carry: nothing on one node, this node's claim in a cluster. */
@@ -26,7 +26,7 @@ export interface RoomHostDeps {
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
   /**
-   * The router this host serves. A room's due deadline goes through it as `expire`, so in a
+   * The router this runtime serves. A room's due deadline goes through it as `expire`, so in a
    * cluster it reaches whichever node owns the room by then.
    */
   route(roomCode: string, command: RoomCommand): Promise<unknown>;
@@ -47,9 +47,9 @@ export interface HeldConnection {
 
 /**
  * Runs the actors of the rooms held on this node. Routers decide which rooms those are
- * (room-router.ts); the host only runs them.
+ * (room-router.ts); the runtime only runs them.
  */
-export interface RoomHost {
+export interface RoomRuntime {
   /**
    * Writes a new room and, with `hold`, keeps its actor here from the start. False, with nothing
    * written, when the code is taken.
@@ -93,14 +93,14 @@ interface Actor {
 const newRoomHoldMs = 10_000;
 
 /**
- * The room host: one actor per room held here. Commands for one room run strictly one after
+ * The room runtime: one actor per room held here. Commands for one room run strictly one after
  * another; different rooms run concurrently. For each command the pure machine computes the
  * next snapshot and its effects; the effects run (PostgreSQL, then the live state) and only then
  * is the snapshot adopted and the caller answered. If an effect fails, the snapshot is dropped
  * and the error goes to the router (503 UNAVAILABLE, or a re-route when the fence refused), and
  * the next command reloads the room from the stores, so memory never runs ahead of what was written.
  */
-export function createRoomHost(deps: RoomHostDeps): RoomHost {
+export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   const { repository, liveState, fence, logger } = deps;
   const now = deps.now ?? Date.now;
   const actors = new Map<string, Actor>();
@@ -258,7 +258,7 @@ export function createRoomHost(deps: RoomHostDeps): RoomHost {
 
   return {
     create,
-    run: run as RoomHost['run'],
+    run: run as RoomRuntime['run'],
     unloadAll() {
       scheduler.clear();
       retained.clear();
