@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
 import { closeBrowsers, launchBrowser, poll, type UserPage } from '../support/browser';
@@ -13,7 +12,7 @@ import {
   type CallPageOptions,
 } from '../support/call-page';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
-import { testRedisUrl } from '../support/env';
+import { redisHash } from '../support/redis';
 import { startHaproxy, type LoadBalancer } from '../support/haproxy';
 import { createRoom, type Actor } from '../support/meetings';
 import { registerUser, startServer, type Endpoint } from '../support/server';
@@ -158,12 +157,3 @@ describe('pages that may only use TURN relays, through coturn', () => {
     stepTimeout,
   );
 });
-
-async function redisHash(key: string): Promise<Record<string, string>> {
-  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
-  try {
-    return await redis.hgetall(key);
-  } finally {
-    await redis.quit();
-  }
-}

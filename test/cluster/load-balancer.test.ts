@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
 import { io as connectClient } from 'socket.io-client';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { startHaproxy, type LoadBalancer } from '../support/haproxy';
-import { testRedisUrl } from '../support/env';
+import { redisHash } from '../support/redis';
 import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
 import { nextEvent, request, type ClientSocket } from '../support/sockets';
 
@@ -117,12 +116,3 @@ describe.each(['redis', 'redis-streams'])('WEB_CONCURRENCY=2: two worker nodes s
     await Promise.all(heard);
   });
 });
-
-async function redisHash(key: string): Promise<Record<string, string>> {
-  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
-  try {
-    return await redis.hgetall(key);
-  } finally {
-    await redis.quit();
-  }
-}

@@ -29,3 +29,13 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
     await redis.quit();
   }
 }
+
+/** A hash's fields and values (the room's connections, say), read once. */
+export async function redisHash(key: string): Promise<Record<string, string>> {
+  const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    return await redis.hgetall(key);
+  } finally {
+    await redis.quit();
+  }
+}
