@@ -47,6 +47,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The AppError code a command was refused with (anything else as it was thrown). */
 const codeOf = (error: unknown) => (error instanceof AppError ? error.code : error);
 const refusal = (promise: Promise<unknown>) => promise.then(() => 'accepted', codeOf);
@@ -482,6 +483,21 @@ describe('room host: unloadAll, suspend, close', () => {
     expect(joined).toBe(true);
     await joining;
     expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'ann']);
+  });
+
+  it('bug: a deadline set by a command that close() waited for fired after close, routing expire to a closed host', async () => {
+    const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
+    const release = w.repository.blockWrites(code);
+    const leaving = w.host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    const closing = w.host.close();
+    release();
+    await closing;
+    await leaving;
+    // The leave committed and left the empty room a deadline 30 ms away...
+    expect((await w.store.read(code)).deadlines).toEqual({ empty_room: w.clock.now + 30 });
+    await sleep(150);
+    // ...which is the next owner's to run (it arms it on activation), not this closed host's.
+    expect(w.routed).toEqual([]);
   });
 
   it('keeps the live state of the rooms it holds from expiring, until closed', async () => {
