@@ -104,7 +104,10 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   const { repository, liveState, fence, logger } = deps;
   const now = deps.now ?? Date.now;
   const actors = new Map<string, Actor>();
+  /** Set by close(): a deadline is then the next owner's to run (it re-arms it on activation). */
+  let closed = false;
   const scheduler = createDeadlineScheduler((roomCode) => {
+    if (closed) return;
     deps.route(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
   }, now);
   /** The timers that let go of new rooms nobody used. */
@@ -287,11 +290,14 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
       return held;
     },
     async close() {
+      closed = true;
       clearInterval(refresher);
       for (const timer of holds) clearTimeout(timer);
       holds.clear();
       scheduler.clear();
       await Promise.allSettled([...actors.values()].map((actor) => actor.tail));
+      // The commands waited for arm their rooms' next deadlines as they finish.
+      scheduler.clear();
     },
   };
 }

@@ -1,0 +1,627 @@
+import pino from 'pino';
+import { AppError } from '../../src/errors/app-error';
+import { StaleOwnerError, unfenced, type RoomFence } from '../../src/live-state/fencing';
+import { emptyLiveState, type LiveStateStore } from '../../src/live-state/live-state';
+import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
+import { createRoomHost, type RoomHost, type RoomHostDeps } from '../../src/rooms/room-host';
+import { noOutbox } from '../../src/rooms/room-outbox';
+import type { NewRoom } from '../../src/rooms/room-repository';
+import type { RoomCommand } from '../../src/rooms/room-router';
+import type { RoomNotice, RoomSettings, RoomTimings } from '../../src/rooms/room.types';
+import { createMemoryRoomRepository, type MemoryRoomRepository } from '../support/memory-room-repository';
+
+/**
+ * The room host (src/rooms/room-host.ts) on its own: per-room mailboxes, activation from the
+ * stores, PostgreSQL before the live state, deadlines through `route`, and what it keeps when a
+ * store fails. The live state is the in-process store (a product implementation, here behind a
+ * wrapper that can make one call fail); PostgreSQL is the in-memory test double
+ * (test/support/memory-room-repository.ts). The clock is the test's.
+ */
+
+const logger = pino({ level: 'silent' });
+const hostId = 'host-1';
+const code = 'abcdefghijkl';
+const defaultTimings: RoomTimings = { emptyRoomTimeoutMs: 300_000, soloRoomTimeoutMs: 0, reconnectGraceMs: 60_000, lobbyRejectCooldownMs: 0 };
+
+const join = (userId: string, language: string | null = null, hardwareReady = false) =>
+  ({ type: 'join', userId, displayName: userId, language, hardwareReady }) as const;
+const attach = (userId: string, connectionId: string) => ({ type: 'attach', userId, connectionId }) as const;
+const newRoom = (overrides: Partial<NewRoom> = {}, settings: Partial<RoomSettings> = {}): NewRoom => ({
+  id: 'room-id',
+  roomCode: code,
+  hostId,
+  name: 'Standup',
+  settings: { lock_room: false, enable_transcription: false, max_participants: 3, ...settings },
+  createdAt: 500,
+  ...overrides,
+});
+
+/** Lets the settled command's bookkeeping (its mailbox's tail) run. */
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The AppError code a command was refused with (anything else as it was thrown). */
+const codeOf = (error: unknown) => (error instanceof AppError ? error.code : error);
+const refusal = (promise: Promise<unknown>) => promise.then(() => 'accepted', codeOf);
+
+/** The in-process live state, with a switch that makes its next call of one kind fail (a Redis outage). */
+function faultyLiveState(store: LiveStateStore) {
+  const failing = new Set<'read' | 'apply' | 'delete'>();
+  const fail = (kind: 'read' | 'apply' | 'delete') => failing.delete(kind) && Promise.reject(new Error(`Redis ${kind} failed`));
+  const liveState: LiveStateStore = {
+    read: (roomCode) => fail('read') || store.read(roomCode),
+    apply: (roomCode, change) => fail('apply') || store.apply(roomCode, change),
+    refresh: (roomCodes) => store.refresh(roomCodes),
+    delete: (roomCode) => fail('delete') || store.delete(roomCode),
+  };
+  return { liveState, failNext: (kind: 'read' | 'apply' | 'delete') => void failing.add(kind) };
+}
+
+const opened: { close(): Promise<void> | void }[] = [];
+afterEach(async () => {
+  for (const handle of opened.splice(0).reverse()) await handle.close();
+});
+
+interface Options {
+  timings?: Partial<RoomTimings>;
+  fence?: RoomFence;
+  liveTtlMs?: number;
+  refreshEveryMs?: number;
+  publish?: RoomHostDeps['publish'];
+}
+
+/** A repository, a live state, a clock, and hosts over them (a second host is another node, or this one restarted). */
+function world(options: Options = {}) {
+  const clock = { now: 1_000_000 };
+  const repository: MemoryRoomRepository = createMemoryRoomRepository();
+  const store = createMemoryLiveStateStore({ ttlMs: options.liveTtlMs ?? 60_000 });
+  opened.push({ close: () => store.close() });
+  const { liveState, failNext } = faultyLiveState(store);
+  const published: [string, RoomNotice][] = [];
+
+  function newHost(overrides: Partial<RoomHostDeps> = {}) {
+    const routed: [string, RoomCommand][] = [];
+    const unloaded: [string, boolean][] = [];
+    let onRoute: (roomCode: string, command: RoomCommand) => Promise<unknown> = async () => undefined;
+    const host: RoomHost = createRoomHost({
+      repository,
+      liveState,
+      fence: options.fence ?? unfenced,
+      logger,
+      publish: options.publish ?? ((roomCode, notices) => notices.forEach((notice) => published.push([roomCode, notice]))),
+      outbox: noOutbox,
+      timings: { ...defaultTimings, ...options.timings },
+      refreshEveryMs: options.refreshEveryMs ?? 60_000,
+      route(roomCode, command) {
+        routed.push([roomCode, command]);
+        return onRoute(roomCode, command);
+      },
+      onUnload: (roomCode, unused) => void unloaded.push([roomCode, unused]),
+      now: () => clock.now,
+      ...overrides,
+    });
+    opened.push(host);
+    return {
+      host,
+      routed,
+      unloaded,
+      /** What the host's `route` does with a command (the router sends it back to a host). */
+      onRoute(handler: typeof onRoute) {
+        onRoute = handler;
+      },
+    };
+  }
+
+  return {
+    clock,
+    repository,
+    store,
+    failLiveState: failNext,
+    published,
+    newHost,
+    /** Both stores as they are now. */
+    async stores(roomCode = code) {
+      return { postgres: repository.peek(roomCode), live: await store.read(roomCode) };
+    },
+  };
+}
+
+/**
+ * A world with one host and a room in it (created elsewhere: the first command loads it), with
+ * the host seated and attached at 1_000_000; the clock then reads 1_001_000.
+ */
+async function withSeatedHost(options: Options = {}, settings: Partial<RoomSettings> = {}) {
+  const w = world(options);
+  await w.repository.create(newRoom({}, settings));
+  const node = w.newHost();
+  await node.host.run(code, join(hostId, 'en', true));
+  await node.host.run(code, attach(hostId, 'h1'));
+  w.clock.now += 1_000;
+  return { ...w, ...node };
+}
+
+describe('room host: mailboxes', () => {
+  it("runs a room's commands strictly one after another: concurrent joins up to the cap seat exactly the cap", async () => {
+    const { host, repository, store } = await withSeatedHost({}, { max_participants: 3 });
+    const guests = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7'];
+    const outcomes = await Promise.all(guests.map((g) => host.run(code, join(g)).then((reply) => (reply.joined ? 'joined' : 'waiting'), codeOf)));
+    // First come, first seated; the rest find the room full.
+    expect(outcomes).toEqual(['joined', 'joined', 'joined', 'ROOM_FULL', 'ROOM_FULL', 'ROOM_FULL', 'ROOM_FULL', 'ROOM_FULL']);
+    expect(repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'g0', 'g1', 'g2']);
+    expect(Object.keys((await store.read(code)).participants).sort()).toEqual([hostId, 'g0', 'g1', 'g2'].sort());
+    expect(repository.writes.maxConcurrent).toBe(1);
+  });
+
+  it('different rooms run side by side: a room whose write hangs holds up only itself', async () => {
+    const w = world();
+    await w.repository.create(newRoom());
+    await w.repository.create(newRoom({ id: 'other-id', roomCode: 'otherroom123' }));
+    const { host } = w.newHost();
+    const release = w.repository.blockWrites(code);
+    let firstDone = false;
+    const first = host.run(code, join(hostId)).then(() => (firstDone = true));
+    const queuedBehind = host.run(code, { type: 'inspect' });
+    const other = await host.run('otherroom123', join(hostId));
+    expect(other.room.status).toBe('active');
+    await flush();
+    expect(firstDone).toBe(false);
+    release();
+    await first;
+    expect((await queuedBehind).room.participantCount).toBe(1);
+  });
+});
+
+describe('room host: a refused command', () => {
+  it('changes neither store, publishes nothing and leaves the room as it was', async () => {
+    const w = await withSeatedHost({}, { max_participants: 1 });
+    await w.host.run(code, join('ann'));
+    const before = await w.stores();
+    const notices = w.published.length;
+    const writes = w.repository.calls.apply;
+
+    expect(await refusal(w.host.run(code, join('bob')))).toBe('ROOM_FULL');
+    expect(await refusal(w.host.run(code, { type: 'end', by: 'ann' }))).toBe('NOT_HOST');
+    expect(await refusal(w.host.run(code, { type: 'remove', by: 'ann', userId: hostId }))).toBe('NOT_HOST');
+    expect(await refusal(w.host.run(code, { type: 'admit', by: hostId, userId: 'nobody' }))).toBe('NOT_IN_LOBBY');
+    expect(await refusal(w.host.run(code, { type: 'setMedia', userId: 'bob', media: { audio: true, video: true } }))).toBe('NOT_A_PARTICIPANT');
+
+    expect(await w.stores()).toEqual(before);
+    expect(w.repository.calls.apply).toBe(writes);
+    expect(w.published.length).toBe(notices);
+    const { room } = await w.host.run(code, { type: 'inspect' });
+    expect(room).toMatchObject({ status: 'active', participantCount: 2, lobbyCount: 0 });
+  });
+});
+
+describe('room host: a store failing', () => {
+  it('a failing PostgreSQL write leaves the live state untouched; the next command reloads the room from the stores', async () => {
+    const w = await withSeatedHost();
+    const before = await w.stores();
+    const loads = w.repository.calls.load;
+    const notices = w.published.length;
+    w.repository.failNext('apply');
+
+    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Connection terminated');
+    expect(await w.stores()).toEqual(before);
+    expect(w.published.length).toBe(notices);
+
+    const reply = await w.host.run(code, join('ann', 'fr'));
+    expect(reply.joined).toBe(true);
+    expect(w.repository.calls.load).toBe(loads + 1);
+    // Reloaded from both stores: the host is still attached.
+    const { live } = await w.stores();
+    expect(live.participants[hostId]?.status).toBe('connected');
+    expect(live.participants.ann).toMatchObject({ language: 'fr', status: 'disconnected' });
+  });
+
+  it('a failing live-state write after the PostgreSQL commit: the change stands, the snapshot is retained, the next command reloads', async () => {
+    const w = await withSeatedHost();
+    const liveBefore = await w.store.read(code);
+    w.failLiveState('apply');
+
+    await expect(w.host.run(code, join('ann', 'fr', true))).rejects.toThrow('Redis apply failed');
+    expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'ann']);
+    expect(await w.store.read(code)).toEqual(liveBefore);
+    expect(w.host.retains(code)).toBe(true);
+    expect(w.host.retainedRooms()).toEqual([code]);
+
+    // The live state was not lost, so it is read as it is; PostgreSQL says Ann is in.
+    const loads = w.repository.calls.load;
+    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    expect(w.repository.calls.load).toBe(loads + 1);
+    expect(reply.participants.map((p) => [p.userId, p.status, p.language])).toEqual([
+      [hostId, 'connected', 'en'],
+      ['ann', 'disconnected', null],
+    ]);
+    expect(w.host.retains(code)).toBe(false);
+  });
+
+  it('a retained snapshot is written back when the next activation finds the live state empty (Redis lost it)', async () => {
+    const w = await withSeatedHost({ timings: { reconnectGraceMs: 45_000 } });
+    w.failLiveState('apply');
+    await expect(w.host.run(code, join('ann', 'fr', true))).rejects.toThrow('Redis apply failed');
+    await w.store.delete(code); // Redis restarted empty
+
+    w.clock.now += 1_000;
+    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    expect(reply.participants.map((p) => [p.userId, p.status, p.language])).toEqual([
+      [hostId, 'connected', 'en'],
+      ['ann', 'disconnected', 'fr'],
+    ]);
+    const live = await w.store.read(code);
+    expect(live.participants.ann).toMatchObject({ language: 'fr', hardware_ready: true, status: 'disconnected' });
+    expect(live.participants[hostId]).toMatchObject({ status: 'connected', language: 'en' });
+    expect(live.connections).toEqual({ [hostId]: ['h1'] });
+    // Ann's grace counts from her join, not from the restore.
+    expect(live.deadlines).toEqual({ 'grace:ann': 1_001_000 + 45_000 });
+    expect(w.host.retains(code)).toBe(false);
+    expect(w.host.connections()).toEqual([{ roomCode: code, userId: hostId, connectionId: 'h1' }]);
+  });
+
+  it('a write-back that fails keeps the snapshot for the activation after', async () => {
+    const w = await withSeatedHost();
+    w.failLiveState('apply');
+    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
+    await w.store.delete(code);
+
+    w.failLiveState('apply');
+    await expect(w.host.run(code, { type: 'inspect' })).rejects.toThrow('Redis apply failed');
+    expect(w.host.retains(code)).toBe(true);
+    expect(await w.store.read(code)).toEqual(emptyLiveState());
+
+    await w.host.run(code, { type: 'inspect' });
+    expect((await w.store.read(code)).participants.ann?.language).toBe('fr');
+    expect(w.host.retains(code)).toBe(false);
+  });
+
+  it('a snapshot set aside more than a minute ago is not written back: the stores know better by then', async () => {
+    const w = await withSeatedHost();
+    w.failLiveState('apply');
+    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
+    await w.store.delete(code);
+
+    w.clock.now += 60_000;
+    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    expect(reply.participants.map((p) => [p.userId, p.status, p.language])).toEqual([
+      [hostId, 'disconnected', null],
+      ['ann', 'disconnected', null],
+    ]);
+    expect(w.host.connections()).toEqual([]);
+  });
+});
+
+describe('room host: deadlines', () => {
+  it('a due deadline reaches route as an expire command; run, it ends the empty room', async () => {
+    const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
+    const { host, routed, unloaded } = w;
+    await host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    expect((await w.store.read(code)).deadlines).toEqual({ empty_room: w.clock.now + 30 });
+
+    await waitFor(() => routed.length > 0);
+    expect(routed).toEqual([[code, { type: 'expire' }]]);
+    w.clock.now += 30;
+    const reply = await host.run(code, { type: 'expire' });
+    expect(reply.room.status).toBe('ended');
+    expect(w.repository.peek(code)).toMatchObject({ status: 'ended', endedAt: w.clock.now });
+    expect(await w.store.read(code)).toEqual(emptyLiveState());
+    await flush();
+    expect(unloaded).toEqual([[code, false]]);
+  });
+
+  it('an expire that comes early changes nothing, and the timer is set again', async () => {
+    const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
+    const { host, routed } = w;
+    w.onRoute(async (roomCode, command) => {
+      // The first comes "early" on the room's clock; the second when due.
+      if (routed.length === 2) w.clock.now += 30;
+      return host.run(roomCode, command as { type: 'expire' });
+    });
+    await host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    await waitFor(() => w.repository.peek(code)!.status === 'ended');
+    expect(routed).toEqual([
+      [code, { type: 'expire' }],
+      [code, { type: 'expire' }],
+    ]);
+  });
+
+  it('a participant who never attaches leaves when their grace runs out, reason disconnected', async () => {
+    const w = await withSeatedHost({ timings: { reconnectGraceMs: 30 } });
+    w.onRoute(async (roomCode, command) => {
+      w.clock.now += 30;
+      return w.host.run(roomCode, command as { type: 'expire' });
+    });
+    await w.host.run(code, join('ann'));
+    await waitFor(() => w.repository.peek(code)!.attendance.length === 1);
+    expect(w.published).toContainEqual([code, { type: 'participant:left', userId: 'ann', reason: 'disconnected' }]);
+    expect(Object.keys((await w.store.read(code)).participants)).toEqual([hostId]);
+  });
+
+  it('activation arms the deadlines the live state holds: a room that failed over still ends', async () => {
+    const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 40 } });
+    await w.host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    await w.host.close(); // this node is gone, its timers with it
+
+    const next = w.newHost();
+    await next.host.run(code, { type: 'inspect' });
+    await waitFor(() => next.routed.length > 0);
+    expect(next.routed).toEqual([[code, { type: 'expire' }]]);
+    expect(w.routed).toEqual([]);
+  });
+});
+
+describe('room host: create', () => {
+  it('a room created and held here needs no load for its first command', async () => {
+    const w = world();
+    const { host } = w.newHost();
+    expect(await host.create(newRoom(), true)).toBe(true);
+    expect(w.repository.peek(code)).toMatchObject({ id: 'room-id', status: 'pending', attendance: [] });
+    const reply = await host.run(code, join(hostId));
+    expect(reply.room).toMatchObject({ status: 'active', participantCount: 1, createdAt: 500 });
+    expect(w.repository.calls.load).toBe(0);
+    expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId]);
+  });
+
+  it('a room created without holding it is loaded by its first command', async () => {
+    const w = world();
+    const { host } = w.newHost();
+    expect(await host.create(newRoom(), false)).toBe(true);
+    await host.run(code, join(hostId));
+    expect(w.repository.calls.load).toBe(1);
+  });
+
+  it('a taken code: false, and nothing written', async () => {
+    const w = world();
+    const { host } = w.newHost();
+    await host.create(newRoom(), true);
+    await host.run(code, join(hostId));
+    expect(await host.create(newRoom({ id: 'other-id', name: 'Impostor' }), true)).toBe(false);
+    expect(w.repository.peek(code)).toMatchObject({ id: 'room-id', name: 'Standup', status: 'active' });
+    expect((await host.run(code, { type: 'inspect' })).room).toMatchObject({ name: 'Standup', participantCount: 1 });
+  });
+
+  it('a held room nobody uses leaves memory after a while, marked unused; one that was used is not', async () => {
+    jest.useFakeTimers();
+    try {
+      const w = world();
+      const { host, unloaded } = w.newHost();
+      await host.create(newRoom(), true);
+      await host.create(newRoom({ id: 'used-id', roomCode: 'usedroom1234' }), true);
+      await host.run('usedroom1234', join('ann')); // waits in the lobby: the room stays
+      jest.advanceTimersByTime(9_999);
+      expect(unloaded).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(unloaded).toEqual([[code, true]]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('a room with nothing live leaves memory once its command is done, and is loaded again by the next', async () => {
+    const w = world();
+    const { host, unloaded } = w.newHost();
+    await host.create(newRoom(), true);
+    await host.run(code, { type: 'inspect' });
+    await flush();
+    expect(unloaded).toEqual([[code, false]]);
+    await host.run(code, { type: 'inspect' });
+    expect(w.repository.calls.load).toBe(1);
+  });
+});
+
+describe('room host: unloadAll, suspend, close', () => {
+  it('unloadAll forgets every snapshot: the next command reloads and sees what another node wrote meanwhile', async () => {
+    const w = await withSeatedHost();
+    const other = w.newHost();
+    await other.host.run(code, join('ann'));
+    // Still this node's old snapshot...
+    expect((await w.host.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
+    w.host.unloadAll();
+    // ...until it forgets it.
+    expect((await w.host.run(code, { type: 'inspect' })).room.participantCount).toBe(2);
+  });
+
+  it('unloadAll also forgets the snapshots set aside: a stale one is never written back', async () => {
+    const w = await withSeatedHost();
+    w.failLiveState('apply');
+    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
+    w.host.unloadAll();
+    expect(w.host.retainedRooms()).toEqual([]);
+    await w.store.delete(code);
+    await w.host.run(code, { type: 'inspect' });
+    expect(await w.store.read(code)).toEqual(emptyLiveState());
+    expect(w.host.connections()).toEqual([]);
+  });
+
+  it('suspend sets every snapshot aside; a live state lost meanwhile is written back as it was', async () => {
+    const w = await withSeatedHost();
+    await w.host.run(code, join('ann', 'fr', true));
+    await w.host.run(code, attach('ann', 'a1'));
+    await w.host.run(code, { type: 'setMedia', userId: 'ann', media: { audio: true, video: false } });
+    await w.host.run(code, { type: 'speakingStarted', userId: 'ann', level: -20 });
+    const liveBefore = await w.store.read(code);
+
+    w.host.suspend();
+    expect(w.host.retainedRooms()).toEqual([code]);
+    await w.store.delete(code);
+    const loads = w.repository.calls.load;
+    await w.host.run(code, { type: 'inspect' });
+    expect(w.repository.calls.load).toBe(loads + 1);
+    expect(await w.store.read(code)).toEqual(liveBefore);
+    expect(w.host.retainedRooms()).toEqual([]);
+  });
+
+  it('after suspend, a live state written since (by another node) wins over the snapshot set aside', async () => {
+    const w = await withSeatedHost();
+    await w.host.run(code, join('ann', 'fr'));
+    w.host.suspend();
+    const other = w.newHost();
+    await other.host.run(code, { type: 'leave', userId: 'ann', reason: 'left' });
+    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    expect(reply.participants.map((p) => p.userId)).toEqual([hostId]);
+    expect(w.host.retains(code)).toBe(false);
+  });
+
+  it('close waits for the commands in the mailboxes', async () => {
+    const w = await withSeatedHost();
+    const release = w.repository.blockWrites(code);
+    let joined = false;
+    const joining = w.host.run(code, join('ann')).then(() => (joined = true));
+    let closed = false;
+    const closing = w.host.close().then(() => (closed = true));
+    await flush();
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(joined).toBe(true);
+    await joining;
+    expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'ann']);
+  });
+
+  it('bug: a deadline set by a command that close() waited for fired after close, routing expire to a closed host', async () => {
+    const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
+    const release = w.repository.blockWrites(code);
+    const leaving = w.host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    const closing = w.host.close();
+    release();
+    await closing;
+    await leaving;
+    // The leave committed and left the empty room a deadline 30 ms away...
+    expect((await w.store.read(code)).deadlines).toEqual({ empty_room: w.clock.now + 30 });
+    await sleep(150);
+    // ...which is the next owner's to run (it arms it on activation), not this closed host's.
+    expect(w.routed).toEqual([]);
+  });
+
+  it('keeps the live state of the rooms it holds from expiring, until closed', async () => {
+    jest.useFakeTimers();
+    try {
+      const w = world({ liveTtlMs: 1_000, refreshEveryMs: 200 });
+      await w.repository.create(newRoom());
+      const { host } = w.newHost();
+      await host.run(code, join(hostId));
+      for (let i = 0; i < 25; i++) jest.advanceTimersByTime(200);
+      expect(Object.keys((await w.store.read(code)).participants)).toEqual([hostId]);
+      await host.close();
+      jest.advanceTimersByTime(1_000);
+      expect(await w.store.read(code)).toEqual(emptyLiveState());
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('room host: notices, sockets, ended and unknown rooms', () => {
+  it('publishes a command’s notices after both stores have its change', async () => {
+    const w = world();
+    await w.repository.create(newRoom());
+    const seen: { attendance: string[]; live: Promise<string[]> }[] = [];
+    const { host } = w.newHost({
+      publish: (_roomCode, notices) => {
+        if (!notices.some((n) => n.type === 'participant:joined')) return;
+        seen.push({
+          attendance: w.repository.peek(code)!.attendance.map((a) => a.userId),
+          // The in-process store reads synchronously: this is the live state as the notice goes out.
+          live: w.store.read(code).then((live) => Object.keys(live.participants)),
+        });
+      },
+    });
+    await host.run(code, join(hostId));
+    w.clock.now += 1_000;
+    await host.run(code, join('ann'));
+    expect(seen.map((s) => s.attendance)).toEqual([[hostId], [hostId, 'ann']]);
+    expect(await Promise.all(seen.map((s) => s.live))).toEqual([[hostId], [hostId, 'ann']]);
+  });
+
+  it('a publisher that throws never undoes the command', async () => {
+    const w = world();
+    await w.repository.create(newRoom());
+    const { host } = w.newHost({
+      publish: () => {
+        throw new Error('socket layer down');
+      },
+    });
+    expect((await host.run(code, join(hostId))).joined).toBe(true);
+    expect((await host.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
+    expect(w.repository.peek(code)!.attendance).toHaveLength(1);
+  });
+
+  it('connections() lists the sockets recorded in the rooms held here', async () => {
+    const w = await withSeatedHost();
+    await w.host.run(code, attach(hostId, 'h2'));
+    await w.host.run(code, join('ann'));
+    await w.host.run(code, attach('ann', 'a1'));
+    expect(w.host.connections()).toEqual([
+      { roomCode: code, userId: hostId, connectionId: 'h1' },
+      { roomCode: code, userId: hostId, connectionId: 'h2' },
+      { roomCode: code, userId: 'ann', connectionId: 'a1' },
+    ]);
+  });
+
+  it('ending a room writes it to PostgreSQL, deletes its live state and lets it go from memory', async () => {
+    const w = await withSeatedHost();
+    await w.host.run(code, join('ann'));
+    const reply = await w.host.run(code, { type: 'end', by: hostId });
+    expect(reply.room).toMatchObject({ status: 'ended', endedAt: w.clock.now, participantCount: 0 });
+    expect(w.repository.peek(code)).toMatchObject({ status: 'ended', attendance: [] });
+    expect(await w.store.read(code)).toEqual(emptyLiveState());
+    await flush();
+    expect(w.unloaded).toEqual([[code, false]]);
+    expect(w.host.connections()).toEqual([]);
+    expect(await refusal(w.host.run(code, join('bob')))).toBe('ROOM_NOT_FOUND');
+  });
+
+  it('an unknown room answers ROOM_NOT_FOUND and is not kept', async () => {
+    const w = world();
+    const { host, unloaded } = w.newHost();
+    expect(await refusal(host.run('nosuchroom12', { type: 'inspect' }))).toBe('ROOM_NOT_FOUND');
+    await flush();
+    expect(unloaded).toEqual([['nosuchroom12', false]]);
+  });
+});
+
+describe('room host: fencing', () => {
+  /** A cluster node's claims: the epoch it holds per room, none: StaleOwnerError. */
+  const claims = new Map<string, number>();
+  const fence: RoomFence = {
+    epochOf(roomCode) {
+      const epoch = claims.get(roomCode);
+      if (epoch === undefined) throw new StaleOwnerError(roomCode, 'no claim');
+      return epoch;
+    },
+  };
+  beforeEach(() => claims.clear());
+
+  it('loads and writes with its epoch; once a later claim loaded the room, its writes change nothing', async () => {
+    claims.set(code, 1);
+    const w = await withSeatedHost({ fence });
+    expect(w.repository.epochOf(code)).toBe(1);
+    const before = await w.stores();
+
+    await w.repository.load(code, 2); // another node claimed and activated the room
+    await expect(w.host.run(code, join('ann'))).rejects.toBeInstanceOf(StaleOwnerError);
+    expect(await w.stores()).toEqual(before);
+    // Its next activation with the old claim is refused too.
+    await expect(w.host.run(code, { type: 'inspect' })).rejects.toBeInstanceOf(StaleOwnerError);
+
+    claims.set(code, 3); // claimed again
+    expect((await w.host.run(code, join('ann'))).joined).toBe(true);
+    expect(w.repository.epochOf(code)).toBe(3);
+  });
+
+  it('without a claim it touches neither store', async () => {
+    const w = world({ fence });
+    await w.repository.create(newRoom());
+    const { host } = w.newHost();
+    await expect(host.run(code, join(hostId))).rejects.toBeInstanceOf(StaleOwnerError);
+    expect(w.repository.calls).toMatchObject({ load: 0, apply: 0 });
+    expect(await w.stores()).toEqual({ postgres: expect.objectContaining({ status: 'pending' }), live: emptyLiveState() });
+  });
+});
