@@ -1,11 +1,11 @@
 import { StaleOwnerError } from '../../src/live-state/fencing';
 import type { NewRoom, OutboxRows, RoomRepository, StoredRoom } from '../../src/rooms/room-repository';
-import type { RoomStatus } from '../../src/rooms/room-step';
+import type { RoomStatus } from '../../src/rooms/machine-runner';
 import type { DurableChange, LeaveReason, Role } from '../../src/rooms/room.types';
 
 /**
  * A TEST DOUBLE of the PostgreSQL room repository (src/rooms/room-repository.ts), for the fast
- * unit tests of the room host: the same answers for the same writes, kept in a map. It folds the
+ * unit tests of the room runtime: the same answers for the same writes, kept in a map. It folds the
  * durable changes the way the SQL does (an open attendance per user, `removed` from attendances
  * closed with that reason, nothing about an ended room's people), and fences with epochs like the
  * real one: a load records its epoch unless a later one did, a fenced write with an older epoch

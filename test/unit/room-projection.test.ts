@@ -2,7 +2,7 @@ import { emptyLiveState, type LiveRoomState } from '../../src/live-state/live-st
 import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
 import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from '../../src/rooms/room-projection';
 import type { StoredRoom } from '../../src/rooms/room-repository';
-import { createRoomSnapshot, restoreRoomSnapshot, statusOf } from '../../src/rooms/room-step';
+import { createRoomSnapshot, restoreRoomSnapshot, statusOf } from '../../src/rooms/machine-runner';
 import type { RoomContext, RoomEvent, RoomSettings } from '../../src/rooms/room.types';
 import { createMemoryRoomRepository } from '../support/memory-room-repository';
 import { accepted, graceMs, host, room, timeoutMs } from '../support/room-machine';
@@ -208,7 +208,7 @@ describe('room projection: liveChange is the difference, and only it', () => {
 });
 
 describe('room projection: the whole live state', () => {
-  it('liveStateOf names deadlines as README "Redis keys" does and writes times as ISO 8601', () => {
+  it('liveStateOf names deadlines as docs/operations.md "Redis keys" does and writes times as ISO 8601', () => {
     const r = room({}, { soloMs: 60_000 });
     r.send(join(host, 'en', true));
     r.send(join('ann'));

@@ -3,7 +3,7 @@ import { AppError } from '../../src/errors/app-error';
 import { StaleOwnerError, unfenced, type RoomFence } from '../../src/live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../../src/live-state/live-state';
 import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
-import { createRoomHost, type RoomHost, type RoomHostDeps } from '../../src/rooms/room-host';
+import { createRoomRuntime, type RoomRuntime, type RoomRuntimeDeps } from '../../src/rooms/room-runtime';
 import { noOutbox } from '../../src/rooms/room-outbox';
 import type { NewRoom } from '../../src/rooms/room-repository';
 import type { RoomCommand } from '../../src/rooms/room-router';
@@ -11,7 +11,7 @@ import type { RoomNotice, RoomSettings, RoomTimings } from '../../src/rooms/room
 import { createMemoryRoomRepository, type MemoryRoomRepository } from '../support/memory-room-repository';
 
 /**
- * The room host (src/rooms/room-host.ts) on its own: per-room mailboxes, activation from the
+ * The room runtime (src/rooms/room-runtime.ts) on its own: per-room mailboxes, activation from the
  * stores, PostgreSQL before the live state, deadlines through `route`, and what it keeps when a
  * store fails. The live state is the in-process store (a product implementation, here behind a
  * wrapper that can make one call fail); PostgreSQL is the in-memory test double
@@ -75,7 +75,7 @@ interface Options {
   fence?: RoomFence;
   liveTtlMs?: number;
   refreshEveryMs?: number;
-  publish?: RoomHostDeps['publish'];
+  publish?: RoomRuntimeDeps['publish'];
 }
 
 /** A repository, a live state, a clock, and hosts over them (a second host is another node, or this one restarted). */
@@ -87,11 +87,11 @@ function world(options: Options = {}) {
   const { liveState, failNext } = faultyLiveState(store);
   const published: [string, RoomNotice][] = [];
 
-  function newHost(overrides: Partial<RoomHostDeps> = {}) {
+  function newHost(overrides: Partial<RoomRuntimeDeps> = {}) {
     const routed: [string, RoomCommand][] = [];
     const unloaded: [string, boolean][] = [];
     let onRoute: (roomCode: string, command: RoomCommand) => Promise<unknown> = async () => undefined;
-    const host: RoomHost = createRoomHost({
+    const host: RoomRuntime = createRoomRuntime({
       repository,
       liveState,
       fence: options.fence ?? unfenced,
@@ -148,7 +148,7 @@ async function withSeatedHost(options: Options = {}, settings: Partial<RoomSetti
   return { ...w, ...node };
 }
 
-describe('room host: mailboxes', () => {
+describe('room runtime: mailboxes', () => {
   it("runs a room's commands strictly one after another: concurrent joins up to the cap seat exactly the cap", async () => {
     const { host, repository, store } = await withSeatedHost({}, { max_participants: 3 });
     const guests = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7'];
@@ -179,7 +179,7 @@ describe('room host: mailboxes', () => {
   });
 });
 
-describe('room host: a refused command', () => {
+describe('room runtime: a refused command', () => {
   it('changes neither store, publishes nothing and leaves the room as it was', async () => {
     const w = await withSeatedHost({}, { max_participants: 1 });
     await w.host.run(code, join('ann'));
@@ -201,7 +201,7 @@ describe('room host: a refused command', () => {
   });
 });
 
-describe('room host: a store failing', () => {
+describe('room runtime: a store failing', () => {
   it('a failing PostgreSQL write leaves the live state untouched; the next command reloads the room from the stores', async () => {
     const w = await withSeatedHost();
     const before = await w.stores();
@@ -298,7 +298,7 @@ describe('room host: a store failing', () => {
   });
 });
 
-describe('room host: deadlines', () => {
+describe('room runtime: deadlines', () => {
   it('a due deadline reaches route as an expire command; run, it ends the empty room', async () => {
     const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
     const { host, routed, unloaded } = w;
@@ -357,7 +357,7 @@ describe('room host: deadlines', () => {
   });
 });
 
-describe('room host: create', () => {
+describe('room runtime: create', () => {
   it('a room created and held here needs no load for its first command', async () => {
     const w = world();
     const { host } = w.newHost();
@@ -416,7 +416,7 @@ describe('room host: create', () => {
   });
 });
 
-describe('room host: unloadAll, suspend, close', () => {
+describe('room runtime: unloadAll, suspend, close', () => {
   it('unloadAll forgets every snapshot: the next command reloads and sees what another node wrote meanwhile', async () => {
     const w = await withSeatedHost();
     const other = w.newHost();
@@ -518,7 +518,7 @@ describe('room host: unloadAll, suspend, close', () => {
   });
 });
 
-describe('room host: notices, sockets, ended and unknown rooms', () => {
+describe('room runtime: notices, sockets, ended and unknown rooms', () => {
   it('publishes a command’s notices after both stores have its change', async () => {
     const w = world();
     await w.repository.create(newRoom());
@@ -587,7 +587,7 @@ describe('room host: notices, sockets, ended and unknown rooms', () => {
   });
 });
 
-describe('room host: fencing', () => {
+describe('room runtime: fencing', () => {
   /** A cluster node's claims: the epoch it holds per room, none: StaleOwnerError. */
   const claims = new Map<string, number>();
   const fence: RoomFence = {
