@@ -22,10 +22,17 @@ module.exports = {
     {
       name: 'cluster-only-from-the-root',
       comment:
-        'Only the composition root (app.ts builds the node, main.ts starts it) and the cluster itself wire cluster/; the rest reach it through interfaces.',
+        'Only the composition root (app.ts builds the node, its rooms in compose-rooms.ts; main.ts starts it) and the cluster itself wire cluster/; the rest reach it through interfaces.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/cluster/', '^src/app\\.ts$', '^src/main\\.ts$'] },
+      from: { path: '^src/', pathNot: ['^src/cluster/', '^src/app\\.ts$', '^src/compose-rooms\\.ts$', '^src/main\\.ts$'] },
       to: { path: '^src/cluster/' },
+    },
+    {
+      name: 'cluster-builds-no-rooms',
+      comment: 'The cluster maps rooms to nodes; the room runtime it runs them on is built by the composition root (compose-rooms.ts).',
+      severity: 'error',
+      from: { path: '^src/cluster/' },
+      to: { path: '^src/rooms/room-runtime\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'rooms-know-no-webhooks',

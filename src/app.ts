@@ -14,7 +14,6 @@ import { buildOpenApiDocument } from './contract/openapi';
 import { createHttpApp } from './http/http-app';
 import { createMetrics } from './http/metrics';
 import { defaultWebRoot } from './http/web.routes';
-import { createRedisRoomRouter } from './cluster/redis-room-router';
 import { createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
@@ -25,7 +24,7 @@ import { registerRealtime } from './realtime/realtime';
 import { createRoomPublisher } from './realtime/room-publisher';
 import { createSpeakerTunings } from './realtime/speaker-tunings';
 import { createSocketServer, type MeetingServer } from './realtime/socket-server';
-import { createInProcessRouter } from './rooms/in-process-router';
+import { createClusterRooms, createSingleNodeRooms } from './compose-rooms';
 import { createMeetingsService } from './rooms/meetings.service';
 import type { RoomRouter } from './rooms/room-router';
 import { createRoomRepository } from './rooms/room-repository';
@@ -112,7 +111,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       // A second connection receives forwarded commands; it waits out Redis outages rather than failing.
       const subscriber = createRedisConnection(config.redisUrl!, logger, `meeting-rooms:${config.nodeId}:inbox`, { maxRetriesPerRequest: null });
       cleanups.push(() => closeRedisConnection(subscriber));
-      const cluster = createRedisRoomRouter({
+      const cluster = createClusterRooms({
         ...roomDeps,
         redis,
         subscriber,
@@ -127,7 +126,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     } else {
       const liveState = createMemoryLiveStateStore({ ttlMs: liveStateTtlMs });
       cleanups.push(() => liveState.close());
-      rooms = createInProcessRouter({ ...roomDeps, liveState });
+      rooms = createSingleNodeRooms({ ...roomDeps, liveState });
     }
     const calls = createCallSettings(config.ice);
     const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, tunings, metrics: metrics.registry, calls });

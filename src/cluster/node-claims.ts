@@ -28,6 +28,12 @@ export interface NodeClaims extends RoomFence {
   releaseAll(): Promise<void>;
   /** The lease lapsed: every claim is void. */
   clear(): void;
+  /**
+   * The runtime let a room's actor go. A room created here that nobody used gives its claim
+   * back (`unused`), so no record or index entry outlives it; any other idle room keeps its
+   * record until the claim expires.
+   */
+  unloaded(roomCode: string, unused: boolean): void;
 }
 
 export function createNodeClaims(ownership: Ownership, options: { leaseValid(): boolean; logger: Logger }): NodeClaims {
@@ -63,5 +69,9 @@ export function createNodeClaims(ownership: Ownership, options: { leaseValid(): 
       await Promise.allSettled([...fences.keys()].map((roomCode) => giveBack(roomCode, 'release')));
     },
     clear: () => fences.clear(),
+    unloaded(roomCode, unused) {
+      if (unused) void giveBack(roomCode, 'retire');
+      else fences.delete(roomCode);
+    },
   };
 }

@@ -1,27 +1,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
-import { createRedisLiveStateStore } from '../live-state/redis-live-state';
-import type { InProcessRouterDeps } from '../rooms/in-process-router';
-import { createRoomRuntime } from '../rooms/room-runtime';
+import type { RoomRuntime } from '../rooms/room-runtime';
 import { asRoomError, type RoomCommand, type RoomRouter } from '../rooms/room-router';
 import type { NewRoom } from '../rooms/room-repository';
 import { createClusterMaintenance } from './cluster-maintenance';
-import { createHeartbeat } from './heartbeat';
-import { createNodeClaims } from './node-claims';
 import { createNodeInbox, Reroute } from './node-inbox';
-import { ClaimDeferredError, createOwnership } from './ownership';
+import { heartbeatTtlMs, type NodeMembership } from './node-membership';
+import { ClaimDeferredError } from './ownership';
 
-export interface RedisRoomRouterDeps extends Omit<InProcessRouterDeps, 'liveState'> {
-  /** Commands, live state, ownership, heartbeat and replies. */
+export interface RedisRoomRouterDeps {
+  /** This node's heartbeat, ownership and claims (node-membership.ts). */
+  membership: NodeMembership;
+  /** The runtime of the rooms this node owns, fenced by the membership's claims. */
+  runtime: RoomRuntime;
+  /** Commands, ownership and replies. */
   redis: Redis;
   /** A second connection, for receiving forwarded commands and replies (subscriber mode). */
   subscriber: Redis;
   prefix: string;
   nodeId: string;
-  liveStateTtlMs: number;
+  logger: Logger;
   /** Whether a socket id is connected to this node (its stale connections are detached). */
   isLocalSocket(socketId: string): boolean;
 }
@@ -31,14 +33,6 @@ export interface RedisRoomRouter extends RoomRouter {
   start(): Promise<void>;
 }
 
-/** Liveness: a node whose key is this old is dead to the others (docs/scaling.md "Failover, measured": kill → ≤ 3 s). */
-export const heartbeatTtlMs = 1500;
-const heartbeatEveryMs = 300;
-/**
- * After Redis lost its data, how long rooms without an owner record wait for their previous
- * owners to restore them (heartbeat.ts): long enough for every node to reconnect and beat.
- */
-const restoreWindowMs = 3000;
 /** How many rooms a node restores at once after Redis comes back. */
 const restoreBatch = 50;
 /** Rooms whose owner this node remembers for forwarding (the least recently used are forgotten). */
@@ -47,8 +41,9 @@ const maxOwnerHints = 10_000;
 const commandTimeoutMs = 10_000;
 
 /**
- * The cluster's room router (docs/scaling.md "How rooms run in a cluster"). Each room's actor runs on one node, its
- * owner, in that node's room runtime; a command arriving anywhere else is forwarded to the owner
+ * The cluster's room router (docs/scaling.md "How rooms run in a cluster"): it maps rooms to
+ * nodes. Each room's actor runs on one node, its owner, in that node's room runtime (built by
+ * the composition root, as on a single node); a command arriving anywhere else is forwarded to the owner
  * (node-inbox.ts) and answered from there. With no live owner, the node the command reached
  * claims the room (a new epoch) and activates it from PostgreSQL and the live state, re-arming
  * its deadlines. A command caught by its owner's death is routed again until a new owner
@@ -64,38 +59,13 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
   let state: 'running' | 'draining' | 'closed' = 'running';
   const inFlight = new Set<Promise<unknown>>();
 
-  const heartbeat = createHeartbeat(redis, {
-    nodeId,
-    prefix,
-    ttlMs: heartbeatTtlMs,
-    everyMs: heartbeatEveryMs,
-    logger,
-    restoreWindowMs,
-    onLapse() {
-      claims.clear();
-      runtime.suspend();
-    },
-    onResume({ reset }) {
-      // Redis lost every claim with its data: what this node remembers of them goes.
-      if (reset) {
-        claims.clear();
-        runtime.suspend();
-      }
+  const { heartbeat, ownership, claims } = deps.membership;
+  const runtime = deps.runtime;
+  deps.membership.listen({
+    lapsed: () => runtime.suspend(),
+    resumed({ reset }) {
+      if (reset) runtime.suspend();
       void restoreRooms();
-    },
-  });
-  const ownership = createOwnership(redis, { prefix, nodeId });
-  const claims = createNodeClaims(ownership, { leaseValid: () => heartbeat.valid(), logger });
-  const runtime = createRoomRuntime({
-    ...deps,
-    fence: claims,
-    liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf: claims.fenceOf }),
-    route: (roomCode, command) => dispatch(roomCode, command),
-    onUnload(roomCode, unused) {
-      // A room created here that nobody used gives its claim back, so no record or index entry
-      // outlives it; any other idle room keeps its record until the claim expires.
-      if (unused) void claims.retire(roomCode);
-      else claims.forget(roomCode);
     },
   });
   const inbox = createNodeInbox({

@@ -1,24 +1,15 @@
-import { unfenced } from '../live-state/fencing';
-import { createRoomRuntime, type RoomRuntimeDeps } from './room-runtime';
+import type { Logger } from 'pino';
 import { asRoomError, type RoomCommand, type RoomRouter } from './room-router';
-
-export type InProcessRouterDeps = Omit<RoomRuntimeDeps, 'fence' | 'route' | 'onUnload'>;
+import type { RoomRuntime } from './room-runtime';
 
 /**
- * The single-node router: every room is held by this process's one room runtime, unfenced (no
- * other node can write). A due deadline is an `expire` command like any other.
+ * The single-node router: every room runs in this process's one room runtime (built, unfenced,
+ * by the composition root), so routing is running the command here.
  */
-export function createInProcessRouter(deps: InProcessRouterDeps): RoomRouter {
-  const runtime = createRoomRuntime({
-    ...deps,
-    fence: unfenced,
-    route: (roomCode, command) => dispatch(roomCode, command),
-    onUnload() {},
-  });
-
+export function createInProcessRouter(runtime: RoomRuntime, logger: Logger): RoomRouter {
   function dispatch(roomCode: string, command: RoomCommand) {
     return runtime.run(roomCode, command).catch((error: unknown) => {
-      throw asRoomError(error, deps.logger, roomCode, command);
+      throw asRoomError(error, logger, roomCode, command);
     });
   }
 

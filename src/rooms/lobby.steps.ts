@@ -12,7 +12,18 @@ import {
   without,
   type Step,
 } from './step-helpers';
-import type { LeaveReason, Participant, Role, RoomContext, RoomNotice, RoomSettings, LobbyEntry, SettingsPatch, WaitingReason } from './room.types';
+import {
+  moderates,
+  type LeaveReason,
+  type Participant,
+  type Role,
+  type RoomContext,
+  type RoomNotice,
+  type RoomSettings,
+  type LobbyEntry,
+  type SettingsPatch,
+  type WaitingReason,
+} from './room.types';
 
 /**
  * Pure steps for who is in the room and its lobby, and for the room's life (start, end,
@@ -96,11 +107,11 @@ function coolDown(c: RoomContext, userIds: string[], at: number): Partial<RoomCo
 /** Whether `userId` was turned away too recently to knock again. */
 export const coolingDown = (c: RoomContext, userId: string, at: number): boolean => (c.knockCooldowns[userId] ?? 0) > at;
 
-/** Who moderates the room: the host (present or not) and the co-hosts in it. */
+/** The users who moderate the room (`moderates`): the host, then the co-hosts in it. */
 export const moderatorsOf = (c: RoomContext): string[] => [
   c.hostId,
   ...Object.values(c.participants)
-    .filter((p) => p.role === 'co_host')
+    .filter((p) => p.userId !== c.hostId && moderates(c.hostId, p.userId, p.role))
     .map((p) => p.userId),
 ];
 

@@ -19,7 +19,9 @@ export type StepResult = { refused: Refusal } | { refused: null; snapshot: RoomS
  * throwaway actor for each call, computing the machine's initial snapshot on the way, which costs
  * more than the step itself (measured on a six-member room: about 75 µs a step against about
  * 15 µs here, xstate 5.33); the room machine spawns, invokes and schedules nothing, so one inert
- * scope serves every step, and all it keeps is the actions of the step running now.
+ * scope serves every step, and all it keeps is the actions of the step running now. The scope's
+ * shape is xstate's own, not its public API: package.json pins xstate exactly (5.33.3), and an
+ * upgrade is a deliberate change that the machine tests check.
  */
 let stepActions: ExecutableActionObject[] = [];
 const scope: Parameters<typeof roomMachine.transition>[2] = (() => {

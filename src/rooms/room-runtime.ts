@@ -26,13 +26,13 @@ export interface RoomRuntimeDeps {
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
   /**
-   * The router this runtime serves. A room's due deadline goes through it as `expire`, so in a
-   * cluster it reaches whichever node owns the room by then.
+   * A room's deadline is due. The composition root sends it through the router as `expire`, so
+   * in a cluster it reaches whichever node owns the room by then.
    */
-  route(roomCode: string, command: RoomCommand): Promise<unknown>;
+  expire(roomCode: string): Promise<unknown>;
   /**
-   * A room's actor left memory; `unused` when it was created here and no command came for it.
-   * The Redis router gives the room's claim back then.
+   * A room's actor left memory; `unused` when it was created here and no command came for it
+   * (in a cluster the room's claim is given back then: `NodeClaims.unloaded`).
    */
   onUnload(roomCode: string, unused: boolean): void;
   now?: () => number;
@@ -108,7 +108,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   let closed = false;
   const scheduler = createDeadlineScheduler((roomCode) => {
     if (closed) return;
-    deps.route(roomCode, { type: 'expire' }).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
+    deps.expire(roomCode).catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'room deadline failed'));
   }, now);
   /** The timers that let go of new rooms nobody used. */
   const holds = new Set<NodeJS.Timeout>();

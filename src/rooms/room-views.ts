@@ -1,5 +1,5 @@
 import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
-import type { Participant, LobbyEntry } from './room.types';
+import { moderates, type Participant, type LobbyEntry } from './room.types';
 import type { RoomSummary } from './room-router';
 
 /** The contract's shapes (snake_case, ISO times) of what the room router replies. */
@@ -26,7 +26,7 @@ export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: s
 
 /** Whether `userId` may see the lobby in a room's roster: the host and the co-hosts (docs/api.md "Meetings", co-hosts). */
 export const seesLobby = (roster: { room: { hostId: string }; participants: Participant[] }, userId: string): boolean =>
-  roster.room.hostId === userId || roster.participants.some((p) => p.userId === userId && p.role === 'co_host');
+  moderates(roster.room.hostId, userId, roster.participants.find((p) => p.userId === userId)?.role);
 
 /** `Participant`. */
 export const toParticipantView = (m: Participant): ParticipantView => ({

@@ -21,6 +21,7 @@ import { mediaSocketOf, relaySignal } from './rtc.steps';
 import { freeSeats, seesParticipants, type Step } from './step-helpers';
 import {
   initialRoomContext,
+  moderates,
   type DurableChange,
   type Refusal,
   type RefusalCode,
@@ -72,7 +73,7 @@ const base = setup({
   guards: {
     byHost: ({ context, event }) => 'by' in event && event.by === context.hostId,
     /** The host, or a co-host in the room. */
-    byModerator: ({ context, event }) => 'by' in event && (event.by === context.hostId || context.participants[event.by]?.role === 'co_host'),
+    byModerator: ({ context, event }) => 'by' in event && moderates(context.hostId, event.by, context.participants[event.by]?.role),
     isCoHost: ({ context, event }) => context.participants[targetOf(event) ?? '']?.role === 'co_host',
     isHost: ({ context, event }) => targetOf(event) === context.hostId,
     isBanned: ({ context, event }) => context.removed.includes(targetOf(event) ?? ''),

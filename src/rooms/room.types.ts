@@ -27,6 +27,12 @@ export interface SpeakerTuning {
 export type Role = 'host' | 'guest';
 /** A participant's role now: a guest the host made a co-host moderates with them while in the room. */
 export type ParticipantRole = Role | 'co_host';
+
+/**
+ * Who moderates a room (admits, removes, ends, sees the lobby), decided here only: its host,
+ * present or not, and the co-hosts while they are in it. `role`: the user's role in the room, if seated.
+ */
+export const moderates = (hostId: string, userId: string, role: ParticipantRole | undefined): boolean => userId === hostId || role === 'co_host';
 export type LeaveReason = 'left' | 'removed' | 'disconnected';
 
 /** An admitted participant. */

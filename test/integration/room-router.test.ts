@@ -2,10 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
-import { createRedisRoomRouter } from '../../src/cluster/redis-room-router';
+import { createClusterRooms, createSingleNodeRooms } from '../../src/compose-rooms';
 import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
 import { openOrm, type Orm } from '../../src/persistence/orm';
-import { createInProcessRouter } from '../../src/rooms/in-process-router';
 import { createRoomRepository } from '../../src/rooms/room-repository';
 import { roomRouterContract, type RouterOptions } from '../contract/room-router.contract';
 import { testDatabaseUrl, testRedisUrl } from '../support/env';
@@ -49,7 +48,7 @@ roomRouterContract(
   () => db,
   async (options) => {
     const liveState = createMemoryLiveStateStore({ ttlMs: 60_000 });
-    const router = createInProcessRouter({ ...common(options), liveState });
+    const router = createSingleNodeRooms({ ...common(options), liveState });
     return {
       routers: [router],
       async close() {
@@ -68,7 +67,7 @@ async function redisNode(options: RouterOptions) {
     return redis;
   };
   nodes += 1;
-  const router = createRedisRoomRouter({
+  const router = createClusterRooms({
     ...common(options),
     redis: connect(),
     subscriber: connect({ maxRetriesPerRequest: null }),
@@ -101,7 +100,7 @@ describe('live-state TTL refresh', () => {
     const subscriber = new Redis(testRedisUrl, { maxRetriesPerRequest: null });
     connections.push(redis, subscriber);
     nodes += 1;
-    const router = createRedisRoomRouter({
+    const router = createClusterRooms({
       ...common({ publish: () => {}, emptyRoomTimeoutMs: 60_000 }),
       refreshEveryMs: 200,
       redis,

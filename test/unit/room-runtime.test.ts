@@ -12,7 +12,7 @@ import { createMemoryRoomRepository, type MemoryRoomRepository } from '../suppor
 
 /**
  * The room runtime (src/rooms/room-runtime.ts) on its own: per-room mailboxes, activation from the
- * stores, PostgreSQL before the live state, deadlines through `route`, and what it keeps when a
+ * stores, PostgreSQL before the live state, deadlines through `expire`, and what it keeps when a
  * store fails. The live state is the in-process store (a product implementation, here behind a
  * wrapper that can make one call fail); PostgreSQL is the in-memory test double
  * (test/support/memory-room-repository.ts). The clock is the test's.
@@ -78,7 +78,7 @@ interface Options {
   publish?: RoomRuntimeDeps['publish'];
 }
 
-/** A repository, a live state, a clock, and hosts over them (a second host is another node, or this one restarted). */
+/** A repository, a live state, a clock, and runtimes over them (a second runtime is another node, or this one restarted). */
 function world(options: Options = {}) {
   const clock = { now: 1_000_000 };
   const repository: MemoryRoomRepository = createMemoryRoomRepository();
@@ -87,11 +87,11 @@ function world(options: Options = {}) {
   const { liveState, failNext } = faultyLiveState(store);
   const published: [string, RoomNotice][] = [];
 
-  function newHost(overrides: Partial<RoomRuntimeDeps> = {}) {
+  function newRuntime(overrides: Partial<RoomRuntimeDeps> = {}) {
     const routed: [string, RoomCommand][] = [];
     const unloaded: [string, boolean][] = [];
     let onRoute: (roomCode: string, command: RoomCommand) => Promise<unknown> = async () => undefined;
-    const host: RoomRuntime = createRoomRuntime({
+    const runtime: RoomRuntime = createRoomRuntime({
       repository,
       liveState,
       fence: options.fence ?? unfenced,
@@ -100,7 +100,9 @@ function world(options: Options = {}) {
       outbox: noOutbox,
       timings: { ...defaultTimings, ...options.timings },
       refreshEveryMs: options.refreshEveryMs ?? 60_000,
-      route(roomCode, command) {
+      // The composition root sends a due deadline through the router as `expire`: recorded as that command.
+      expire(roomCode) {
+        const command: RoomCommand = { type: 'expire' };
         routed.push([roomCode, command]);
         return onRoute(roomCode, command);
       },
@@ -108,12 +110,12 @@ function world(options: Options = {}) {
       now: () => clock.now,
       ...overrides,
     });
-    opened.push(host);
+    opened.push(runtime);
     return {
-      host,
+      runtime,
       routed,
       unloaded,
-      /** What the host's `route` does with a command (the router sends it back to a host). */
+      /** What the runtime's `expire` does with the command (the router sends it back to a runtime). */
       onRoute(handler: typeof onRoute) {
         onRoute = handler;
       },
@@ -126,7 +128,7 @@ function world(options: Options = {}) {
     store,
     failLiveState: failNext,
     published,
-    newHost,
+    newRuntime,
     /** Both stores as they are now. */
     async stores(roomCode = code) {
       return { postgres: repository.peek(roomCode), live: await store.read(roomCode) };
@@ -135,24 +137,24 @@ function world(options: Options = {}) {
 }
 
 /**
- * A world with one host and a room in it (created elsewhere: the first command loads it), with
+ * A world with one runtime and a room in it (created elsewhere: the first command loads it), with
  * the host seated and attached at 1_000_000; the clock then reads 1_001_000.
  */
 async function withSeatedHost(options: Options = {}, settings: Partial<RoomSettings> = {}) {
   const w = world(options);
   await w.repository.create(newRoom({}, settings));
-  const node = w.newHost();
-  await node.host.run(code, join(hostId, 'en', true));
-  await node.host.run(code, attach(hostId, 'h1'));
+  const node = w.newRuntime();
+  await node.runtime.run(code, join(hostId, 'en', true));
+  await node.runtime.run(code, attach(hostId, 'h1'));
   w.clock.now += 1_000;
   return { ...w, ...node };
 }
 
 describe('room runtime: mailboxes', () => {
   it("runs a room's commands strictly one after another: concurrent joins up to the cap seat exactly the cap", async () => {
-    const { host, repository, store } = await withSeatedHost({}, { max_participants: 3 });
+    const { runtime, repository, store } = await withSeatedHost({}, { max_participants: 3 });
     const guests = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7'];
-    const outcomes = await Promise.all(guests.map((g) => host.run(code, join(g)).then((reply) => (reply.joined ? 'joined' : 'waiting'), codeOf)));
+    const outcomes = await Promise.all(guests.map((g) => runtime.run(code, join(g)).then((reply) => (reply.joined ? 'joined' : 'waiting'), codeOf)));
     // First come, first seated; the rest find the room full.
     expect(outcomes).toEqual(['joined', 'joined', 'joined', 'ROOM_FULL', 'ROOM_FULL', 'ROOM_FULL', 'ROOM_FULL', 'ROOM_FULL']);
     expect(repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'g0', 'g1', 'g2']);
@@ -164,12 +166,12 @@ describe('room runtime: mailboxes', () => {
     const w = world();
     await w.repository.create(newRoom());
     await w.repository.create(newRoom({ id: 'other-id', roomCode: 'otherroom123' }));
-    const { host } = w.newHost();
+    const { runtime } = w.newRuntime();
     const release = w.repository.blockWrites(code);
     let firstDone = false;
-    const first = host.run(code, join(hostId)).then(() => (firstDone = true));
-    const queuedBehind = host.run(code, { type: 'inspect' });
-    const other = await host.run('otherroom123', join(hostId));
+    const first = runtime.run(code, join(hostId)).then(() => (firstDone = true));
+    const queuedBehind = runtime.run(code, { type: 'inspect' });
+    const other = await runtime.run('otherroom123', join(hostId));
     expect(other.room.status).toBe('active');
     await flush();
     expect(firstDone).toBe(false);
@@ -182,21 +184,21 @@ describe('room runtime: mailboxes', () => {
 describe('room runtime: a refused command', () => {
   it('changes neither store, publishes nothing and leaves the room as it was', async () => {
     const w = await withSeatedHost({}, { max_participants: 1 });
-    await w.host.run(code, join('ann'));
+    await w.runtime.run(code, join('ann'));
     const before = await w.stores();
     const notices = w.published.length;
     const writes = w.repository.calls.apply;
 
-    expect(await refusal(w.host.run(code, join('bob')))).toBe('ROOM_FULL');
-    expect(await refusal(w.host.run(code, { type: 'end', by: 'ann' }))).toBe('NOT_HOST');
-    expect(await refusal(w.host.run(code, { type: 'remove', by: 'ann', userId: hostId }))).toBe('NOT_HOST');
-    expect(await refusal(w.host.run(code, { type: 'admit', by: hostId, userId: 'nobody' }))).toBe('NOT_IN_LOBBY');
-    expect(await refusal(w.host.run(code, { type: 'setMedia', userId: 'bob', media: { audio: true, video: true } }))).toBe('NOT_A_PARTICIPANT');
+    expect(await refusal(w.runtime.run(code, join('bob')))).toBe('ROOM_FULL');
+    expect(await refusal(w.runtime.run(code, { type: 'end', by: 'ann' }))).toBe('NOT_HOST');
+    expect(await refusal(w.runtime.run(code, { type: 'remove', by: 'ann', userId: hostId }))).toBe('NOT_HOST');
+    expect(await refusal(w.runtime.run(code, { type: 'admit', by: hostId, userId: 'nobody' }))).toBe('NOT_IN_LOBBY');
+    expect(await refusal(w.runtime.run(code, { type: 'setMedia', userId: 'bob', media: { audio: true, video: true } }))).toBe('NOT_A_PARTICIPANT');
 
     expect(await w.stores()).toEqual(before);
     expect(w.repository.calls.apply).toBe(writes);
     expect(w.published.length).toBe(notices);
-    const { room } = await w.host.run(code, { type: 'inspect' });
+    const { room } = await w.runtime.run(code, { type: 'inspect' });
     expect(room).toMatchObject({ status: 'active', participantCount: 2, lobbyCount: 0 });
   });
 });
@@ -209,11 +211,11 @@ describe('room runtime: a store failing', () => {
     const notices = w.published.length;
     w.repository.failNext('apply');
 
-    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Connection terminated');
+    await expect(w.runtime.run(code, join('ann', 'fr'))).rejects.toThrow('Connection terminated');
     expect(await w.stores()).toEqual(before);
     expect(w.published.length).toBe(notices);
 
-    const reply = await w.host.run(code, join('ann', 'fr'));
+    const reply = await w.runtime.run(code, join('ann', 'fr'));
     expect(reply.joined).toBe(true);
     expect(w.repository.calls.load).toBe(loads + 1);
     // Reloaded from both stores: the host is still attached.
@@ -227,31 +229,31 @@ describe('room runtime: a store failing', () => {
     const liveBefore = await w.store.read(code);
     w.failLiveState('apply');
 
-    await expect(w.host.run(code, join('ann', 'fr', true))).rejects.toThrow('Redis apply failed');
+    await expect(w.runtime.run(code, join('ann', 'fr', true))).rejects.toThrow('Redis apply failed');
     expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'ann']);
     expect(await w.store.read(code)).toEqual(liveBefore);
-    expect(w.host.retains(code)).toBe(true);
-    expect(w.host.retainedRooms()).toEqual([code]);
+    expect(w.runtime.retains(code)).toBe(true);
+    expect(w.runtime.retainedRooms()).toEqual([code]);
 
     // The live state was not lost, so it is read as it is; PostgreSQL says Ann is in.
     const loads = w.repository.calls.load;
-    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    const reply = await w.runtime.run(code, { type: 'viewParticipants', by: hostId });
     expect(w.repository.calls.load).toBe(loads + 1);
     expect(reply.participants.map((p) => [p.userId, p.status, p.language])).toEqual([
       [hostId, 'connected', 'en'],
       ['ann', 'disconnected', null],
     ]);
-    expect(w.host.retains(code)).toBe(false);
+    expect(w.runtime.retains(code)).toBe(false);
   });
 
   it('a retained snapshot is written back when the next activation finds the live state empty (Redis lost it)', async () => {
     const w = await withSeatedHost({ timings: { reconnectGraceMs: 45_000 } });
     w.failLiveState('apply');
-    await expect(w.host.run(code, join('ann', 'fr', true))).rejects.toThrow('Redis apply failed');
+    await expect(w.runtime.run(code, join('ann', 'fr', true))).rejects.toThrow('Redis apply failed');
     await w.store.delete(code); // Redis restarted empty
 
     w.clock.now += 1_000;
-    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    const reply = await w.runtime.run(code, { type: 'viewParticipants', by: hostId });
     expect(reply.participants.map((p) => [p.userId, p.status, p.language])).toEqual([
       [hostId, 'connected', 'en'],
       ['ann', 'disconnected', 'fr'],
@@ -262,53 +264,53 @@ describe('room runtime: a store failing', () => {
     expect(live.connections).toEqual({ [hostId]: ['h1'] });
     // Ann's grace counts from her join, not from the restore.
     expect(live.deadlines).toEqual({ 'grace:ann': 1_001_000 + 45_000 });
-    expect(w.host.retains(code)).toBe(false);
-    expect(w.host.connections()).toEqual([{ roomCode: code, userId: hostId, connectionId: 'h1' }]);
+    expect(w.runtime.retains(code)).toBe(false);
+    expect(w.runtime.connections()).toEqual([{ roomCode: code, userId: hostId, connectionId: 'h1' }]);
   });
 
   it('a write-back that fails keeps the snapshot for the activation after', async () => {
     const w = await withSeatedHost();
     w.failLiveState('apply');
-    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
+    await expect(w.runtime.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
     await w.store.delete(code);
 
     w.failLiveState('apply');
-    await expect(w.host.run(code, { type: 'inspect' })).rejects.toThrow('Redis apply failed');
-    expect(w.host.retains(code)).toBe(true);
+    await expect(w.runtime.run(code, { type: 'inspect' })).rejects.toThrow('Redis apply failed');
+    expect(w.runtime.retains(code)).toBe(true);
     expect(await w.store.read(code)).toEqual(emptyLiveState());
 
-    await w.host.run(code, { type: 'inspect' });
+    await w.runtime.run(code, { type: 'inspect' });
     expect((await w.store.read(code)).participants.ann?.language).toBe('fr');
-    expect(w.host.retains(code)).toBe(false);
+    expect(w.runtime.retains(code)).toBe(false);
   });
 
   it('a snapshot set aside more than a minute ago is not written back: the stores know better by then', async () => {
     const w = await withSeatedHost();
     w.failLiveState('apply');
-    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
+    await expect(w.runtime.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
     await w.store.delete(code);
 
     w.clock.now += 60_000;
-    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    const reply = await w.runtime.run(code, { type: 'viewParticipants', by: hostId });
     expect(reply.participants.map((p) => [p.userId, p.status, p.language])).toEqual([
       [hostId, 'disconnected', null],
       ['ann', 'disconnected', null],
     ]);
-    expect(w.host.connections()).toEqual([]);
+    expect(w.runtime.connections()).toEqual([]);
   });
 });
 
 describe('room runtime: deadlines', () => {
-  it('a due deadline reaches route as an expire command; run, it ends the empty room', async () => {
+  it('a due deadline reaches the router as an expire command; run, it ends the empty room', async () => {
     const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
-    const { host, routed, unloaded } = w;
-    await host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    const { runtime, routed, unloaded } = w;
+    await runtime.run(code, { type: 'leave', userId: hostId, reason: 'left' });
     expect((await w.store.read(code)).deadlines).toEqual({ empty_room: w.clock.now + 30 });
 
     await waitFor(() => routed.length > 0);
     expect(routed).toEqual([[code, { type: 'expire' }]]);
     w.clock.now += 30;
-    const reply = await host.run(code, { type: 'expire' });
+    const reply = await runtime.run(code, { type: 'expire' });
     expect(reply.room.status).toBe('ended');
     expect(w.repository.peek(code)).toMatchObject({ status: 'ended', endedAt: w.clock.now });
     expect(await w.store.read(code)).toEqual(emptyLiveState());
@@ -318,13 +320,13 @@ describe('room runtime: deadlines', () => {
 
   it('an expire that comes early changes nothing, and the timer is set again', async () => {
     const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
-    const { host, routed } = w;
+    const { runtime, routed } = w;
     w.onRoute(async (roomCode, command) => {
       // The first comes "early" on the room's clock; the second when due.
       if (routed.length === 2) w.clock.now += 30;
-      return host.run(roomCode, command as { type: 'expire' });
+      return runtime.run(roomCode, command as { type: 'expire' });
     });
-    await host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    await runtime.run(code, { type: 'leave', userId: hostId, reason: 'left' });
     await waitFor(() => w.repository.peek(code)!.status === 'ended');
     expect(routed).toEqual([
       [code, { type: 'expire' }],
@@ -336,9 +338,9 @@ describe('room runtime: deadlines', () => {
     const w = await withSeatedHost({ timings: { reconnectGraceMs: 30 } });
     w.onRoute(async (roomCode, command) => {
       w.clock.now += 30;
-      return w.host.run(roomCode, command as { type: 'expire' });
+      return w.runtime.run(roomCode, command as { type: 'expire' });
     });
-    await w.host.run(code, join('ann'));
+    await w.runtime.run(code, join('ann'));
     await waitFor(() => w.repository.peek(code)!.attendance.length === 1);
     expect(w.published).toContainEqual([code, { type: 'participant:left', userId: 'ann', reason: 'disconnected' }]);
     expect(Object.keys((await w.store.read(code)).participants)).toEqual([hostId]);
@@ -346,11 +348,11 @@ describe('room runtime: deadlines', () => {
 
   it('activation arms the deadlines the live state holds: a room that failed over still ends', async () => {
     const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 40 } });
-    await w.host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
-    await w.host.close(); // this node is gone, its timers with it
+    await w.runtime.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    await w.runtime.close(); // this node is gone, its timers with it
 
-    const next = w.newHost();
-    await next.host.run(code, { type: 'inspect' });
+    const next = w.newRuntime();
+    await next.runtime.run(code, { type: 'inspect' });
     await waitFor(() => next.routed.length > 0);
     expect(next.routed).toEqual([[code, { type: 'expire' }]]);
     expect(w.routed).toEqual([]);
@@ -360,10 +362,10 @@ describe('room runtime: deadlines', () => {
 describe('room runtime: create', () => {
   it('a room created and held here needs no load for its first command', async () => {
     const w = world();
-    const { host } = w.newHost();
-    expect(await host.create(newRoom(), true)).toBe(true);
+    const { runtime } = w.newRuntime();
+    expect(await runtime.create(newRoom(), true)).toBe(true);
     expect(w.repository.peek(code)).toMatchObject({ id: 'room-id', status: 'pending', attendance: [] });
-    const reply = await host.run(code, join(hostId));
+    const reply = await runtime.run(code, join(hostId));
     expect(reply.room).toMatchObject({ status: 'active', participantCount: 1, createdAt: 500 });
     expect(w.repository.calls.load).toBe(0);
     expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId]);
@@ -371,30 +373,30 @@ describe('room runtime: create', () => {
 
   it('a room created without holding it is loaded by its first command', async () => {
     const w = world();
-    const { host } = w.newHost();
-    expect(await host.create(newRoom(), false)).toBe(true);
-    await host.run(code, join(hostId));
+    const { runtime } = w.newRuntime();
+    expect(await runtime.create(newRoom(), false)).toBe(true);
+    await runtime.run(code, join(hostId));
     expect(w.repository.calls.load).toBe(1);
   });
 
   it('a taken code: false, and nothing written', async () => {
     const w = world();
-    const { host } = w.newHost();
-    await host.create(newRoom(), true);
-    await host.run(code, join(hostId));
-    expect(await host.create(newRoom({ id: 'other-id', name: 'Impostor' }), true)).toBe(false);
+    const { runtime } = w.newRuntime();
+    await runtime.create(newRoom(), true);
+    await runtime.run(code, join(hostId));
+    expect(await runtime.create(newRoom({ id: 'other-id', name: 'Impostor' }), true)).toBe(false);
     expect(w.repository.peek(code)).toMatchObject({ id: 'room-id', name: 'Standup', status: 'active' });
-    expect((await host.run(code, { type: 'inspect' })).room).toMatchObject({ name: 'Standup', participantCount: 1 });
+    expect((await runtime.run(code, { type: 'inspect' })).room).toMatchObject({ name: 'Standup', participantCount: 1 });
   });
 
   it('a held room nobody uses leaves memory after a while, marked unused; one that was used is not', async () => {
     jest.useFakeTimers();
     try {
       const w = world();
-      const { host, unloaded } = w.newHost();
-      await host.create(newRoom(), true);
-      await host.create(newRoom({ id: 'used-id', roomCode: 'usedroom1234' }), true);
-      await host.run('usedroom1234', join('ann')); // waits in the lobby: the room stays
+      const { runtime, unloaded } = w.newRuntime();
+      await runtime.create(newRoom(), true);
+      await runtime.create(newRoom({ id: 'used-id', roomCode: 'usedroom1234' }), true);
+      await runtime.run('usedroom1234', join('ann')); // waits in the lobby: the room stays
       jest.advanceTimersByTime(9_999);
       expect(unloaded).toEqual([]);
       jest.advanceTimersByTime(1);
@@ -406,12 +408,12 @@ describe('room runtime: create', () => {
 
   it('a room with nothing live leaves memory once its command is done, and is loaded again by the next', async () => {
     const w = world();
-    const { host, unloaded } = w.newHost();
-    await host.create(newRoom(), true);
-    await host.run(code, { type: 'inspect' });
+    const { runtime, unloaded } = w.newRuntime();
+    await runtime.create(newRoom(), true);
+    await runtime.run(code, { type: 'inspect' });
     await flush();
     expect(unloaded).toEqual([[code, false]]);
-    await host.run(code, { type: 'inspect' });
+    await runtime.run(code, { type: 'inspect' });
     expect(w.repository.calls.load).toBe(1);
   });
 });
@@ -419,63 +421,63 @@ describe('room runtime: create', () => {
 describe('room runtime: unloadAll, suspend, close', () => {
   it('unloadAll forgets every snapshot: the next command reloads and sees what another node wrote meanwhile', async () => {
     const w = await withSeatedHost();
-    const other = w.newHost();
-    await other.host.run(code, join('ann'));
+    const other = w.newRuntime();
+    await other.runtime.run(code, join('ann'));
     // Still this node's old snapshot...
-    expect((await w.host.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
-    w.host.unloadAll();
+    expect((await w.runtime.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
+    w.runtime.unloadAll();
     // ...until it forgets it.
-    expect((await w.host.run(code, { type: 'inspect' })).room.participantCount).toBe(2);
+    expect((await w.runtime.run(code, { type: 'inspect' })).room.participantCount).toBe(2);
   });
 
   it('unloadAll also forgets the snapshots set aside: a stale one is never written back', async () => {
     const w = await withSeatedHost();
     w.failLiveState('apply');
-    await expect(w.host.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
-    w.host.unloadAll();
-    expect(w.host.retainedRooms()).toEqual([]);
+    await expect(w.runtime.run(code, join('ann', 'fr'))).rejects.toThrow('Redis apply failed');
+    w.runtime.unloadAll();
+    expect(w.runtime.retainedRooms()).toEqual([]);
     await w.store.delete(code);
-    await w.host.run(code, { type: 'inspect' });
+    await w.runtime.run(code, { type: 'inspect' });
     expect(await w.store.read(code)).toEqual(emptyLiveState());
-    expect(w.host.connections()).toEqual([]);
+    expect(w.runtime.connections()).toEqual([]);
   });
 
   it('suspend sets every snapshot aside; a live state lost meanwhile is written back as it was', async () => {
     const w = await withSeatedHost();
-    await w.host.run(code, join('ann', 'fr', true));
-    await w.host.run(code, attach('ann', 'a1'));
-    await w.host.run(code, { type: 'setMedia', userId: 'ann', media: { audio: true, video: false } });
-    await w.host.run(code, { type: 'speakingStarted', userId: 'ann', level: -20 });
+    await w.runtime.run(code, join('ann', 'fr', true));
+    await w.runtime.run(code, attach('ann', 'a1'));
+    await w.runtime.run(code, { type: 'setMedia', userId: 'ann', media: { audio: true, video: false } });
+    await w.runtime.run(code, { type: 'speakingStarted', userId: 'ann', level: -20 });
     const liveBefore = await w.store.read(code);
 
-    w.host.suspend();
-    expect(w.host.retainedRooms()).toEqual([code]);
+    w.runtime.suspend();
+    expect(w.runtime.retainedRooms()).toEqual([code]);
     await w.store.delete(code);
     const loads = w.repository.calls.load;
-    await w.host.run(code, { type: 'inspect' });
+    await w.runtime.run(code, { type: 'inspect' });
     expect(w.repository.calls.load).toBe(loads + 1);
     expect(await w.store.read(code)).toEqual(liveBefore);
-    expect(w.host.retainedRooms()).toEqual([]);
+    expect(w.runtime.retainedRooms()).toEqual([]);
   });
 
   it('after suspend, a live state written since (by another node) wins over the snapshot set aside', async () => {
     const w = await withSeatedHost();
-    await w.host.run(code, join('ann', 'fr'));
-    w.host.suspend();
-    const other = w.newHost();
-    await other.host.run(code, { type: 'leave', userId: 'ann', reason: 'left' });
-    const reply = await w.host.run(code, { type: 'viewParticipants', by: hostId });
+    await w.runtime.run(code, join('ann', 'fr'));
+    w.runtime.suspend();
+    const other = w.newRuntime();
+    await other.runtime.run(code, { type: 'leave', userId: 'ann', reason: 'left' });
+    const reply = await w.runtime.run(code, { type: 'viewParticipants', by: hostId });
     expect(reply.participants.map((p) => p.userId)).toEqual([hostId]);
-    expect(w.host.retains(code)).toBe(false);
+    expect(w.runtime.retains(code)).toBe(false);
   });
 
   it('close waits for the commands in the mailboxes', async () => {
     const w = await withSeatedHost();
     const release = w.repository.blockWrites(code);
     let joined = false;
-    const joining = w.host.run(code, join('ann')).then(() => (joined = true));
+    const joining = w.runtime.run(code, join('ann')).then(() => (joined = true));
     let closed = false;
-    const closing = w.host.close().then(() => (closed = true));
+    const closing = w.runtime.close().then(() => (closed = true));
     await flush();
     expect(closed).toBe(false);
     release();
@@ -485,18 +487,18 @@ describe('room runtime: unloadAll, suspend, close', () => {
     expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'ann']);
   });
 
-  it('bug: a deadline set by a command that close() waited for fired after close, routing expire to a closed host', async () => {
+  it('bug: a deadline set by a command that close() waited for fired after close, routing expire to a closed runtime', async () => {
     const w = await withSeatedHost({ timings: { emptyRoomTimeoutMs: 30 } });
     const release = w.repository.blockWrites(code);
-    const leaving = w.host.run(code, { type: 'leave', userId: hostId, reason: 'left' });
-    const closing = w.host.close();
+    const leaving = w.runtime.run(code, { type: 'leave', userId: hostId, reason: 'left' });
+    const closing = w.runtime.close();
     release();
     await closing;
     await leaving;
     // The leave committed and left the empty room a deadline 30 ms away...
     expect((await w.store.read(code)).deadlines).toEqual({ empty_room: w.clock.now + 30 });
     await sleep(150);
-    // ...which is the next owner's to run (it arms it on activation), not this closed host's.
+    // ...which is the next owner's to run (it arms it on activation), not this closed runtime's.
     expect(w.routed).toEqual([]);
   });
 
@@ -505,11 +507,11 @@ describe('room runtime: unloadAll, suspend, close', () => {
     try {
       const w = world({ liveTtlMs: 1_000, refreshEveryMs: 200 });
       await w.repository.create(newRoom());
-      const { host } = w.newHost();
-      await host.run(code, join(hostId));
+      const { runtime } = w.newRuntime();
+      await runtime.run(code, join(hostId));
       for (let i = 0; i < 25; i++) jest.advanceTimersByTime(200);
       expect(Object.keys((await w.store.read(code)).participants)).toEqual([hostId]);
-      await host.close();
+      await runtime.close();
       jest.advanceTimersByTime(1_000);
       expect(await w.store.read(code)).toEqual(emptyLiveState());
     } finally {
@@ -523,7 +525,7 @@ describe('room runtime: notices, sockets, ended and unknown rooms', () => {
     const w = world();
     await w.repository.create(newRoom());
     const seen: { attendance: string[]; live: Promise<string[]> }[] = [];
-    const { host } = w.newHost({
+    const { runtime } = w.newRuntime({
       publish: (_roomCode, notices) => {
         if (!notices.some((n) => n.type === 'participant:joined')) return;
         seen.push({
@@ -533,9 +535,9 @@ describe('room runtime: notices, sockets, ended and unknown rooms', () => {
         });
       },
     });
-    await host.run(code, join(hostId));
+    await runtime.run(code, join(hostId));
     w.clock.now += 1_000;
-    await host.run(code, join('ann'));
+    await runtime.run(code, join('ann'));
     expect(seen.map((s) => s.attendance)).toEqual([[hostId], [hostId, 'ann']]);
     expect(await Promise.all(seen.map((s) => s.live))).toEqual([[hostId], [hostId, 'ann']]);
   });
@@ -543,22 +545,22 @@ describe('room runtime: notices, sockets, ended and unknown rooms', () => {
   it('a publisher that throws never undoes the command', async () => {
     const w = world();
     await w.repository.create(newRoom());
-    const { host } = w.newHost({
+    const { runtime } = w.newRuntime({
       publish: () => {
         throw new Error('socket layer down');
       },
     });
-    expect((await host.run(code, join(hostId))).joined).toBe(true);
-    expect((await host.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
+    expect((await runtime.run(code, join(hostId))).joined).toBe(true);
+    expect((await runtime.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
     expect(w.repository.peek(code)!.attendance).toHaveLength(1);
   });
 
   it('connections() lists the sockets recorded in the rooms held here', async () => {
     const w = await withSeatedHost();
-    await w.host.run(code, attach(hostId, 'h2'));
-    await w.host.run(code, join('ann'));
-    await w.host.run(code, attach('ann', 'a1'));
-    expect(w.host.connections()).toEqual([
+    await w.runtime.run(code, attach(hostId, 'h2'));
+    await w.runtime.run(code, join('ann'));
+    await w.runtime.run(code, attach('ann', 'a1'));
+    expect(w.runtime.connections()).toEqual([
       { roomCode: code, userId: hostId, connectionId: 'h1' },
       { roomCode: code, userId: hostId, connectionId: 'h2' },
       { roomCode: code, userId: 'ann', connectionId: 'a1' },
@@ -567,21 +569,21 @@ describe('room runtime: notices, sockets, ended and unknown rooms', () => {
 
   it('ending a room writes it to PostgreSQL, deletes its live state and lets it go from memory', async () => {
     const w = await withSeatedHost();
-    await w.host.run(code, join('ann'));
-    const reply = await w.host.run(code, { type: 'end', by: hostId });
+    await w.runtime.run(code, join('ann'));
+    const reply = await w.runtime.run(code, { type: 'end', by: hostId });
     expect(reply.room).toMatchObject({ status: 'ended', endedAt: w.clock.now, participantCount: 0 });
     expect(w.repository.peek(code)).toMatchObject({ status: 'ended', attendance: [] });
     expect(await w.store.read(code)).toEqual(emptyLiveState());
     await flush();
     expect(w.unloaded).toEqual([[code, false]]);
-    expect(w.host.connections()).toEqual([]);
-    expect(await refusal(w.host.run(code, join('bob')))).toBe('ROOM_NOT_FOUND');
+    expect(w.runtime.connections()).toEqual([]);
+    expect(await refusal(w.runtime.run(code, join('bob')))).toBe('ROOM_NOT_FOUND');
   });
 
   it('an unknown room answers ROOM_NOT_FOUND and is not kept', async () => {
     const w = world();
-    const { host, unloaded } = w.newHost();
-    expect(await refusal(host.run('nosuchroom12', { type: 'inspect' }))).toBe('ROOM_NOT_FOUND');
+    const { runtime, unloaded } = w.newRuntime();
+    expect(await refusal(runtime.run('nosuchroom12', { type: 'inspect' }))).toBe('ROOM_NOT_FOUND');
     await flush();
     expect(unloaded).toEqual([['nosuchroom12', false]]);
   });
@@ -606,21 +608,21 @@ describe('room runtime: fencing', () => {
     const before = await w.stores();
 
     await w.repository.load(code, 2); // another node claimed and activated the room
-    await expect(w.host.run(code, join('ann'))).rejects.toBeInstanceOf(StaleOwnerError);
+    await expect(w.runtime.run(code, join('ann'))).rejects.toBeInstanceOf(StaleOwnerError);
     expect(await w.stores()).toEqual(before);
     // Its next activation with the old claim is refused too.
-    await expect(w.host.run(code, { type: 'inspect' })).rejects.toBeInstanceOf(StaleOwnerError);
+    await expect(w.runtime.run(code, { type: 'inspect' })).rejects.toBeInstanceOf(StaleOwnerError);
 
     claims.set(code, 3); // claimed again
-    expect((await w.host.run(code, join('ann'))).joined).toBe(true);
+    expect((await w.runtime.run(code, join('ann'))).joined).toBe(true);
     expect(w.repository.epochOf(code)).toBe(3);
   });
 
   it('without a claim it touches neither store', async () => {
     const w = world({ fence });
     await w.repository.create(newRoom());
-    const { host } = w.newHost();
-    await expect(host.run(code, join(hostId))).rejects.toBeInstanceOf(StaleOwnerError);
+    const { runtime } = w.newRuntime();
+    await expect(runtime.run(code, join(hostId))).rejects.toBeInstanceOf(StaleOwnerError);
     expect(w.repository.calls).toMatchObject({ load: 0, apply: 0 });
     expect(await w.stores()).toEqual({ postgres: expect.objectContaining({ status: 'pending' }), live: emptyLiveState() });
   });
