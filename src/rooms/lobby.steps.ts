@@ -8,11 +8,13 @@ import {
   settingKeys,
   socketsOf,
   speakerTuningOf,
+  withLock,
   withPatch,
   without,
   type Step,
 } from './step-helpers';
 import {
+  contextSettings,
   moderates,
   type LeaveReason,
   type Participant,
@@ -175,19 +177,20 @@ export const unseat =
     return step;
   };
 
+/** `locked`: the room's admission state, which the settings members are told include. */
 export const startRoom =
-  (at: number) =>
+  (at: number, locked: boolean) =>
   (c: RoomContext): Step => ({
     context: { startedAt: at },
     persist: [{ kind: 'roomStarted', at }],
-    notices: [{ type: 'room:updated', settings: c.settings, status: 'active' }],
+    notices: [{ type: 'room:updated', settings: withLock(c.settings, locked), status: 'active' }],
   });
 
 /** The host starts the room; waiting users come in with them unless the room is locked. */
 export const startRoomWith =
-  (host: Seated, at: number) =>
+  (host: Seated, at: number, locked: boolean) =>
   (c: RoomContext): Step =>
-    chain(c, startRoom(at), seat([host], at), (next) => (next.settings.lock_room ? nothing() : admitWaiting(at)(next)));
+    chain(c, startRoom(at, locked), seat([host], at), (next) => (locked ? nothing() : admitWaiting(at)(next)));
 
 export const endRoom =
   (at: number) =>
@@ -207,16 +210,21 @@ export const endRoom =
     notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
   });
 
-/** Applies a settings change; a speaker key set to null is dropped (the server's value applies again). */
+/**
+ * Applies a settings change; a speaker key set to null is dropped (the server's value applies
+ * again). `locked`: the admission state before it (a change of the lock moves that state too,
+ * room.machine.ts); members are told, and PostgreSQL keeps, the settings with the lock.
+ */
 export const configure =
-  (patch: SettingsPatch) =>
+  (patch: SettingsPatch, locked: boolean) =>
   (c: RoomContext): Step => {
-    const settings = withPatch(c.settings, patch);
-    const changed = (key: keyof RoomSettings) => settings[key] !== c.settings[key];
+    const before = withLock(c.settings, locked);
+    const settings = withPatch(before, patch);
+    const changed = (key: keyof RoomSettings) => settings[key] !== before[key];
     if (!settingKeys.some(changed)) return nothing();
     const status = c.startedAt === null ? 'pending' : 'active';
     const notices: RoomNotice[] = [{ type: 'room:updated', settings, status }];
     if (changed('speaker_threshold_db') || changed('speaker_min_ms'))
       notices.push({ type: 'speaker:tuned', tuning: speakerTuningOf(settings) ?? { thresholdDb: null, minMs: null } });
-    return { context: { settings }, persist: [{ kind: 'settingsChanged', settings }], notices };
+    return { context: { settings: contextSettings(settings) }, persist: [{ kind: 'settingsChanged', settings }], notices };
   };

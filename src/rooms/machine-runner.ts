@@ -1,7 +1,17 @@
 import { createActor, type ExecutableActionObject, type SnapshotFrom } from 'xstate';
 import type { RoomStatus } from './room.entity';
 import { roomMachine } from './room.machine';
-import { initialRoomContext, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
+import {
+  initialRoomContext,
+  type DurableChange,
+  type Refusal,
+  type RoomContext,
+  type RoomEvent,
+  type RoomInput,
+  type RoomNotice,
+  type RoomSettings,
+} from './room.types';
+import { withLock } from './step-helpers';
 
 /**
  * The room machine as plain functions: one command in, the next snapshot and its effects out.
@@ -64,15 +74,27 @@ function runInScope(run: () => RoomSnapshot): [RoomSnapshot, ExecutableActionObj
 
 /**
  * A new room: pending, nobody in it. The same snapshot as the machine's initial one (`pending`
- * has no entry actions and no eventless transitions), resolved directly, as an activation is.
+ * has no entry actions, and nobody has the floor), resolved directly, as an activation is.
  */
 export function createRoomSnapshot(input: RoomInput): RoomSnapshot {
-  return restoreRoomSnapshot('pending', initialRoomContext(input));
+  return restoreRoomSnapshot('pending', initialRoomContext(input), input.settings.lock_room);
 }
 
-/** Rebuilds a snapshot from stored state (PostgreSQL + live state), e.g. on another node. */
-export function restoreRoomSnapshot(status: RoomStatus, context: RoomContext): RoomSnapshot {
-  return roomMachine.resolveState({ value: status, context: { ...context, refusal: null } });
+/**
+ * Rebuilds a snapshot from stored state (PostgreSQL + live state), e.g. on another node. The
+ * state value follows from the stored facts: the status, who is in (an active room's occupancy),
+ * the lock (`settings.lock_room` as PostgreSQL keeps it) and whether someone has the floor. No
+ * entry action runs: the deadlines come with the context.
+ */
+export function restoreRoomSnapshot(status: RoomStatus, context: RoomContext, locked: boolean): RoomSnapshot {
+  const headCount = Object.keys(context.participants).length;
+  const occupancy = headCount === 0 ? 'empty' : headCount === 1 ? 'solo' : 'occupied';
+  const value = {
+    lifecycle: status === 'active' ? { active: occupancy } : status,
+    admission: locked ? 'locked' : 'open',
+    speaker: context.activeSpeaker === null ? 'silent' : 'speaking',
+  };
+  return roomMachine.resolveState({ value, context: { ...context, refusal: null } });
 }
 
 /** Runs one command through the machine. A refused command yields only the refusal. */
@@ -89,8 +111,11 @@ export function step(snapshot: RoomSnapshot, event: RoomEvent): StepResult {
   return { refused: null, snapshot: next, changes, notices, changed: next.context !== snapshot.context };
 }
 
+/** A room's settings: the context's, with the lock its admission state says. */
+export const settingsOf = (snapshot: RoomSnapshot): RoomSettings => withLock(snapshot.context.settings, snapshot.matches({ admission: 'locked' }));
+
 /** The contract's room status of a snapshot. */
 export function statusOf(snapshot: RoomSnapshot): RoomStatus {
-  if (snapshot.matches('active')) return 'active';
-  return snapshot.matches('ended') ? 'ended' : 'pending';
+  if (snapshot.matches({ lifecycle: 'active' })) return 'active';
+  return snapshot.matches({ lifecycle: 'ended' }) ? 'ended' : 'pending';
 }

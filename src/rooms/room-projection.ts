@@ -1,5 +1,5 @@
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
-import type { Participant, RoomContext, LobbyEntry, RoomTimings } from './room.types';
+import { contextSettings, type Participant, type RoomContext, type LobbyEntry, type RoomTimings } from './room.types';
 import type { StoredRoom } from './room-repository';
 
 /**
@@ -148,7 +148,7 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
     createdAt: stored.createdAt,
     startedAt: stored.startedAt,
     endedAt: stored.endedAt,
-    settings: stored.settings,
+    settings: contextSettings(stored.settings),
     participants,
     lobby,
     removed: stored.removed,

@@ -4,7 +4,7 @@ import { isOutage } from '../errors/to-app-error';
 import { lobbyInOrder, seesParticipants, socketsOf } from './step-helpers';
 import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
 import type { NewRoom } from './room-repository';
-import { statusOf, type RoomSnapshot, type RoomStatus } from './machine-runner';
+import { settingsOf, statusOf, type RoomSnapshot, type RoomStatus } from './machine-runner';
 
 /**
  * The only way code touches a room: `router.dispatch(room_code, command)`. The router finds the
@@ -114,7 +114,7 @@ export function summarize(snapshot: RoomSnapshot): RoomSummary {
     name: c.name,
     status: statusOf(snapshot),
     hostId: c.hostId,
-    settings: c.settings,
+    settings: settingsOf(snapshot),
     createdAt: c.createdAt,
     startedAt: c.startedAt,
     endedAt: c.endedAt,

@@ -136,7 +136,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
       }
       logger.info({ room_code: roomCode, participants: Object.keys(context.participants).length }, 'restored the live state Redis lost');
     }
-    const snapshot = restoreRoomSnapshot(stored.status, context);
+    const snapshot = restoreRoomSnapshot(stored.status, context, stored.settings.lock_room);
     scheduler.arm(roomCode, nextDeadline(context));
     return snapshot;
   }

@@ -1,4 +1,4 @@
-import { and, assertEvent, assign, not, or, setup, type ExtractEvent } from 'xstate';
+import { and, assertEvent, assign, not, or, setup, stateIn, type ExtractEvent } from 'xstate';
 import {
   admit,
   admitWaiting,
@@ -49,10 +49,13 @@ import { startSpeaking, stopSpeaking } from './speaker.steps';
  * file says which step runs on which command in which state, each as an action named below.
  * Time comes in on every event (`at`, the server's clock), so the machine never reads a clock.
  *
- * Each fact lives in one place. The state value is the room's status (pending, active, ended),
- * the one thing PostgreSQL stores besides the context; `startedAt`/`endedAt` say when, not
- * whether. The lock is `settings.lock_room` and the floor is `activeSpeaker`: guards read them
- * from the context, so a restored room needs nothing but its status and its context.
+ * Each fact lives in one place. The state value carries the room's modes, in three parallel
+ * regions: `lifecycle` (pending, active, ended; an active room's occupancy: occupied, solo or
+ * empty, whose entry arms and exit clears the room's deadline), `admission` (open or locked: the
+ * `lock_room` setting is this state, and the context's settings leave it out) and `speaker`
+ * (silent or speaking; `activeSpeaker` in the context says who). `startedAt`/`endedAt` say when,
+ * not whether. A restored room computes its state value from the stored facts
+ * (machine-runner.ts `restoreRoomSnapshot`).
  */
 
 const targetOf = (event: RoomEvent): string | undefined => ('userId' in event ? (event.userId ?? undefined) : undefined);
@@ -84,19 +87,21 @@ const base = setup({
     /** A command about everyone (`userId: null`) rather than one user. */
     namesNobody: ({ event }) => 'userId' in event && event.userId === null,
     lobbyNotEmpty: ({ context }) => Object.keys(context.lobby).length > 0,
-    roomLocked: ({ context }) => context.settings.lock_room,
+    roomLocked: stateIn({ admission: 'locked' }),
+    roomEnded: stateIn({ lifecycle: 'ended' }),
+    locks: ({ event }) => event.type === 'configure' && event.settings.lock_room === true,
     unlocks: ({ event }) => event.type === 'configure' && event.settings.lock_room === false,
     mayViewParticipants: ({ context, event }) => 'by' in event && seesParticipants(context, event.by),
     /** The signal comes from the sender's media socket (rtc.steps.ts). */
     fromMediaSocket: ({ context, event }) => event.type === 'signal' && mediaSocketOf(context, event.userId) === event.connectionId,
     signalsSelf: ({ event }) => event.type === 'signal' && event.to === event.userId,
     signalsParticipant: ({ context, event }) => event.type === 'signal' && Object.hasOwn(context.participants, event.to),
-    becameEmpty: ({ context }) => context.emptyDeadline === null && Object.keys(context.participants).length === 0,
-    refilled: ({ context }) => context.emptyDeadline !== null && Object.keys(context.participants).length > 0,
+    nobodyIn: ({ context }) => Object.keys(context.participants).length === 0,
+    oneIn: ({ context }) => Object.keys(context.participants).length === 1,
+    severalIn: ({ context }) => Object.keys(context.participants).length > 1,
+    hasFloor: ({ context }) => context.activeSpeaker !== null,
     emptyDeadlinePassed: ({ context, event }) =>
       context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
-    becameSolo: ({ context }) => context.timings.soloRoomTimeoutMs > 0 && context.soloDeadline === null && Object.keys(context.participants).length === 1,
-    noLongerSolo: ({ context }) => context.soloDeadline !== null && Object.keys(context.participants).length !== 1,
     soloDeadlinePassed: ({ context, event }) =>
       context.soloDeadline !== null && event.at >= context.soloDeadline && Object.keys(context.participants).length === 1,
   },
@@ -109,10 +114,11 @@ type EventOf<T extends RoomEvent['type']> = ExtractEvent<RoomEvent, T>;
  * An action that applies a pure step: the context patch, then the durable changes, then the
  * notices. `on` names the commands it is used on; the step gets the event narrowed to those.
  */
-const fromStep = <T extends RoomEvent['type']>(on: T | T[], compute: (context: RoomContext, event: EventOf<T>) => Step) =>
-  base.enqueueActions(({ context, event, enqueue }) => {
+const fromStep = <T extends RoomEvent['type']>(on: T | T[], compute: (context: RoomContext, event: EventOf<T>, room: { locked: boolean }) => Step) =>
+  base.enqueueActions(({ context, event, enqueue, check }) => {
     assertEvent(event, on);
-    const step = compute(context, event);
+    // The admission state, for the steps whose output includes the settings (the lock is a state, not context).
+    const step = compute(context, event, { locked: check('roomLocked') });
     // An empty patch would still make a new context object, and the runtime reads that as a change.
     if (Object.keys(step.context).length > 0) enqueue.assign(step.context);
     for (const change of step.persist) enqueue({ type: 'persist', params: change });
@@ -128,8 +134,8 @@ const room = base.extend({
     seatJoiner: fromStep('join', (c, e) => seat([joiner(e)], e.at)(c)),
     waitForHost: fromStep('join', (c, e) => enterLobby(joiner(e), e.at, 'host_not_started')(c)),
     waitWhileLocked: fromStep('join', (c, e) => enterLobby(joiner(e), e.at, 'locked')(c)),
-    startRoomWithHost: fromStep('join', (c, e) => startRoomWith(joiner(e), e.at)(c)),
-    startRoom: fromStep(['admit', 'admitAll'], (c, e) => startRoom(e.at)(c)),
+    startRoomWithHost: fromStep('join', (c, e, { locked }) => startRoomWith(joiner(e), e.at, locked)(c)),
+    startRoom: fromStep(['admit', 'admitAll'], (c, e, { locked }) => startRoom(e.at, locked)(c)),
     admitTarget: fromStep('admit', (c, e) => admit(e.userId, e.at)(c)),
     admitLobby: fromStep(['admitAll', 'configure'], (c, e) => admitWaiting(e.at)(c)),
     reject: fromStep('reject', (c, e) => dropFromLobby(e.userId, 'lobby:rejected', e.at)(c)),
@@ -146,12 +152,15 @@ const room = base.extend({
     relaySignal: fromStep('signal', (c, e) => relaySignal(e.userId, e.to, e.signal)(c)),
     expireGraces: fromStep('expire', (c, e) => expireGrace(e.at)(c)),
     endRoom: fromStep(['end', 'expire'], (c, e) => endRoom(e.at)(c)),
-    reconfigure: fromStep('configure', (c, e) => configure(e.settings)(c)),
+    reconfigure: fromStep('configure', (c, e, { locked }) => configure(e.settings, locked)(c)),
     startSpeaking: fromStep('speakingStarted', (c, e) => startSpeaking(e.userId, e.level, e.at)(c)),
     stopSpeaking: fromStep('speakingStopped', (c, e) => stopSpeaking(e.userId, e.at)(c)),
     armEmptyDeadline: base.assign({ emptyDeadline: ({ context, event }) => event.at + context.timings.emptyRoomTimeoutMs }),
     clearEmptyDeadline: base.assign({ emptyDeadline: null }),
-    armSoloDeadline: base.assign({ soloDeadline: ({ context, event }) => event.at + context.timings.soloRoomTimeoutMs }),
+    // SOLO_ROOM_TIMEOUT_S unset (0): a solo room waits for nobody.
+    armSoloDeadline: base.assign({
+      soloDeadline: ({ context, event }) => (context.timings.soloRoomTimeoutMs > 0 ? event.at + context.timings.soloRoomTimeoutMs : null),
+    }),
     clearSoloDeadline: base.assign({ soloDeadline: null }),
   },
 });
@@ -169,143 +178,189 @@ const roomFull = refuse('ROOM_FULL', 'The room has reached its participant limit
 export const roomMachine = room.createMachine({
   id: 'room',
   context: ({ input }) => initialRoomContext(input),
-  initial: 'pending',
-  // Handlers shared by `pending` and `active`; `ended` overrides them.
-  on: {
-    viewParticipants: [{ guard: 'mayViewParticipants' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants may see who is in the room') }],
-    leave: [
-      { guard: 'isPresent', actions: 'leaveRoom' },
-      { guard: 'isWaiting', actions: 'leaveLobby' },
-      // Leaving a room one is not in is a no-op: leave is idempotent.
-    ],
-    cancelWaiting: [
-      { guard: 'isWaiting', actions: 'leaveLobby' },
-      { guard: 'isPresent', actions: refuse('NOT_IN_LOBBY', 'You are in the room, not in its lobby; leave the room instead') },
-    ],
-    attach: [
-      refuseBanned,
-      { guard: or(['isPresent', 'isWaiting']), actions: 'attachSocket' },
-      { actions: refuse('NOT_A_PARTICIPANT', 'Join the room (POST /join) before attaching to it') },
-    ],
-    detach: { actions: 'detachSocket' },
-    setHardware: [
-      { guard: or(['isPresent', 'isWaiting']), actions: 'setHardware' },
-      { actions: refuse('NOT_A_PARTICIPANT', 'Only participants and waiting users have hardware status') },
-    ],
-    expire: { actions: 'expireGraces' },
-    reject: [refuseUnlessModerator, { guard: 'isWaiting', actions: 'reject' }, { actions: notWaiting }],
-    rejectAll: [refuseUnlessModerator, { actions: 'rejectLobby' }],
-    requestMute: [
-      refuseUnlessModerator,
-      { guard: 'namesNobody', actions: 'askToMute' },
-      { guard: 'isPresent', actions: 'askToMute' },
-      { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
-    ],
-    remove: [
-      refuseUnlessModerator,
-      { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host cannot be removed; the host may leave or end the room instead') },
-      { guard: and(['isCoHost', not('byHost')]), actions: refuse('NOT_HOST', 'Only the host may remove a co-host') },
-      { guard: 'isPresent', actions: 'remove' },
-      { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
-    ],
-    setCoHost: [
-      refuseUnlessHost,
-      { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host is the host; co-hosts are other participants') },
-      { guard: 'isPresent', actions: 'setCoHost' },
-      { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
-    ],
-    setMedia: [{ guard: 'isPresent', actions: 'setMedia' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room take part in its call') }],
-    // docs/calls.md "Signaling": seated participants only, each from their media socket, to another participant.
-    signal: [
-      { guard: not('isPresent'), actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room may send call signals') },
-      { guard: not('fromMediaSocket'), actions: refuse('SUPERSEDED', 'Another of your sockets attached to this room later and carries your media') },
-      { guard: 'signalsSelf', actions: refuse('VALIDATION_FAILED', 'A signal goes to another participant') },
-      { guard: not('signalsParticipant'), actions: refuse('NOT_A_PARTICIPANT', 'The user you signal is not in the room') },
-      { actions: 'relaySignal' },
-    ],
-    end: [refuseUnlessHost, { target: '.ended', actions: 'endRoom' }],
-    configure: [refuseUnlessHost, { actions: 'reconfigure' }],
-  },
+  type: 'parallel',
   states: {
-    pending: {
+    lifecycle: {
+      initial: 'pending',
+      // Handlers shared by `pending` and `active`; `ended` overrides them.
       on: {
-        join: [
-          refuseBanned,
-          // The host starts the room; waiting users come in with them unless the room is locked.
-          { guard: 'isHost', target: 'active', actions: 'startRoomWithHost' },
-          idempotent('isWaiting'),
-          { guard: 'coolingDown', actions: 'refuseKnock' },
-          { actions: 'waitForHost' },
+        viewParticipants: [{ guard: 'mayViewParticipants' }, { actions: refuse('NOT_A_PARTICIPANT', 'Only participants may see who is in the room') }],
+        leave: [
+          { guard: 'isPresent', actions: 'leaveRoom' },
+          { guard: 'isWaiting', actions: 'leaveLobby' },
+          // Leaving a room one is not in is a no-op: leave is idempotent.
         ],
-        // The host letting someone in starts the meeting, as joining would.
-        admit: [refuseUnlessModerator, { guard: 'isWaiting', target: 'active', actions: ['startRoom', 'admitTarget'] }, { actions: notWaiting }],
-        admitAll: [refuseUnlessModerator, { guard: 'lobbyNotEmpty', target: 'active', actions: ['startRoom', 'admitLobby'] }, {}],
-      },
-    },
-    active: {
-      // An empty active room ends by itself once the deadline passes (the scheduler sends `expire`),
-      // and so does one with a single participant when SOLO_ROOM_TIMEOUT_S is set.
-      always: [
-        { guard: 'becameEmpty', actions: 'armEmptyDeadline' },
-        { guard: 'refilled', actions: 'clearEmptyDeadline' },
-        { guard: 'becameSolo', actions: 'armSoloDeadline' },
-        { guard: 'noLongerSolo', actions: 'clearSoloDeadline' },
-      ],
-      on: {
-        join: [
-          refuseBanned,
-          idempotent('isPresent'),
-          // The host always gets in, whatever the cap or the lock.
-          { guard: 'isHost', actions: 'seatJoiner' },
-          { guard: and(['roomLocked', 'isWaiting']), actions: [] },
-          { guard: and(['roomLocked', 'coolingDown']), actions: 'refuseKnock' },
-          { guard: 'roomLocked', actions: 'waitWhileLocked' },
-          { guard: 'hasFreeSeat', actions: 'seatJoiner' },
-          idempotent('isWaiting'),
-          { actions: roomFull },
+        cancelWaiting: [
+          { guard: 'isWaiting', actions: 'leaveLobby' },
+          { guard: 'isPresent', actions: refuse('NOT_IN_LOBBY', 'You are in the room, not in its lobby; leave the room instead') },
         ],
-        admit: [
+        attach: [
+          refuseBanned,
+          { guard: or(['isPresent', 'isWaiting']), actions: 'attachSocket' },
+          { actions: refuse('NOT_A_PARTICIPANT', 'Join the room (POST /join) before attaching to it') },
+        ],
+        detach: { actions: 'detachSocket' },
+        setHardware: [
+          { guard: or(['isPresent', 'isWaiting']), actions: 'setHardware' },
+          { actions: refuse('NOT_A_PARTICIPANT', 'Only participants and waiting users have hardware status') },
+        ],
+        expire: { actions: 'expireGraces' },
+        reject: [refuseUnlessModerator, { guard: 'isWaiting', actions: 'reject' }, { actions: notWaiting }],
+        rejectAll: [refuseUnlessModerator, { actions: 'rejectLobby' }],
+        requestMute: [
           refuseUnlessModerator,
-          idempotent('isPresent'),
-          { guard: and(['isWaiting', 'hasFreeSeat']), actions: 'admitTarget' },
-          { guard: 'isWaiting', actions: roomFull },
-          { actions: notWaiting },
+          { guard: 'namesNobody', actions: 'askToMute' },
+          { guard: 'isPresent', actions: 'askToMute' },
+          { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
         ],
-        admitAll: [refuseUnlessModerator, { actions: 'admitLobby' }],
-        configure: [
+        remove: [
+          refuseUnlessModerator,
+          { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host cannot be removed; the host may leave or end the room instead') },
+          { guard: and(['isCoHost', not('byHost')]), actions: refuse('NOT_HOST', 'Only the host may remove a co-host') },
+          { guard: 'isPresent', actions: 'remove' },
+          { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
+        ],
+        setCoHost: [
           refuseUnlessHost,
-          // Unlocking lets everyone waiting in, as far as seats allow.
-          { guard: and(['roomLocked', 'unlocks']), actions: ['reconfigure', 'admitLobby'] },
-          { actions: 'reconfigure' },
+          { guard: 'isHost', actions: refuse('VALIDATION_FAILED', 'The host is the host; co-hosts are other participants') },
+          { guard: 'isPresent', actions: 'setCoHost' },
+          { actions: refuse('NOT_A_PARTICIPANT', 'This user is not in the room') },
         ],
-        expire: [{ guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed']), target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
-        // docs/realtime.md "Active speaker". Speaking starts and stops come from the detectors on the socket nodes.
-        speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
-        speakingStopped: { actions: 'stopSpeaking' },
+        setMedia: [
+          { guard: 'isPresent', actions: 'setMedia' },
+          { actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room take part in its call') },
+        ],
+        // docs/calls.md "Signaling": seated participants only, each from their media socket, to another participant.
+        signal: [
+          { guard: not('isPresent'), actions: refuse('NOT_A_PARTICIPANT', 'Only participants in the room may send call signals') },
+          { guard: not('fromMediaSocket'), actions: refuse('SUPERSEDED', 'Another of your sockets attached to this room later and carries your media') },
+          { guard: 'signalsSelf', actions: refuse('VALIDATION_FAILED', 'A signal goes to another participant') },
+          { guard: not('signalsParticipant'), actions: refuse('NOT_A_PARTICIPANT', 'The user you signal is not in the room') },
+          { actions: 'relaySignal' },
+        ],
+        end: [refuseUnlessHost, { target: '.ended', actions: 'endRoom' }],
+        configure: [refuseUnlessHost, { actions: 'reconfigure' }],
+      },
+      states: {
+        pending: {
+          on: {
+            join: [
+              refuseBanned,
+              // The host starts the room; waiting users come in with them unless the room is locked.
+              { guard: 'isHost', target: 'active', actions: 'startRoomWithHost' },
+              idempotent('isWaiting'),
+              { guard: 'coolingDown', actions: 'refuseKnock' },
+              { actions: 'waitForHost' },
+            ],
+            // The host letting someone in starts the meeting, as joining would.
+            admit: [refuseUnlessModerator, { guard: 'isWaiting', target: 'active', actions: ['startRoom', 'admitTarget'] }, { actions: notWaiting }],
+            admitAll: [refuseUnlessModerator, { guard: 'lobbyNotEmpty', target: 'active', actions: ['startRoom', 'admitLobby'] }, {}],
+          },
+        },
+        active: {
+          // Who is in: an empty active room ends by itself once its deadline passes (the scheduler
+          // sends `expire`), and so does a solo one when SOLO_ROOM_TIMEOUT_S is set. Entering the
+          // state arms its deadline and leaving it clears it; the head count moves between them.
+          initial: 'occupied',
+          states: {
+            occupied: {
+              always: [
+                { guard: 'nobodyIn', target: 'empty' },
+                { guard: 'oneIn', target: 'solo' },
+              ],
+            },
+            solo: {
+              entry: 'armSoloDeadline',
+              exit: 'clearSoloDeadline',
+              always: [
+                { guard: 'nobodyIn', target: 'empty' },
+                { guard: 'severalIn', target: 'occupied' },
+              ],
+            },
+            empty: {
+              entry: 'armEmptyDeadline',
+              exit: 'clearEmptyDeadline',
+              always: [
+                { guard: 'oneIn', target: 'solo' },
+                { guard: 'severalIn', target: 'occupied' },
+              ],
+            },
+          },
+          on: {
+            join: [
+              refuseBanned,
+              idempotent('isPresent'),
+              // The host always gets in, whatever the cap or the lock.
+              { guard: 'isHost', actions: 'seatJoiner' },
+              { guard: and(['roomLocked', 'isWaiting']), actions: [] },
+              { guard: and(['roomLocked', 'coolingDown']), actions: 'refuseKnock' },
+              { guard: 'roomLocked', actions: 'waitWhileLocked' },
+              { guard: 'hasFreeSeat', actions: 'seatJoiner' },
+              idempotent('isWaiting'),
+              { actions: roomFull },
+            ],
+            admit: [
+              refuseUnlessModerator,
+              idempotent('isPresent'),
+              { guard: and(['isWaiting', 'hasFreeSeat']), actions: 'admitTarget' },
+              { guard: 'isWaiting', actions: roomFull },
+              { actions: notWaiting },
+            ],
+            admitAll: [refuseUnlessModerator, { actions: 'admitLobby' }],
+            configure: [
+              refuseUnlessHost,
+              // Unlocking lets everyone waiting in, as far as seats allow.
+              { guard: and(['roomLocked', 'unlocks']), actions: ['reconfigure', 'admitLobby'] },
+              { actions: 'reconfigure' },
+            ],
+            expire: [{ guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed']), target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
+            // docs/realtime.md "Active speaker". Speaking starts and stops come from the detectors on the socket nodes.
+            speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
+            speakingStopped: { actions: 'stopSpeaking' },
+          },
+        },
+        ended: {
+          on: {
+            join: { actions: notLive },
+            admit: { actions: notLive },
+            admitAll: { actions: notLive },
+            reject: { actions: notLive },
+            rejectAll: { actions: notLive },
+            requestMute: { actions: notLive },
+            remove: { actions: notLive },
+            setCoHost: { actions: notLive },
+            configure: { actions: notLive },
+            // Ending again answers with the first end: `ended_at` does not move.
+            end: [refuseUnlessHost, {}],
+            // Nobody is in an ended room (ending closed every attendance), so there is nothing to leave.
+            leave: { actions: notLive },
+            cancelWaiting: {},
+            attach: { actions: notLive },
+            setHardware: { actions: notLive },
+            signal: { actions: notLive },
+            setMedia: { actions: notLive },
+            detach: {},
+            expire: {},
+          },
+        },
       },
     },
-    ended: {
-      on: {
-        join: { actions: notLive },
-        admit: { actions: notLive },
-        admitAll: { actions: notLive },
-        reject: { actions: notLive },
-        rejectAll: { actions: notLive },
-        requestMute: { actions: notLive },
-        remove: { actions: notLive },
-        setCoHost: { actions: notLive },
-        configure: { actions: notLive },
-        // Ending again answers with the first end: `ended_at` does not move.
-        end: [refuseUnlessHost, {}],
-        // Nobody is in an ended room (ending closed every attendance), so there is nothing to leave.
-        leave: { actions: notLive },
-        cancelWaiting: {},
-        attach: { actions: notLive },
-        setHardware: { actions: notLive },
-        signal: { actions: notLive },
-        setMedia: { actions: notLive },
-        detach: {},
-        expire: {},
+    // Whether guests come straight in (open) or wait in the lobby for a moderator (locked): the
+    // `lock_room` setting is this state, changed by the host's `configure` (the lifecycle region
+    // answers it, refusing anyone else and an ended room, and lets the lobby in on unlocking).
+    admission: {
+      initial: 'open',
+      states: {
+        open: { on: { configure: { guard: and(['byHost', not('roomEnded'), 'locks']), target: 'locked' } } },
+        locked: { on: { configure: { guard: and(['byHost', not('roomEnded'), 'unlocks']), target: 'open' } } },
+      },
+    },
+    // Whether someone has the floor; the context says who (`activeSpeaker`, speaker.steps.ts).
+    speaker: {
+      initial: 'silent',
+      states: {
+        silent: { always: { guard: 'hasFloor', target: 'speaking' } },
+        speaking: { always: { guard: not('hasFloor'), target: 'silent' } },
       },
     },
   },

@@ -13,6 +13,15 @@ export interface RoomSettings {
   speaker_min_ms?: number;
 }
 
+/**
+ * The settings a room's context keeps: all but the lock, which is the machine's admission state
+ * (open or locked, room.machine.ts); `settingsOf` (machine-runner.ts) puts the two together.
+ */
+export type ContextSettings = Omit<RoomSettings, 'lock_room'>;
+
+/** Drops the lock from a room's settings: what the context keeps of them. */
+export const contextSettings = ({ lock_room: _lock, ...rest }: RoomSettings): ContextSettings => rest;
+
 /** A settings change: a speaker key set to null goes back to the server's value. */
 export type SettingsPatch = Partial<Omit<RoomSettings, SpeakerSettingKey>> & { [K in SpeakerSettingKey]?: number | null };
 export type SpeakerSettingKey = 'speaker_threshold_db' | 'speaker_min_ms';
@@ -103,7 +112,7 @@ export interface RoomContext {
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
-  settings: RoomSettings;
+  settings: ContextSettings;
   participants: Record<string, Participant>;
   lobby: Record<string, LobbyEntry>;
   /** Users removed by the host: they may not join again. */
@@ -126,7 +135,7 @@ export interface RoomContext {
   refusal: Refusal | null;
 }
 
-export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'settings' | 'timings'>;
+export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'timings'> & { settings: RoomSettings };
 
 /**
  * A new room's context: pending, nobody in it. The input's fields are copied one by one: V8 takes
@@ -138,7 +147,7 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   name: input.name,
   hostId: input.hostId,
   createdAt: input.createdAt,
-  settings: input.settings,
+  settings: contextSettings(input.settings),
   timings: input.timings,
   knockCooldowns: {},
   startedAt: null,

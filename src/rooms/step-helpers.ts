@@ -1,4 +1,14 @@
-import type { DurableChange, RoomContext, RoomNotice, LobbyEntry, RoomSettings, SettingsPatch, SpeakerTuning } from './room.types';
+import type {
+  ContextSettings,
+  DurableChange,
+  RoomContext,
+  RoomNotice,
+  LobbyEntry,
+  RoomSettings,
+  SettingsPatch,
+  SpeakerSettingKey,
+  SpeakerTuning,
+} from './room.types';
 
 /**
  * The kit the room's pure steps are written with (lobby.steps.ts, presence.steps.ts,
@@ -69,7 +79,7 @@ export const graceFor = (c: RoomContext, userId: string, at: number): Record<str
     : { ...c.graceDeadlines, [userId]: c.graceDeadlines[userId] ?? at + c.timings.reconnectGraceMs };
 
 /** The room's own speaker tuning, or null when it uses the server's (no speaker key in its settings). */
-export const speakerTuningOf = (settings: RoomSettings): SpeakerTuning | null =>
+export const speakerTuningOf = (settings: Pick<RoomSettings, SpeakerSettingKey>): SpeakerTuning | null =>
   settings.speaker_threshold_db === undefined && settings.speaker_min_ms === undefined
     ? null
     : { thresholdDb: settings.speaker_threshold_db ?? null, minMs: settings.speaker_min_ms ?? null };
@@ -99,6 +109,9 @@ export function settingsInOrder(settings: RoomSettings): RoomSettings {
 export const settingKeys: readonly (keyof RoomSettings)[] = ['lock_room', 'enable_transcription', 'max_participants', 'speaker_threshold_db', 'speaker_min_ms'];
 
 /** Settings with a change applied (at creation, to the defaults): a speaker key set to null is removed. */
+/** The settings of a room whose context keeps `settings` and whose admission state is `locked`. */
+export const withLock = (settings: ContextSettings, locked: boolean): RoomSettings => settingsInOrder({ ...settings, lock_room: locked });
+
 export const withPatch = (settings: RoomSettings, patch: SettingsPatch): RoomSettings =>
   settingsInOrder({
     ...settings,

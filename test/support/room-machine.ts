@@ -1,9 +1,14 @@
+import { transition } from 'xstate';
 import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/machine-runner';
+import { roomMachine } from '../../src/rooms/room.machine';
 import type { RoomEvent, RoomSettings, SettingsPatch } from '../../src/rooms/room.types';
 
 /**
  * A room machine under test: the current snapshot plus a simulated clock. Commands go through
- * xstate's pure transition(); nothing is executed.
+ * the step runner (machine-runner.ts, the runtime's fast path) and, for comparison, through
+ * xstate's public `transition()`: every command of every machine test checks that both give the
+ * same next state, context and effects (the runner reuses a scope whose shape is xstate's own).
+ * Nothing is executed.
  */
 
 export const host = 'host-1';
@@ -41,7 +46,9 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
     },
     /** Sends a command; adopts the next snapshot unless it was refused (as the runtime does). */
     send(event: DistributiveOmit<RoomEvent, 'at'>): StepResult {
-      const result = step(snapshot, { ...event, at: now } as RoomEvent);
+      const command = { ...event, at: now } as RoomEvent;
+      const result = step(snapshot, command);
+      expect(viaPublicTransition(snapshot, command)).toEqual(asSeen(result));
       if (!result.refused) snapshot = result.snapshot;
       return result;
     },
@@ -68,3 +75,20 @@ export const accepted = (result: StepResult) => {
   if (result.refused) throw new Error(`refused: ${result.refused.code}`);
   return result;
 };
+
+/** What a step comes to, in the terms both runners share. */
+function asSeen(result: StepResult) {
+  if (result.refused) return { refused: result.refused };
+  return { refused: null, value: result.snapshot.value, context: result.snapshot.context, changes: result.changes, notices: result.notices };
+}
+
+/** The same step through xstate's public `transition(machine, snapshot, event)`. */
+function viaPublicTransition(snapshot: RoomSnapshot, command: RoomEvent) {
+  const [next, actions] = transition(roomMachine, snapshot, command);
+  if (next.context.refusal) return { refused: next.context.refusal };
+  // xstate types the actions loosely, as the runner notes: `persist` carries a change, `xstate.emit` a notice.
+  const loose = actions as { type: string; params: unknown }[];
+  const changes = loose.filter((action) => action.type === 'persist').map((action) => action.params);
+  const notices = loose.filter((action) => action.type === 'xstate.emit').map((action) => (action.params as { event: unknown }).event);
+  return { refused: null, value: next.value, context: next.context, changes, notices };
+}

@@ -2,7 +2,7 @@ import { emptyLiveState, type LiveRoomState } from '../../src/live-state/live-st
 import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
 import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from '../../src/rooms/room-projection';
 import type { StoredRoom } from '../../src/rooms/room-repository';
-import { createRoomSnapshot, restoreRoomSnapshot, statusOf } from '../../src/rooms/machine-runner';
+import { createRoomSnapshot, restoreRoomSnapshot, settingsOf, statusOf } from '../../src/rooms/machine-runner';
 import type { RoomContext, RoomEvent, RoomSettings } from '../../src/rooms/room.types';
 import { createMemoryRoomRepository } from '../support/memory-room-repository';
 import { accepted, graceMs, host, room, timeoutMs } from '../support/room-machine';
@@ -42,7 +42,7 @@ async function playAndRestore(commands: (Command | { advance: number })[], setti
   const repository = createMemoryRoomRepository({ displayNameOf: (userId) => names[userId] ?? userId });
   const live = createMemoryLiveStateStore({ ttlMs: 60_000 });
   const { roomId: id, roomCode, name, hostId, createdAt } = r.ctx;
-  await repository.create({ id, roomCode, name, hostId, createdAt, settings: r.ctx.settings });
+  await repository.create({ id, roomCode, name, hostId, createdAt, settings: settingsOf(r.snapshot) });
   try {
     for (const command of commands) {
       if ('advance' in command) {
@@ -61,7 +61,8 @@ async function playAndRestore(commands: (Command | { advance: number })[], setti
       const stored = repository.peek(roomCode)!;
       const restored = contextFromStores(stored, await live.read(roomCode), r.ctx.timings, now + restoreAfterMs);
       expect(restored).toEqual(restorable(r.ctx));
-      expect(statusOf(restoreRoomSnapshot(stored.status, restored))).toBe(r.status);
+      // The same state value too: lifecycle with occupancy, admission, speaker.
+      expect(restoreRoomSnapshot(stored.status, restored, stored.settings.lock_room).value).toEqual(r.snapshot.value);
     }
     return { r, repository, live, now, stored: repository.peek(roomCode)!, liveState: await live.read(roomCode) };
   } finally {
@@ -394,7 +395,7 @@ describe('room projection: rebuilding a room from the stores, where they disagre
     const c = contextFromStores(stored({ status: 'ended', endedAt: 8_000 }), live, timings, now);
     expect(c).toMatchObject({ participants: {}, lobby: {}, connections: {}, graceDeadlines: {}, emptyDeadline: null, soloDeadline: null, activeSpeaker: null });
     expect(c.endedAt).toBe(8_000);
-    expect(statusOf(restoreRoomSnapshot('ended', c))).toBe('ended');
+    expect(statusOf(restoreRoomSnapshot('ended', c, false))).toBe('ended');
   });
 
   it('a new room restored from its row alone is the room as created', () => {

@@ -1,5 +1,5 @@
 import { replyTo } from '../../src/rooms/room-router';
-import { restoreRoomSnapshot, step } from '../../src/rooms/machine-runner';
+import { restoreRoomSnapshot, settingsOf, step } from '../../src/rooms/machine-runner';
 import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs } from '../support/room-machine';
 
 /**
@@ -19,7 +19,7 @@ describe('room machine: lifecycle', () => {
       { kind: 'roomStarted', at: 1_000 },
       { kind: 'attendanceOpened', userId: host, role: 'host', at: 1_000 },
     ]);
-    expect(result.notices).toEqual([{ type: 'room:updated', settings: r.ctx.settings, status: 'active' }, joinedNotice(host)]);
+    expect(result.notices).toEqual([{ type: 'room:updated', settings: settingsOf(r.snapshot), status: 'active' }, joinedNotice(host)]);
   });
 
   it('everyone else waits in the lobby until the host arrives, then comes in unless the room is locked', () => {
@@ -409,8 +409,8 @@ describe('room machine: settings', () => {
     expect(refusalOf(r.configure({ enable_transcription: true }, 'ann'))).toBe('NOT_HOST');
     const changed = accepted(r.configure({ enable_transcription: true }));
     // Not started yet: the room is still pending.
-    expect(changed.notices).toEqual([{ type: 'room:updated', settings: r.ctx.settings, status: 'pending' }]);
-    expect(r.ctx.settings).toEqual({ lock_room: false, enable_transcription: true, max_participants: 100 });
+    expect(changed.notices).toEqual([{ type: 'room:updated', settings: settingsOf(r.snapshot), status: 'pending' }]);
+    expect(settingsOf(r.snapshot)).toEqual({ lock_room: false, enable_transcription: true, max_participants: 100 });
     const same = accepted(r.configure({ enable_transcription: true }));
     expect(same.changed).toBe(false);
     expect(same.notices).toEqual([]);
@@ -425,10 +425,10 @@ describe('room machine: settings', () => {
       { type: 'room:updated', settings: { lock_room: false, enable_transcription: false, max_participants: 100, speaker_min_ms: 150 }, status: 'active' },
       { type: 'speaker:tuned', tuning: { thresholdDb: null, minMs: 150 } },
     ]);
-    expect(tuned.changes).toEqual([{ kind: 'settingsChanged', settings: r.ctx.settings }]);
+    expect(tuned.changes).toEqual([{ kind: 'settingsChanged', settings: settingsOf(r.snapshot) }]);
     // Keys keep the contract's order whichever came first.
     accepted(r.configure({ speaker_threshold_db: -30 }));
-    expect(Object.keys(r.ctx.settings)).toEqual(['lock_room', 'enable_transcription', 'max_participants', 'speaker_threshold_db', 'speaker_min_ms']);
+    expect(Object.keys(settingsOf(r.snapshot))).toEqual(['lock_room', 'enable_transcription', 'max_participants', 'speaker_threshold_db', 'speaker_min_ms']);
     // Another setting leaves the tuning alone and does not announce it.
     expect(accepted(r.configure({ lock_room: true, speaker_min_ms: 150 })).notices.map((n) => n.type)).toEqual(['room:updated']);
     accepted(r.configure({ lock_room: false }));
@@ -437,7 +437,7 @@ describe('room machine: settings', () => {
     expect(accepted(r.attach('ann')).notices).toContainEqual({ type: 'channel:join', connections: ['ann-socket'], tuning: { thresholdDb: -30, minMs: 150 } });
     // Null goes back to the server's value: the key disappears, and the nodes hear it.
     const cleared = accepted(r.configure({ speaker_threshold_db: null, speaker_min_ms: null }));
-    expect(r.ctx.settings).toEqual({ lock_room: false, enable_transcription: false, max_participants: 100 });
+    expect(settingsOf(r.snapshot)).toEqual({ lock_room: false, enable_transcription: false, max_participants: 100 });
     expect(cleared.notices).toContainEqual({ type: 'speaker:tuned', tuning: { thresholdDb: null, minMs: null } });
     expect(accepted(r.configure({ speaker_min_ms: null })).notices).toEqual([]);
     // A room without its own tuning sends none with a join.
@@ -535,13 +535,84 @@ describe('room machine: restoring a stored room', () => {
     const r = room({ lock_room: true });
     r.join(host);
     r.join('ann');
-    const restored = restoreRoomSnapshot('active', r.ctx);
-    expect(restored.matches('active')).toBe(true);
+    const restored = restoreRoomSnapshot('active', r.ctx, true);
+    // The host alone in it (Ann waits): solo; nobody speaks.
+    expect(restored.value).toEqual({ lifecycle: { active: 'solo' }, admission: 'locked', speaker: 'silent' });
     const knock = step(restored, { type: 'join', userId: 'bob', displayName: 'bob', language: null, hardwareReady: false, at: 5_000 });
     expect(knock.refused).toBeNull();
     if (knock.refused === null) expect(Object.keys(knock.snapshot.context.lobby).sort()).toEqual(['ann', 'bob']);
     const next = step(restored, { type: 'admit', by: host, userId: 'ann', at: 5_000 });
     expect(next.refused).toBeNull();
-    expect(restoreRoomSnapshot('ended', r.ctx).matches('ended')).toBe(true);
+    expect(restoreRoomSnapshot('ended', r.ctx, true).matches({ lifecycle: 'ended' })).toBe(true);
+  });
+});
+
+describe('room machine: the state value shows its modes', () => {
+  const value = (lifecycle: unknown, admission: 'open' | 'locked', speaker: 'silent' | 'speaking') => ({ lifecycle, admission, speaker });
+
+  it('lifecycle with occupancy: entering empty or solo arms its deadline, leaving it clears it', () => {
+    const r = room({}, { soloMs: 60_000 });
+    expect(r.snapshot.value).toEqual(value('pending', 'open', 'silent'));
+    accepted(r.join(host));
+    expect(r.snapshot.value).toEqual(value({ active: 'solo' }, 'open', 'silent'));
+    expect(r.ctx.soloDeadline).toBe(1_000 + 60_000);
+    r.advance(1_000);
+    accepted(r.join('ann'));
+    expect(r.snapshot.value).toEqual(value({ active: 'occupied' }, 'open', 'silent'));
+    expect(r.ctx.soloDeadline).toBeNull();
+    accepted(r.leave('ann'));
+    expect(r.snapshot.value).toEqual(value({ active: 'solo' }, 'open', 'silent'));
+    expect(r.ctx.soloDeadline).toBe(2_000 + 60_000);
+    accepted(r.leave(host));
+    expect(r.snapshot.value).toEqual(value({ active: 'empty' }, 'open', 'silent'));
+    expect([r.ctx.soloDeadline, r.ctx.emptyDeadline]).toEqual([null, 2_000 + timeoutMs]);
+    accepted(r.join('bob'));
+    expect(r.snapshot.value).toEqual(value({ active: 'solo' }, 'open', 'silent'));
+    expect([r.ctx.soloDeadline, r.ctx.emptyDeadline]).toEqual([2_000 + 60_000, null]);
+    accepted(r.send({ type: 'end', by: host }));
+    expect(r.snapshot.value).toEqual(value('ended', 'open', 'silent'));
+  });
+
+  it('without SOLO_ROOM_TIMEOUT_S a solo room has no deadline', () => {
+    const r = room();
+    accepted(r.join(host));
+    expect(r.snapshot.value).toEqual(value({ active: 'solo' }, 'open', 'silent'));
+    expect(r.ctx.soloDeadline).toBeNull();
+  });
+
+  it('admission: the lock is a state, not context; the settings say what the state is', () => {
+    const r = room({ lock_room: true });
+    expect(r.snapshot.value).toEqual(value('pending', 'locked', 'silent'));
+    expect(r.ctx.settings).not.toHaveProperty('lock_room');
+    expect(settingsOf(r.snapshot).lock_room).toBe(true);
+    accepted(r.join(host));
+    accepted(r.join('ann'));
+    expect(r.waiting()).toEqual(['ann']);
+    // Only the host moves it: a refused configure leaves the room locked.
+    expect(refusalOf(r.configure({ lock_room: false }, 'ann'))).toBe('NOT_HOST');
+    expect(r.snapshot.value).toMatchObject({ admission: 'locked' });
+    const unlocked = accepted(r.configure({ lock_room: false }));
+    expect(r.snapshot.value).toMatchObject({ admission: 'open' });
+    expect(unlocked.changes).toContainEqual({ kind: 'settingsChanged', settings: { lock_room: false, enable_transcription: false, max_participants: 100 } });
+    expect(r.members()).toEqual(['ann', host].sort());
+    accepted(r.configure({ lock_room: true }));
+    expect(r.snapshot.value).toMatchObject({ admission: 'locked' });
+    // An ended room keeps the lock it had, and refuses to change it.
+    accepted(r.send({ type: 'end', by: host }));
+    expect(refusalOf(r.configure({ lock_room: false }))).toBe('ROOM_NOT_FOUND');
+    expect(r.snapshot.value).toEqual(value('ended', 'locked', 'silent'));
+  });
+
+  it('speaker: speaking while someone has the floor, the context saying who', () => {
+    const r = room();
+    accepted(r.join(host));
+    accepted(r.join('ann'));
+    accepted(r.speak('ann'));
+    expect(r.snapshot.value).toEqual(value({ active: 'occupied' }, 'open', 'speaking'));
+    expect(r.ctx.activeSpeaker).toBe('ann');
+    // The floor goes with the speaker who leaves.
+    accepted(r.leave('ann'));
+    expect(r.snapshot.value).toEqual(value({ active: 'solo' }, 'open', 'silent'));
+    expect(r.ctx.activeSpeaker).toBeNull();
   });
 });
