@@ -3,7 +3,7 @@ import type { AttachData } from '../contract/events';
 import { hardwareStatusPayload, mediaStatePayload, roomCodePayload } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import type { RoomRouter } from '../rooms/room-router';
-import { seesLobby, toLobbyEntryView, toParticipantView } from '../rooms/room-views';
+import { toRosterView } from '../rooms/room-views';
 import { connectionIdOf } from '../live-state/connection-ids';
 import { acked } from './acks';
 import type { CallSettings } from './ice-servers';
@@ -54,10 +54,9 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
     });
     return {
       status: reply.joined ? 'joined' : 'waiting',
-      participants: reply.participants.map(toParticipantView),
+      ...toRosterView(reply, userId),
       active_speaker: reply.activeSpeaker,
       settings: reply.room.settings,
-      ...(seesLobby(reply, userId) ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
       ...(reply.joined ? deps.calls.forAttach(userId) : {}),
     };
   });

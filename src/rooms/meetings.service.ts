@@ -3,11 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/tokens';
 import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
-import type { RoomRouter, RoomSummary } from './room-router';
+import { newRoomSummary, type RoomRouter, type RoomSummary } from './room-router';
 import type { RoomSettings } from './room.types';
 import { withPatch } from './step-helpers';
 import { queryHistory } from './room-history';
-import { seesLobby, toLobbyEntryView, toParticipantView, toRoomView } from './room-views';
+import { toParticipantView, toRosterView, toRoomView } from './room-views';
 
 /**
  * The meetings API behind the routes. Creating a room and reading history touch PostgreSQL
@@ -66,11 +66,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
       for (let attempt = 1; attempt <= codeAttempts; attempt++) {
         const room = { id: randomUUID(), roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };
         if (!(await rooms.create(room))) continue;
-        const { roomCode, name, hostId, createdAt } = room;
-        return view(
-          { roomCode, name, status: 'pending', hostId, settings, createdAt, startedAt: null, endedAt: null, participantCount: 0, lobbyCount: 0 },
-          principal,
-        );
+        return view(newRoomSummary(room), principal);
       }
       throw new Error(`no free room code in ${codeAttempts} attempts`);
     },
@@ -83,10 +79,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
 
     async participants(principal, roomCode) {
       const reply = await rooms.dispatch(roomCode, { type: 'viewParticipants', by: principal.userId });
-      return {
-        participants: reply.participants.map(toParticipantView),
-        ...(seesLobby(reply, principal.userId) ? { lobby: reply.lobby.map(toLobbyEntryView) } : {}),
-      };
+      return toRosterView(reply, principal.userId);
     },
 
     async join(principal, roomCode, body) {

@@ -106,6 +106,20 @@ export function asRoomError(error: unknown, logger: Logger, roomCode: string, co
   return new AppError('UNAVAILABLE');
 }
 
+/** The summary of a room just created: pending, nobody in it or waiting. */
+export const newRoomSummary = (room: NewRoom): RoomSummary => ({
+  roomCode: room.roomCode,
+  name: room.name,
+  status: 'pending',
+  hostId: room.hostId,
+  settings: room.settings,
+  createdAt: room.createdAt,
+  startedAt: null,
+  endedAt: null,
+  participantCount: 0,
+  lobbyCount: 0,
+});
+
 /** The summary of a snapshot. */
 export function summarize(snapshot: RoomSnapshot): RoomSummary {
   const c = snapshot.context;

@@ -28,6 +28,12 @@ export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: s
 export const seesLobby = (roster: { room: { hostId: string }; participants: Participant[] }, userId: string): boolean =>
   moderates(roster.room.hostId, userId, roster.participants.find((p) => p.userId === userId)?.role);
 
+/** Who is in a room, as `viewerId` may see it: the participants, and the lobby for a moderator. */
+export const toRosterView = (roster: { room: { hostId: string }; participants: Participant[]; lobby: LobbyEntry[] }, viewerId: string) => ({
+  participants: roster.participants.map(toParticipantView),
+  ...(seesLobby(roster, viewerId) ? { lobby: roster.lobby.map(toLobbyEntryView) } : {}),
+});
+
 /** `Participant`. */
 export const toParticipantView = (m: Participant): ParticipantView => ({
   user_id: m.userId,

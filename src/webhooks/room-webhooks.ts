@@ -1,4 +1,5 @@
 import type { RoomOutbox } from '../rooms/room-outbox';
+import { newRoomSummary } from '../rooms/room-router';
 import { roomCreatedEvent, webhookEventsOf, type WebhookEvent } from './webhook-events';
 import { outboxInsert } from './webhook-outbox';
 
@@ -12,24 +13,7 @@ export function createWebhookOutbox(publicBaseUrl: string, endpoints: readonly s
     events.length > 0 && endpoints.length > 0 ? (condition: Parameters<typeof outboxInsert>[2]) => [outboxInsert(events, endpoints, condition)] : null;
   return {
     ofCommand: (outcome) => rows(webhookEventsOf(outcome, publicBaseUrl)),
-    ofCreated: (room) =>
-      rows([
-        roomCreatedEvent(
-          {
-            roomCode: room.roomCode,
-            name: room.name,
-            status: 'pending',
-            hostId: room.hostId,
-            settings: room.settings,
-            createdAt: room.createdAt,
-            startedAt: null,
-            endedAt: null,
-            participantCount: 0,
-            lobbyCount: 0,
-          },
-          publicBaseUrl,
-        ),
-      ]),
+    ofCreated: (room) => rows([roomCreatedEvent(newRoomSummary(room), publicBaseUrl)]),
     committed: () => dispatcher.wake(),
   };
 }
