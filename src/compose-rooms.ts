@@ -7,6 +7,7 @@ import { createRedisLiveStateStore } from './live-state/redis-live-state';
 import { createInProcessRouter } from './rooms/in-process-router';
 import type { RoomRouter } from './rooms/room-router';
 import { createRoomRuntime, type RoomRuntimeDeps } from './rooms/room-runtime';
+import { createRoomStore, type RoomStoreDeps } from './rooms/room-store';
 
 /**
  * The rooms of one node, as the composition root (app.ts) builds them: one room runtime, and
@@ -15,15 +16,21 @@ import { createRoomRuntime, type RoomRuntimeDeps } from './rooms/room-runtime';
  * under its claims, and the Redis router maps each room to its owner and runs the ones owned here
  * on the same runtime. Either way a due deadline goes back in through the router as `expire`.
  */
-export type RoomsDeps = Omit<RoomRuntimeDeps, 'fence' | 'liveState' | 'expire' | 'onUnload'>;
+export type RoomsDeps = Omit<RoomRuntimeDeps, 'store' | 'expire' | 'onUnload'> & Pick<RoomStoreDeps, 'repository' | 'outbox'>;
+
+/** The runtime over its store; `expire` and `onUnload` are the router's side. */
+function runtimeOver(deps: RoomsDeps, stores: Pick<RoomStoreDeps, 'liveState' | 'fence'>, edges: Pick<RoomRuntimeDeps, 'expire' | 'onUnload'>) {
+  const now = deps.now ?? Date.now;
+  const store = createRoomStore({ ...stores, repository: deps.repository, outbox: deps.outbox, timings: deps.timings, logger: deps.logger, now });
+  return createRoomRuntime({ ...deps, ...edges, store });
+}
 
 export function createSingleNodeRooms(deps: RoomsDeps & { liveState: LiveStateStore }): RoomRouter {
-  const runtime = createRoomRuntime({
-    ...deps,
-    fence: unfenced,
-    expire: (roomCode) => router.dispatch(roomCode, { type: 'expire' }),
-    onUnload: () => undefined,
-  });
+  const runtime = runtimeOver(
+    deps,
+    { liveState: deps.liveState, fence: unfenced },
+    { expire: (roomCode) => router.dispatch(roomCode, { type: 'expire' }), onUnload: () => undefined },
+  );
   const router = createInProcessRouter(runtime, deps.logger);
   return router;
 }
@@ -44,13 +51,11 @@ export function createClusterRooms(deps: ClusterRoomsDeps): RedisRoomRouter {
   const { redis, prefix, nodeId, logger } = deps;
   const membership = createNodeMembership(redis, { prefix, nodeId, logger });
   const { claims } = membership;
-  const runtime = createRoomRuntime({
-    ...deps,
-    fence: claims,
-    liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf: claims.fenceOf }),
-    expire: (roomCode) => router.dispatch(roomCode, { type: 'expire' }),
-    onUnload: claims.unloaded,
-  });
+  const runtime = runtimeOver(
+    deps,
+    { liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf: claims.fenceOf }), fence: claims },
+    { expire: (roomCode) => router.dispatch(roomCode, { type: 'expire' }), onUnload: claims.unloaded },
+  );
   const router = createRedisRoomRouter({ membership, runtime, redis, subscriber: deps.subscriber, prefix, nodeId, logger, isLocalSocket: deps.isLocalSocket });
   return router;
 }

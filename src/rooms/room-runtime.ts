@@ -1,27 +1,21 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
-import type { RoomFence } from '../live-state/fencing';
-import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './step-helpers';
-import type { DurableChange, RoomEvent, RoomNotice, RoomTimings } from './room.types';
+import type { RoomEvent, RoomNotice, RoomTimings } from './room.types';
 import { createRetainedSnapshots } from './retained-snapshots';
-import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from './room-projection';
-import type { RoomOutbox } from './room-outbox';
-import type { NewRoom, RoomRepository } from './room-repository';
+import type { RoomOutcome } from './room-outbox';
+import type { NewRoom } from './room-repository';
 import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
-import { createRoomSnapshot, restoreRoomSnapshot, statusOf, step, type RoomSnapshot } from './machine-runner';
+import { LiveStateNotWritten, type RoomStore } from './room-store';
+import { createRoomSnapshot, statusOf, step, type RoomSnapshot } from './machine-runner';
 
 export interface RoomRuntimeDeps {
-  repository: RoomRepository;
-  liveState: LiveStateStore;
-  /** What PostgreSQL writes carry: nothing on one node, this node's claim in a cluster. */
-  fence: RoomFence;
+  /** PostgreSQL (with the outbox) and the live state, fenced (room-store.ts). */
+  store: RoomStore;
   logger: Logger;
   /** Tells members what changed; a failure here is logged, never undoes the command. */
   publish: NoticePublisher;
-  /** What else each commit writes in its transaction (the webhook outbox), and who hears it committed. */
-  outbox: RoomOutbox;
   timings: RoomTimings;
   /** How often the live state's TTL is pushed back for the rooms held here. */
   refreshEveryMs: number;
@@ -101,7 +95,7 @@ const newRoomHoldMs = 10_000;
  * the next command reloads the room from the stores, so memory never runs ahead of what was written.
  */
 export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
-  const { repository, liveState, fence, logger } = deps;
+  const { store, logger } = deps;
   const now = deps.now ?? Date.now;
   const actors = new Map<string, Actor>();
   /** Set by close(): a deadline is then the next owner's to run (it re-arms it on activation). */
@@ -115,45 +109,29 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   /** Snapshots of rooms this node stopped holding, for writing back a live state Redis lost. */
   const retained = createRetainedSnapshots(now);
 
+  /** Loads the room from the stores, writing back a snapshot this node set aside if Redis lost it. */
   async function activate(roomCode: string): Promise<RoomSnapshot> {
-    const stored = await repository.load(roomCode, fence.epochOf(roomCode));
-    if (!stored) throw new AppError('ROOM_NOT_FOUND');
-    let live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
-    // Redis lost the room's live state (restarted empty, say) while this node held the room, and
-    // nobody has written it since: what this node remembers goes back, PostgreSQL still deciding
-    // who is in the room. Read otherwise, the loss would look like everyone disconnecting.
     const kept = retained.take(roomCode);
-    const restoring = kept !== undefined && stored.status !== 'ended' && isEmptyLiveState(live);
-    if (restoring) live = liveStateOf(kept.context);
-    const context = contextFromStores(stored, live, deps.timings, now());
-    if (restoring) {
-      const change = fullLiveChange(context);
-      try {
-        if (change) await liveState.apply(roomCode, change);
-      } catch (error) {
-        retained.keep(roomCode, kept);
-        throw error;
-      }
-      logger.info({ room_code: roomCode, participants: Object.keys(context.participants).length }, 'restored the live state Redis lost');
+    let snapshot: RoomSnapshot;
+    try {
+      snapshot = await store.load(roomCode, kept);
+    } catch (error) {
+      if (kept) retained.keep(roomCode, kept);
+      throw error;
     }
-    const snapshot = restoreRoomSnapshot(stored.status, context, stored.settings.lock_room);
-    scheduler.arm(roomCode, nextDeadline(context));
+    scheduler.arm(roomCode, nextDeadline(snapshot.context));
     return snapshot;
   }
 
-  /** The effects of one accepted command: PostgreSQL (with its outbox rows) first, then the live state. */
-  async function commit(roomCode: string, before: RoomSnapshot, after: RoomSnapshot, result: { changes: DurableChange[]; notices: RoomNotice[] }, at: number) {
-    const rows = deps.outbox.ofCommand({ before: before.context, after, changes: result.changes, notices: result.notices, at });
-    await repository.apply({ id: before.context.roomId, roomCode }, result.changes, fence.epochOf(roomCode), rows);
-    if (rows) deps.outbox.committed();
+  /** The effects of one accepted command; a live state left behind PostgreSQL keeps the snapshot for writing back. */
+  async function commit(outcome: RoomOutcome) {
     try {
-      if (statusOf(after) === 'ended') return await liveState.delete(roomCode);
-      const change = liveChange(before.context, after.context);
-      if (change) await liveState.apply(roomCode, change);
+      await store.commit(outcome);
     } catch (error) {
+      if (!(error instanceof LiveStateNotWritten)) throw error;
       // PostgreSQL has the change: if Redis turns out to have lost the room, this is what goes back.
-      retained.keep(roomCode, after);
-      throw error;
+      retained.keep(outcome.before.roomCode, error.after);
+      throw error.cause;
     }
   }
 
@@ -166,7 +144,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     if (result.refused) throw new AppError(result.refused.code, result.refused.detail);
     if (result.changed) {
       try {
-        await commit(roomCode, before, result.snapshot, result, at);
+        await commit({ before: before.context, after: result.snapshot, changes: result.changes, notices: result.notices, at });
       } catch (error) {
         actor.snapshot = undefined;
         throw error;
@@ -190,9 +168,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   }
 
   async function create(room: NewRoom, hold: boolean): Promise<boolean> {
-    const rows = deps.outbox.ofCreated(room);
-    const created = await repository.create(room, hold ? fence.epochOf(room.roomCode) : undefined, rows);
-    if (created && rows) deps.outbox.committed();
+    const created = await store.create(room, hold);
     if (!hold || !created) return created;
     // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
     // the room: its actor starts from the room as created, with no loading.
@@ -255,7 +231,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
 
   const refresher = setInterval(() => {
     const live = [...actors].filter(([, actor]) => actor.snapshot && statusOf(actor.snapshot) !== 'ended').map(([code]) => code);
-    if (live.length > 0) liveState.refresh(live).catch((error: unknown) => logger.warn({ err: error }, 'live state refresh failed'));
+    if (live.length > 0) store.refresh(live).catch((error: unknown) => logger.warn({ err: error }, 'live state refresh failed'));
   }, deps.refreshEveryMs);
   refresher.unref();
 

@@ -5,6 +5,7 @@ import { emptyLiveState, type LiveStateStore } from '../../src/live-state/live-s
 import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
 import { createRoomRuntime, type RoomRuntime, type RoomRuntimeDeps } from '../../src/rooms/room-runtime';
 import { noOutbox } from '../../src/rooms/room-outbox';
+import { createRoomStore } from '../../src/rooms/room-store';
 import type { NewRoom } from '../../src/rooms/room-repository';
 import type { RoomCommand } from '../../src/rooms/room-router';
 import type { RoomNotice, RoomSettings, RoomTimings } from '../../src/rooms/room.types';
@@ -91,14 +92,13 @@ function world(options: Options = {}) {
     const routed: [string, RoomCommand][] = [];
     const unloaded: [string, boolean][] = [];
     let onRoute: (roomCode: string, command: RoomCommand) => Promise<unknown> = async () => undefined;
+    const timings = { ...defaultTimings, ...options.timings };
+    const now = () => clock.now;
     const runtime: RoomRuntime = createRoomRuntime({
-      repository,
-      liveState,
-      fence: options.fence ?? unfenced,
+      store: createRoomStore({ repository, liveState, fence: options.fence ?? unfenced, outbox: noOutbox, timings, logger, now }),
       logger,
       publish: options.publish ?? ((roomCode, notices) => notices.forEach((notice) => published.push([roomCode, notice]))),
-      outbox: noOutbox,
-      timings: { ...defaultTimings, ...options.timings },
+      timings,
       refreshEveryMs: options.refreshEveryMs ?? 60_000,
       // The composition root sends a due deadline through the router as `expire`: recorded as that command.
       expire(roomCode) {
@@ -107,7 +107,7 @@ function world(options: Options = {}) {
         return onRoute(roomCode, command);
       },
       onUnload: (roomCode, unused) => void unloaded.push([roomCode, unused]),
-      now: () => clock.now,
+      now,
       ...overrides,
     });
     opened.push(runtime);

@@ -1,0 +1,99 @@
+import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error';
+import type { RoomFence } from '../live-state/fencing';
+import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
+import { restoreRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
+import type { RoomOutbox, RoomOutcome } from './room-outbox';
+import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from './room-projection';
+import type { NewRoom, RoomRepository } from './room-repository';
+import type { RoomTimings } from './room.types';
+
+/**
+ * Where a room lives outside a node's memory, as the room runtime sees it: PostgreSQL (with the
+ * outbox rows whoever listens adds, room-outbox.ts) and the live state, every write carrying the
+ * fence. The runtime decides when to load and commit; this decides how.
+ */
+export interface RoomStore {
+  /** Writes a new room (fenced with this node's claim when `fenced`); false, with nothing written, when its code is taken. */
+  create(room: NewRoom, fenced: boolean): Promise<boolean>;
+  /**
+   * The room as the stores hold it; ROOM_NOT_FOUND when PostgreSQL has no such room. `kept`: the
+   * room's snapshot this node set aside (room-runtime.ts); when the live state turns out empty
+   * while the room was not, that snapshot's live state is written back (PostgreSQL still
+   * deciding who is in), instead of reading the loss as everyone gone.
+   */
+  load(roomCode: string, kept?: RoomSnapshot): Promise<RoomSnapshot>;
+  /**
+   * One accepted command's effects: PostgreSQL (with its outbox rows) first, then the live state.
+   * Throws LiveStateNotWritten when PostgreSQL took the change and the live state did not.
+   */
+  commit(outcome: RoomOutcome): Promise<void>;
+  /** Keeps these rooms' live state from expiring. */
+  refresh(roomCodes: string[]): Promise<void>;
+}
+
+/** PostgreSQL has a command's change and the live state does not: the snapshot after it is what Redis should have. */
+export class LiveStateNotWritten extends Error {
+  constructor(
+    readonly after: RoomSnapshot,
+    cause: unknown,
+  ) {
+    super(`the live state of room ${after.context.roomCode} was not written: ${String(cause)}`, { cause });
+  }
+}
+
+export interface RoomStoreDeps {
+  repository: RoomRepository;
+  liveState: LiveStateStore;
+  /** What PostgreSQL writes carry: nothing on one node, this node's claim in a cluster. */
+  fence: RoomFence;
+  /** What else each commit writes in its transaction (the webhook outbox), and who hears it committed. */
+  outbox: RoomOutbox;
+  timings: RoomTimings;
+  logger: Logger;
+  now: () => number;
+}
+
+export function createRoomStore(deps: RoomStoreDeps): RoomStore {
+  const { repository, liveState, fence, outbox, logger, now } = deps;
+  return {
+    async create(room, fenced) {
+      const rows = outbox.ofCreated(room);
+      const created = await repository.create(room, fenced ? fence.epochOf(room.roomCode) : undefined, rows);
+      if (created && rows) outbox.committed();
+      return created;
+    },
+
+    async load(roomCode, kept) {
+      const stored = await repository.load(roomCode, fence.epochOf(roomCode));
+      if (!stored) throw new AppError('ROOM_NOT_FOUND');
+      let live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
+      const restoring = kept !== undefined && stored.status !== 'ended' && isEmptyLiveState(live);
+      if (restoring) live = liveStateOf(kept.context);
+      const context = contextFromStores(stored, live, deps.timings, now());
+      if (restoring) {
+        const change = fullLiveChange(context);
+        if (change) await liveState.apply(roomCode, change);
+        logger.info({ room_code: roomCode, participants: Object.keys(context.participants).length }, 'restored the live state Redis lost');
+      }
+      return restoreRoomSnapshot(stored.status, context, stored.settings.lock_room);
+    },
+
+    async commit(outcome) {
+      const { before, after } = outcome;
+      const roomCode = before.roomCode;
+      const rows = outbox.ofCommand(outcome);
+      await repository.apply({ id: before.roomId, roomCode }, outcome.changes, fence.epochOf(roomCode), rows);
+      if (rows) outbox.committed();
+      try {
+        if (statusOf(after) === 'ended') return await liveState.delete(roomCode);
+        const change = liveChange(before, after.context);
+        if (change) await liveState.apply(roomCode, change);
+      } catch (error) {
+        throw new LiveStateNotWritten(after, error);
+      }
+    },
+
+    refresh: (roomCodes) => liveState.refresh(roomCodes),
+  };
+}
