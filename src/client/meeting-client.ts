@@ -39,7 +39,10 @@ const clampLevel = (level: number) => (Number.isFinite(level) ? Math.round(Math.
  * server's own contract (`src/contract/`). Every failure is a `MeetingError` with a stable `code`.
  */
 export class MeetingClient {
-  /** `/api/v1/meetings`: create, history, getRoom, participants, join, admit, admitAll, reject, rejectAll, requestMute, requestMuteAll, grantCoHost, revokeCoHost, remove, leave, end, configure. */
+  /**
+   * `/api/v1/meetings`: create, history, getRoom, participants, join, admit, admitAll, reject,
+   * rejectAll, requestMute, requestMuteAll, grantCoHost, revokeCoHost, remove, leave, end, configure.
+   */
   readonly meetings: MeetingsApi;
   private readonly auth: ReturnType<typeof restApi>['auth'];
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;

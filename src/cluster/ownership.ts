@@ -55,7 +55,8 @@ export class RestoringError extends ClaimDeferredError {
  * that writes nothing, e.g. a read of an ended room, expires soon), the room code, '1' when this
  * node is the room's previous owner restoring it. Returns {node, epoch} of the owner after
  * the call. While the restoring flag exists, a room with no record at all may have lost it with
- * the rest of Redis: only its previous owner, which holds the room's live state in memory, takes it. A new claim moves the room from the previous owner's room index to this node's.
+ * the rest of Redis: only its previous owner, which holds the room's live state in memory, takes
+ * it. A new claim moves the room from the previous owner's room index to this node's.
  * The current owner's heartbeat key is derived from its id here (this server does not run on
  * Redis Cluster, where every key would have to be declared).
  */
