@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
 import { contextSettings, type Participant, type RoomContext, type LobbyEntry, type RoomTimings } from './room.types';
 import type { StoredRoom } from './room-repository';
@@ -82,6 +83,32 @@ export function fullLiveChange(c: RoomContext): LiveStateChange | null {
     knockCooldowns: {},
   };
   return liveChange(bare, c);
+}
+
+/**
+ * What to write to a store holding `live` so that it holds `want` instead, or null when it
+ * already does: after a live-state write failed behind PostgreSQL, the next activation puts
+ * right what the stores disagree on (PostgreSQL deciding who is in).
+ */
+export function liveStateDrift(live: LiveRoomState, want: LiveRoomState): LiveStateChange | null {
+  const diff = <V>(have: Record<string, V>, should: Record<string, V>): MapChange<V> | undefined => {
+    const set = Object.fromEntries(Object.entries(should).filter(([key, value]) => !Object.hasOwn(have, key) || !isDeepStrictEqual(have[key], value)));
+    const deleted = Object.keys(have).filter((key) => !Object.hasOwn(should, key));
+    return deleted.length === 0 && Object.keys(set).length === 0 ? undefined : { set, delete: deleted };
+  };
+  const change: LiveStateChange = {};
+  const participants = diff(live.participants, want.participants);
+  const lobby = diff(live.lobby, want.lobby);
+  const connections = diff(live.connections, want.connections);
+  const deadlines = diff(live.deadlines, want.deadlines);
+  const knockCooldowns = diff(live.knockCooldowns, want.knockCooldowns);
+  if (participants) change.participants = participants;
+  if (lobby) change.lobby = lobby;
+  if (connections) change.connections = connections;
+  if (deadlines) change.deadlines = deadlines;
+  if (knockCooldowns) change.knockCooldowns = knockCooldowns;
+  if (live.activeSpeaker !== want.activeSpeaker) change.activeSpeaker = want.activeSpeaker;
+  return Object.keys(change).length > 0 ? change : null;
 }
 
 /** Whether a store holds nothing for a room: never started, ended, expired, or lost with Redis. */

@@ -4,7 +4,7 @@ import type { RoomFence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { restoreRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
 import type { RoomOutbox, RoomOutcome } from './room-outbox';
-import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateOf } from './room-projection';
+import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateDrift, liveStateOf } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import type { RoomTimings } from './room.types';
 
@@ -75,6 +75,14 @@ export function createRoomStore(deps: RoomStoreDeps): RoomStore {
         const change = fullLiveChange(context);
         if (change) await liveState.apply(roomCode, change);
         logger.info({ room_code: roomCode, participants: Object.keys(context.participants).length }, 'restored the live state Redis lost');
+      } else if (stored.status !== 'ended') {
+        // A live-state write that failed after PostgreSQL took its change left the two apart (a
+        // guest who left still listed, say): the room as rebuilt is what goes in.
+        const drift = liveStateDrift(live, liveStateOf(context));
+        if (drift) {
+          await liveState.apply(roomCode, drift);
+          logger.info({ room_code: roomCode }, 'put the live state right where it disagreed with PostgreSQL');
+        }
       }
       return restoreRoomSnapshot(stored.status, context, stored.settings.lock_room);
     },

@@ -438,8 +438,36 @@ describe('room runtime: unloadAll, suspend, close', () => {
     expect(w.runtime.retainedRooms()).toEqual([]);
     await w.store.delete(code);
     await w.runtime.run(code, { type: 'inspect' });
-    expect(await w.store.read(code)).toEqual(emptyLiveState());
+    // Not the stale snapshot (the host's socket, Ann's details) but the room as PostgreSQL has it:
+    // both in, nobody known to be connected, each with a grace deadline from now.
+    const live = await w.store.read(code);
+    expect(Object.entries(live.participants).map(([userId, p]) => [userId, p.status, p.language])).toEqual([
+      [hostId, 'disconnected', null],
+      ['ann', 'disconnected', null],
+    ]);
+    expect(live.connections).toEqual({});
+    expect(Object.keys(live.deadlines).sort()).toEqual([`grace:ann`, `grace:${hostId}`].sort());
     expect(w.runtime.connections()).toEqual([]);
+  });
+
+  it('a live state left behind PostgreSQL by a failed write is put right by the next activation', async () => {
+    const w = await withSeatedHost();
+    await w.runtime.run(code, join('ann', 'fr', true));
+    await w.runtime.run(code, attach('ann', 'a1'));
+    // Ann leaves: PostgreSQL closes her attendance, the live-state write fails.
+    w.failLiveState('apply');
+    await expect(w.runtime.run(code, { type: 'leave', userId: 'ann', reason: 'left' })).rejects.toThrow('Redis apply failed');
+    expect(Object.keys((await w.store.read(code)).participants)).toContain('ann');
+
+    // The next command reloads the room: PostgreSQL says Ann is gone, and so does Redis now.
+    w.clock.now += 1_000;
+    const reply = await w.runtime.run(code, { type: 'viewParticipants', by: hostId });
+    expect(reply.participants.map((p) => p.userId)).toEqual([hostId]);
+    const live = await w.store.read(code);
+    expect(Object.keys(live.participants)).toEqual([hostId]);
+    expect(Object.keys(live.deadlines).filter((name) => name.includes('ann'))).toEqual([]);
+    // The sockets stay recorded, as after a leave that was written (a leave closes no socket).
+    expect(live.connections).toEqual({ [hostId]: ['h1'], ann: ['a1'] });
   });
 
   it('suspend sets every snapshot aside; a live state lost meanwhile is written back as it was', async () => {
