@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -73,6 +74,10 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const orm = await openOrm(config.databaseUrl, { migrate: config.migrateOnStart, logger });
   const redis = config.redisUrl ? createRedisConnection(config.redisUrl, logger, `meeting-rooms:${config.nodeId}`) : undefined;
   const cleanups: Cleanup[] = [];
+  // Share links: PUBLIC_BASE_URL, or this node on the port it listens on (known once it listens;
+  // a worker of WEB_CONCURRENCY never listens itself, and the primary listens on PORT).
+  let httpServer: Server | undefined;
+  const publicBaseUrl = () => config.publicBaseUrl ?? `http://localhost:${(httpServer?.address() as AddressInfo | null)?.port ?? config.port}`;
 
   try {
     const tokens = createTokenService({
@@ -91,7 +96,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     const io = createSocketServer(tokens, accounts, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
     const tunings = createSpeakerTunings(io, socketAdapter !== undefined, logger);
     const metrics = createMetrics({ node: config.nodeId });
-    const webhooks = startWebhooks(config, sql, logger, metrics.registry);
+    const webhooks = startWebhooks(config, publicBaseUrl, sql, logger, metrics.registry);
     cleanups.push(() => webhooks.close());
     const roomDeps = {
       repository: createRoomRepository(orm),
@@ -143,7 +148,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       meetings: createMeetingsService({
         em: orm.em,
         rooms,
-        publicBaseUrl: config.publicBaseUrl,
+        publicBaseUrl,
         defaultMaxParticipants: config.defaultMaxParticipants,
       }),
       limits,
@@ -154,7 +159,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       openApiDocument: buildOpenApiDocument(version, limits),
       webRoot: defaultWebRoot,
     });
-    const httpServer = createServer(httpApp);
+    httpServer = createServer(httpApp);
     io.attach(httpServer);
     cleanups.push(() => realtime.close());
     return assemble({ config, httpServer, io, orm, redis, rooms }, cleanups);
@@ -167,11 +172,17 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
 }
 
 /** The webhook dispatcher and the outbox rooms commit through; nothing runs when WEBHOOK_URL is unset. */
-function startWebhooks(config: AppConfig, sql: Sql, logger: Logger, registry: Registry): { outbox: RoomOutbox; close(): Promise<void> } {
+function startWebhooks(
+  config: AppConfig,
+  publicBaseUrl: () => string,
+  sql: Sql,
+  logger: Logger,
+  registry: Registry,
+): { outbox: RoomOutbox; close(): Promise<void> } {
   if (!config.webhooks) return { outbox: noOutbox, close: async () => undefined };
   const { secret, timeoutMs, maxAttempts, retryBaseMs, retentionDays } = config.webhooks;
   const dispatcher = createWebhookDispatcher({ sql, secret, logger, registry, timeoutMs, maxAttempts, retryBaseMs, retentionMs: retentionDays * 86_400_000 });
-  return { outbox: createWebhookOutbox(config.publicBaseUrl, config.webhooks.endpoints, dispatcher), close: () => dispatcher.close() };
+  return { outbox: createWebhookOutbox(publicBaseUrl, config.webhooks.endpoints, dispatcher), close: () => dispatcher.close() };
 }
 
 /** Runs every cleanup, newest first, whatever the others do. */

@@ -92,7 +92,7 @@ const envSchema = z
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     ACCESS_TOKEN_TTL_S: int(60, 30 * 86_400).default(3600),
     GUEST_TOKEN_TTL_S: int(60, 30 * 86_400).default(43_200),
-    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).default('http://localhost:3000'),
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
     ACTIVE_SPEAKER_THRESHOLD_DB: z.coerce.number().min(-127).max(0).default(-40),
     ACTIVE_SPEAKER_MIN_MS: int(0, 10_000).default(300),
     ROOM_SPEAKER_THRESHOLD_DB_RANGE: range(-127, 0, false).default({ min: -70, max: -10 }),
@@ -172,7 +172,8 @@ export interface Config {
   readonly jwtSecretGenerated: boolean;
   readonly accessTokenTtlS: number;
   readonly guestTokenTtlS: number;
-  readonly publicBaseUrl: string;
+  /** Where share links point; null: `http://localhost:{the port this node listens on}` (app.ts). */
+  readonly publicBaseUrl: string | null;
   readonly activeSpeaker: { readonly thresholdDb: number; readonly minMs: number };
   /** What a room may set as its own speaker_threshold_db and speaker_min_ms. */
   readonly roomSpeakerRanges: { readonly thresholdDb: Range; readonly minMs: Range };
@@ -234,7 +235,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtSecretGenerated: e.JWT_SECRET === undefined,
     accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
     guestTokenTtlS: e.GUEST_TOKEN_TTL_S,
-    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, '') ?? null,
     activeSpeaker: { thresholdDb: e.ACTIVE_SPEAKER_THRESHOLD_DB, minMs: e.ACTIVE_SPEAKER_MIN_MS },
     roomSpeakerRanges: { thresholdDb: e.ROOM_SPEAKER_THRESHOLD_DB_RANGE, minMs: e.ROOM_SPEAKER_MIN_MS_RANGE },
     defaultMaxParticipants: e.DEFAULT_MAX_PARTICIPANTS,

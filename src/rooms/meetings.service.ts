@@ -38,7 +38,8 @@ export interface MeetingsDeps {
   /** The ORM's entity manager: history reads through it (plain SQL, no identity map). */
   em: EntityManager;
   rooms: RoomRouter;
-  publicBaseUrl: string;
+  /** The base of share links, asked each time (unset, it follows the port the node listens on). */
+  publicBaseUrl(): string;
   defaultMaxParticipants: number;
 }
 
@@ -56,7 +57,7 @@ const namedSomeoneAbsent = (error: unknown): never => {
 
 export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
   const { em, rooms } = deps;
-  const view = (room: RoomSummary, principal: Principal) => toRoomView(room, principal.userId, deps.publicBaseUrl);
+  const view = (room: RoomSummary, principal: Principal) => toRoomView(room, principal.userId, deps.publicBaseUrl());
 
   return {
     async create(principal, body) {

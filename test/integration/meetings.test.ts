@@ -34,7 +34,8 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
         started_at: null,
         ended_at: null,
         participant_count: 0,
-        join_url: `http://localhost:3000/join/${created.room_code}`,
+        // PUBLIC_BASE_URL unset: the link follows the port this server listens on (a random one here).
+        join_url: `http://localhost:${new URL(server.url).port}/join/${created.room_code}`,
         lobby_count: 0,
       });
       const code = created.room_code;

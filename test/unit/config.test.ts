@@ -23,7 +23,7 @@ describe('loadConfig', () => {
       jwtSecretGenerated: true,
       accessTokenTtlS: 3600,
       guestTokenTtlS: 43_200,
-      publicBaseUrl: 'http://localhost:3000',
+      publicBaseUrl: null,
       activeSpeaker: { thresholdDb: -40, minMs: 300 },
       roomSpeakerRanges: { thresholdDb: { min: -70, max: -10 }, minMs: { min: 100, max: 3000 } },
       defaultMaxParticipants: 100,
