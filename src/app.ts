@@ -106,6 +106,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       timings: {
         emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
         soloRoomTimeoutMs: config.soloRoomTimeoutS * 1000,
+        unusedRoomTimeoutMs: config.unusedRoomTimeoutS * 1000,
         reconnectGraceMs: config.reconnectGraceS * 1000,
         lobbyRejectCooldownMs: config.lobbyRejectCooldownS * 1000,
       },

@@ -102,6 +102,7 @@ const envSchema = z
     RECONNECT_GRACE_S: int(0, 86_400).default(30),
     EMPTY_ROOM_TIMEOUT_S: int(1, 7 * 86_400).default(300),
     SOLO_ROOM_TIMEOUT_S: int(0, 7 * 86_400).default(0),
+    UNUSED_ROOM_TIMEOUT_S: int(0, 365 * 86_400).default(86_400),
     LOBBY_REJECT_COOLDOWN_S: int(0, 86_400).default(0),
     MIGRATE_ON_START: z.stringbool().optional(),
     WEB_CONCURRENCY: int(1, 64).default(1),
@@ -183,6 +184,8 @@ export interface Config {
   readonly emptyRoomTimeoutS: number;
   /** An active room with one participant for this long ends; 0 turns it off. */
   readonly soloRoomTimeoutS: number;
+  /** A room nobody started ends this long after it was created; 0: never. */
+  readonly unusedRoomTimeoutS: number;
   /** How long a user the host turned away may not knock on that room again; 0 turns it off. */
   readonly lobbyRejectCooldownS: number;
   readonly migrateOnStart: boolean;
@@ -243,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconnectGraceS: e.RECONNECT_GRACE_S,
     emptyRoomTimeoutS: e.EMPTY_ROOM_TIMEOUT_S,
     soloRoomTimeoutS: e.SOLO_ROOM_TIMEOUT_S,
+    unusedRoomTimeoutS: e.UNUSED_ROOM_TIMEOUT_S,
     lobbyRejectCooldownS: e.LOBBY_REJECT_COOLDOWN_S,
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
     webConcurrency: e.WEB_CONCURRENCY,

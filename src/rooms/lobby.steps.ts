@@ -205,6 +205,7 @@ export const endRoom =
       graceDeadlines: {},
       emptyDeadline: null,
       soloDeadline: null,
+      unusedDeadline: null,
     },
     persist: [{ kind: 'roomEnded', at }],
     notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
-import { contextSettings, type Participant, type RoomContext, type LobbyEntry, type RoomTimings } from './room.types';
+import { contextSettings, unusedDeadlineOf, type Participant, type RoomContext, type LobbyEntry, type RoomTimings } from './room.types';
 import type { StoredRoom } from './room-repository';
 
 /**
@@ -12,6 +12,7 @@ import type { StoredRoom } from './room-repository';
 
 const emptyRoomDeadline = 'empty_room';
 const soloRoomDeadline = 'solo_room';
+const unusedRoomDeadline = 'unused_room';
 const gracePrefix = 'grace:';
 
 const toLiveParticipant = (m: Participant): LiveParticipant => ({
@@ -80,6 +81,7 @@ export function fullLiveChange(c: RoomContext): LiveStateChange | null {
     graceDeadlines: {},
     emptyDeadline: null,
     soloDeadline: null,
+    unusedDeadline: null,
     knockCooldowns: {},
   };
   return liveChange(bare, c);
@@ -121,6 +123,7 @@ function namedDeadlines(c: RoomContext): Record<string, number> {
   const named: Record<string, number> = {};
   if (c.emptyDeadline !== null) named[emptyRoomDeadline] = c.emptyDeadline;
   if (c.soloDeadline !== null) named[soloRoomDeadline] = c.soloDeadline;
+  if (c.unusedDeadline !== null) named[unusedRoomDeadline] = c.unusedDeadline;
   for (const [userId, at] of Object.entries(c.graceDeadlines)) named[`${gracePrefix}${userId}`] = at;
   return named;
 }
@@ -189,6 +192,8 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
       stored.status === 'active' && timings.soloRoomTimeoutMs > 0 && Object.keys(participants).length === 1
         ? (live.deadlines[soloRoomDeadline] ?? now + timings.soloRoomTimeoutMs)
         : null,
+    // A pending room's is fixed by its creation: one lost with the live state is the same again.
+    unusedDeadline: stored.status === 'pending' ? (live.deadlines[unusedRoomDeadline] ?? unusedDeadlineOf(stored.createdAt, timings)) : null,
     // Cooldowns already over are not worth keeping.
     knockCooldowns: Object.fromEntries(Object.entries(live.knockCooldowns).filter(([, until]) => until > now)),
     timings,

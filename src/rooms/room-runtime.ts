@@ -168,21 +168,24 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   }
 
   async function create(room: NewRoom, hold: boolean): Promise<boolean> {
-    const created = await store.create(room, hold);
+    const snapshot = createRoomSnapshot({
+      roomId: room.id,
+      roomCode: room.roomCode,
+      name: room.name,
+      hostId: room.hostId,
+      createdAt: room.createdAt,
+      settings: room.settings,
+      timings: deps.timings,
+    });
+    const created = await store.create(room, hold ? snapshot : null);
     if (!hold || !created) return created;
+    // A room nobody starts ends by itself: its deadline runs from now, wherever it goes.
+    scheduler.arm(room.roomCode, nextDeadline(snapshot.context));
     // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
     // the room: its actor starts from the room as created, with no loading.
     if (!actors.has(room.roomCode)) {
       const actor: Actor = {
-        snapshot: createRoomSnapshot({
-          roomId: room.id,
-          roomCode: room.roomCode,
-          name: room.name,
-          hostId: room.hostId,
-          createdAt: room.createdAt,
-          settings: room.settings,
-          timings: deps.timings,
-        }),
+        snapshot,
         tail: Promise.resolve(),
         queued: 0,
         unused: true,

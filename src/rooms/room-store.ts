@@ -14,8 +14,12 @@ import type { RoomTimings } from './room.types';
  * fence. The runtime decides when to load and commit; this decides how.
  */
 export interface RoomStore {
-  /** Writes a new room (fenced with this node's claim when `fenced`); false, with nothing written, when its code is taken. */
-  create(room: NewRoom, fenced: boolean): Promise<boolean>;
+  /**
+   * Writes a new room; false, with nothing written, when its code is taken. `held`: the room as
+   * this node starts holding it (fenced with its claim), whose live state (its unused-room
+   * deadline) goes in too; without it the room's first activation writes that.
+   */
+  create(room: NewRoom, held: RoomSnapshot | null): Promise<boolean>;
   /**
    * The room as the stores hold it; ROOM_NOT_FOUND when PostgreSQL has no such room. `kept`: the
    * room's snapshot this node set aside (room-runtime.ts); when the live state turns out empty
@@ -57,10 +61,16 @@ export interface RoomStoreDeps {
 export function createRoomStore(deps: RoomStoreDeps): RoomStore {
   const { repository, liveState, fence, outbox, logger, now } = deps;
   return {
-    async create(room, fenced) {
+    async create(room, held) {
       const rows = outbox.ofCreated(room);
-      const created = await repository.create(room, fenced ? fence.epochOf(room.roomCode) : undefined, rows);
+      const created = await repository.create(room, held ? fence.epochOf(room.roomCode) : undefined, rows);
       if (created && rows) outbox.committed();
+      const change = created && held ? fullLiveChange(held.context) : null;
+      // The room exists once PostgreSQL has it; a live state that failed here is put right by its next load.
+      if (change)
+        await liveState
+          .apply(room.roomCode, change)
+          .catch((error: unknown) => logger.warn({ err: error, room_code: room.roomCode }, "could not write a new room's live state"));
       return created;
     },
 

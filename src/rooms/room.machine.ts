@@ -102,6 +102,7 @@ const base = setup({
     hasFloor: ({ context }) => context.activeSpeaker !== null,
     emptyDeadlinePassed: ({ context, event }) =>
       context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
+    unusedDeadlinePassed: ({ context, event }) => context.unusedDeadline !== null && event.at >= context.unusedDeadline,
     soloDeadlinePassed: ({ context, event }) =>
       context.soloDeadline !== null && event.at >= context.soloDeadline && Object.keys(context.participants).length === 1,
   },
@@ -162,6 +163,7 @@ const room = base.extend({
       soloDeadline: ({ context, event }) => (context.timings.soloRoomTimeoutMs > 0 ? event.at + context.timings.soloRoomTimeoutMs : null),
     }),
     clearSoloDeadline: base.assign({ soloDeadline: null }),
+    clearUnusedDeadline: base.assign({ unusedDeadline: null }),
   },
 });
 
@@ -243,7 +245,10 @@ export const roomMachine = room.createMachine({
       },
       states: {
         pending: {
+          // A room nobody starts ends by itself (UNUSED_ROOM_TIMEOUT_S after its creation); starting it lets that go.
+          exit: 'clearUnusedDeadline',
           on: {
+            expire: [{ guard: 'unusedDeadlinePassed', target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
             join: [
               refuseBanned,
               // The host starts the room; waiting users come in with them unless the room is locked.

@@ -98,6 +98,8 @@ export interface RoomTimings {
   emptyRoomTimeoutMs: number;
   /** SOLO_ROOM_TIMEOUT_S: an active room with one participant ends after this; 0: never. */
   soloRoomTimeoutMs: number;
+  /** UNUSED_ROOM_TIMEOUT_S: a room nobody started ends this long after its creation; 0: never. */
+  unusedRoomTimeoutMs: number;
   /** RECONNECT_GRACE_S: a member or waiting user with no socket attached leaves after this. */
   reconnectGraceMs: number;
   /** LOBBY_REJECT_COOLDOWN_S: a rejected user may not knock again before this; 0: at once. */
@@ -130,6 +132,8 @@ export interface RoomContext {
   emptyDeadline: number | null;
   /** When an active room with one participant ends by itself (epoch ms), or null. */
   soloDeadline: number | null;
+  /** When a room nobody started ends by itself (epoch ms), or null: set while pending. */
+  unusedDeadline: number | null;
   timings: RoomTimings;
   /** Set only on a refused command's snapshot, which is never adopted. */
   refusal: Refusal | null;
@@ -161,8 +165,13 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   graceDeadlines: {},
   emptyDeadline: null,
   soloDeadline: null,
+  unusedDeadline: unusedDeadlineOf(input.createdAt, input.timings),
   refusal: null,
 });
+
+/** When a room created at `createdAt` ends if nobody starts it, or null (UNUSED_ROOM_TIMEOUT_S=0). */
+export const unusedDeadlineOf = (createdAt: number, timings: RoomTimings): number | null =>
+  timings.unusedRoomTimeoutMs > 0 ? createdAt + timings.unusedRoomTimeoutMs : null;
 
 /** Commands. `at` is the server's clock; `by` is the acting user. */
 export type RoomEvent =

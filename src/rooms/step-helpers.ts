@@ -65,6 +65,7 @@ export const nextDeadline = (c: RoomContext): number | null => {
   const all = Object.values(c.graceDeadlines);
   if (c.emptyDeadline !== null) all.push(c.emptyDeadline);
   if (c.soloDeadline !== null) all.push(c.soloDeadline);
+  if (c.unusedDeadline !== null) all.push(c.unusedDeadline);
   return all.length > 0 ? Math.min(...all) : null;
 };
 

@@ -215,4 +215,24 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
       );
     },
   );
+
+  it('a room nobody started ends by itself (UNUSED_ROOM_TIMEOUT_S) even after the node that created it died', async () => {
+    const [a, b] = await threeNodes({ UNUSED_ROOM_TIMEOUT_S: '3' });
+    const host = await hostUser(b, 'Hana');
+    const { room_code: code } = await createRoom(a, host);
+    // Created on A, which holds it; nobody ever joins. A dies before the deadline.
+    expect(await redis.hget(liveStateKeys(cluster!.prefix, code).deadlines, 'unused_room')).not.toBeNull();
+    a.process.kill('SIGKILL');
+    await a.exited;
+    const db = new Client({ connectionString: testDatabaseUrl });
+    await db.connect();
+    try {
+      await waitFor(async () => (await db.query('select status from rooms where room_code = $1', [code])).rows[0]?.status === 'ended', 20_000, 250);
+      const { rows } = await db.query('select created_at, ended_at from rooms where room_code = $1', [code]);
+      // Not before its deadline: three seconds after its creation.
+      expect(new Date(rows[0].ended_at).getTime() - new Date(rows[0].created_at).getTime()).toBeGreaterThanOrEqual(3_000);
+    } finally {
+      await db.end();
+    }
+  });
 });

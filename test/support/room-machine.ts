@@ -17,10 +17,10 @@ export const graceMs = 30_000;
 
 /** A new pending room hosted by `host`, at t = 1000 ms. */
 /**
- * A room on a simulated clock; `soloMs` is SOLO_ROOM_TIMEOUT_S and `cooldownMs`
- * LOBBY_REJECT_COOLDOWN_S, in ms (0: off, the defaults).
+ * A room on a simulated clock; `soloMs` is SOLO_ROOM_TIMEOUT_S, `cooldownMs`
+ * LOBBY_REJECT_COOLDOWN_S and `unusedMs` UNUSED_ROOM_TIMEOUT_S, in ms (0: off).
  */
-export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldownMs = 0 } = {}) {
+export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldownMs = 0, unusedMs = 0 } = {}) {
   let snapshot: RoomSnapshot = createRoomSnapshot({
     roomId: 'room-id',
     roomCode: 'abcdefghijkl',
@@ -28,7 +28,13 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
     hostId: host,
     createdAt: 0,
     settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
-    timings: { emptyRoomTimeoutMs: timeoutMs, soloRoomTimeoutMs: soloMs, reconnectGraceMs: graceMs, lobbyRejectCooldownMs: cooldownMs },
+    timings: {
+      emptyRoomTimeoutMs: timeoutMs,
+      soloRoomTimeoutMs: soloMs,
+      unusedRoomTimeoutMs: unusedMs,
+      reconnectGraceMs: graceMs,
+      lobbyRejectCooldownMs: cooldownMs,
+    },
   });
   let now = 1_000;
   const self = {

@@ -272,7 +272,7 @@ function seatedRoom(): RoomContext {
 }
 
 describe('room projection: rebuilding a room from the stores, where they disagree', () => {
-  const timings = { emptyRoomTimeoutMs: timeoutMs, soloRoomTimeoutMs: 0, reconnectGraceMs: graceMs, lobbyRejectCooldownMs: 0 };
+  const timings = { emptyRoomTimeoutMs: timeoutMs, soloRoomTimeoutMs: 0, unusedRoomTimeoutMs: 0, reconnectGraceMs: graceMs, lobbyRejectCooldownMs: 0 };
   const settings = { lock_room: false, enable_transcription: false, max_participants: 10 };
   const stored = (overrides: Partial<StoredRoom> = {}): StoredRoom => ({
     id: 'room-id',

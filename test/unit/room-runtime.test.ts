@@ -22,7 +22,13 @@ import { createMemoryRoomRepository, type MemoryRoomRepository } from '../suppor
 const logger = pino({ level: 'silent' });
 const hostId = 'host-1';
 const code = 'abcdefghijkl';
-const defaultTimings: RoomTimings = { emptyRoomTimeoutMs: 300_000, soloRoomTimeoutMs: 0, reconnectGraceMs: 60_000, lobbyRejectCooldownMs: 0 };
+const defaultTimings: RoomTimings = {
+  emptyRoomTimeoutMs: 300_000,
+  soloRoomTimeoutMs: 0,
+  unusedRoomTimeoutMs: 0,
+  reconnectGraceMs: 60_000,
+  lobbyRejectCooldownMs: 0,
+};
 
 const join = (userId: string, language: string | null = null, hardwareReady = false) =>
   ({ type: 'join', userId, displayName: userId, language, hardwareReady }) as const;
@@ -369,6 +375,19 @@ describe('room runtime: create', () => {
     expect(reply.room).toMatchObject({ status: 'active', participantCount: 1, createdAt: 500 });
     expect(w.repository.calls.load).toBe(0);
     expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId]);
+  });
+
+  it('a room created and held here writes its unused-room deadline and arms it; due, the room nobody started ends', async () => {
+    const w = world({ timings: { unusedRoomTimeoutMs: 30 } });
+    const { runtime, routed } = w.newRuntime();
+    expect(await runtime.create(newRoom(), true)).toBe(true);
+    // Counted from the room's creation (500 here), in the live state so that any node can run it.
+    expect((await w.store.read(code)).deadlines).toEqual({ unused_room: 530 });
+    await waitFor(() => routed.length > 0);
+    expect(routed).toEqual([[code, { type: 'expire' }]]);
+    expect((await runtime.run(code, { type: 'expire' })).room.status).toBe('ended');
+    expect(w.repository.peek(code)).toMatchObject({ status: 'ended' });
+    expect(await w.store.read(code)).toEqual(emptyLiveState());
   });
 
   it('a room created without holding it is loaded by its first command', async () => {

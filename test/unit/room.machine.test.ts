@@ -616,3 +616,38 @@ describe('room machine: the state value shows its modes', () => {
     expect(r.ctx.activeSpeaker).toBeNull();
   });
 });
+
+describe('room machine: a room nobody started (UNUSED_ROOM_TIMEOUT_S)', () => {
+  const unusedMs = 86_400_000;
+
+  it('ends by itself at its deadline, counted from its creation, and tells whoever waits', () => {
+    const r = room({}, { unusedMs });
+    expect(r.ctx.unusedDeadline).toBe(0 + unusedMs);
+    accepted(r.join('ann'));
+    expect(r.waiting()).toEqual(['ann']);
+    r.advance(unusedMs - 2_000);
+    // Early: nothing but the graces (Ann has no socket, so her grace ran out long ago).
+    accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('pending');
+    r.advance(1_000);
+    const ended = accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('ended');
+    expect(ended.changes).toEqual([{ kind: 'roomEnded', at: unusedMs }]);
+    expect(r.ctx.unusedDeadline).toBeNull();
+  });
+
+  it('starting the room lets the deadline go', () => {
+    const r = room({}, { unusedMs });
+    accepted(r.join(host));
+    expect(r.status).toBe('active');
+    expect(r.ctx.unusedDeadline).toBeNull();
+    r.advance(unusedMs);
+    accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('active');
+  });
+
+  it('0 turns it off', () => {
+    const r = room();
+    expect(r.ctx.unusedDeadline).toBeNull();
+  });
+});
