@@ -69,6 +69,13 @@ export interface LiveStateStore {
   refresh(roomCodes: readonly string[]): Promise<void>;
   /** Deletes every key of the room (it ended). */
   delete(roomCode: string): Promise<void>;
+  /**
+   * Adds one deadline (`name` → epoch ms) to the room and to the cluster's index of deadlines,
+   * and writes nothing else: a new room's first deadline, without the cost of `apply` (which
+   * checks the fence and refreshes every key). Should the room's node go, whichever node runs
+   * overdue rooms sends it `expire` then.
+   */
+  schedule(roomCode: string, name: string, at: number): Promise<void>;
 }
 
 export const emptyLiveState = (): LiveRoomState => ({ participants: {}, lobby: {}, activeSpeaker: null, deadlines: {}, connections: {}, knockCooldowns: {} });

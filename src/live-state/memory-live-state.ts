@@ -98,6 +98,11 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
       remove(roomCode);
     },
 
+    // One process arms every deadline itself: there is no index besides the room's own deadlines.
+    schedule(roomCode, name, at) {
+      return this.apply(roomCode, { deadlines: { set: { [name]: at }, delete: [] } });
+    },
+
     close() {
       for (const room of rooms.values()) clearTimeout(room.timer);
       rooms.clear();

@@ -82,6 +82,13 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
       await exec(pipeline);
     },
 
+    async schedule(roomCode, name, at) {
+      const { deadlines } = liveStateKeys(prefix, roomCode);
+      const pipeline = redis.pipeline().hset(deadlines, name, String(at)).pexpire(deadlines, ttlMs);
+      // The earlier of this and what is indexed already (LT): a deadline sooner is never pushed back.
+      await exec(pipeline.zadd(deadlineIndexKey(prefix), 'LT', at, roomCode));
+    },
+
     /** The room ended: its live keys go, and its owner record with them (after the fence check). */
     async delete(roomCode) {
       await write(

@@ -118,8 +118,8 @@ export const isEmptyLiveState = (live: LiveRoomState): boolean =>
   live.activeSpeaker === null &&
   [live.participants, live.lobby, live.deadlines, live.connections, live.knockCooldowns].every((map) => Object.keys(map).length === 0);
 
-/** The room's deadlines under their stored names: `empty_room`, `solo_room` and `grace:{user_id}`. */
-function namedDeadlines(c: RoomContext): Record<string, number> {
+/** The room's deadlines under their stored names: `empty_room`, `solo_room`, `unused_room` and `grace:{user_id}`. */
+export function namedDeadlines(c: RoomContext): Record<string, number> {
   const named: Record<string, number> = {};
   if (c.emptyDeadline !== null) named[emptyRoomDeadline] = c.emptyDeadline;
   if (c.soloDeadline !== null) named[soloRoomDeadline] = c.soloDeadline;

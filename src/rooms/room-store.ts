@@ -4,7 +4,7 @@ import type { RoomFence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { restoreRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
 import type { RoomOutbox, RoomOutcome } from './room-outbox';
-import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateDrift, liveStateOf } from './room-projection';
+import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateDrift, liveStateOf, namedDeadlines } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import type { RoomTimings } from './room.types';
 
@@ -16,8 +16,9 @@ import type { RoomTimings } from './room.types';
 export interface RoomStore {
   /**
    * Writes a new room; false, with nothing written, when its code is taken. `held`: the room as
-   * this node starts holding it (fenced with its claim), whose live state (its unused-room
-   * deadline) goes in too; without it the room's first activation writes that.
+   * this node starts holding it (fenced with its claim), whose first deadline (a room nobody
+   * starts ends by itself) goes in the cluster's index, so that it is run even if this node goes;
+   * loaded, the room knows the deadline from its creation time.
    */
   create(room: NewRoom, held: RoomSnapshot | null): Promise<boolean>;
   /**
@@ -65,12 +66,16 @@ export function createRoomStore(deps: RoomStoreDeps): RoomStore {
       const rows = outbox.ofCreated(room);
       const created = await repository.create(room, held ? fence.epochOf(room.roomCode) : undefined, rows);
       if (created && rows) outbox.committed();
-      const change = created && held ? fullLiveChange(held.context) : null;
-      // The room exists once PostgreSQL has it; a live state that failed here is put right by its next load.
-      if (change)
-        await liveState
-          .apply(room.roomCode, change)
-          .catch((error: unknown) => logger.warn({ err: error, room_code: room.roomCode }, "could not write a new room's live state"));
+      // A new room's first deadline (a room nobody starts ends by itself) goes in at once, for
+      // any node to run should this one go. The room exists once PostgreSQL has it: a deadline
+      // that failed here is written by the room's next load.
+      if (created && held) {
+        for (const [name, at] of Object.entries(namedDeadlines(held.context))) {
+          await liveState
+            .schedule(room.roomCode, name, at)
+            .catch((error: unknown) => logger.warn({ err: error, room_code: room.roomCode }, "could not write a new room's deadline"));
+        }
+      }
       return created;
     },
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { liveStateKeys } from '../../src/live-state/redis-keys';
+import { deadlineIndexKey, liveStateKeys } from '../../src/live-state/redis-keys';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { waitFor } from '../support/db';
 import { testDatabaseUrl, testRedisUrl } from '../support/env';
@@ -220,8 +220,10 @@ describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => 
     const [a, b] = await threeNodes({ UNUSED_ROOM_TIMEOUT_S: '3' });
     const host = await hostUser(b, 'Hana');
     const { room_code: code } = await createRoom(a, host);
-    // Created on A, which holds it; nobody ever joins. A dies before the deadline.
-    expect(await redis.hget(liveStateKeys(cluster!.prefix, code).deadlines, 'unused_room')).not.toBeNull();
+    // Created on A, which holds it and writes its deadline, indexed; nobody ever joins. A dies before the deadline.
+    const due = Number(await redis.hget(liveStateKeys(cluster!.prefix, code).deadlines, 'unused_room'));
+    expect(due).toBeGreaterThan(Date.now());
+    expect(Number(await redis.zscore(deadlineIndexKey(cluster!.prefix), code))).toBe(due);
     a.process.kill('SIGKILL');
     await a.exited;
     const db = new Client({ connectionString: testDatabaseUrl });

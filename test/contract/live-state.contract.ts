@@ -194,6 +194,18 @@ export function liveStateContract(name: string, makeStore: (ttlMs: number) => Pr
       await expect(store.delete(room)).resolves.toBeUndefined();
     });
 
+    it('schedule adds one deadline and leaves the rest of the room as it was', async () => {
+      const store = await open();
+      const room = randomRoomCode();
+      await store.schedule(room, 'unused_room', 5_000);
+      expect(await store.read(room)).toEqual({ ...emptyLiveState(), deadlines: { unused_room: 5_000 } });
+      await store.apply(room, { participants: { set: { u1: participant() } }, deadlines: { set: { 'grace:u1': 9_000 } } });
+      await store.schedule(room, 'empty_room', 7_000);
+      const live = await store.read(room);
+      expect(live.deadlines).toEqual({ unused_room: 5_000, 'grace:u1': 9_000, empty_room: 7_000 });
+      expect(Object.keys(live.participants)).toEqual(['u1']);
+    });
+
     it('keeps rooms apart', async () => {
       const store = await open();
       const [a, b] = [randomRoomCode(), randomRoomCode()];

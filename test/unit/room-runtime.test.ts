@@ -62,14 +62,20 @@ const refusal = (promise: Promise<unknown>) => promise.then(() => 'accepted', co
 /** The in-process live state, with a switch that makes its next call of one kind fail (a Redis outage). */
 function faultyLiveState(store: LiveStateStore) {
   const failing = new Set<'read' | 'apply' | 'delete'>();
+  /** What was put in the cluster's index of deadlines (a no-op in the in-process store itself). */
+  const scheduled: [string, string, number][] = [];
   const fail = (kind: 'read' | 'apply' | 'delete') => failing.delete(kind) && Promise.reject(new Error(`Redis ${kind} failed`));
   const liveState: LiveStateStore = {
     read: (roomCode) => fail('read') || store.read(roomCode),
     apply: (roomCode, change) => fail('apply') || store.apply(roomCode, change),
     refresh: (roomCodes) => store.refresh(roomCodes),
     delete: (roomCode) => fail('delete') || store.delete(roomCode),
+    schedule: (roomCode, name, at) => {
+      scheduled.push([roomCode, name, at]);
+      return store.schedule(roomCode, name, at);
+    },
   };
-  return { liveState, failNext: (kind: 'read' | 'apply' | 'delete') => void failing.add(kind) };
+  return { liveState, scheduled, failNext: (kind: 'read' | 'apply' | 'delete') => void failing.add(kind) };
 }
 
 const opened: { close(): Promise<void> | void }[] = [];
@@ -91,7 +97,7 @@ function world(options: Options = {}) {
   const repository: MemoryRoomRepository = createMemoryRoomRepository();
   const store = createMemoryLiveStateStore({ ttlMs: options.liveTtlMs ?? 60_000 });
   opened.push({ close: () => store.close() });
-  const { liveState, failNext } = faultyLiveState(store);
+  const { liveState, failNext, scheduled } = faultyLiveState(store);
   const published: [string, RoomNotice][] = [];
 
   function newRuntime(overrides: Partial<RoomRuntimeDeps> = {}) {
@@ -133,6 +139,7 @@ function world(options: Options = {}) {
     repository,
     store,
     failLiveState: failNext,
+    scheduled,
     published,
     newRuntime,
     /** Both stores as they are now. */
@@ -381,7 +388,8 @@ describe('room runtime: create', () => {
     const w = world({ timings: { unusedRoomTimeoutMs: 30 } });
     const { runtime, routed } = w.newRuntime();
     expect(await runtime.create(newRoom(), true)).toBe(true);
-    // Counted from the room's creation (500 here), in the live state so that any node can run it.
+    // Counted from the room's creation (500 here), in the live state (and so the cluster's index) for any node to run.
+    expect(w.scheduled).toEqual([[code, 'unused_room', 530]]);
     expect((await w.store.read(code)).deadlines).toEqual({ unused_room: 530 });
     await waitFor(() => routed.length > 0);
     expect(routed).toEqual([[code, { type: 'expire' }]]);
