@@ -43,18 +43,23 @@ function diffMap<T, V>(before: Record<string, T>, after: Record<string, T>, proj
 
 /** What to write to the live state after `prev` became `next`, or null when nothing changed. */
 export function liveChange(prev: RoomContext, next: RoomContext): LiveStateChange | null {
-  const change: LiveStateChange = {};
-  const participants = diffMap(prev.participants, next.participants, toLiveParticipant);
-  const lobby = diffMap(prev.lobby, next.lobby, toLiveLobbyEntry);
-  const connections = diffMap(prev.connections, next.connections, (ids) => ids);
-  const deadlines = diffMap(namedDeadlines(prev), namedDeadlines(next), (at) => at);
-  const knockCooldowns = diffMap(prev.knockCooldowns, next.knockCooldowns, (until) => until);
-  if (participants) change.participants = participants;
-  if (lobby) change.lobby = lobby;
-  if (connections) change.connections = connections;
-  if (deadlines) change.deadlines = deadlines;
-  if (knockCooldowns) change.knockCooldowns = knockCooldowns;
-  if (prev.activeSpeaker !== next.activeSpeaker) change.activeSpeaker = next.activeSpeaker;
+  return changeOf(
+    {
+      participants: diffMap(prev.participants, next.participants, toLiveParticipant),
+      lobby: diffMap(prev.lobby, next.lobby, toLiveLobbyEntry),
+      connections: diffMap(prev.connections, next.connections, (ids) => ids),
+      deadlines: diffMap(namedDeadlines(prev), namedDeadlines(next), (at) => at),
+      knockCooldowns: diffMap(prev.knockCooldowns, next.knockCooldowns, (until) => until),
+    },
+    prev.activeSpeaker,
+    next.activeSpeaker,
+  );
+}
+
+/** A change from the parts that changed (undefined: unchanged) and the speaker before and after; null when nothing did. */
+function changeOf(parts: Omit<LiveStateChange, 'activeSpeaker'>, speakerBefore: string | null, speakerAfter: string | null): LiveStateChange | null {
+  const change: LiveStateChange = Object.fromEntries(Object.entries(parts).filter(([, part]) => part !== undefined));
+  if (speakerBefore !== speakerAfter) change.activeSpeaker = speakerAfter;
   return Object.keys(change).length > 0 ? change : null;
 }
 
@@ -98,19 +103,17 @@ export function liveStateDrift(live: LiveRoomState, want: LiveRoomState): LiveSt
     const deleted = Object.keys(have).filter((key) => !Object.hasOwn(should, key));
     return deleted.length === 0 && Object.keys(set).length === 0 ? undefined : { set, delete: deleted };
   };
-  const change: LiveStateChange = {};
-  const participants = diff(live.participants, want.participants);
-  const lobby = diff(live.lobby, want.lobby);
-  const connections = diff(live.connections, want.connections);
-  const deadlines = diff(live.deadlines, want.deadlines);
-  const knockCooldowns = diff(live.knockCooldowns, want.knockCooldowns);
-  if (participants) change.participants = participants;
-  if (lobby) change.lobby = lobby;
-  if (connections) change.connections = connections;
-  if (deadlines) change.deadlines = deadlines;
-  if (knockCooldowns) change.knockCooldowns = knockCooldowns;
-  if (live.activeSpeaker !== want.activeSpeaker) change.activeSpeaker = want.activeSpeaker;
-  return Object.keys(change).length > 0 ? change : null;
+  return changeOf(
+    {
+      participants: diff(live.participants, want.participants),
+      lobby: diff(live.lobby, want.lobby),
+      connections: diff(live.connections, want.connections),
+      deadlines: diff(live.deadlines, want.deadlines),
+      knockCooldowns: diff(live.knockCooldowns, want.knockCooldowns),
+    },
+    live.activeSpeaker,
+    want.activeSpeaker,
+  );
 }
 
 /** Whether a store holds nothing for a room: never started, ended, expired, or lost with Redis. */
