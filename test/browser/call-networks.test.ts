@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
-import { closeBrowsers, launchBrowser, poll, type UserPage } from '../support/browser';
+import { closeBrowsers, closeUserPages, launchBrowser, poll, type UserPage } from '../support/browser';
 import {
   connectionStates,
   expectMediaFrom,
@@ -32,10 +32,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
 });
 afterEach(async () => {
-  const errors = pages.flatMap((user) => user.errors);
-  await Promise.allSettled(pages.map((user) => user.context.close()));
-  pages.length = 0;
-  expect(errors).toEqual([]);
+  expect(await closeUserPages(pages)).toEqual([]);
 });
 afterAll(async () => {
   await closeBrowsers();

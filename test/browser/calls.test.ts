@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { SessionView } from '../../src/contract/schemas';
 import {
   closeBrowsers,
+  closeUserPages,
   launchBrowser,
   makeTempDir,
   poll,
@@ -43,12 +44,7 @@ describe('calls on the meeting page', () => {
     ]);
   });
   afterEach(async () => {
-    const errors = pages.flatMap((user) => user.errors);
-    const log = pages.flatMap((user) => user.log);
-    await Promise.allSettled(pages.map((user) => user.context.close()));
-    pages.length = 0;
-    if (log.length) console.log(`browser log:\n${log.join('\n')}`);
-    expect(errors).toEqual([]);
+    expect(await closeUserPages(pages)).toEqual([]);
   });
   afterAll(async () => {
     await closeBrowsers();

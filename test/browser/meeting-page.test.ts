@@ -1,6 +1,7 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import {
   closeBrowsers,
+  closeUserPages,
   describePage,
   holdMediaRequests,
   launchBrowser,
@@ -52,12 +53,7 @@ describe('the meeting page in Chromium', () => {
   });
   afterEach(async () => {
     // An uncaught exception or unhandled rejection in the page is a bug even if every step passed.
-    const errors = pages.flatMap((user) => user.errors);
-    const log = pages.flatMap((user) => user.log);
-    await Promise.allSettled(pages.map((user) => user.context.close()));
-    pages.length = 0;
-    if (log.length) console.log(`browser log:\n${log.join('\n')}`);
-    expect(errors).toEqual([]);
+    expect(await closeUserPages(pages)).toEqual([]);
   });
   afterAll(async () => {
     await closeBrowsers();

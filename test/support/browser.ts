@@ -259,3 +259,17 @@ export async function poll<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Closes a test's pages (and empties the list), prints what they logged, and returns the errors
+ * they had: uncaught exceptions, unhandled rejections and CSP violations are bugs even if every
+ * step passed, so an afterEach expects none.
+ */
+export async function closeUserPages(pages: UserPage[]): Promise<string[]> {
+  const errors = pages.flatMap((user) => user.errors);
+  const log = pages.flatMap((user) => user.log);
+  await Promise.allSettled(pages.map((user) => user.context.close()));
+  pages.length = 0;
+  if (log.length) console.log(`browser log:\n${log.join('\n')}`);
+  return errors;
+}
