@@ -66,7 +66,7 @@ module.exports = {
       name: 'machine-imports-only-xstate',
       comment: 'The room machine is pure: xstate and the pure step helpers and types of rooms/, nothing with effects.',
       severity: 'error',
-      from: { path: '^src/rooms/room\\.machine\\.ts$' },
+      from: { path: '^src/rooms/room\\.(machine|setup)\\.ts$' },
       to: { dependencyTypes: ['npm'], pathNot: 'node_modules/xstate/' },
     },
   ],
