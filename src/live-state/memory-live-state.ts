@@ -60,7 +60,7 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
     }
   };
 
-  return {
+  const store: LiveStateStore & { close(): void } = {
     async read(roomCode) {
       const room = live(roomCode);
       if (!room) return emptyLiveState();
@@ -99,15 +99,14 @@ export function createMemoryLiveStateStore(options: { ttlMs: number }): LiveStat
     },
 
     // One process arms every deadline itself: there is no index besides the room's own deadlines.
-    schedule(roomCode, name, at) {
-      return this.apply(roomCode, { deadlines: { set: { [name]: at }, delete: [] } });
-    },
+    schedule: (roomCode, name, at) => store.apply(roomCode, { deadlines: { set: { [name]: at }, delete: [] } }),
 
     close() {
       for (const room of rooms.values()) clearTimeout(room.timer);
       rooms.clear();
     },
   };
+  return store;
 }
 
 function newRoom(): MemoryRoom {
