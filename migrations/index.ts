@@ -4,6 +4,7 @@ import { Migration20261124095124 } from './Migration20261124095124';
 import { Migration20261124140000 } from './Migration20261124140000';
 import { Migration20261124150000 } from './Migration20261124150000';
 import { Migration20261203150758 } from './Migration20261203150758';
+import { Migration20261206103000 } from './Migration20261206103000';
 
 /**
  * Every migration, in order. `npm run migration:create` writes a new file here; add its class
@@ -14,4 +15,5 @@ export const migrationsList: { name: string; class: Constructor<Migration> }[] =
   { name: 'Migration20261124140000', class: Migration20261124140000 },
   { name: 'Migration20261124150000', class: Migration20261124150000 },
   { name: 'Migration20261203150758', class: Migration20261203150758 },
+  { name: 'Migration20261206103000', class: Migration20261206103000 },
 ];
