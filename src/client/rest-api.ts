@@ -12,6 +12,8 @@ import type {
   RoomSettingsView,
   RoomView,
   SessionView,
+  UpcomingPage,
+  UpcomingQuery,
   UserView,
 } from '../contract/schemas';
 import { errorFromProblem, MeetingError } from './meeting-error';
@@ -50,6 +52,7 @@ export function restApi(target: RestTarget) {
   const meetings = {
     create: (body: CreateRoomBody) => call<RoomView>('POST', '/meetings', body),
     history: (query: Partial<HistoryQuery> = {}) => call<HistoryPage>('GET', `/meetings/history${queryString(query)}`),
+    upcoming: (query: Partial<UpcomingQuery> = {}) => call<UpcomingPage>('GET', `/meetings/upcoming${queryString(query)}`),
     getRoom: (code: string) => call<RoomView>('GET', room(code)),
     participants: (code: string) => call<ParticipantsResult>('GET', `${room(code)}/participants`),
     join: (code: string, body: JoinBody = {}) => call<JoinResult>('POST', `${room(code)}/join`, body),
@@ -64,7 +67,8 @@ export function restApi(target: RestTarget) {
     remove: (code: string, userId: string) => call<{ status: 'removed' }>('POST', `${room(code)}/remove/${user(userId)}`),
     leave: (code: string) => call<{ status: 'left' }>('POST', `${room(code)}/leave`),
     end: (code: string) => call<RoomView>('POST', `${room(code)}/end`),
-    configure: (code: string, body: ConfigBody) => call<{ settings: RoomSettingsView }>('PATCH', `${room(code)}/config`, body),
+    configure: (code: string, body: ConfigBody) =>
+      call<{ settings: RoomSettingsView; scheduled_start_at: string | null; scheduled_end_at: string | null }>('PATCH', `${room(code)}/config`, body),
   };
   return { auth, meetings };
 }

@@ -96,7 +96,13 @@ export interface ServerToClientEvents {
   /** The host asks this participant to mute (REST `mute`, `mute-all`); muting is the client's and the SFU's. */
   'participant:mute_requested': (payload: { room_code: string; by: string; at: string }) => void;
   'speaker:changed': (payload: { room_code: string; user_id: string | null; at: string }) => void;
-  'room:updated': (payload: { room_code: string; settings: RoomSettingsView; status: 'pending' | 'active' | 'ended' }) => void;
+  'room:updated': (payload: {
+    room_code: string;
+    settings: RoomSettingsView;
+    status: 'pending' | 'active' | 'ended';
+    scheduled_start_at: string | null;
+    scheduled_end_at: string | null;
+  }) => void;
   'room:ended': (payload: { room_code: string; ended_at: string }) => void;
   /** To the user's media socket in the room. */
   'rtc:signal': (payload: RtcSignal) => void;

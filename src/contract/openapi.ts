@@ -22,6 +22,8 @@ import {
   settingsResult,
   statusResult,
   type MeetingLimits,
+  upcomingPage,
+  upcomingQuery,
   userView,
 } from './schemas';
 
@@ -63,6 +65,7 @@ const components = {
   StatusResult: statusResult,
   SettingsResult: settingsResult,
   HistoryPage: historyPage,
+  UpcomingPage: upcomingPage,
 } as const;
 
 type Operations = Record<string, Partial<Record<'get' | 'post' | 'patch' | 'delete', Operation>>>;
@@ -112,12 +115,18 @@ function operations(limits: MeetingLimits): Operations {
     summary: 'Create a room (not for guests)',
     body: createRoomBody,
     success: { status: 201, component: 'Room', description: 'The new room, pending until its host joins' },
-    errors: ['GUESTS_CANNOT_HOST'],
+    errors: ['GUESTS_CANNOT_HOST', 'VALIDATION_FAILED'],
   });
   meeting('get', '/history', {
     summary: 'Ended rooms the caller hosted (role=host), attended (participant) or both (all), newest first',
     query: historyQuery,
     success: { status: 200, component: 'HistoryPage', description: 'One page; pass next_cursor back as cursor for the next' },
+    errors: ['VALIDATION_FAILED'],
+  });
+  meeting('get', '/upcoming', {
+    summary: 'Scheduled meetings, not ended, that the caller hosts or was invited to, soonest first',
+    query: upcomingQuery,
+    success: { status: 200, component: 'UpcomingPage', description: 'One page; pass next_cursor back as cursor for the next' },
     errors: ['VALIDATION_FAILED'],
   });
   meeting('get', '/{room_code}', {
@@ -193,10 +202,10 @@ function operations(limits: MeetingLimits): Operations {
     errors: ['NOT_HOST', ...live],
   });
   meeting('patch', '/{room_code}/config', {
-    summary: 'Change settings (host); turning lock_room off admits the lobby',
+    summary: 'Change settings or the schedule (host); turning lock_room off admits the lobby',
     body: configBody,
-    success: { status: 200, component: 'SettingsResult', description: 'The settings now in force' },
-    errors: ['NOT_HOST', ...live],
+    success: { status: 200, component: 'SettingsResult', description: 'The settings and schedule now in force' },
+    errors: ['NOT_HOST', 'VALIDATION_FAILED', ...live],
   });
   return ops;
 }

@@ -106,10 +106,22 @@ export function meetingBodies(limits: MeetingLimits) {
       .nullable()
       .describe("how long (ms) a level must stay at the threshold in this room; null or absent: the server's ACTIVE_SPEAKER_MIN_MS"),
   });
+  const schedule = {
+    scheduled_start_at: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-24T09:30:00Z' })
+      .nullable()
+      .describe('when the host plans to start; null: not scheduled (clears the end too)'),
+    scheduled_end_at: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2026-12-24T10:30:00Z' })
+      .nullable()
+      .describe('when the host plans to end; needs a start'),
+  };
   return {
-    createRoomBody: z.strictObject({ name: roomName, settings: settings.partial().optional() }),
-    /** PATCH /{room_code}/config: any subset of the settings. */
-    configBody: settings.partial(),
+    createRoomBody: z
+      .strictObject({ name: roomName, settings: settings.partial().optional(), ...schedule })
+      .partial({ scheduled_start_at: true, scheduled_end_at: true }),
+    /** PATCH /{room_code}/config: any subset of the settings and the schedule. */
+    configBody: settings.extend(schedule).partial(),
   };
 }
 export type CreateRoomBody = z.infer<ReturnType<typeof meetingBodies>['createRoomBody']>;
@@ -149,6 +161,8 @@ export const roomView = z.object({
   created_at: timestamp,
   started_at: timestamp.nullable(),
   ended_at: timestamp.nullable(),
+  scheduled_start_at: timestamp.nullable().describe('when the host plans to start the meeting; null: not scheduled'),
+  scheduled_end_at: timestamp.nullable().describe('when the host plans to end it; null: no planned end'),
   participant_count: z.number().int().describe('people in the room now (0 once it ended)'),
   join_url: z.string(),
   lobby_count: z.number().int().optional().describe('people waiting in the lobby; the host only'),
@@ -189,7 +203,7 @@ export const participantResult = z.object({ participant: participantView });
 export const rejectAllResult = z.object({ rejected: z.array(z.uuid()) });
 export const muteRequestResult = z.object({ requested: z.array(z.uuid()) });
 export const statusResult = z.object({ status: z.enum(['rejected', 'removed', 'left']) });
-export const settingsResult = z.object({ settings: roomSettingsView });
+export const settingsResult = z.object({ settings: roomSettingsView, scheduled_start_at: timestamp.nullable(), scheduled_end_at: timestamp.nullable() });
 
 export const historyItemView = z.object({
   room_code: z.string(),
@@ -204,6 +218,21 @@ export const historyItemView = z.object({
 export type HistoryItemView = z.infer<typeof historyItemView>;
 export const historyPage = z.object({ items: z.array(historyItemView), next_cursor: z.string().nullable() });
 export type HistoryPage = z.infer<typeof historyPage>;
+
+export const upcomingQuery = historyQuery.pick({ limit: true, cursor: true });
+export type UpcomingQuery = z.infer<typeof upcomingQuery>;
+
+export const upcomingItemView = z.object({
+  room_code: z.string(),
+  name: z.string(),
+  role: z.enum(['host', 'invitee']).describe('whether the caller hosts the meeting or was invited to it'),
+  status: z.enum(['pending', 'active']).describe('active: it has started and not ended'),
+  scheduled_start_at: timestamp,
+  scheduled_end_at: timestamp.nullable(),
+  join_url: z.string(),
+});
+export const upcomingPage = z.object({ items: z.array(upcomingItemView), next_cursor: z.string().nullable() });
+export type UpcomingPage = z.infer<typeof upcomingPage>;
 
 // ---------------------------------------------------------------------------------------------
 // Socket.IO payloads (client → server, docs/realtime.md "Events"). The event map is contract/events.ts.

@@ -7,6 +7,7 @@ import type { MeetingServer } from './socket-server';
 import type { SpeakerTunings } from './speaker-tunings';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** Rooms record sockets as connection ids (`{node_id}#{socket_id}`); Socket.IO knows socket ids. */
 const socketIds = (connections: readonly string[]) => connections.map((id) => parseConnectionId(id).socketId);
@@ -80,7 +81,13 @@ function deliver(io: MeetingServer, tunings: SpeakerTunings, room_code: string, 
       io.to(room).emit('speaker:changed', { room_code, user_id: notice.userId, at: iso(notice.at) });
       return;
     case 'room:updated':
-      io.to(room).emit('room:updated', { room_code, settings: notice.settings, status: notice.status });
+      io.to(room).emit('room:updated', {
+        room_code,
+        settings: notice.settings,
+        status: notice.status,
+        scheduled_start_at: isoOrNull(notice.schedule.startAt),
+        scheduled_end_at: isoOrNull(notice.schedule.endAt),
+      });
       return;
     case 'speaker:tuned':
       tunings.announce(room_code, notice.tuning);

@@ -23,9 +23,11 @@ import {
   type RoomNotice,
   type RoomSettings,
   type LobbyEntry,
+  type SchedulePatch,
   type SettingsPatch,
   type WaitingReason,
 } from './room.types';
+import { rescheduled, sameSchedule, withSchedule } from './schedule.steps';
 
 /**
  * Pure steps for who is in the room and its lobby, and for the room's life (start, end,
@@ -183,7 +185,7 @@ export const startRoom =
   (c: RoomContext): Step => ({
     context: { startedAt: at },
     persist: [{ kind: 'roomStarted', at }],
-    notices: [{ type: 'room:updated', settings: withLock(c.settings, locked), status: 'active' }],
+    notices: [{ type: 'room:updated', settings: withLock(c.settings, locked), status: 'active', schedule: c.schedule }],
   });
 
 /** The host starts the room; waiting users come in with them unless the room is locked. */
@@ -212,20 +214,31 @@ export const endRoom =
   });
 
 /**
- * Applies a settings change; a speaker key set to null is dropped (the server's value applies
- * again). `locked`: the admission state before it (a change of the lock moves that state too,
- * room.machine.ts); members are told, and PostgreSQL keeps, the settings with the lock.
+ * Applies a settings and schedule change (the machine has checked the schedule, schedule.steps.ts);
+ * a speaker key set to null is dropped (the server's value applies again). `locked`: the
+ * admission state before it (a change of the lock moves that state too, room.machine.ts);
+ * members are told, and PostgreSQL keeps, the settings with the lock.
  */
 export const configure =
-  (patch: SettingsPatch, locked: boolean) =>
+  (patch: SettingsPatch, schedulePatch: SchedulePatch | undefined, locked: boolean) =>
   (c: RoomContext): Step => {
     const before = withLock(c.settings, locked);
     const settings = withPatch(before, patch);
+    const schedule = withSchedule(c.schedule, schedulePatch);
     const changed = (key: keyof RoomSettings) => settings[key] !== before[key];
-    if (!settingKeys.some(changed)) return nothing();
+    const settingsChanged = settingKeys.some(changed);
+    const scheduleChanged = !sameSchedule(schedule, c.schedule);
+    if (!settingsChanged && !scheduleChanged) return nothing();
     const status = c.startedAt === null ? 'pending' : 'active';
-    const notices: RoomNotice[] = [{ type: 'room:updated', settings, status }];
+    const notices: RoomNotice[] = [{ type: 'room:updated', settings, status, schedule }];
     if (changed('speaker_threshold_db') || changed('speaker_min_ms'))
       notices.push({ type: 'speaker:tuned', tuning: speakerTuningOf(settings) ?? { thresholdDb: null, minMs: null } });
-    return { context: { settings: contextSettings(settings) }, persist: [{ kind: 'settingsChanged', settings }], notices };
+    return {
+      context: { ...(settingsChanged ? { settings: contextSettings(settings) } : {}), ...(scheduleChanged ? rescheduled(c, schedule) : {}) },
+      persist: [
+        ...(settingsChanged ? [{ kind: 'settingsChanged' as const, settings }] : []),
+        ...(scheduleChanged ? [{ kind: 'scheduleChanged' as const, schedule }] : []),
+      ],
+      notices,
+    };
   };

@@ -43,6 +43,7 @@ const scope: Parameters<typeof roomMachine.transition>[2] = (() => {
       name: '',
       hostId: '',
       createdAt: 0,
+      schedule: { startAt: null, endAt: null },
       settings: { lock_room: false, enable_transcription: false, max_participants: 2 },
       timings: { emptyRoomTimeoutMs: 0, soloRoomTimeoutMs: 0, unusedRoomTimeoutMs: 0, reconnectGraceMs: 0, lobbyRejectCooldownMs: 0 },
     },

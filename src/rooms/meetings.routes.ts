@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { emptyBody, historyQuery, joinBody, roomCodePattern, type MeetingLimits, meetingBodies } from '../contract/schemas';
+import { emptyBody, historyQuery, joinBody, roomCodePattern, type MeetingLimits, meetingBodies, upcomingQuery } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import { parse } from '../errors/validate';
 import type { MeetingsService } from './meetings.service';
@@ -17,9 +17,12 @@ export function meetingsRoutes(deps: { meetings: MeetingsService; authenticate: 
   router.post('/', async (req, res) => {
     res.status(201).json(await meetings.create(req.user!, parse(createRoomBody, req.body)));
   });
-  // Declared before /:room_code, which would otherwise take "history" for a room code.
+  // Declared before /:room_code, which would otherwise take "history" or "upcoming" for a room code.
   router.get('/history', async (req, res) => {
     res.json(await meetings.history(req.user!, parse(historyQuery, req.query)));
+  });
+  router.get('/upcoming', async (req, res) => {
+    res.json(await meetings.upcoming(req.user!, parse(upcomingQuery, req.query)));
   });
 
   // A code that cannot exist is answered without touching the database.

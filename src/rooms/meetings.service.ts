@@ -1,13 +1,25 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/tokens';
-import type { ConfigBody, CreateRoomBody, HistoryPage, HistoryQuery, JoinBody, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import type {
+  ConfigBody,
+  CreateRoomBody,
+  HistoryPage,
+  HistoryQuery,
+  JoinBody,
+  LobbyEntryView,
+  ParticipantView,
+  RoomView,
+  UpcomingPage,
+  UpcomingQuery,
+} from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import { newRoomSummary, type RoomRouter, type RoomSummary } from './room-router';
-import type { RoomSettings } from './room.types';
+import { scheduleProblem, type RoomSettings, type Schedule, type SchedulePatch, type SettingsPatch } from './room.types';
 import { withPatch } from './step-helpers';
 import { queryHistory } from './room-history';
-import { toParticipantView, toRosterView, toRoomView } from './room-views';
+import { queryUpcoming } from './room-upcoming';
+import { joinUrlOf, toParticipantView, toRosterView, toRoomView } from './room-views';
 
 /**
  * The meetings API behind the routes. Creating a room and reading history touch PostgreSQL
@@ -17,6 +29,7 @@ import { toParticipantView, toRosterView, toRoomView } from './room-views';
 export interface MeetingsService {
   create(principal: Principal, body: CreateRoomBody): Promise<RoomView>;
   history(principal: Principal, query: HistoryQuery): Promise<HistoryPage>;
+  upcoming(principal: Principal, query: UpcomingQuery): Promise<UpcomingPage>;
   details(principal: Principal, roomCode: string): Promise<RoomView>;
   participants(principal: Principal, roomCode: string): Promise<{ participants: ParticipantView[]; lobby?: LobbyEntryView[] }>;
   join(principal: Principal, roomCode: string, body: JoinBody): Promise<{ status: 'joined' | 'waiting'; room: RoomView; participant?: ParticipantView }>;
@@ -31,7 +44,13 @@ export interface MeetingsService {
   remove(principal: Principal, roomCode: string, userId: string): Promise<{ status: 'removed' }>;
   leave(principal: Principal, roomCode: string): Promise<{ status: 'left' }>;
   end(principal: Principal, roomCode: string): Promise<RoomView>;
-  configure(principal: Principal, roomCode: string, body: ConfigBody): Promise<{ settings: RoomSettings }>;
+  configure(principal: Principal, roomCode: string, body: ConfigBody): Promise<ConfigResult>;
+}
+
+export interface ConfigResult {
+  settings: RoomSettings;
+  scheduled_start_at: string | null;
+  scheduled_end_at: string | null;
 }
 
 export interface MeetingsDeps {
@@ -46,6 +65,24 @@ export interface MeetingsDeps {
 /** 9 bytes from the CSPRNG, base64url: 12 characters, 72 bits (docs/api.md "Meetings", codes). */
 const newRoomCode = () => randomBytes(9).toString('base64url');
 const codeAttempts = 5;
+
+const msOrNull = (iso: string | null | undefined): number | null | undefined => (iso === undefined ? undefined : iso === null ? null : Date.parse(iso));
+const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A new room's schedule, checked against the clock now: VALIDATION_FAILED names the field. */
+function newSchedule(body: CreateRoomBody, now: number): Schedule {
+  const schedule = { startAt: msOrNull(body.scheduled_start_at) ?? null, endAt: msOrNull(body.scheduled_end_at) ?? null };
+  const problem = scheduleProblem(schedule, now, true);
+  if (problem) throw new AppError('VALIDATION_FAILED', `${problem.path} ${problem.message}`, [problem]);
+  return schedule;
+}
+
+/** PATCH config's body as the room takes it: the settings, and the schedule keys given. */
+function splitConfig(body: ConfigBody): { settings: SettingsPatch; schedule?: SchedulePatch } {
+  const { scheduled_start_at, scheduled_end_at, ...settings } = body;
+  if (scheduled_start_at === undefined && scheduled_end_at === undefined) return { settings };
+  return { settings, schedule: { startAt: msOrNull(scheduled_start_at), endAt: msOrNull(scheduled_end_at) } };
+}
 
 /**
  * docs/api.md "Meetings": NOT_A_PARTICIPANT is 403 for a caller who is not in the room, but 409 when
@@ -63,9 +100,10 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     async create(principal, body) {
       if (principal.isGuest) throw new AppError('GUESTS_CANNOT_HOST');
       const settings = withPatch({ lock_room: false, enable_transcription: false, max_participants: deps.defaultMaxParticipants }, body.settings ?? {});
+      const schedule = newSchedule(body, Date.now());
       // A collision of 72 random bits is all but impossible; the unique index decides anyway.
       for (let attempt = 1; attempt <= codeAttempts; attempt++) {
-        const room = { id: randomUUID(), roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, createdAt: Date.now() };
+        const room = { id: randomUUID(), roomCode: newRoomCode(), hostId: principal.userId, name: body.name, settings, schedule, createdAt: Date.now() };
         if (!(await rooms.create(room))) continue;
         return view(newRoomSummary(room), principal);
       }
@@ -73,6 +111,7 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     history: (principal, query) => queryHistory(em, principal.userId, query),
+    upcoming: (principal, query) => queryUpcoming(em, principal.userId, query, (roomCode) => joinUrlOf(deps.publicBaseUrl(), roomCode)),
 
     async details(principal, roomCode) {
       return view((await rooms.dispatch(roomCode, { type: 'inspect' })).room, principal);
@@ -143,7 +182,8 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async configure(principal, roomCode, body) {
-      return { settings: (await rooms.dispatch(roomCode, { type: 'configure', by: principal.userId, settings: body })).room.settings };
+      const { room } = await rooms.dispatch(roomCode, { type: 'configure', by: principal.userId, ...splitConfig(body) });
+      return { settings: room.settings, scheduled_start_at: isoOrNull(room.schedule.startAt), scheduled_end_at: isoOrNull(room.schedule.endAt) };
     },
   };
 }

@@ -12,7 +12,8 @@ import { epochMs } from './room-repository';
 
 const cursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
 
-function decodeCursor(cursor: string): [string, string] {
+/** A page cursor's (time, id); VALIDATION_FAILED for one this server did not issue. Shared with the upcoming list. */
+export function decodeCursor(cursor: string): [string, string] {
   try {
     return cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
@@ -20,7 +21,7 @@ function decodeCursor(cursor: string): [string, string] {
   }
 }
 
-const encodeCursor = (endedAt: number, id: string) => Buffer.from(JSON.stringify([new Date(endedAt).toISOString(), id])).toString('base64url');
+export const encodeCursor = (at: number, id: string) => Buffer.from(JSON.stringify([new Date(at).toISOString(), id])).toString('base64url');
 const iso = (value: Date | string) => new Date(epochMs(value)).toISOString();
 
 interface HistoryRow {

@@ -181,6 +181,7 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
     createdAt: stored.createdAt,
     startedAt: stored.startedAt,
     endedAt: stored.endedAt,
+    schedule: stored.schedule,
     settings: contextSettings(stored.settings),
     participants,
     lobby,
@@ -195,8 +196,8 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
       stored.status === 'active' && timings.soloRoomTimeoutMs > 0 && Object.keys(participants).length === 1
         ? (live.deadlines[soloRoomDeadline] ?? now + timings.soloRoomTimeoutMs)
         : null,
-    // A pending room's is fixed by its creation: one lost with the live state is the same again.
-    unusedDeadline: stored.status === 'pending' ? (live.deadlines[unusedRoomDeadline] ?? unusedDeadlineOf(stored.createdAt, timings)) : null,
+    // A pending room's follows from its creation and schedule, as PostgreSQL has them.
+    unusedDeadline: stored.status === 'pending' ? unusedDeadlineOf(stored, timings) : null,
     // Cooldowns already over are not worth keeping.
     knockCooldowns: Object.fromEntries(Object.entries(live.knockCooldowns).filter(([, until]) => until > now)),
     timings,

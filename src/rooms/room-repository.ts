@@ -3,7 +3,7 @@ import { accountGone } from '../auth/accounts';
 import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
-import type { DurableChange, Role, RoomSettings } from './room.types';
+import type { DurableChange, Role, RoomSettings, Schedule } from './room.types';
 import { settingsInOrder } from './step-helpers';
 import type { RoomStatus } from './machine-runner';
 
@@ -29,6 +29,7 @@ export interface StoredRoom {
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
+  schedule: Schedule;
   settings: RoomSettings;
   /** Open attendances (left_at is null), oldest first. */
   attendance: { userId: string; displayName: string; role: Role; joinedAt: number }[];
@@ -43,6 +44,7 @@ export interface NewRoom {
   hostId: string;
   name: string;
   settings: RoomSettings;
+  schedule: Schedule;
   createdAt: number;
 }
 
@@ -75,6 +77,8 @@ interface RoomRow {
   created_at: Date | string;
   started_at: Date | string | null;
   ended_at: Date | string | null;
+  scheduled_start_at: Date | string | null;
+  scheduled_end_at: Date | string | null;
   settings: RoomSettings;
   owner_epoch: string;
 }
@@ -90,15 +94,18 @@ interface AttendanceRow {
 /** The ORM's pg driver returns timestamptz as text (`2026-11-24 10:30:21.149+00`); V8 parses it exactly. */
 export const epochMs = (value: Date | string) => new Date(value).getTime();
 const epochMsOrNull = (value: Date | string | null) => (value === null ? null : epochMs(value));
+const dateOrNull = (ms: number | null) => (ms === null ? null : new Date(ms));
 
 const insertRoom: NamedStatement = {
   name: 'rooms.insert',
-  text: `insert into rooms (id, room_code, host_id, name, status, created_at, settings, owner_epoch) values ($1, $2, $3, $4, 'pending', $5, $6, $7)
+  text: `insert into rooms (id, room_code, host_id, name, status, created_at, settings, owner_epoch, scheduled_start_at, scheduled_end_at)
+         values ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)
          on conflict (room_code) do nothing`,
 };
 
 // Each takes the room code.
-const selectRoom = 'select id, room_code, host_id, name, status, created_at, started_at, ended_at, settings, owner_epoch from rooms where room_code = ?';
+const selectRoom = `select id, room_code, host_id, name, status, created_at, started_at, ended_at, scheduled_start_at, scheduled_end_at, settings, owner_epoch
+   from rooms where room_code = ?`;
 // An ended room has no open attendance, and nobody can join it: bans no longer matter.
 const selectAttendance = `select p.user_id, u.display_name, p.role, p.joined_at, p.left_at
    from rooms r join participants p on p.room_id = r.id join users u on u.id = p.user_id
@@ -113,7 +120,18 @@ export function createRoomRepository(orm: Orm): RoomRepository {
   const rowsOf = (outbox: OutboxRows | null | undefined, condition: WriteCondition): SqlStatement[] => (outbox ? outbox(condition) : []);
   return {
     async create(room, epoch, outbox) {
-      const params = [room.id, room.roomCode, room.hostId, room.name, new Date(room.createdAt), JSON.stringify(room.settings), epoch ?? 0];
+      const { startAt, endAt } = room.schedule;
+      const params = [
+        room.id,
+        room.roomCode,
+        room.hostId,
+        room.name,
+        new Date(room.createdAt),
+        JSON.stringify(room.settings),
+        epoch ?? 0,
+        dateOrNull(startAt),
+        dateOrNull(endAt),
+      ];
       try {
         const rows = rowsOf(outbox, { sql: ' and exists (select 1 from rooms r where r.id = ?)', params: [room.id] });
         if (rows.length === 0) return (await sql.query(insertRoom, params)).rowCount === 1;
@@ -149,6 +167,7 @@ export function createRoomRepository(orm: Orm): RoomRepository {
         createdAt: epochMs(room.created_at),
         startedAt: epochMsOrNull(room.started_at),
         endedAt: epochMsOrNull(room.ended_at),
+        schedule: { startAt: epochMsOrNull(room.scheduled_start_at), endAt: epochMsOrNull(room.scheduled_end_at) },
         // jsonb keeps its own key order; answer in the contract's.
         settings: settingsInOrder(room.settings),
         attendance: rows
@@ -198,6 +217,13 @@ function toSql(roomId: string, change: DurableChange, guard: EpochGuard): SqlSta
       ];
     case 'settingsChanged':
       return [[`update rooms set settings = ?::jsonb where id = ?${guard.sql}`, [JSON.stringify(change.settings), roomId, ...guard.params]]];
+    case 'scheduleChanged':
+      return [
+        [
+          `update rooms set scheduled_start_at = ?, scheduled_end_at = ? where id = ?${guard.sql}`,
+          [dateOrNull(change.schedule.startAt), dateOrNull(change.schedule.endAt), roomId, ...guard.params],
+        ],
+      ];
     case 'attendanceOpened':
       // The partial unique index makes a repeated insert of an open attendance a no-op.
       return [

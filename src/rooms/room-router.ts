@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { isOutage } from '../errors/to-app-error';
 import { lobbyInOrder, seesParticipants, socketsOf } from './step-helpers';
-import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
+import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry, Schedule } from './room.types';
 import type { NewRoom } from './room-repository';
 import { settingsOf, statusOf, type RoomSnapshot, type RoomStatus } from './machine-runner';
 
@@ -31,6 +31,7 @@ export interface RoomSummary {
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
+  schedule: Schedule;
   participantCount: number;
   lobbyCount: number;
 }
@@ -116,6 +117,7 @@ export const newRoomSummary = (room: NewRoom): RoomSummary => ({
   createdAt: room.createdAt,
   startedAt: null,
   endedAt: null,
+  schedule: room.schedule,
   participantCount: 0,
   lobbyCount: 0,
 });
@@ -132,6 +134,7 @@ export function summarize(snapshot: RoomSnapshot): RoomSummary {
     createdAt: c.createdAt,
     startedAt: c.startedAt,
     endedAt: c.endedAt,
+    schedule: c.schedule,
     participantCount: Object.keys(c.participants).length,
     lobbyCount: Object.keys(c.lobby).length,
   };

@@ -174,6 +174,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
       name: room.name,
       hostId: room.hostId,
       createdAt: room.createdAt,
+      schedule: room.schedule,
       settings: room.settings,
       timings: deps.timings,
     });

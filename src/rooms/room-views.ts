@@ -7,6 +7,9 @@ import type { RoomSummary } from './room-router';
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
+/** A room's share link: its page on this server (docs/api.md "Meetings"). */
+export const joinUrlOf = (publicBaseUrl: string, roomCode: string): string => `${publicBaseUrl}/join/${roomCode}`;
+
 /** `Room`; the host also sees `lobby_count`. */
 export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: string): RoomView {
   return {
@@ -18,8 +21,10 @@ export function toRoomView(room: RoomSummary, viewerId: string, publicBaseUrl: s
     created_at: iso(room.createdAt),
     started_at: isoOrNull(room.startedAt),
     ended_at: isoOrNull(room.endedAt),
+    scheduled_start_at: isoOrNull(room.schedule.startAt),
+    scheduled_end_at: isoOrNull(room.schedule.endAt),
     participant_count: room.participantCount,
-    join_url: `${publicBaseUrl}/join/${room.roomCode}`,
+    join_url: joinUrlOf(publicBaseUrl, room.roomCode),
     ...(viewerId === room.hostId ? { lobby_count: room.lobbyCount } : {}),
   };
 }

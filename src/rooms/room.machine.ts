@@ -36,6 +36,7 @@ const notLive = refuse('ROOM_NOT_FOUND', 'The room has ended');
 const refuseBanned = { guard: 'isBanned' as const, actions: refuse('REMOVED_FROM_ROOM', 'You were removed from this room') };
 const idempotent = <G extends 'isPresent' | 'isWaiting'>(guard: G) => ({ guard, actions: [] });
 const notWaiting = refuse('NOT_IN_LOBBY', 'This user is not waiting in the lobby');
+const refuseBadSchedule = { guard: 'badSchedule' as const, actions: 'refuseSchedule' as const };
 const roomFull = refuse('ROOM_FULL', 'The room has reached its participant limit');
 
 export const roomMachine = room.createMachine({
@@ -102,7 +103,7 @@ export const roomMachine = room.createMachine({
           { actions: 'relaySignal' },
         ],
         end: [refuseUnlessHost, { target: '.ended', actions: 'endRoom' }],
-        configure: [refuseUnlessHost, { actions: 'reconfigure' }],
+        configure: [refuseUnlessHost, refuseBadSchedule, { actions: 'reconfigure' }],
       },
       states: {
         pending: {
@@ -175,6 +176,7 @@ export const roomMachine = room.createMachine({
             admitAll: [refuseUnlessModerator, { actions: 'admitLobby' }],
             configure: [
               refuseUnlessHost,
+              refuseBadSchedule,
               // Unlocking lets everyone waiting in, as far as seats allow.
               { guard: and(['roomLocked', 'unlocks']), actions: ['reconfigure', 'admitLobby'] },
               { actions: 'reconfigure' },

@@ -20,6 +20,7 @@ import { connect, disconnect, expireGrace, setHardware, setMedia } from './prese
 import { mediaSocketOf, relaySignal } from './rtc.steps';
 import { freeSeats, seesParticipants, type Step } from './step-helpers';
 import { moderates, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
+import { scheduleRefusal } from './schedule.steps';
 import { startSpeaking, stopSpeaking } from './speaker.steps';
 
 /**
@@ -39,6 +40,13 @@ const base = setup({
     /** Marks the command refused; the runtime drops the snapshot and answers with the refusal. */
     refuse: assign((_args, refusal: Refusal) => ({ refusal })),
     /** A rejected user knocking again within LOBBY_REJECT_COOLDOWN_S: the refusal says how long to wait. */
+    /** A schedule the host may not set (schedule.steps.ts): the refusal says which field and why. */
+    refuseSchedule: assign(({ context, event }) => ({
+      refusal: {
+        code: 'VALIDATION_FAILED' as const,
+        detail: (event.type === 'configure' && scheduleRefusal(context, event.schedule, event.at)) || 'bad schedule',
+      },
+    })),
     refuseKnock: assign(({ context, event }) => {
       const waitS = Math.ceil(((context.knockCooldowns[targetOf(event) ?? ''] ?? event.at) - event.at) / 1000);
       return { refusal: { code: 'LOBBY_COOLDOWN' as const, detail: `You were turned away; you may ask to join again in ${waitS} s` } };
@@ -60,6 +68,7 @@ const base = setup({
     lobbyNotEmpty: ({ context }) => Object.keys(context.lobby).length > 0,
     roomLocked: stateIn({ admission: 'locked' }),
     roomEnded: stateIn({ lifecycle: 'ended' }),
+    badSchedule: ({ context, event }) => event.type === 'configure' && scheduleRefusal(context, event.schedule, event.at) !== null,
     locks: ({ event }) => event.type === 'configure' && event.settings.lock_room === true,
     unlocks: ({ event }) => event.type === 'configure' && event.settings.lock_room === false,
     mayViewParticipants: ({ context, event }) => 'by' in event && seesParticipants(context, event.by),
@@ -124,7 +133,7 @@ export const room = base.extend({
     relaySignal: fromStep('signal', (c, e) => relaySignal(e.userId, e.to, e.signal)(c)),
     expireGraces: fromStep('expire', (c, e) => expireGrace(e.at)(c)),
     endRoom: fromStep(['end', 'expire'], (c, e) => endRoom(e.at)(c)),
-    reconfigure: fromStep('configure', (c, e, { locked }) => configure(e.settings, locked)(c)),
+    reconfigure: fromStep('configure', (c, e, { locked }) => configure(e.settings, e.schedule, locked)(c)),
     startSpeaking: fromStep('speakingStarted', (c, e) => startSpeaking(e.userId, e.level, e.at)(c)),
     stopSpeaking: fromStep('speakingStopped', (c, e) => stopSpeaking(e.userId, e.at)(c)),
     armEmptyDeadline: base.assign({ emptyDeadline: ({ context, event }) => event.at + context.timings.emptyRoomTimeoutMs }),

@@ -32,6 +32,40 @@ export interface SpeakerTuning {
   minMs: number | null;
 }
 
+/**
+ * When the host plans the meeting (docs/api.md "Scheduled meetings"), epoch ms; both null: not
+ * scheduled. An end needs a start. A plan, not a rule: the room starts when the host joins.
+ */
+export interface Schedule {
+  startAt: number | null;
+  endAt: number | null;
+}
+
+/** A schedule change (PATCH config): an absent key keeps its value; a null start clears the schedule. */
+export interface SchedulePatch {
+  startAt?: number | null;
+  endAt?: number | null;
+}
+
+/** How far ahead a meeting may be scheduled: a year and a day. */
+export const scheduleHorizonMs = 366 * 86_400_000;
+
+/**
+ * What is wrong with a schedule set at `now`, or null: a start in the future within the horizon,
+ * an end after the start. `changedStart`: whether the start is being set now (one set earlier may
+ * have passed: a meeting that has started keeps it).
+ */
+export function scheduleProblem(schedule: Schedule, now: number, changedStart: boolean): { path: string; message: string } | null {
+  const { startAt, endAt } = schedule;
+  if (startAt === null) return endAt === null ? null : { path: 'scheduled_end_at', message: 'needs a scheduled_start_at' };
+  if (changedStart && startAt <= now) return { path: 'scheduled_start_at', message: 'must be in the future' };
+  if (startAt > now + scheduleHorizonMs) return { path: 'scheduled_start_at', message: 'must be at most 366 days ahead' };
+  if (endAt !== null && endAt <= startAt) return { path: 'scheduled_end_at', message: 'must be after scheduled_start_at' };
+  if (endAt !== null && endAt <= now) return { path: 'scheduled_end_at', message: 'must be in the future' };
+  if (endAt !== null && endAt > startAt + scheduleHorizonMs) return { path: 'scheduled_end_at', message: 'must be at most 366 days after the start' };
+  return null;
+}
+
 /** The role an attendance starts with (PostgreSQL `participants.role`). */
 export type Role = 'host' | 'guest';
 /** A participant's role now: a guest the host made a co-host moderates with them while in the room. */
@@ -98,7 +132,7 @@ export interface RoomTimings {
   emptyRoomTimeoutMs: number;
   /** SOLO_ROOM_TIMEOUT_S: an active room with one participant ends after this; 0: never. */
   soloRoomTimeoutMs: number;
-  /** UNUSED_ROOM_TIMEOUT_S: a room nobody started ends this long after its creation; 0: never. */
+  /** UNUSED_ROOM_TIMEOUT_S: a room nobody started ends this long after its scheduled start, or its creation; 0: never. */
   unusedRoomTimeoutMs: number;
   /** RECONNECT_GRACE_S: a member or waiting user with no socket attached leaves after this. */
   reconnectGraceMs: number;
@@ -114,6 +148,7 @@ export interface RoomContext {
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
+  schedule: Schedule;
   settings: ContextSettings;
   participants: Record<string, Participant>;
   lobby: Record<string, LobbyEntry>;
@@ -139,7 +174,7 @@ export interface RoomContext {
   refusal: Refusal | null;
 }
 
-export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'timings'> & { settings: RoomSettings };
+export type RoomInput = Pick<RoomContext, 'roomId' | 'roomCode' | 'name' | 'hostId' | 'createdAt' | 'schedule' | 'timings'> & { settings: RoomSettings };
 
 /**
  * A new room's context: pending, nobody in it. The input's fields are copied one by one: V8 takes
@@ -151,6 +186,7 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   name: input.name,
   hostId: input.hostId,
   createdAt: input.createdAt,
+  schedule: input.schedule,
   settings: contextSettings(input.settings),
   timings: input.timings,
   knockCooldowns: {},
@@ -165,13 +201,13 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   graceDeadlines: {},
   emptyDeadline: null,
   soloDeadline: null,
-  unusedDeadline: unusedDeadlineOf(input.createdAt, input.timings),
+  unusedDeadline: unusedDeadlineOf(input, input.timings),
   refusal: null,
 });
 
-/** When a room created at `createdAt` ends if nobody starts it, or null (UNUSED_ROOM_TIMEOUT_S=0). */
-export const unusedDeadlineOf = (createdAt: number, timings: RoomTimings): number | null =>
-  timings.unusedRoomTimeoutMs > 0 ? createdAt + timings.unusedRoomTimeoutMs : null;
+/** When a room ends if nobody starts it, counted from its scheduled start or else its creation; null with UNUSED_ROOM_TIMEOUT_S=0. */
+export const unusedDeadlineOf = (room: { createdAt: number; schedule: Schedule }, timings: RoomTimings): number | null =>
+  timings.unusedRoomTimeoutMs > 0 ? (room.schedule.startAt ?? room.createdAt) + timings.unusedRoomTimeoutMs : null;
 
 /** Commands. `at` is the server's clock; `by` is the acting user. */
 export type RoomEvent =
@@ -199,7 +235,7 @@ export type RoomEvent =
   | { type: 'speakingStarted'; at: number; userId: string; level: number }
   | { type: 'speakingStopped'; at: number; userId: string }
   | { type: 'end'; at: number; by: string }
-  | { type: 'configure'; at: number; by: string; settings: SettingsPatch }
+  | { type: 'configure'; at: number; by: string; settings: SettingsPatch; schedule?: SchedulePatch }
   | { type: 'viewParticipants'; at: number; by: string }
   /** A participant's socket (`connectionId`) sends another participant (`to`) a WebRTC description or candidate. */
   | { type: 'signal'; at: number; userId: string; connectionId: string; to: string; signal: RtcSignalBody }
@@ -211,6 +247,7 @@ export type DurableChange =
   | { kind: 'roomStarted'; at: number }
   | { kind: 'roomEnded'; at: number }
   | { kind: 'settingsChanged'; settings: RoomSettings }
+  | { kind: 'scheduleChanged'; schedule: Schedule }
   | { kind: 'attendanceOpened'; userId: string; role: Role; at: number }
   | { kind: 'attendanceClosed'; userId: string; reason: LeaveReason; at: number };
 
@@ -236,7 +273,7 @@ export type RoomNotice =
   | { type: 'participant:removed'; userId: string }
   | { type: 'participant:mute_requested'; userIds: string[]; by: string; at: number }
   | { type: 'speaker:changed'; userId: string | null; at: number }
-  | { type: 'room:updated'; settings: RoomSettings; status: 'pending' | 'active' }
+  | { type: 'room:updated'; settings: RoomSettings; status: 'pending' | 'active'; schedule: Schedule }
   /** The room's speaker tuning changed: every node's detectors for the room's sockets take it. */
   | { type: 'speaker:tuned'; tuning: SpeakerTuning }
   /** `userIds`: everyone in the room or its lobby, told on their own channels too. */

@@ -62,7 +62,8 @@ export function webhookEventsOf(outcome: RoomOutcome, publicBaseUrl: string): We
   for (const notice of notices) {
     switch (notice.type) {
       case 'room:updated':
-        events.push(event(changes.some((change) => change.kind === 'settingsChanged') ? 'room.settings_updated' : 'room.started', code, at, roomView()));
+        // A room starts with a `room:updated` too; any other is a change of its settings or schedule.
+        events.push(event(changes.some((change) => change.kind === 'roomStarted') ? 'room.started' : 'room.settings_updated', code, at, roomView()));
         break;
       case 'room:ended':
         // Everyone still in the room leaves with it: an attendance report needs every departure.

@@ -18,6 +18,7 @@ export interface RouterHandle {
 }
 
 const settings = { lock_room: false, enable_transcription: false, max_participants: 3 };
+const unscheduled = { startAt: null, endAt: null };
 const randomRoomCode = () => randomBytes(9).toString('base64url');
 const join = (userId: string) => ({ type: 'join' as const, userId, displayName: userId.slice(0, 8), language: null, hardwareReady: false });
 
@@ -52,6 +53,7 @@ export function roomRouterContract(name: string, db: () => Client, open: (option
         hostId,
         name: 'Contract',
         settings: { ...settings, ...overrides },
+        schedule: unscheduled,
         createdAt: Date.now(),
       });
       expect(created).toBe(true);
@@ -62,7 +64,7 @@ export function roomRouterContract(name: string, db: () => Client, open: (option
 
     it('creates a room once: the same code again is taken', async () => {
       const { roomCode, hostId } = await newRoom();
-      const again = await via(1).create({ id: randomUUID(), roomCode, hostId, name: 'Twin', settings, createdAt: Date.now() });
+      const again = await via(1).create({ id: randomUUID(), roomCode, hostId, name: 'Twin', settings, schedule: unscheduled, createdAt: Date.now() });
       expect(again).toBe(false);
       const reply = await via(1).dispatch(roomCode, { type: 'inspect' });
       expect(reply.room).toMatchObject({ roomCode, name: 'Contract', status: 'pending', participantCount: 0 });

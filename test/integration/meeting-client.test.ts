@@ -441,6 +441,19 @@ describe('MeetingClient against an in-process server', () => {
       const badLimit = await expectError(host.meetings.history({ limit: 0 }), 'VALIDATION_FAILED', 400);
       expect(badLimit.errors!.map((e) => e.path)).toEqual(['limit']);
     });
+
+    it('scheduled meetings: create with a schedule, move it, and read the upcoming list', async () => {
+      const host = await hostClient(server);
+      const start = new Date(Date.now() + 3_600_000).toISOString();
+      const room = await host.meetings.create({ name: 'Planned', scheduled_start_at: start });
+      expect(room).toMatchObject({ status: 'pending', scheduled_start_at: start, scheduled_end_at: null });
+      const end = new Date(Date.now() + 7_200_000).toISOString();
+      expect(await host.meetings.configure(room.room_code, { scheduled_end_at: end })).toMatchObject({ scheduled_start_at: start, scheduled_end_at: end });
+      const upcoming = await host.meetings.upcoming({ limit: 10 });
+      expect(upcoming.items).toEqual([expect.objectContaining({ room_code: room.room_code, role: 'host', scheduled_end_at: end })]);
+      const bad = await expectError(host.meetings.create({ name: 'Past', scheduled_start_at: '2020-01-01T00:00:00Z' }), 'VALIDATION_FAILED', 400);
+      expect(bad.errors!.map((e) => e.path)).toEqual(['scheduled_start_at']);
+    });
   });
 
   describe('realtime: what the SDK itself does (errors, states, re-attach)', () => {

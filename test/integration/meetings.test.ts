@@ -33,6 +33,8 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
         created_at: expect.any(String),
         started_at: null,
         ended_at: null,
+        scheduled_start_at: null,
+        scheduled_end_at: null,
         participant_count: 0,
         // PUBLIC_BASE_URL unset: the link follows the port this server listens on (a random one here).
         join_url: `http://localhost:${new URL(server.url).port}/join/${created.room_code}`,
@@ -80,6 +82,8 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
       // Locked: newcomers wait; the host sees them and decides.
       expect((await api(host, 'PATCH', `/${code}/config`, { lock_room: true })).body).toEqual({
         settings: { lock_room: true, enable_transcription: false, max_participants: 10 },
+        scheduled_start_at: null,
+        scheduled_end_at: null,
       });
       expect((await api(bob, 'POST', `/${code}/join`)).body.status).toBe('waiting');
       expect((await api(cat, 'POST', `/${code}/join`)).body.status).toBe('waiting');

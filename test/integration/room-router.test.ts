@@ -121,6 +121,7 @@ describe('live-state TTL refresh', () => {
         hostId,
         name: 'Refreshed',
         settings: { lock_room: false, enable_transcription: false, max_participants: 3 },
+        schedule: { startAt: null, endAt: null },
         createdAt: Date.now(),
       });
       await router.dispatch(roomCode, { type: 'join', userId: hostId, displayName: 'Host', language: null, hardwareReady: false });

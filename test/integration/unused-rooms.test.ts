@@ -49,3 +49,32 @@ describe.each(liveStateModes())('rooms nobody started (%s)', (_mode, env) => {
     expect((await api(host, 'GET', `/${room.room_code}`)).body.status).toBe('active');
   });
 });
+
+describe('a scheduled room nobody started', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ UNUSED_ROOM_TIMEOUT_S: '2' });
+  });
+  afterAll(async () => {
+    closeSockets();
+    await server?.close();
+  });
+
+  it('ends UNUSED_ROOM_TIMEOUT_S after its scheduled start, not after its creation', async () => {
+    const api = meetings(server);
+    const host = await hostUser(server, 'Hana');
+    const start = Date.now() + 3_000;
+    const room = await createRoom(server, host, { name: 'Later today', scheduled_start_at: new Date(start).toISOString() });
+    const ann = await guestUser(server, 'Ann');
+    expect((await api(ann, 'POST', `/${room.room_code}/join`, {})).body.status).toBe('waiting');
+    const socket = await connectSocket(server, ann.token);
+    expect((await request(socket, 'room:attach', { room_code: room.room_code })).ok).toBe(true);
+    const ended = nextEvent(socket, 'room:ended', () => true, 15_000);
+
+    // Past the deadline a room created unscheduled would have had: still waiting for its host.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await api(host, 'GET', `/${room.room_code}`)).body.status).toBe('pending');
+    const { ended_at } = await ended;
+    expect(Date.parse(ended_at)).toBeGreaterThanOrEqual(start + 2_000);
+  });
+});

@@ -86,6 +86,7 @@ export function createMemoryRoomRepository(options: { displayNameOf?: (userId: s
       createdAt: row.room.createdAt,
       startedAt: row.startedAt,
       endedAt: row.endedAt,
+      schedule: { ...row.room.schedule },
       settings: structuredClone(row.room.settings),
       attendance: ordered
         .filter((a) => a.leftAt === null)
@@ -106,6 +107,9 @@ export function createMemoryRoomRepository(options: { displayNameOf?: (userId: s
         return;
       case 'settingsChanged':
         row.room = { ...row.room, settings: structuredClone(change.settings) };
+        return;
+      case 'scheduleChanged':
+        row.room = { ...row.room, schedule: { ...change.schedule } };
         return;
       case 'attendanceOpened':
         if (!open(change.userId)) row.attendance.push({ userId: change.userId, role: change.role, joinedAt: change.at, leftAt: null, leftReason: null });

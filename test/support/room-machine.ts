@@ -1,7 +1,7 @@
 import { transition } from 'xstate';
 import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/machine-runner';
 import { roomMachine } from '../../src/rooms/room.machine';
-import type { RoomEvent, RoomSettings, SettingsPatch } from '../../src/rooms/room.types';
+import type { RoomEvent, RoomSettings, SchedulePatch, SettingsPatch } from '../../src/rooms/room.types';
 
 /**
  * A room machine under test: the current snapshot plus a simulated clock. Commands go through
@@ -27,6 +27,7 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
     name: 'Standup',
     hostId: host,
     createdAt: 0,
+    schedule: { startAt: null, endAt: null },
     settings: { lock_room: false, enable_transcription: false, max_participants: 100, ...settings },
     timings: {
       emptyRoomTimeoutMs: timeoutMs,
@@ -66,12 +67,16 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
     admit: (userId: string, by = host) => self.send({ type: 'admit', by, userId }),
     leave: (userId: string) => self.send({ type: 'leave', userId, reason: 'left' }),
     configure: (patch: SettingsPatch, by = host) => self.send({ type: 'configure', by, settings: patch }),
+    reschedule: (schedule: SchedulePatch, by = host) => self.send({ type: 'configure', by, settings: {}, schedule }),
     members: () => Object.keys(snapshot.context.participants).sort(),
     waiting: () => Object.keys(snapshot.context.lobby).sort(),
   };
   return self;
 }
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** No schedule: what every room has unless its host plans it. */
+export const unscheduled = { startAt: null, endAt: null };
 
 export const refusalOf = (result: StepResult) => result.refused?.code;
 /** The notices that announce a participant, matched on who it is. */

@@ -42,7 +42,7 @@ async function playAndRestore(commands: (Command | { advance: number })[], setti
   const repository = createMemoryRoomRepository({ displayNameOf: (userId) => names[userId] ?? userId });
   const live = createMemoryLiveStateStore({ ttlMs: 60_000 });
   const { roomId: id, roomCode, name, hostId, createdAt } = r.ctx;
-  await repository.create({ id, roomCode, name, hostId, createdAt, settings: settingsOf(r.snapshot) });
+  await repository.create({ id, roomCode, name, hostId, createdAt, schedule: r.ctx.schedule, settings: settingsOf(r.snapshot) });
   try {
     for (const command of commands) {
       if ('advance' in command) {
@@ -283,6 +283,7 @@ describe('room projection: rebuilding a room from the stores, where they disagre
     createdAt: 0,
     startedAt: 1_000,
     endedAt: null,
+    schedule: { startAt: null, endAt: null },
     settings,
     attendance: [
       { userId: host, displayName: 'Hana', role: 'host', joinedAt: 1_000 },
@@ -399,7 +400,16 @@ describe('room projection: rebuilding a room from the stores, where they disagre
   });
 
   it('a new room restored from its row alone is the room as created', () => {
-    const created = createRoomSnapshot({ roomId: 'room-id', roomCode: 'abcdefghijkl', name: 'Standup', hostId: host, createdAt: 0, settings, timings });
+    const created = createRoomSnapshot({
+      roomId: 'room-id',
+      roomCode: 'abcdefghijkl',
+      name: 'Standup',
+      hostId: host,
+      createdAt: 0,
+      schedule: { startAt: null, endAt: null },
+      settings,
+      timings,
+    });
     const c = contextFromStores(stored({ status: 'pending', startedAt: null, attendance: [] }), emptyLiveState(), timings, now);
     expect(c).toEqual(created.context);
   });

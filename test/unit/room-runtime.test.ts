@@ -39,6 +39,7 @@ const newRoom = (overrides: Partial<NewRoom> = {}, settings: Partial<RoomSetting
   hostId,
   name: 'Standup',
   settings: { lock_room: false, enable_transcription: false, max_participants: 3, ...settings },
+  schedule: { startAt: null, endAt: null },
   createdAt: 500,
   ...overrides,
 });

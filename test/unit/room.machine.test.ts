@@ -1,6 +1,6 @@
 import { replyTo } from '../../src/rooms/room-router';
 import { restoreRoomSnapshot, settingsOf, step } from '../../src/rooms/machine-runner';
-import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs } from '../support/room-machine';
+import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs, unscheduled } from '../support/room-machine';
 
 /**
  * The room rules of docs/api.md "Meetings", checked on the pure machine: each command goes through
@@ -19,7 +19,7 @@ describe('room machine: lifecycle', () => {
       { kind: 'roomStarted', at: 1_000 },
       { kind: 'attendanceOpened', userId: host, role: 'host', at: 1_000 },
     ]);
-    expect(result.notices).toEqual([{ type: 'room:updated', settings: settingsOf(r.snapshot), status: 'active' }, joinedNotice(host)]);
+    expect(result.notices).toEqual([{ type: 'room:updated', settings: settingsOf(r.snapshot), status: 'active', schedule: unscheduled }, joinedNotice(host)]);
   });
 
   it('everyone else waits in the lobby until the host arrives, then comes in unless the room is locked', () => {
@@ -409,7 +409,7 @@ describe('room machine: settings', () => {
     expect(refusalOf(r.configure({ enable_transcription: true }, 'ann'))).toBe('NOT_HOST');
     const changed = accepted(r.configure({ enable_transcription: true }));
     // Not started yet: the room is still pending.
-    expect(changed.notices).toEqual([{ type: 'room:updated', settings: settingsOf(r.snapshot), status: 'pending' }]);
+    expect(changed.notices).toEqual([{ type: 'room:updated', settings: settingsOf(r.snapshot), status: 'pending', schedule: unscheduled }]);
     expect(settingsOf(r.snapshot)).toEqual({ lock_room: false, enable_transcription: true, max_participants: 100 });
     const same = accepted(r.configure({ enable_transcription: true }));
     expect(same.changed).toBe(false);
@@ -422,7 +422,12 @@ describe('room machine: settings', () => {
     accepted(r.attach(host));
     const tuned = accepted(r.configure({ speaker_min_ms: 150 }));
     expect(tuned.notices).toEqual([
-      { type: 'room:updated', settings: { lock_room: false, enable_transcription: false, max_participants: 100, speaker_min_ms: 150 }, status: 'active' },
+      {
+        type: 'room:updated',
+        settings: { lock_room: false, enable_transcription: false, max_participants: 100, speaker_min_ms: 150 },
+        status: 'active',
+        schedule: unscheduled,
+      },
       { type: 'speaker:tuned', tuning: { thresholdDb: null, minMs: 150 } },
     ]);
     expect(tuned.changes).toEqual([{ kind: 'settingsChanged', settings: settingsOf(r.snapshot) }]);
@@ -649,5 +654,65 @@ describe('room machine: a room nobody started (UNUSED_ROOM_TIMEOUT_S)', () => {
   it('0 turns it off', () => {
     const r = room();
     expect(r.ctx.unusedDeadline).toBeNull();
+  });
+});
+
+describe('room machine: scheduled meetings', () => {
+  const hour = 3_600_000;
+  const unusedMs = 86_400_000;
+
+  it('the host schedules a pending room: stored, announced, and the unused-room deadline counts from the start', () => {
+    const r = room({}, { unusedMs });
+    const at = 1_000;
+    const result = accepted(r.reschedule({ startAt: at + hour, endAt: at + 2 * hour }));
+    const schedule = { startAt: at + hour, endAt: at + 2 * hour };
+    expect(r.ctx.schedule).toEqual(schedule);
+    expect(result.changes).toEqual([{ kind: 'scheduleChanged', schedule }]);
+    expect(result.notices).toEqual([{ type: 'room:updated', settings: settingsOf(r.snapshot), status: 'pending', schedule }]);
+    expect(r.ctx.unusedDeadline).toBe(at + hour + unusedMs);
+    // Setting the same again changes nothing and announces nothing.
+    const same = accepted(r.reschedule({ startAt: at + hour }));
+    expect(same.changed).toBe(false);
+    expect(same.notices).toEqual([]);
+  });
+
+  it('clearing the start clears the end, and the deadline counts from creation again', () => {
+    const r = room({}, { unusedMs });
+    accepted(r.reschedule({ startAt: 1_000 + hour, endAt: 1_000 + 2 * hour }));
+    accepted(r.reschedule({ startAt: null }));
+    expect(r.ctx.schedule).toEqual(unscheduled);
+    expect(r.ctx.unusedDeadline).toBe(0 + unusedMs);
+  });
+
+  it.each([
+    ['a start in the past', { startAt: 0 }, 'scheduled_start_at must be in the future'],
+    ['a start more than 366 days ahead', { startAt: 1_000 + 367 * 24 * hour }, 'scheduled_start_at must be at most 366 days ahead'],
+    ['an end without a start', { endAt: 1_000 + hour }, 'scheduled_end_at needs a scheduled_start_at'],
+    ['an end before the start', { startAt: 1_000 + 2 * hour, endAt: 1_000 + hour }, 'scheduled_end_at must be after scheduled_start_at'],
+  ])('refuses %s with VALIDATION_FAILED and changes nothing', (_name, patch, detail) => {
+    const r = room({}, { unusedMs });
+    const before = r.snapshot;
+    expect(r.reschedule(patch).refused).toEqual({ code: 'VALIDATION_FAILED', detail });
+    expect(r.snapshot).toBe(before);
+  });
+
+  it('only the host reschedules, and an ended room refuses', () => {
+    const r = room();
+    accepted(r.join(host));
+    accepted(r.join('ann'));
+    expect(refusalOf(r.reschedule({ startAt: 1_000 + hour }, 'ann'))).toBe('NOT_HOST');
+    accepted(r.send({ type: 'end', by: host }));
+    expect(refusalOf(r.reschedule({ startAt: 1_000 + hour }))).toBe('ROOM_NOT_FOUND');
+  });
+
+  it('a meeting that has started keeps its start, but its planned end may move', () => {
+    const r = room();
+    accepted(r.reschedule({ startAt: 1_000 + hour, endAt: 1_000 + 2 * hour }));
+    // Early: the host starts before the planned time, as a host may.
+    accepted(r.join(host));
+    expect(r.status).toBe('active');
+    expect(r.reschedule({ startAt: 1_000 + 3 * hour }).refused?.detail).toBe('scheduled_start_at cannot change once the meeting has started');
+    const moved = accepted(r.reschedule({ endAt: 1_000 + 3 * hour }));
+    expect(moved.changes).toEqual([{ kind: 'scheduleChanged', schedule: { startAt: 1_000 + hour, endAt: 1_000 + 3 * hour } }]);
   });
 });
