@@ -30,6 +30,8 @@ import { createMeetingsService } from './rooms/meetings.service';
 import type { RoomRouter } from './rooms/room-router';
 import { createRoomRepository } from './rooms/room-repository';
 import { noOutbox, type RoomOutbox } from './rooms/room-outbox';
+import { createInvitationQuota } from './invitations/invitation-quota';
+import { createInvitationsService } from './invitations/invitations.service';
 import { createWebhookOutbox } from './webhooks/room-webhooks';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
@@ -141,6 +143,13 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       speakerThresholdDb: config.roomSpeakerRanges.thresholdDb,
       speakerMinMs: config.roomSpeakerRanges.minMs,
     };
+    const invitations = createInvitationsService({
+      sql,
+      rooms,
+      publicBaseUrl,
+      ttlMs: config.invitationTtlS * 1000,
+      quota: createInvitationQuota(config.invitationsPerHour, redis ? { redis, prefix: config.redisPrefix } : undefined),
+    });
     const httpApp = createHttpApp({
       logger,
       orm,
@@ -149,9 +158,11 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       meetings: createMeetingsService({
         em: orm.em,
         rooms,
+        redeemInvitation: (userId, roomCode, token) => invitations.redeem(userId, roomCode, token),
         publicBaseUrl,
         defaultMaxParticipants: config.defaultMaxParticipants,
       }),
+      invitations,
       limits,
       authenticate: createAuthenticate(tokens, accounts),
       loginThrottle: createLoginThrottle(redis ? { redis, prefix: config.redisPrefix } : undefined),

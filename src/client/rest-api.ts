@@ -4,6 +4,8 @@ import type {
   GuestBody,
   HistoryPage,
   HistoryQuery,
+  InvitationsBody,
+  InvitationView,
   JoinBody,
   LobbyEntryView,
   LoginBody,
@@ -67,6 +69,9 @@ export function restApi(target: RestTarget) {
     remove: (code: string, userId: string) => call<{ status: 'removed' }>('POST', `${room(code)}/remove/${user(userId)}`),
     leave: (code: string) => call<{ status: 'left' }>('POST', `${room(code)}/leave`),
     end: (code: string) => call<RoomView>('POST', `${room(code)}/end`),
+    invite: (code: string, body: InvitationsBody) => call<{ invitations: InvitationView[] }>('POST', `${room(code)}/invitations`, body),
+    invitations: (code: string) => call<{ invitations: InvitationView[] }>('GET', `${room(code)}/invitations`),
+    revokeInvitation: (code: string, invitationId: string) => call<{ invitation: InvitationView }>('DELETE', `${room(code)}/invitations/${user(invitationId)}`),
     configure: (code: string, body: ConfigBody) =>
       call<{ settings: RoomSettingsView; scheduled_start_at: string | null; scheduled_end_at: string | null }>('PATCH', `${room(code)}/config`, body),
   };

@@ -104,6 +104,8 @@ const envSchema = z
     SOLO_ROOM_TIMEOUT_S: int(0, 7 * 86_400).default(0),
     UNUSED_ROOM_TIMEOUT_S: int(0, 365 * 86_400).default(86_400),
     LOBBY_REJECT_COOLDOWN_S: int(0, 86_400).default(0),
+    INVITATION_TTL_S: int(60, 366 * 86_400).default(7 * 86_400),
+    INVITATIONS_PER_HOUR: int(1, 100_000).default(200),
     MIGRATE_ON_START: z.stringbool().optional(),
     WEB_CONCURRENCY: int(1, 64).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -184,10 +186,14 @@ export interface Config {
   readonly emptyRoomTimeoutS: number;
   /** An active room with one participant for this long ends; 0 turns it off. */
   readonly soloRoomTimeoutS: number;
-  /** A room nobody started ends this long after it was created; 0: never. */
+  /** A room nobody started ends this long after its scheduled start, or its creation; 0: never. */
   readonly unusedRoomTimeoutS: number;
   /** How long a user the host turned away may not knock on that room again; 0 turns it off. */
   readonly lobbyRejectCooldownS: number;
+  /** How long an invitation stays good (at least until a day after the meeting's planned end). */
+  readonly invitationTtlS: number;
+  /** How many people one account may invite per hour. */
+  readonly invitationsPerHour: number;
   readonly migrateOnStart: boolean;
   /** Worker processes sharing the port through @socket.io/sticky; each is a cluster node. */
   readonly webConcurrency: number;
@@ -248,6 +254,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     soloRoomTimeoutS: e.SOLO_ROOM_TIMEOUT_S,
     unusedRoomTimeoutS: e.UNUSED_ROOM_TIMEOUT_S,
     lobbyRejectCooldownS: e.LOBBY_REJECT_COOLDOWN_S,
+    invitationTtlS: e.INVITATION_TTL_S,
+    invitationsPerHour: e.INVITATIONS_PER_HOUR,
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
     webConcurrency: e.WEB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,

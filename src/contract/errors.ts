@@ -14,6 +14,7 @@ export const errorCatalog = {
   NOT_HOST: { status: 403, title: 'Only the host may do this' },
   NOT_A_PARTICIPANT: { status: 403, title: 'You are not a participant of this room' },
   REMOVED_FROM_ROOM: { status: 403, title: 'You were removed from this room' },
+  INVITATION_INVALID: { status: 403, title: 'This invitation is not valid for this room: revoked, expired, used by someone else, or unknown' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   ROOM_NOT_FOUND: { status: 404, title: 'No such room' },
   EMAIL_TAKEN: { status: 409, title: 'This email is already registered' },

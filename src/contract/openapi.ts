@@ -6,6 +6,10 @@ import {
   guestBody,
   historyPage,
   historyQuery,
+  invitationResult,
+  invitationsBody,
+  invitationsResult,
+  invitationView,
   joinBody,
   joinResult,
   lobbyEntryView,
@@ -65,6 +69,9 @@ const components = {
   StatusResult: statusResult,
   SettingsResult: settingsResult,
   HistoryPage: historyPage,
+  Invitation: invitationView,
+  Invitations: invitationsResult,
+  InvitationResult: invitationResult,
   UpcomingPage: upcomingPage,
 } as const;
 
@@ -143,7 +150,23 @@ function operations(limits: MeetingLimits): Operations {
     summary: 'Join, or wait in the lobby (locked room, or host not there yet)',
     body: joinBody,
     success: { status: 200, component: 'JoinResult', description: 'joined, or waiting in the lobby' },
-    errors: ['ROOM_FULL', 'REMOVED_FROM_ROOM', 'LOBBY_COOLDOWN', ...live],
+    errors: ['ROOM_FULL', 'REMOVED_FROM_ROOM', 'INVITATION_INVALID', 'LOBBY_COOLDOWN', ...live],
+  });
+  meeting('post', '/{room_code}/invitations', {
+    summary: "Invite people by email (host, co-host); each invitation's link skips a locked room's lobby",
+    body: invitationsBody,
+    success: { status: 201, component: 'Invitations', description: 'The invitations, each with its invite_url (shown only here)' },
+    errors: ['NOT_HOST', 'VALIDATION_FAILED', 'RATE_LIMITED', ...live],
+  });
+  meeting('get', '/{room_code}/invitations', {
+    summary: "The room's invitations and their status (host, co-host)",
+    success: { status: 200, component: 'Invitations', description: 'Oldest first; invite_url is null' },
+    errors: ['NOT_HOST', ...live],
+  });
+  meeting('delete', '/{room_code}/invitations/{invitation_id}', {
+    summary: 'Revoke an invitation: its link stops working (host, co-host)',
+    success: { status: 200, component: 'InvitationResult', description: 'The invitation, revoked (also if it already was)' },
+    errors: ['NOT_HOST', 'NOT_FOUND', 'VALIDATION_FAILED', ...live],
   });
   meeting('post', '/{room_code}/admit/{user_id}', {
     summary: 'Let a waiting user in (host)',

@@ -127,7 +127,12 @@ export function meetingBodies(limits: MeetingLimits) {
 export type CreateRoomBody = z.infer<ReturnType<typeof meetingBodies>['createRoomBody']>;
 export type ConfigBody = z.infer<ReturnType<typeof meetingBodies>['configBody']>;
 
-export const joinBody = z.strictObject({ language: language.optional(), hardware_ready: z.boolean().optional() });
+export const joinBody = z.strictObject({
+  language: language.optional(),
+  hardware_ready: z.boolean().optional(),
+  // Any text: one that is not a valid token of this room is 403 INVITATION_INVALID, not a 400.
+  invitation_token: z.string().max(256, 'must be at most 256 characters').optional().describe("the token of an invite link's `invitation` parameter"),
+});
 export type JoinBody = z.infer<typeof joinBody>;
 
 /** Routes that take no body accept none, `{}`, or an empty JSON body; anything else is an unknown field. */
@@ -192,6 +197,7 @@ export const lobbyEntryView = z.object({
   language: z.string().nullable(),
   hardware_ready: z.boolean(),
   waiting_since: timestamp,
+  invited: z.boolean().describe('joined with a valid invitation: comes in when the host starts the meeting, even if the room is locked'),
 });
 export type LobbyEntryView = z.infer<typeof lobbyEntryView>;
 
@@ -233,6 +239,40 @@ export const upcomingItemView = z.object({
 });
 export const upcomingPage = z.object({ items: z.array(upcomingItemView), next_cursor: z.string().nullable() });
 export type UpcomingPage = z.infer<typeof upcomingPage>;
+
+// ---------------------------------------------------------------------------------------------
+// Invitations (`/api/v1/meetings/{room_code}/invitations`, docs/api.md "Invitations").
+
+/** At most this many invitees per request. */
+export const maxInviteesPerRequest = 50;
+
+export const invitationsBody = z.strictObject({
+  invitees: z
+    .array(z.strictObject({ email, display_name: displayName.optional() }))
+    .min(1, 'must name at least one invitee')
+    .max(maxInviteesPerRequest, `must name at most ${maxInviteesPerRequest} invitees`)
+    .refine((invitees) => new Set(invitees.map((i) => i.email)).size === invitees.length, 'must not name an email twice'),
+});
+export type InvitationsBody = z.infer<typeof invitationsBody>;
+
+export const invitationStatuses = ['pending', 'accepted', 'revoked', 'expired'] as const;
+
+export const invitationView = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  display_name: z.string().nullable(),
+  status: z.enum(invitationStatuses).describe('expired: still pending past expires_at'),
+  created_at: timestamp,
+  expires_at: timestamp,
+  accepted_at: timestamp.nullable(),
+  invite_url: z
+    .string()
+    .nullable()
+    .describe('the link with the token: only in the answer that created the invitation (the server keeps only a hash of the token), null after'),
+});
+export type InvitationView = z.infer<typeof invitationView>;
+export const invitationsResult = z.object({ invitations: z.array(invitationView) });
+export const invitationResult = z.object({ invitation: invitationView });
 
 // ---------------------------------------------------------------------------------------------
 // Socket.IO payloads (client → server, docs/realtime.md "Events"). The event map is contract/events.ts.

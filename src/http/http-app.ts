@@ -15,6 +15,8 @@ import { AppError } from '../errors/app-error';
 import { bodyParserError } from '../errors/to-app-error';
 import type { Orm } from '../persistence/orm';
 import { meetingsRoutes } from '../rooms/meetings.routes';
+import type { InvitationsService } from '../invitations/invitations.service';
+import { invitationsRoutes } from '../invitations/invitations.routes';
 import type { MeetingsService } from '../rooms/meetings.service';
 import type { Metrics } from './metrics';
 import { opsRoutes } from './ops.routes';
@@ -41,6 +43,7 @@ export interface HttpDeps {
   redis: Redis | undefined;
   auth: AuthService;
   meetings: MeetingsService;
+  invitations: InvitationsService;
   limits: MeetingLimits;
   authenticate: RequestHandler;
   /** Bounds failed logins per account and client address (auth/login-throttle.ts). */
@@ -90,6 +93,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(opsRoutes({ orm: deps.orm, redis: deps.redis, metrics: deps.metrics, openApiDocument: deps.openApiDocument }));
   const mount = (prefix: string, router: express.Router) => app.use(prefix, deps.metrics.routePrefix(prefix), router);
   mount('/api/v1/auth', authRoutes({ auth: deps.auth, authenticate: deps.authenticate, loginThrottle: deps.loginThrottle }));
+  mount('/api/v1/meetings/:room_code/invitations', invitationsRoutes({ invitations: deps.invitations, authenticate: deps.authenticate }));
   mount('/api/v1/meetings', meetingsRoutes({ meetings: deps.meetings, authenticate: deps.authenticate, limits: deps.limits }));
   app.use(webRoutes(deps.webRoot));
 

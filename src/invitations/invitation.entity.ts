@@ -7,7 +7,7 @@ export type StoredInvitationStatus = 'pending' | 'accepted' | 'revoked';
 const statuses: readonly StoredInvitationStatus[] = ['pending', 'accepted', 'revoked'];
 
 /**
- * One person invited to one room. The link's token is never stored:
+ * One person invited to one room (docs/api.md "Invitations"). The link's token is never stored:
  * only its SHA-256 (`tokenHash`), which is what a join looks up. The first account that joins
  * with the token is `acceptedBy`, and the token is then good for that account only. The service
  * writes rows with plain SQL (invitations.service.ts); the entity is here for the schema.

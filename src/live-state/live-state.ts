@@ -28,6 +28,8 @@ export interface LiveLobbyEntry {
   hardware_ready: boolean;
   /** ISO 8601: when the user started waiting (the lobby is served in this order). */
   since: string;
+  /** Present (true) only for a user who joined with a valid invitation. */
+  invited?: boolean;
 }
 
 /** Everything stored for one room. An unknown or expired room reads as `emptyLiveState()`. */

@@ -63,11 +63,16 @@ export const seat =
     return step;
   };
 
-/** Admits waiting users in lobby order while seats are free. */
+/** Admits waiting users in lobby order while seats are free; `onlyInvited`: only those who came with an invitation. */
 export const admitWaiting =
-  (at: number) =>
+  (at: number, onlyInvited = false) =>
   (c: RoomContext): Step =>
-    seat(lobbyInOrder(c).slice(0, freeSeats(c)), at)(c);
+    seat(
+      lobbyInOrder(c)
+        .filter((entry) => !onlyInvited || entry.invited)
+        .slice(0, freeSeats(c)),
+      at,
+    )(c);
 
 /** Lets one waiting user in; nothing if they no longer wait. */
 export const admit =
@@ -78,9 +83,9 @@ export const admit =
   };
 
 export const enterLobby =
-  (user: Seated, at: number, reason: WaitingReason) =>
+  (user: Seated, at: number, reason: WaitingReason, invited: boolean) =>
   (c: RoomContext): Step => ({
-    context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at } }, graceDeadlines: graceFor(c, user.userId, at) },
+    context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at, invited } }, graceDeadlines: graceFor(c, user.userId, at) },
     persist: [],
     notices: [
       { type: 'lobby:waiting', userId: user.userId, reason },
@@ -188,11 +193,11 @@ export const startRoom =
     notices: [{ type: 'room:updated', settings: withLock(c.settings, locked), status: 'active', schedule: c.schedule }],
   });
 
-/** The host starts the room; waiting users come in with them unless the room is locked. */
+/** The host starts the room; waiting users come in with them, only the invited ones if the room is locked. */
 export const startRoomWith =
   (host: Seated, at: number, locked: boolean) =>
   (c: RoomContext): Step =>
-    chain(c, startRoom(at, locked), seat([host], at), (next) => (locked ? nothing() : admitWaiting(at)(next)));
+    chain(c, startRoom(at, locked), seat([host], at), admitWaiting(at, locked));
 
 export const endRoom =
   (at: number) =>

@@ -57,6 +57,11 @@ export interface MeetingsDeps {
   /** The ORM's entity manager: history reads through it (plain SQL, no identity map). */
   em: EntityManager;
   rooms: RoomRouter;
+  /**
+   * Checks and binds a join's invitation token for the user, or throws INVITATION_INVALID having
+   * changed nothing (invitations/invitations.service.ts; rooms do not import it).
+   */
+  redeemInvitation(userId: string, roomCode: string, token: string): Promise<void>;
   /** The base of share links, asked each time (unset, it follows the port the node listens on). */
   publicBaseUrl(): string;
   defaultMaxParticipants: number;
@@ -123,12 +128,15 @@ export function createMeetingsService(deps: MeetingsDeps): MeetingsService {
     },
 
     async join(principal, roomCode, body) {
+      const invited = body.invitation_token !== undefined;
+      if (invited) await deps.redeemInvitation(principal.userId, roomCode, body.invitation_token!);
       const reply = await rooms.dispatch(roomCode, {
         type: 'join',
         userId: principal.userId,
         displayName: principal.displayName,
         language: body.language ?? null,
         hardwareReady: body.hardware_ready ?? false,
+        invited,
       });
       return {
         status: reply.joined ? 'joined' : 'waiting',

@@ -30,6 +30,7 @@ const toLiveLobbyEntry = (w: LobbyEntry): LiveLobbyEntry => ({
   language: w.language,
   hardware_ready: w.hardwareReady,
   since: new Date(w.since).toISOString(),
+  ...(w.invited ? { invited: true } : {}),
 });
 
 function diffMap<T, V>(before: Record<string, T>, after: Record<string, T>, project: (value: T) => V): MapChange<V> | undefined {
@@ -162,6 +163,7 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
         language: entry.language,
         hardwareReady: entry.hardware_ready,
         since: Date.parse(entry.since) || 0,
+        invited: entry.invited === true,
       };
     }
   }

@@ -58,4 +58,5 @@ export const toLobbyEntryView = (w: LobbyEntry): LobbyEntryView => ({
   language: w.language,
   hardware_ready: w.hardwareReady,
   waiting_since: iso(w.since),
+  invited: w.invited,
 });

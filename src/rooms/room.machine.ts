@@ -159,7 +159,10 @@ export const roomMachine = room.createMachine({
               idempotent('isPresent'),
               // The host always gets in, whatever the cap or the lock.
               { guard: 'isHost', actions: 'seatJoiner' },
+              // An invitation skips a locked room's lobby, never its cap.
+              { guard: and(['roomLocked', 'invited', 'hasFreeSeat']), actions: 'seatJoiner' },
               { guard: and(['roomLocked', 'isWaiting']), actions: [] },
+              { guard: and(['roomLocked', 'invited']), actions: roomFull },
               { guard: and(['roomLocked', 'coolingDown']), actions: 'refuseKnock' },
               { guard: 'roomLocked', actions: 'waitWhileLocked' },
               { guard: 'hasFreeSeat', actions: 'seatJoiner' },

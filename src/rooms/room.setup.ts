@@ -58,6 +58,8 @@ const base = setup({
     byModerator: ({ context, event }) => 'by' in event && moderates(context.hostId, event.by, context.participants[event.by]?.role),
     isCoHost: ({ context, event }) => context.participants[targetOf(event) ?? '']?.role === 'co_host',
     isHost: ({ context, event }) => targetOf(event) === context.hostId,
+    /** The joiner holds a valid invitation to this room. */
+    invited: ({ event }) => event.type === 'join' && event.invited === true,
     isBanned: ({ context, event }) => context.removed.includes(targetOf(event) ?? ''),
     coolingDown: ({ context, event }) => coolingDown(context, targetOf(event) ?? '', event.at),
     isPresent: ({ context, event }) => Object.hasOwn(context.participants, targetOf(event) ?? ''),
@@ -113,8 +115,8 @@ const joiner = (e: EventOf<'join'>): Seated => ({ userId: e.userId, displayName:
 export const room = base.extend({
   actions: {
     seatJoiner: fromStep('join', (c, e) => seat([joiner(e)], e.at)(c)),
-    waitForHost: fromStep('join', (c, e) => enterLobby(joiner(e), e.at, 'host_not_started')(c)),
-    waitWhileLocked: fromStep('join', (c, e) => enterLobby(joiner(e), e.at, 'locked')(c)),
+    waitForHost: fromStep('join', (c, e) => enterLobby(joiner(e), e.at, 'host_not_started', e.invited === true)(c)),
+    waitWhileLocked: fromStep('join', (c, e) => enterLobby(joiner(e), e.at, 'locked', e.invited === true)(c)),
     startRoomWithHost: fromStep('join', (c, e, { locked }) => startRoomWith(joiner(e), e.at, locked)(c)),
     startRoom: fromStep(['admit', 'admitAll'], (c, e, { locked }) => startRoom(e.at, locked)(c)),
     admitTarget: fromStep('admit', (c, e) => admit(e.userId, e.at)(c)),

@@ -108,6 +108,8 @@ export interface LobbyEntry {
   language: string | null;
   hardwareReady: boolean;
   since: number;
+  /** Joined with a valid invitation to this room: let in when the host starts it, even locked (docs/api.md "Invitations"). */
+  invited: boolean;
 }
 
 /** Codes a command can be refused with (a subset of the error catalog, src/contract/errors.ts). */
@@ -211,7 +213,8 @@ export const unusedDeadlineOf = (room: { createdAt: number; schedule: Schedule }
 
 /** Commands. `at` is the server's clock; `by` is the acting user. */
 export type RoomEvent =
-  | { type: 'join'; at: number; userId: string; displayName: string; language: string | null; hardwareReady: boolean }
+  /** `invited`: the joiner holds a valid invitation to this room (checked before, invitations.service.ts): a locked room lets them in. */
+  | { type: 'join'; at: number; userId: string; displayName: string; language: string | null; hardwareReady: boolean; invited?: boolean }
   | { type: 'admit'; at: number; by: string; userId: string }
   | { type: 'admitAll'; at: number; by: string }
   | { type: 'reject'; at: number; by: string; userId: string }

@@ -64,6 +64,8 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
     speak: (userId: string, level = -20) => self.send({ type: 'speakingStarted', userId, level }),
     stop: (userId: string) => self.send({ type: 'speakingStopped', userId }),
     join: (userId: string, displayName = userId) => self.send({ type: 'join', userId, displayName, language: null, hardwareReady: false }),
+    /** Joins with a valid invitation to the room (checked before the room sees the command). */
+    joinInvited: (userId: string) => self.send({ type: 'join', userId, displayName: userId, language: null, hardwareReady: false, invited: true }),
     admit: (userId: string, by = host) => self.send({ type: 'admit', by, userId }),
     leave: (userId: string) => self.send({ type: 'leave', userId, reason: 'left' }),
     configure: (patch: SettingsPatch, by = host) => self.send({ type: 'configure', by, settings: patch }),

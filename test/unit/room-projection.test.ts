@@ -368,11 +368,22 @@ describe('room projection: rebuilding a room from the stores, where they disagre
     expect(contextFromStores(stored(), emptyLiveState(), withSolo, now).soloDeadline).toBeNull();
   });
 
+  it("an invitee's place in the lobby is kept as invited; entries written without the flag read as not invited", () => {
+    const r = room({ lock_room: true });
+    accepted(r.joinInvited('ann'));
+    accepted(r.join('bob'));
+    const live = liveStateOf(r.ctx);
+    expect(live.lobby.ann).toMatchObject({ invited: true });
+    expect(live.lobby.bob).not.toHaveProperty('invited');
+    const c = contextFromStores(stored({ status: 'pending', startedAt: null, attendance: [] }), live, timings, now);
+    expect([c.lobby.ann!.invited, c.lobby.bob!.invited]).toEqual([true, false]);
+  });
+
   it('the lobby keeps no participant and nobody removed', () => {
     const entry = { display_name: 'X', language: null, hardware_ready: false, since: '1970-01-01T00:00:04.000Z' };
     const live: LiveRoomState = { ...emptyLiveState(), lobby: { ann: entry, gina: entry, dora: entry }, connections: { dora: ['d1'] } };
     const c = contextFromStores(stored({ removed: ['gina'] }), live, timings, now);
-    expect(c.lobby).toEqual({ dora: { userId: 'dora', displayName: 'X', language: null, hardwareReady: false, since: 4_000 } });
+    expect(c.lobby).toEqual({ dora: { userId: 'dora', displayName: 'X', language: null, hardwareReady: false, since: 4_000, invited: false } });
     expect(c.removed).toEqual(['gina']);
   });
 

@@ -716,3 +716,56 @@ describe('room machine: scheduled meetings', () => {
     expect(moved.changes).toEqual([{ kind: 'scheduleChanged', schedule: { startAt: 1_000 + hour, endAt: 1_000 + 3 * hour } }]);
   });
 });
+
+describe('room machine: invitations', () => {
+  it("an invited joiner skips a locked room's lobby, but never its cap", () => {
+    const r = room({ lock_room: true, max_participants: 2 });
+    accepted(r.join(host));
+    accepted(r.join('stranger'));
+    expect(r.waiting()).toEqual(['stranger']);
+    const joined = accepted(r.joinInvited('ann'));
+    expect(joined.changes).toEqual([{ kind: 'attendanceOpened', userId: 'ann', role: 'guest', at: 1_000 }]);
+    accepted(r.joinInvited('bob'));
+    expect(r.members()).toEqual(['ann', 'bob', host].sort());
+    expect(r.joinInvited('cat').refused?.code).toBe('ROOM_FULL');
+    expect(r.waiting()).toEqual(['stranger']);
+  });
+
+  it('before the host starts, invitees wait; a locked room lets only them in with the host, as seats allow', () => {
+    const r = room({ lock_room: true, max_participants: 2 });
+    accepted(r.join('stranger'));
+    accepted(r.joinInvited('ann'));
+    accepted(r.joinInvited('bob'));
+    accepted(r.joinInvited('cat'));
+    expect(r.ctx.lobby.ann!.invited).toBe(true);
+    expect(r.ctx.lobby.stranger!.invited).toBe(false);
+    const started = accepted(r.join(host));
+    expect(r.members()).toEqual(['ann', 'bob', host].sort());
+    expect(r.waiting()).toEqual(['cat', 'stranger']);
+    expect(started.notices.filter((n) => n.type === 'lobby:admitted')).toEqual([
+      { type: 'lobby:admitted', userId: 'ann' },
+      { type: 'lobby:admitted', userId: 'bob' },
+    ]);
+  });
+
+  it('an invitee who waited in a locked room comes in by joining again once a seat is free', () => {
+    const r = room({ lock_room: true, max_participants: 2 });
+    accepted(r.join(host));
+    accepted(r.joinInvited('ann'));
+    accepted(r.joinInvited('bob'));
+    accepted(r.join('cat'));
+    accepted(r.leave('bob'));
+    accepted(r.joinInvited('cat'));
+    expect(r.members()).toEqual(['ann', 'cat', host].sort());
+  });
+
+  it('an invitation never overrides a removal or an ended room', () => {
+    const r = room({ lock_room: true });
+    accepted(r.join(host));
+    accepted(r.joinInvited('ann'));
+    accepted(r.send({ type: 'remove', by: host, userId: 'ann' }));
+    expect(r.joinInvited('ann').refused?.code).toBe('REMOVED_FROM_ROOM');
+    accepted(r.send({ type: 'end', by: host }));
+    expect(r.joinInvited('bob').refused?.code).toBe('ROOM_NOT_FOUND');
+  });
+});
