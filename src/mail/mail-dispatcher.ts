@@ -38,13 +38,17 @@ const concurrency = 4;
 const smtpTimeouts = { connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 30_000 };
 const leaseS = 120;
 
+/** Timestamps as the ORM's pool returns them: strings (its pg type parsers), which Date reads either way. */
+type Timestamp = Date | string;
+const asDate = (value: Timestamp) => new Date(value);
+
 interface Claimed {
   seq: string;
   id: string;
   kind: MailKind;
   token: string | null;
   attempts: number;
-  queued_at: Date;
+  queued_at: Timestamp;
   invitation_id: string;
   email: string;
   display_name: string | null;
@@ -53,9 +57,9 @@ interface Claimed {
   room_id: string;
   room_code: string;
   room_name: string;
-  room_created_at: Date;
-  scheduled_start_at: Date | null;
-  scheduled_end_at: Date | null;
+  room_created_at: Timestamp;
+  scheduled_start_at: Timestamp | null;
+  scheduled_end_at: Timestamp | null;
   host_name: string | null;
 }
 
@@ -165,17 +169,18 @@ export function createMailDispatcher(options: MailDispatcherOptions): MailDispat
           id: row.room_id,
           roomCode: row.room_code,
           name: row.room_name,
-          createdAt: row.room_created_at,
-          scheduledStartAt: row.scheduled_start_at,
-          scheduledEndAt: row.scheduled_end_at,
+          createdAt: asDate(row.room_created_at),
+          scheduledStartAt: row.scheduled_start_at === null ? null : asDate(row.scheduled_start_at),
+          scheduledEndAt: row.scheduled_end_at === null ? null : asDate(row.scheduled_end_at),
         },
         hostName: row.host_name ?? 'Your host',
-        queuedAt: row.queued_at,
+        queuedAt: asDate(row.queued_at),
         publicBaseUrl: options.publicBaseUrl(),
         from: options.from,
       });
       await transport.sendMail({
-        from: options.from,
+        // A copy: nodemailer normalises the address objects it is given in place, and the config's are frozen.
+        from: { ...options.from },
         to: { name: row.display_name ?? '', address: row.email },
         subject: email.subject,
         text: email.text,
