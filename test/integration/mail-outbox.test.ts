@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { Client } from 'pg';
+import pino from 'pino';
 import type { Mailer } from '../../src/mail/mailer';
 import { createSql, type Sql } from '../../src/persistence/sql';
 import { waitFor } from '../support/db';
@@ -37,12 +39,22 @@ async function smtpServer(options: { listening?: boolean } = {}): Promise<TestSm
   return smtp;
 }
 
-/** A node with mail on, sending through `smtp`; its Mailer and plain SQL on its pool. */
-async function mailNode(smtp: TestSmtpServer, env: Record<string, string> = {}): Promise<{ server: TestServer; mailer: Mailer; sql: Sql }> {
-  const server = await startServer({ SMTP_URL: smtp.url, MAIL_FROM: mailFrom, MAIL_RETRY_BASE_MS: '50', PUBLIC_BASE_URL: 'https://meet.example.com', ...env });
+/** A node with mail on, sending through `smtp`; its Mailer, plain SQL on its pool, and every line it logged (at info, as in production). */
+async function mailNode(smtp: TestSmtpServer, env: Record<string, string> = {}): Promise<{ server: TestServer; mailer: Mailer; sql: Sql; logs: string[] }> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const server = await startServer(
+    { SMTP_URL: smtp.url, MAIL_FROM: mailFrom, MAIL_RETRY_BASE_MS: '50', PUBLIC_BASE_URL: 'https://meet.example.com', ...env },
+    pino({ level: 'info' }, sink),
+  );
   servers.push(server);
   expect(server.app.mailer).not.toBeNull();
-  return { server, mailer: server.app.mailer!, sql: createSql(server.app.orm) };
+  return { server, mailer: server.app.mailer!, sql: createSql(server.app.orm), logs };
 }
 
 /** A room made through the API by a new host; `schedule` sets its scheduled start (and end) with SQL. */
@@ -110,7 +122,7 @@ const icalProperty = (ics: string, name: string) => new RegExp(`^${name}[:;](?:[
 describe('invitation email', () => {
   it('sends a queued invitation through SMTP: text, HTML and the calendar REQUEST; the row is then sent and its token erased', async () => {
     const smtp = await smtpServer();
-    const { mailer, sql } = await mailNode(smtp);
+    const { server, mailer, sql, logs } = await mailNode(smtp);
     const { id: roomId, code } = await room(servers[0]!, 'Budget <review>', { start: '2026-12-24T10:00:00Z', end: '2026-12-24T10:45:00Z' });
     const ann = await invite(roomId);
     // A condition that does not hold writes nothing: the caller's other writes did not happen either.
@@ -162,7 +174,7 @@ describe('invitation email', () => {
   it('retries a refused email with growing delays, then leaves it failed with the last error after MAIL_MAX_ATTEMPTS', async () => {
     const smtp = await smtpServer();
     const baseMs = 200;
-    const { mailer, sql } = await mailNode(smtp, { MAIL_MAX_ATTEMPTS: '3', MAIL_RETRY_BASE_MS: String(baseMs) });
+    const { mailer, sql, logs } = await mailNode(smtp, { MAIL_MAX_ATTEMPTS: '3', MAIL_RETRY_BASE_MS: String(baseMs) });
     const { id: roomId } = await room(servers[0]!, 'Refused');
     const carl = await invite(roomId);
     // What the row says when each retry arrives: the next_attempt_at the attempt before it set.
@@ -188,6 +200,8 @@ describe('invitation email', () => {
     expect(third! - second!).toBeGreaterThanOrEqual(baseMs);
     expect(first).toBeLessThan(second!);
     expect(seenAtAttempt[1]!.last_error).toMatch(/451/);
+    expect(logs.some((line) => line.includes(carl.id) && line.includes('failed for good'))).toBe(true);
+    expect(logs.join('')).not.toContain(carl.token);
   });
 
   it('never loses an email queued while the SMTP server is down: it is sent once the server comes up', async () => {
@@ -293,6 +307,52 @@ describe('invitation email', () => {
     await waitFor(async () => (await outboxRows(gus.id))[0]?.status === 'failed');
     expect(await outboxRows(gus.id)).toEqual([expect.objectContaining({ status: 'failed', last_error: 'revoked', token: null })]);
     expect(smtp.recipients).not.toContain(gus.email);
+  });
+
+  it('sends each email once when several nodes dispatch the same outbox', async () => {
+    const smtp = await smtpServer();
+    const nodes = [await mailNode(smtp), await mailNode(smtp), await mailNode(smtp)];
+    const { id: roomId } = await room(servers[0]!, 'Busy');
+    const invitees = await Promise.all(Array.from({ length: 12 }, () => invite(roomId)));
+    await nodes[0]!.sql.batch([
+      nodes[0]!.mailer.invitationEmails(
+        invitees.map(({ id, token }) => ({ invitationId: id, token })),
+        noCondition,
+      ),
+    ]);
+    for (const node of nodes) node.mailer.wake();
+    await waitFor(async () => {
+      const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from mail_outbox where invitation_id = any($1::uuid[]) and status = 'sent'`, [
+        invitees.map(({ id }) => id),
+      ]);
+      return rows[0]!.n === invitees.length;
+    }, 15_000);
+    for (const invitee of invitees) expect(smtp.to(invitee.email)).toHaveLength(1);
+  });
+
+  it('deletes sent and failed rows older than MAIL_RETENTION_DAYS, and keeps the rest', async () => {
+    const smtp = await smtpServer();
+    // The rows exist before the mail node starts: it prunes at once, then every minute.
+    const plain = await startServer();
+    servers.push(plain);
+    const { id: roomId } = await room(plain, 'Retention');
+    const old = await invite(roomId);
+    const row = async (status: string, ageDays: number) =>
+      (
+        await db.query<{ seq: string }>(
+          `insert into mail_outbox (id, invitation_id, kind, status, created_at) values (gen_random_uuid(), $1, 'update', $2, now() - make_interval(days => $3)) returning seq`,
+          [old.id, status, ageDays],
+        )
+      ).rows[0]!.seq;
+    const oldSent = await row('sent', 3);
+    const oldFailed = await row('failed', 3);
+    const recent = await row('sent', 1);
+    await mailNode(smtp, { MAIL_RETENTION_DAYS: '2' });
+    const left = async () =>
+      (await db.query<{ seq: string }>(`select seq from mail_outbox where invitation_id = $1 order by seq`, [old.id])).rows.map((r) => r.seq);
+    await waitFor(async () => !(await left()).includes(oldSent));
+    expect(await left()).not.toContain(oldFailed);
+    expect(await left()).toEqual([recent]);
   });
 
   it('queues nothing and runs no dispatcher without SMTP_URL', async () => {
