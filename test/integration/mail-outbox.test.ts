@@ -155,6 +155,13 @@ describe('invitation email', () => {
     expect(await outboxRows(ann.id)).toEqual([
       expect.objectContaining({ status: 'sent', attempts: 1, token: null, last_error: null, sent_at: expect.any(Date) }),
     ]);
+
+    // The logs name the invitation, never its token or link.
+    expect(logs.some((line) => line.includes(ann.id) && line.includes('invitation email sent'))).toBe(true);
+    expect(logs.join('')).not.toContain(ann.token);
+    const metrics = (await server.request('GET', '/metrics')).body as string;
+    expect(Number(/^mail_attempts_total\{outcome="sent",node="[^"]+"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^mail_outbox_pending\{node="[^"]+"\} \d+$/m);
   });
 
   it('has no calendar part for a room without a schedule', async () => {
