@@ -160,6 +160,7 @@ export function createMailDispatcher(options: MailDispatcherOptions): MailDispat
       return;
     }
     let failure: string | null = null;
+    let permanent = false;
     try {
       const email = renderInvitationEmail({
         kind: row.kind,
@@ -190,14 +191,17 @@ export function createMailDispatcher(options: MailDispatcherOptions): MailDispat
         ...(email.calendar ? { icalEvent: { method: email.calendar.method, content: email.calendar.content, filename: 'invite.ics' } } : {}),
       });
     } catch (error) {
-      const { response, message } = error as { response?: string; message?: string };
+      const { response, message, command, responseCode } = error as { response?: string; message?: string; command?: string; responseCode?: number };
       failure = response ?? message ?? String(error);
+      // A 5xx to RCPT TO is this address refused for good (no such mailbox): retrying for an hour
+      // would change nothing. Any other failure (the server, its credentials, a 4xx) may pass.
+      permanent = command === 'RCPT TO' && (responseCode ?? 0) >= 500;
     }
     if (failure === null) {
       attempts.inc({ outcome: 'sent' });
       logger.info(context, 'invitation email sent');
       await sql.query(markSent, [row.seq, row.attempts]);
-    } else if (row.attempts >= options.maxAttempts) {
+    } else if (permanent || row.attempts >= options.maxAttempts) {
       attempts.inc({ outcome: 'failed' });
       logger.error({ ...context, failure }, 'invitation email failed for good');
       await sql.query(markFailed, [row.seq, row.attempts, failure]);

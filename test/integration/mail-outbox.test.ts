@@ -211,6 +211,20 @@ describe('invitation email', () => {
     expect(logs.join('')).not.toContain(carl.token);
   });
 
+  it('gives up at once on an address the server refuses for good (5xx to RCPT TO)', async () => {
+    const smtp = await smtpServer();
+    const { mailer, sql } = await mailNode(smtp);
+    const { id: roomId } = await room(servers[0]!, 'No such mailbox');
+    const ivy = await invite(roomId);
+    smtp.refuse = (recipient) => (recipient === ivy.email ? { code: 550, message: 'no such mailbox' } : null);
+    await sql.batch([mailer.invitationEmails([{ invitationId: ivy.id, token: ivy.token }], noCondition)]);
+    mailer.wake();
+    await waitFor(async () => (await outboxRows(ivy.id))[0]?.status === 'failed', 15_000);
+    const [row] = await outboxRows(ivy.id);
+    expect(row).toMatchObject({ status: 'failed', attempts: 1, token: null });
+    expect(row!.last_error).toMatch(/^550/);
+  });
+
   it('never loses an email queued while the SMTP server is down: it is sent once the server comes up', async () => {
     const smtp = await smtpServer({ listening: false });
     const { mailer, sql } = await mailNode(smtp, { MAIL_MAX_ATTEMPTS: '30' });
