@@ -42,6 +42,13 @@ module.exports = {
       to: { path: '^src/webhooks/' },
     },
     {
+      name: 'rooms-know-no-mail',
+      comment: 'Invitation emails are queued by the invitations service through the Mailer it is given; rooms never import mail/.',
+      severity: 'error',
+      from: { path: '^src/rooms/' },
+      to: { path: '^src/mail/' },
+    },
+    {
       name: 'live-state-below-rooms',
       comment: 'The live-state store depends on nothing above it.',
       severity: 'error',
@@ -60,7 +67,7 @@ module.exports = {
       comment: 'errors/, config/ and logging/ are leaves the others build on.',
       severity: 'error',
       from: { path: '^src/(errors|config|logging)/' },
-      to: { path: '^src/(rooms|cluster|realtime|http|webhooks|auth|live-state|persistence)/' },
+      to: { path: '^src/(rooms|cluster|realtime|http|webhooks|mail|auth|live-state|persistence)/' },
     },
     {
       name: 'machine-imports-only-xstate',

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { migrationsList } from './migrations';
 import { UserSchema } from './src/auth/user.entity';
 import { InvitationSchema } from './src/invitations/invitation.entity';
+import { MailOutboxSchema } from './src/mail/mail-outbox.entity';
 import { AttendanceSchema } from './src/rooms/attendance.entity';
 import { RoomSchema } from './src/rooms/room.entity';
 import { WebhookDeliverySchema } from './src/webhooks/webhook-delivery.entity';
@@ -19,7 +20,7 @@ export const migrationsPath = 'migrations';
 export function ormOptions(clientUrl: string, logger?: Logger): Options {
   return defineConfig({
     clientUrl,
-    entities: [UserSchema, RoomSchema, AttendanceSchema, WebhookDeliverySchema, InvitationSchema],
+    entities: [UserSchema, RoomSchema, AttendanceSchema, WebhookDeliverySchema, InvitationSchema, MailOutboxSchema],
     extensions: [Migrator],
     // Listed explicitly (migrations/index.ts) so the same code runs from TypeScript and from dist/.
     migrations: { migrationsList, path: migrationsPath, snapshot: false, transactional: true, allOrNothing: true },

@@ -18,6 +18,8 @@ import { defaultWebRoot } from './http/web.routes';
 import { createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
+import { createMailDispatcher } from './mail/mail-dispatcher';
+import { createMailer, type Mailer } from './mail/mailer';
 import { openOrm, type Orm } from './persistence/orm';
 import { createSql, type Sql } from './persistence/sql';
 import { createCallSettings } from './realtime/ice-servers';
@@ -52,6 +54,8 @@ export interface App {
   readonly orm: Orm;
   readonly redis: Redis | undefined;
   readonly rooms: RoomRouter;
+  /** Invitation emails (docs/email.md): what the invitations service queues them through; null without SMTP_URL. */
+  readonly mailer: Mailer | null;
   /** Disconnects sockets, stops accepting work, drains HTTP, then closes PostgreSQL and Redis. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -100,6 +104,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     const metrics = createMetrics({ node: config.nodeId });
     const webhooks = startWebhooks(config, publicBaseUrl, sql, logger, metrics.registry);
     cleanups.push(() => webhooks.close());
+    const mail = startMail(config, publicBaseUrl, sql, logger, metrics.registry);
+    cleanups.push(() => mail.close());
     const roomDeps = {
       repository: createRoomRepository(orm),
       outbox: webhooks.outbox,
@@ -174,7 +180,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     httpServer = createServer(httpApp);
     io.attach(httpServer);
     cleanups.push(() => realtime.close());
-    return assemble({ config, httpServer, io, orm, redis, rooms }, cleanups);
+    return assemble({ config, httpServer, io, orm, redis, rooms, mailer: mail.mailer }, cleanups);
   } catch (error) {
     // Nothing half-built stays open: the caller gets the error and no connections linger.
     await runCleanups(cleanups);
@@ -195,6 +201,30 @@ function startWebhooks(
   const { secret, timeoutMs, maxAttempts, retryBaseMs, retentionDays } = config.webhooks;
   const dispatcher = createWebhookDispatcher({ sql, secret, logger, registry, timeoutMs, maxAttempts, retryBaseMs, retentionMs: retentionDays * 86_400_000 });
   return { outbox: createWebhookOutbox(publicBaseUrl, config.webhooks.endpoints, dispatcher), close: () => dispatcher.close() };
+}
+
+/** The mail dispatcher and the Mailer the invitations service queues emails through; nothing runs when SMTP_URL is unset. */
+function startMail(
+  config: AppConfig,
+  publicBaseUrl: () => string,
+  sql: Sql,
+  logger: Logger,
+  registry: Registry,
+): { mailer: Mailer | null; close(): Promise<void> } {
+  if (!config.mail) return { mailer: null, close: async () => undefined };
+  const { smtpUrl, from, maxAttempts, retryBaseMs, retentionDays } = config.mail;
+  const dispatcher = createMailDispatcher({
+    sql,
+    smtpUrl,
+    from,
+    publicBaseUrl,
+    logger,
+    registry,
+    maxAttempts,
+    retryBaseMs,
+    retentionMs: retentionDays * 86_400_000,
+  });
+  return { mailer: createMailer(dispatcher), close: () => dispatcher.close() };
 }
 
 /** Runs every cleanup, newest first, whatever the others do. */

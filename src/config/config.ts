@@ -58,6 +58,17 @@ const webhookUrls = z.string().transform((value, ctx) => {
   return [...new Set(urls)];
 });
 
+/** MAIL_FROM: `address` or `Name <address>`, as an email's From header has it. */
+const mailFrom = z.string().transform((value, ctx) => {
+  const match = /^\s*(?:"?([^"<>]*?)"?\s*<([^<>\s]+)>|([^<>\s]+))\s*$/.exec(value);
+  const address = match?.[2] ?? match?.[3] ?? '';
+  if (!z.email().safeParse(address).success) {
+    ctx.addIssue({ code: 'custom', message: 'must be an email address, or a name and one in angle brackets: Meetings <meetings@example.com>' });
+    return z.NEVER;
+  }
+  return { name: match?.[1]?.trim() ?? '', address };
+});
+
 /** A `min,max` pair of numbers within [lowest, highest], min ≤ max. */
 const range = (lowest: number, highest: number, integers: boolean) =>
   z.string().transform((value, ctx) => {
@@ -116,6 +127,11 @@ const envSchema = z
     WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(15),
     WEBHOOK_RETRY_BASE_MS: int(10, 600_000).default(1000),
     WEBHOOK_RETENTION_DAYS: int(1, 3650).default(7),
+    SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+    MAIL_FROM: mailFrom.optional(),
+    MAIL_MAX_ATTEMPTS: int(1, 100).default(8),
+    MAIL_RETRY_BASE_MS: int(10, 3_600_000).default(30_000),
+    MAIL_RETENTION_DAYS: int(1, 3650).default(30),
     ICE_SERVERS: iceServersEnv.optional(),
     TURN_URLS: turnUrlsEnv.optional(),
     TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -143,6 +159,13 @@ const envSchema = z
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with WEBHOOK_URL: receivers verify every delivery with it' });
+    }
+    if (Boolean(env.SMTP_URL) !== Boolean(env.MAIL_FROM)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.SMTP_URL ? 'MAIL_FROM' : 'SMTP_URL'],
+        message: 'SMTP_URL and MAIL_FROM go together: invitation emails are sent through that server from that address',
+      });
     }
     if (Boolean(env.TURN_URLS) !== Boolean(env.TURN_SECRET)) {
       ctx.addIssue({
@@ -204,12 +227,24 @@ export interface Config {
   readonly ice: IceConfig;
   /** Lifecycle webhooks (docs/webhooks.md); undefined when WEBHOOK_URL is unset: no outbox rows are written. */
   readonly webhooks: WebhookConfig | undefined;
+  /** Invitation emails (docs/email.md); undefined when SMTP_URL is unset: no outbox rows are written. */
+  readonly mail: MailConfig | undefined;
 }
 
 export interface WebhookConfig {
   readonly endpoints: readonly string[];
   readonly secret: string;
   readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly retentionDays: number;
+}
+
+export interface MailConfig {
+  /** `smtp://` (STARTTLS when the server offers it) or `smtps://` (TLS from the start), credentials in the URL. */
+  readonly smtpUrl: string;
+  /** The sender of every email, and the ORGANIZER of its calendar event. `name` is empty when MAIL_FROM has none. */
+  readonly from: { readonly name: string; readonly address: string };
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
   readonly retentionDays: number;
@@ -275,6 +310,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           retentionDays: e.WEBHOOK_RETENTION_DAYS,
         }
       : undefined,
+    mail:
+      e.SMTP_URL && e.MAIL_FROM
+        ? {
+            smtpUrl: e.SMTP_URL,
+            from: e.MAIL_FROM,
+            maxAttempts: e.MAIL_MAX_ATTEMPTS,
+            retryBaseMs: e.MAIL_RETRY_BASE_MS,
+            retentionDays: e.MAIL_RETENTION_DAYS,
+          }
+        : undefined,
   };
   return deepFreeze(config);
 }

@@ -28,7 +28,15 @@ describe('migrations', () => {
 
   it('apply to an empty database and leave nothing for the schema diff', async () => {
     const tables = await db.query("select table_name from information_schema.tables where table_schema = 'public' order by 1");
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['invitations', 'mikro_orm_migrations', 'participants', 'rooms', 'users', 'webhook_deliveries']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual([
+      'invitations',
+      'mail_outbox',
+      'mikro_orm_migrations',
+      'participants',
+      'rooms',
+      'users',
+      'webhook_deliveries',
+    ]);
     await expect(orm.schema.getUpdateSchemaSQL({ wrap: false })).resolves.toBe('');
   });
 

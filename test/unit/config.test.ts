@@ -116,7 +116,54 @@ describe('loadConfig', () => {
         meshMaxParticipants: 4,
       },
       webhooks: undefined,
+      mail: undefined,
     });
+  });
+
+  it('reads the mail settings: SMTP_URL and MAIL_FROM together, or neither', () => {
+    expect(loadConfig({}).mail).toBeUndefined();
+    expect(loadConfig({ SMTP_URL: 'smtp://user:pass@127.0.0.1:2525', MAIL_FROM: 'Meetings <meetings@example.com>' }).mail).toEqual({
+      smtpUrl: 'smtp://user:pass@127.0.0.1:2525',
+      from: { name: 'Meetings', address: 'meetings@example.com' },
+      maxAttempts: 8,
+      retryBaseMs: 30_000,
+      retentionDays: 30,
+    });
+    const config = loadConfig({
+      SMTP_URL: 'smtps://mail.example.com',
+      MAIL_FROM: 'meetings@example.com',
+      MAIL_MAX_ATTEMPTS: '3',
+      MAIL_RETRY_BASE_MS: '50',
+      MAIL_RETENTION_DAYS: '2',
+    });
+    expect(config.mail).toEqual({
+      smtpUrl: 'smtps://mail.example.com',
+      from: { name: '', address: 'meetings@example.com' },
+      maxAttempts: 3,
+      retryBaseMs: 50,
+      retentionDays: 2,
+    });
+    expect(loadConfig({ SMTP_URL: 'smtp://h', MAIL_FROM: '"Team, Inc." <team@example.com>' }).mail?.from).toEqual({
+      name: 'Team, Inc.',
+      address: 'team@example.com',
+    });
+  });
+
+  it('refuses bad mail settings with a clear message', () => {
+    expect(problemsOf({ SMTP_URL: 'smtp://127.0.0.1:2525' })).toEqual([expect.stringMatching(/^MAIL_FROM: SMTP_URL and MAIL_FROM go together/)]);
+    expect(problemsOf({ MAIL_FROM: 'meetings@example.com' })).toEqual([expect.stringMatching(/^SMTP_URL: SMTP_URL and MAIL_FROM go together/)]);
+    expect(problemsOf({ SMTP_URL: 'http://mail.example.com', MAIL_FROM: 'a@example.com' })).toEqual([expect.stringMatching(/^SMTP_URL: must be an smtp:\/\//)]);
+    for (const bad of ['meetings', 'Meetings <>', 'Meetings <a@b@c>', 'a@example.com, b@example.com', 'Meetings <a@example.com']) {
+      expect(problemsOf({ SMTP_URL: 'smtp://h', MAIL_FROM: bad })).toEqual([expect.stringMatching(/^MAIL_FROM: must be an email address/)]);
+    }
+    for (const [key, bad] of [
+      ['MAIL_MAX_ATTEMPTS', '0'],
+      ['MAIL_MAX_ATTEMPTS', 'many'],
+      ['MAIL_RETRY_BASE_MS', '5'],
+      ['MAIL_RETENTION_DAYS', '0'],
+    ] as const) {
+      expect(problemsOf({ SMTP_URL: 'smtp://h', MAIL_FROM: 'a@example.com', [key]: bad })).toEqual([expect.stringMatching(new RegExp(`^${key}: `))]);
+    }
   });
 
   it('reads ICE_SERVERS as JSON or a list of URLs, and TURN_URLS only with TURN_SECRET', () => {
