@@ -61,7 +61,7 @@ describe('redis-streams adapter: a client that blips back misses nothing', () =>
       expect(annSocket.recovered).toBe(true);
       expect(annSocket.id).toBe(firstId);
       await back;
-      expect(updates).toEqual([{ room_code: code, settings: patched.body.settings, status: 'active' }]);
+      expect(updates).toEqual([{ room_code: code, settings: patched.body.settings, status: 'active', scheduled_start_at: null, scheduled_end_at: null }]);
 
       // And it keeps hearing the room as before.
       const next = nextEvent(annSocket, 'room:updated');

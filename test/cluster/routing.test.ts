@@ -82,7 +82,8 @@ describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (
     const updates = sockets.map((s) => nextEvent(s, 'room:updated'));
     const patched = await meetings(a)(host, 'PATCH', `/${code}/config`, { lock_room: true });
     expect(patched.status).toBe(200);
-    for (const update of await Promise.all(updates)) expect(update).toEqual({ room_code: code, settings: patched.body.settings, status: 'active' });
+    for (const update of await Promise.all(updates))
+      expect(update).toEqual({ room_code: code, settings: patched.body.settings, status: 'active', scheduled_start_at: null, scheduled_end_at: null });
 
     // A guest knocks through C: the host's socket on A hears it, and nobody else does.
     const gus = await guestUser(c, 'Gus');

@@ -385,6 +385,8 @@ describe('MeetingClient against an in-process server', () => {
       await expectError(stay.meetings.configure(code, { lock_room: true }), 'NOT_HOST', 403);
       expect(await host.meetings.configure(code, { lock_room: true, max_participants: 3 })).toEqual({
         settings: { lock_room: true, enable_transcription: false, max_participants: 3 },
+        scheduled_start_at: null,
+        scheduled_end_at: null,
       });
       expect((await stay.meetings.join(code)).status).toBe('waiting'); // locked now
       const tooMany = await expectError(host.meetings.configure(code, { max_participants: 100_000 }), 'VALIDATION_FAILED', 400);

@@ -112,6 +112,7 @@ describe('metrics and API docs', () => {
     ).toEqual([
       '/api/v1/meetings',
       '/api/v1/meetings/history',
+      '/api/v1/meetings/upcoming',
       '/api/v1/meetings/{room_code}',
       '/api/v1/meetings/{room_code}/admit-all',
       '/api/v1/meetings/{room_code}/admit/{user_id}',

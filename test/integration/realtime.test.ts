@@ -380,7 +380,15 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
       expect((await api(host, 'PATCH', `/${code}/config`, { enable_transcription: true, max_participants: 9 })).status).toBe(200);
       expect((await api(host, 'PATCH', `/${code}/config`, { enable_transcription: true })).status).toBe(200);
       await quietFor(150);
-      const expected = [{ room_code: code, settings: { lock_room: false, enable_transcription: true, max_participants: 9 }, status: 'active' }];
+      const expected = [
+        {
+          room_code: code,
+          settings: { lock_room: false, enable_transcription: true, max_participants: 9 },
+          status: 'active',
+          scheduled_start_at: null,
+          scheduled_end_at: null,
+        },
+      ];
       expect(updates).toEqual(expected);
       expect(hostUpdates).toEqual(expected);
     });
