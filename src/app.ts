@@ -20,6 +20,7 @@ import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
 import { createMailDispatcher } from './mail/mail-dispatcher';
 import { createMailer, type Mailer } from './mail/mailer';
+import { createMailOutbox } from './mail/room-mail';
 import { openOrm, type Orm } from './persistence/orm';
 import { createSql, type Sql } from './persistence/sql';
 import { createCallSettings } from './realtime/ice-servers';
@@ -31,7 +32,7 @@ import { createClusterRooms, createSingleNodeRooms } from './compose-rooms';
 import { createMeetingsService } from './rooms/meetings.service';
 import type { RoomRouter } from './rooms/room-router';
 import { createRoomRepository } from './rooms/room-repository';
-import { noOutbox, type RoomOutbox } from './rooms/room-outbox';
+import { combineOutboxes, noOutbox, type RoomOutbox } from './rooms/room-outbox';
 import { createInvitationQuota } from './invitations/invitation-quota';
 import { createInvitationsService } from './invitations/invitations.service';
 import { createWebhookOutbox } from './webhooks/room-webhooks';
@@ -108,7 +109,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     cleanups.push(() => mail.close());
     const roomDeps = {
       repository: createRoomRepository(orm),
-      outbox: webhooks.outbox,
+      outbox: mail.mailer ? combineOutboxes(webhooks.outbox, createMailOutbox(mail.mailer)) : webhooks.outbox,
       logger,
       publish: createRoomPublisher(io, tunings),
       timings: {
@@ -154,6 +155,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       rooms,
       publicBaseUrl,
       ttlMs: config.invitationTtlS * 1000,
+      mailer: mail.mailer,
       quota: createInvitationQuota(config.invitationsPerHour, redis ? { redis, prefix: config.redisPrefix } : undefined),
     });
     const httpApp = createHttpApp({

@@ -269,6 +269,11 @@ export const invitationView = z.object({
     .string()
     .nullable()
     .describe('the link with the token: only in the answer that created the invitation (the server keeps only a hash of the token), null after'),
+  email_status: z
+    .enum(['pending', 'sent', 'failed'])
+    .nullable()
+    .describe('the invitation email: queued or being retried, handed to the SMTP server, or given up on; null when the server sends no email (SMTP_URL unset)'),
+  email_error: z.string().nullable().describe("the SMTP server's last refusal, while retrying or once failed"),
 });
 export type InvitationView = z.infer<typeof invitationView>;
 export const invitationsResult = z.object({ invitations: z.array(invitationView) });

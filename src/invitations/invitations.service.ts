@@ -5,6 +5,7 @@ import { AppError } from '../errors/app-error';
 import type { Sql, SqlStatement } from '../persistence/sql';
 import type { RoomRouter, RoomSummary } from '../rooms/room-router';
 import { joinUrlOf, seesLobby } from '../rooms/room-views';
+import type { Mailer } from '../mail/mailer';
 import type { InvitationQuota } from './invitation-quota';
 import { inviteUrlOf, newInvitationToken, tokenHashHex } from './invitation-token';
 
@@ -33,6 +34,8 @@ export interface InvitationsDeps {
   /** INVITATION_TTL_S: how long an invitation stays good (at least until a day after the meeting's planned end). */
   ttlMs: number;
   quota: InvitationQuota;
+  /** Queues each new invitation's email in its transaction; null when SMTP_URL is unset (the links are only in the answer). */
+  mailer: Mailer | null;
 }
 
 interface InvitationRow {
@@ -43,6 +46,8 @@ interface InvitationRow {
   created_at: Date | string;
   expires_at: Date | string;
   accepted_at: Date | string | null;
+  email_status: InvitationView['email_status'];
+  email_error: string | null;
 }
 
 const iso = (value: Date | string) => new Date(value).toISOString();
@@ -51,6 +56,10 @@ const dayMs = 86_400_000;
 /** `expired` is a pending invitation past its time, not a stored status. */
 const columns = `i.id, i.email, i.display_name, i.created_at, i.expires_at, i.accepted_at,
   case when i.status = 'pending' and i.expires_at <= now() then 'expired' else i.status end as status`;
+/** The invitation's own email, as the mail outbox has it (docs/email.md): none without SMTP. */
+const emailColumns = `m.status as email_status, m.last_error as email_error`;
+const latestEmail = `left join lateral (select status, last_error from mail_outbox o where o.invitation_id = i.id and o.kind = 'invitation'
+                                         order by o.seq desc limit 1) m on true`;
 
 const toView = (row: InvitationRow, inviteUrl: string | null = null): InvitationView => ({
   id: row.id,
@@ -61,6 +70,8 @@ const toView = (row: InvitationRow, inviteUrl: string | null = null): Invitation
   expires_at: iso(row.expires_at),
   accepted_at: row.accepted_at === null ? null : iso(row.accepted_at),
   invite_url: inviteUrl,
+  email_status: row.email_status ?? null,
+  email_error: row.email_error ?? null,
 });
 
 /** When an invitation made at `now` expires: after the TTL, and never before a day after the meeting's planned end (or start). */
@@ -106,16 +117,30 @@ export function createInvitationsService(deps: InvitationsDeps): InvitationsServ
           [invitee.id, invitee.email, invitee.display_name ?? null, tokenHashHex(invitee.token), principal.userId, new Date(now), expiresAt, roomCode],
         ],
       ]);
-      const results = await sql.batch(statements);
+      const emails = deps.mailer
+        ? [
+            deps.mailer.invitationEmails(
+              made.map((i) => ({ invitationId: i.id, token: i.token })),
+              { sql: '', params: [] },
+            ),
+          ]
+        : [];
+      const results = await sql.batch([...statements, ...emails]);
+      deps.mailer?.wake();
       const joinUrl = joinUrlOf(deps.publicBaseUrl(), roomCode);
       return {
-        invitations: made.map((invitee, index) => toView(results[index * 2 + 1]!.rows[0] as InvitationRow, inviteUrlOf(joinUrl, invitee.token))),
+        invitations: made.map((invitee, index) => {
+          const row = results[index * 2 + 1]!.rows[0] as InvitationRow;
+          return toView({ ...row, email_status: deps.mailer ? 'pending' : null, email_error: null }, inviteUrlOf(joinUrl, invitee.token));
+        }),
       };
     },
 
     async list(principal, roomCode) {
       await moderated(principal, roomCode);
-      const [result] = await sql.batch([[`select ${columns} from invitations i where i.room_id = ${roomId} order by i.created_at, i.email, i.id`, [roomCode]]]);
+      const [result] = await sql.batch([
+        [`select ${columns}, ${emailColumns} from invitations i ${latestEmail} where i.room_id = ${roomId} order by i.created_at, i.email, i.id`, [roomCode]],
+      ]);
       return { invitations: (result!.rows as InvitationRow[]).map((row) => toView(row)) };
     },
 
@@ -127,7 +152,7 @@ export function createInvitationsService(deps: InvitationsDeps): InvitationsServ
           `update invitations set status = 'revoked', revoked_at = now() where id = ? and room_id = ${roomId} and status in ('pending', 'accepted')`,
           [invitationId, roomCode],
         ],
-        [`select ${columns} from invitations i where i.id = ? and i.room_id = ${roomId}`, [invitationId, roomCode]],
+        [`select ${columns}, ${emailColumns} from invitations i ${latestEmail} where i.id = ? and i.room_id = ${roomId}`, [invitationId, roomCode]],
       ]);
       const row = result!.rows[0] as InvitationRow | undefined;
       if (!row) throw new AppError('NOT_FOUND', 'This room has no such invitation');

@@ -25,5 +25,18 @@ export interface RoomOutbox {
   committed(): void;
 }
 
+/** Several listeners as one: each commit writes all their rows, and all of them hear it committed. */
+export function combineOutboxes(...outboxes: RoomOutbox[]): RoomOutbox {
+  const rowsOf = (each: (OutboxRows | null)[]): OutboxRows | null => {
+    const present = each.filter((rows) => rows !== null);
+    return present.length === 0 ? null : (condition) => present.flatMap((rows) => rows(condition));
+  };
+  return {
+    ofCommand: (outcome) => rowsOf(outboxes.map((outbox) => outbox.ofCommand(outcome))),
+    ofCreated: (room) => rowsOf(outboxes.map((outbox) => outbox.ofCreated(room))),
+    committed: () => outboxes.forEach((outbox) => outbox.committed()),
+  };
+}
+
 /** Nobody listens: nothing written with the commits. */
 export const noOutbox: RoomOutbox = { ofCommand: () => null, ofCreated: () => null, committed: () => undefined };

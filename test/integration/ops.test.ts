@@ -119,6 +119,8 @@ describe('metrics and API docs', () => {
       '/api/v1/meetings/{room_code}/co-hosts/{user_id}',
       '/api/v1/meetings/{room_code}/config',
       '/api/v1/meetings/{room_code}/end',
+      '/api/v1/meetings/{room_code}/invitations',
+      '/api/v1/meetings/{room_code}/invitations/{invitation_id}',
       '/api/v1/meetings/{room_code}/join',
       '/api/v1/meetings/{room_code}/leave',
       '/api/v1/meetings/{room_code}/mute-all',

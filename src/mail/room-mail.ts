@@ -1,0 +1,24 @@
+import type { RoomOutbox } from '../rooms/room-outbox';
+import type { Mailer } from './mailer';
+
+/**
+ * The invitation emails a room's commits cause (rooms/room-outbox.ts): the invitees of a
+ * scheduled meeting get a calendar update when its schedule changes, and a cancellation when it
+ * ends before it ever started (ended by its host, or as a room nobody used). Written in the
+ * command's own transaction, under its fence.
+ */
+export function createMailOutbox(mailer: Mailer): RoomOutbox {
+  return {
+    ofCommand({ before, changes }) {
+      const ended = changes.some((change) => change.kind === 'roomEnded');
+      if (ended)
+        return before.startedAt === null && before.schedule.startAt !== null
+          ? (condition) => [mailer.scheduleEmails(before.roomId, 'cancel', condition)]
+          : null;
+      return changes.some((change) => change.kind === 'scheduleChanged') ? (condition) => [mailer.scheduleEmails(before.roomId, 'update', condition)] : null;
+    },
+    // A new room has no invitations yet.
+    ofCreated: () => null,
+    committed: () => mailer.wake(),
+  };
+}
