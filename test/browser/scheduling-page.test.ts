@@ -149,6 +149,10 @@ describe('scheduling meetings on the home screen, in Chromium', () => {
         (count) => count === 0,
       );
       await screenshot(page, 'home-upcoming');
+      // A phone's width: one column, nothing cut off.
+      await page.setViewportSize({ width: 400, height: 800 });
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
+      await screenshot(page, 'home-upcoming-narrow');
     },
     stepTimeout,
   );
