@@ -43,8 +43,6 @@ export function formValues(form: HTMLFormElement): Record<string, string | boole
 /** What people call a field the API names by its path (`scheduled_start_at` → `Start`), for error messages. */
 export type FieldLabels = Record<string, string>;
 
-let alerts = 0;
-
 /**
  * Runs a form's submit handler with its button disabled, and shows a failure inside the form: the
  * fields the server named are marked invalid, described by the message, and the first one focused.
@@ -54,6 +52,8 @@ export function onSubmit(
   handler: (values: Record<string, string | boolean>) => Promise<void>,
   labels: FieldLabels = {},
 ): HTMLFormElement {
+  // One alert at a time per form: its id only has to differ from other forms'.
+  const alertId = `${form.dataset.form ?? 'form'}-alert`;
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const button = form.querySelector('button');
@@ -61,13 +61,13 @@ export function onSubmit(
     form.querySelector('[role=alert]')?.remove();
     for (const invalid of Array.from(form.querySelectorAll('[aria-invalid]'))) {
       invalid.removeAttribute('aria-invalid');
-      describedBy(invalid, (ids) => ids.filter((id) => !id.startsWith('form-alert-')));
+      describedBy(invalid, (ids) => ids.filter((id) => id !== alertId));
     }
     try {
       await handler(formValues(form));
     } catch (error) {
       const box = errorBox(error, labels);
-      box.id = `form-alert-${(alerts += 1)}`;
+      box.id = alertId;
       form.append(box);
       const named = (error as { errors?: { path: string }[] }).errors?.map((f) => form.elements.namedItem(f.path)) ?? [];
       const inputs = named.filter(

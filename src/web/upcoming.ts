@@ -7,7 +7,7 @@ type UpcomingItem = Awaited<ReturnType<MeetingClient['meetings']['upcoming']>>['
 /** The Upcoming list of the home screen, and a way to reload it (after scheduling one). */
 export interface UpcomingSection {
   element: HTMLElement;
-  /** Loads the first page again; `highlight` marks that room's item (the one just scheduled). */
+  /** Loads the first page again; `highlight` marks that room's item (the one just scheduled) and focuses its first button. */
   reload(highlight?: string): Promise<void>;
 }
 
@@ -26,6 +26,7 @@ export function upcomingSection(client: MeetingClient): UpcomingSection {
       const page = await client.meetings.upcoming({ limit: 10, cursor });
       if (reset) list.replaceChildren();
       list.append(...page.items.map((item) => upcomingItem(item, item.room_code === highlight)));
+      if (highlight) list.querySelector<HTMLElement>('li.new button')?.focus();
       if (reset && page.items.length === 0) list.append(h('li', { class: 'empty' }, 'Nothing scheduled. Meetings you schedule, or are invited to, show here.'));
       cursor = page.next_cursor ?? undefined;
       more.hidden = !page.next_cursor;

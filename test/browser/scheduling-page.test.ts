@@ -127,6 +127,8 @@ describe('scheduling meetings on the home screen, in Chromium', () => {
       expect((await review.locator('[data-time]').textContent())!.trim()).toMatch(/^9:30\sAM – 10:30\sAM$/);
       expect(await review.locator('.badge').first().textContent()).toBe('You host');
       expect(await review.getAttribute('class')).toContain('new');
+      // The focus moves to the new meeting's Copy link (the form's button was disabled while it waited).
+      expect(await button(review, 'Copy link').evaluate((element: any) => element === element.ownerDocument.activeElement)).toBe(true);
 
       // Copy link: the clipboard holds the share link the item shows.
       const joinUrl = listed[0].join_url as string;
@@ -180,12 +182,14 @@ describe('scheduling meetings on the home screen, in Chromium', () => {
   );
 
   test(
-    "Join from Upcoming opens the room's pre-join screen; an invitation shows as Invited, with no link to copy",
+    "Join from Upcoming opens the room's pre-join screen; an invitation shows as Invited (and Started once its host is in), with no link to copy",
     async () => {
       const { page, email } = await signedInHost('Jo Joiner');
       // Someone else's meeting, with an invitation to this host's email (no route makes one yet: a row, as the service writes it).
       const start = new Date(Date.now() + 2 * 86_400_000).toISOString();
-      const invited = await createRoom(server, await hostUser(server, 'Olga Other'), { name: 'Board meeting', scheduled_start_at: start });
+      const olga = await hostUser(server, 'Olga Other');
+      const invited = await createRoom(server, olga, { name: 'Board meeting', scheduled_start_at: start });
+      expect((await api(olga, 'POST', `/${invited.room_code}/join`, {})).body.status).toBe('joined'); // early: it has started
       const db = new Client({ connectionString: testDatabaseUrl });
       await db.connect();
       try {
@@ -206,7 +210,7 @@ describe('scheduling meetings on the home screen, in Chromium', () => {
         (codes) => JSON.stringify(codes) === JSON.stringify([code, invited.room_code]),
       );
       const board = itemOf(page, 'Board meeting');
-      expect(await board.locator('.badge').first().textContent()).toBe('Invited');
+      expect(await board.locator('.badge').allTextContents()).toEqual(['Invited', 'Started']);
       expect(await button(board, 'Copy link').count()).toBe(0);
 
       await itemOf(page, 'Design review').getByRole('link', { name: 'Join', exact: true }).click();
