@@ -155,6 +155,8 @@ describe('scheduling meetings on the home screen, in Chromium', () => {
       await page.setViewportSize({ width: 400, height: 800 });
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
       await screenshot(page, 'home-upcoming-narrow');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await screenshot(page, 'home-upcoming-dark');
     },
     stepTimeout,
   );
