@@ -34,23 +34,50 @@ export function field(label: string, input: HTMLInputElement | HTMLSelectElement
 export function formValues(form: HTMLFormElement): Record<string, string | boolean> {
   const values: Record<string, string | boolean> = {};
   for (const element of Array.from(form.elements)) {
-    if (!(element instanceof HTMLInputElement) || !element.name) continue;
-    values[element.name] = element.type === 'checkbox' ? element.checked : element.value;
+    if (!(element instanceof HTMLInputElement || element instanceof HTMLSelectElement) || !element.name) continue;
+    values[element.name] = element instanceof HTMLInputElement && element.type === 'checkbox' ? element.checked : element.value;
   }
   return values;
 }
 
-/** Runs a form's submit handler with its button disabled, and shows a failure inside the form. */
-export function onSubmit(form: HTMLFormElement, handler: (values: Record<string, string | boolean>) => Promise<void>): HTMLFormElement {
+/** What people call a field the API names by its path (`scheduled_start_at` → `Start`), for error messages. */
+export type FieldLabels = Record<string, string>;
+
+/**
+ * Runs a form's submit handler with its button disabled, and shows a failure inside the form: the
+ * fields the server named are marked invalid, described by the message, and the first one focused.
+ */
+export function onSubmit(
+  form: HTMLFormElement,
+  handler: (values: Record<string, string | boolean>) => Promise<void>,
+  labels: FieldLabels = {},
+): HTMLFormElement {
+  // One alert at a time per form: its id only has to differ from other forms'.
+  const alertId = `${form.dataset.form ?? 'form'}-alert`;
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const button = form.querySelector('button');
     if (button) button.disabled = true;
     form.querySelector('[role=alert]')?.remove();
+    for (const invalid of Array.from(form.querySelectorAll('[aria-invalid]'))) {
+      invalid.removeAttribute('aria-invalid');
+      describedBy(invalid, (ids) => ids.filter((id) => id !== alertId));
+    }
     try {
       await handler(formValues(form));
     } catch (error) {
-      form.append(errorBox(error));
+      const box = errorBox(error, labels);
+      box.id = alertId;
+      form.append(box);
+      const named = (error as { errors?: { path: string }[] }).errors?.map((f) => form.elements.namedItem(f.path)) ?? [];
+      const inputs = named.filter(
+        (element): element is HTMLInputElement | HTMLSelectElement => element instanceof HTMLInputElement || element instanceof HTMLSelectElement,
+      );
+      for (const input of inputs) {
+        input.setAttribute('aria-invalid', 'true');
+        describedBy(input, (ids) => [...ids, box.id]);
+      }
+      inputs[0]?.focus();
     } finally {
       if (button) button.disabled = false;
     }
@@ -58,15 +85,40 @@ export function onSubmit(form: HTMLFormElement, handler: (values: Record<string,
   return form;
 }
 
-/** An error as people read it, with its stable code for support (and tests). */
-export function errorBox(error: unknown): HTMLElement {
+/** Changes the ids in an element's `aria-describedby` (a field keeps its own hint beside an error). */
+function describedBy(element: Element, change: (ids: string[]) => string[]): void {
+  const ids = change((element.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean));
+  if (ids.length) element.setAttribute('aria-describedby', ids.join(' '));
+  else element.removeAttribute('aria-describedby');
+}
+
+/**
+ * An error as people read it, with its stable code for support (and tests). `labels` names the
+ * API's fields as the form does: `scheduled_start_at must be in the future` reads `Start must be
+ * in the future`; a field's own line is left out when the message already says just that.
+ */
+export function errorBox(error: unknown, labels: FieldLabels = {}): HTMLElement {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'INTERNAL';
   const fields = (error as { errors?: { path: string; message: string }[] }).errors ?? [];
   const message = error instanceof Error ? error.message : String(error);
+  const reword = (text: string) =>
+    text.replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (path: string, at: number) => {
+      const label = labels[path];
+      return label === undefined ? path : at === 0 ? label : `the ${label.toLowerCase()}`;
+    });
   return h(
     'p',
     { role: 'alert', class: 'error', 'data-code': code },
-    message,
-    ...fields.map((f) => h('span', { class: 'field-error' }, `${f.path}: ${f.message}`)),
+    reword(message),
+    ...fields
+      .filter((f) => `${f.path} ${f.message}` !== message)
+      .map((f) => h('span', { class: 'field-error', 'data-path': f.path }, `${labels[f.path] ?? f.path}: ${reword(f.message)}`)),
   );
+}
+
+/** A short notice at the bottom of the page for three seconds ("Link copied"). */
+export function toast(text: string): void {
+  const notice = h('p', { class: 'toast', role: 'status' }, text);
+  document.getElementById('app')!.append(notice);
+  setTimeout(() => notice.remove(), 3000);
 }

@@ -19,3 +19,25 @@ export const initials = (name: string): string =>
     .slice(0, 2)
     .map((word) => word[0]!.toUpperCase())
     .join('');
+
+const day = (date: Date) => date.toLocaleDateString(undefined, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' });
+const clock = (date: Date) => date.toLocaleTimeString(undefined, { timeStyle: 'short' });
+
+/** A planned meeting in the reader's locale and time zone: `{day: 'Mon, Dec 7, 2026', time: '9:30 AM – 10:30 AM'}` (the end's day only when it differs). */
+export function formatSchedule(startIso: string, endIso: string | null): { day: string; time: string } {
+  const start = new Date(startIso);
+  if (endIso === null) return { day: day(start), time: clock(start) };
+  const end = new Date(endIso);
+  return { day: day(start), time: `${clock(start)} – ${day(end) === day(start) ? '' : `${day(end)}, `}${clock(end)}` };
+}
+
+/** An `<input type="datetime-local">` value (`2026-12-07T09:30`, the browser's local time) as ISO 8601 UTC. */
+export function localDateTimeToIso(value: string): string {
+  // A date-time with no offset is local time (ECMAScript's Date parsing rule for this form).
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`"${value}" is not a date and time`);
+  return date.toISOString();
+}
+
+/** The reader's time zone as the browser names it (`Europe/Paris`). */
+export const localTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;

@@ -1,8 +1,10 @@
 import type { HistoryItemView, MeetingClient } from '../client';
 import { errorBox, field, h, onSubmit, showScreen } from './dom';
 import { formatDuration, formatTime } from './format';
+import { scheduleForm } from './schedule';
+import { upcomingSection } from './upcoming';
 
-/** Signed in at `/`: start a meeting (accounts only) and look through past ones. */
+/** Signed in at `/`: start or schedule a meeting (accounts only), the upcoming ones, and past ones. */
 export async function showHome(client: MeetingClient): Promise<void> {
   const user = client.session!.user;
   const create = user.is_guest
@@ -26,7 +28,17 @@ export async function showHome(client: MeetingClient): Promise<void> {
           location.assign(`/join/${encodeURIComponent(room.room_code)}`);
         },
       );
-  showScreen('home', h('h1', {}, `Hello, ${user.display_name}`), h('div', { class: 'cards' }, create, historySection(client)));
+  if (user.is_guest) {
+    showScreen('home', h('h1', {}, `Hello, ${user.display_name}`), h('div', { class: 'cards' }, create, historySection(client)));
+    return;
+  }
+  const upcoming = upcomingSection(client);
+  const schedule = scheduleForm(client, (room) => void upcoming.reload(room.room_code));
+  showScreen(
+    'home',
+    h('h1', {}, `Hello, ${user.display_name}`),
+    h('div', { class: 'cards' }, h('div', { class: 'pair' }, create, schedule), upcoming.element, historySection(client)),
+  );
 }
 
 /** Past meetings, newest first, a page at a time (the API's cursor). */

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 
 /**
  * Real Chromium for the browser tests: Debian's `chromium` package (scripts/services.sh installs
@@ -174,8 +174,9 @@ export interface UserPage {
   log: string[];
 }
 
-export async function openUserPage(browser: Browser, label: string): Promise<UserPage> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+/** `options` adds to the context's (a `timezoneId` and `locale`, say). */
+export async function openUserPage(browser: Browser, label: string, options: BrowserContextOptions = {}): Promise<UserPage> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, ...options });
   // Every step waits for something concrete; 15 s is far more than any of them needs.
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
