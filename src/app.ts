@@ -33,9 +33,10 @@ import { createMeetingsService } from './rooms/meetings.service';
 import type { RoomRouter } from './rooms/room-router';
 import { createRoomRepository } from './rooms/room-repository';
 import { combineOutboxes, noOutbox, type RoomOutbox } from './rooms/room-outbox';
+import { noInvitationListener, type InvitationListener } from './invitations/invitation-events';
 import { createInvitationQuota } from './invitations/invitation-quota';
 import { createInvitationsService } from './invitations/invitations.service';
-import { createWebhookOutbox } from './webhooks/room-webhooks';
+import { createInvitationWebhooks, createWebhookOutbox } from './webhooks/room-webhooks';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 /** The configuration once the database is resolved (DATABASE_URL or the embedded one). */
@@ -156,6 +157,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       publicBaseUrl,
       ttlMs: config.invitationTtlS * 1000,
       mailer: mail.mailer,
+      listener: webhooks.invitations,
       quota: createInvitationQuota(config.invitationsPerHour, redis ? { redis, prefix: config.redisPrefix } : undefined),
     });
     const httpApp = createHttpApp({
@@ -198,11 +200,15 @@ function startWebhooks(
   sql: Sql,
   logger: Logger,
   registry: Registry,
-): { outbox: RoomOutbox; close(): Promise<void> } {
-  if (!config.webhooks) return { outbox: noOutbox, close: async () => undefined };
+): { outbox: RoomOutbox; invitations: InvitationListener; close(): Promise<void> } {
+  if (!config.webhooks) return { outbox: noOutbox, invitations: noInvitationListener, close: async () => undefined };
   const { secret, timeoutMs, maxAttempts, retryBaseMs, retentionDays } = config.webhooks;
   const dispatcher = createWebhookDispatcher({ sql, secret, logger, registry, timeoutMs, maxAttempts, retryBaseMs, retentionMs: retentionDays * 86_400_000 });
-  return { outbox: createWebhookOutbox(publicBaseUrl, config.webhooks.endpoints, dispatcher), close: () => dispatcher.close() };
+  return {
+    outbox: createWebhookOutbox(publicBaseUrl, config.webhooks.endpoints, dispatcher),
+    invitations: createInvitationWebhooks(config.webhooks.endpoints, dispatcher),
+    close: () => dispatcher.close(),
+  };
 }
 
 /** The mail dispatcher and the Mailer the invitations service queues emails through; nothing runs when SMTP_URL is unset. */

@@ -6,6 +6,7 @@ import type { Sql, SqlStatement } from '../persistence/sql';
 import type { RoomRouter, RoomSummary } from '../rooms/room-router';
 import { joinUrlOf, seesLobby } from '../rooms/room-views';
 import type { Mailer } from '../mail/mailer';
+import type { InvitationEvent, InvitationListener } from './invitation-events';
 import type { InvitationQuota } from './invitation-quota';
 import { inviteUrlOf, newInvitationToken, tokenHashHex } from './invitation-token';
 
@@ -36,6 +37,8 @@ export interface InvitationsDeps {
   quota: InvitationQuota;
   /** Queues each new invitation's email in its transaction; null when SMTP_URL is unset (the links are only in the answer). */
   mailer: Mailer | null;
+  /** Hears what became of invitations, in the same transactions (the webhooks). */
+  listener: InvitationListener;
 }
 
 interface InvitationRow {
@@ -51,6 +54,10 @@ interface InvitationRow {
 }
 
 const iso = (value: Date | string) => new Date(value).toISOString();
+/** No condition: the rows go with the rest of the transaction. */
+const always = { sql: '', params: [] };
+/** Holds when this change revoked the invitation (it set `revoked_at` to exactly `at`). */
+const revokedAt = (id: string, at: Date) => ({ sql: ' and exists (select 1 from invitations v where v.id = ? and v.revoked_at = ?)', params: [id, at] });
 const dayMs = 86_400_000;
 
 /** `expired` is a pending invitation past its time, not a stored status. */
@@ -102,13 +109,22 @@ export function createInvitationsService(deps: InvitationsDeps): InvitationsServ
       const room = await moderated(principal, roomCode);
       await deps.quota.take(principal.userId, body.invitees.length);
       const now = Date.now();
+      const at = new Date(now);
       const expiresAt = new Date(expiryOf(room, now, deps.ttlMs));
       const made = body.invitees.map((invitee) => ({ ...invitee, id: randomUUID(), token: newInvitationToken() }));
-      // One transaction: inviting an address again replaces its pending invitation (its old link stops working).
+      // Inviting an address again replaces its pending invitation (its old link stops working): those are revoked.
+      const [pending] = await sql.batch([
+        [
+          `select ${columns}, ${emailColumns} from invitations i ${latestEmail}
+            where i.room_id = ${roomId} and i.status = 'pending' and i.email in (select jsonb_array_elements_text(?::jsonb))`,
+          [roomCode, JSON.stringify(made.map((invitee) => invitee.email))],
+        ],
+      ]);
+      const replaced = (pending!.rows as InvitationRow[]).map((row) => toView({ ...row, status: 'revoked' }));
       const statements: SqlStatement[] = made.flatMap((invitee): SqlStatement[] => [
         [
-          `update invitations set status = 'revoked', revoked_at = now() where room_id = ${roomId} and email = ? and status = 'pending'`,
-          [roomCode, invitee.email],
+          `update invitations set status = 'revoked', revoked_at = ? where room_id = ${roomId} and email = ? and status = 'pending'`,
+          [at, roomCode, invitee.email],
         ],
         [
           `insert into invitations as i (id, room_id, email, display_name, token_hash, status, invited_by, created_at, expires_at)
@@ -121,19 +137,36 @@ export function createInvitationsService(deps: InvitationsDeps): InvitationsServ
         ? [
             deps.mailer.invitationEmails(
               made.map((i) => ({ invitationId: i.id, token: i.token })),
-              { sql: '', params: [] },
+              always,
             ),
           ]
         : [];
-      const results = await sql.batch([...statements, ...emails]);
+      const views = made.map((invitee): InvitationView => ({
+        id: invitee.id,
+        email: invitee.email,
+        display_name: invitee.display_name ?? null,
+        status: 'pending',
+        created_at: at.toISOString(),
+        expires_at: expiresAt.toISOString(),
+        accepted_at: null,
+        invite_url: null,
+        email_status: deps.mailer ? 'pending' : null,
+        email_error: null,
+      }));
+      const event = (type: InvitationEvent['type'], invitation: InvitationView): InvitationEvent => ({ type, roomCode, at: now, invitation });
+      const heard = [
+        ...deps.listener.rows(
+          views.map((view) => event('invitation.created', view)),
+          always,
+        ),
+        // Only the ones this request revoked (not one a concurrent request revoked first).
+        ...replaced.flatMap((view) => deps.listener.rows([event('invitation.revoked', view)], revokedAt(view.id, at))),
+      ];
+      await sql.batch([...statements, ...emails, ...heard]);
       deps.mailer?.wake();
+      if (heard.length > 0) deps.listener.committed();
       const joinUrl = joinUrlOf(deps.publicBaseUrl(), roomCode);
-      return {
-        invitations: made.map((invitee, index) => {
-          const row = results[index * 2 + 1]!.rows[0] as InvitationRow;
-          return toView({ ...row, email_status: deps.mailer ? 'pending' : null, email_error: null }, inviteUrlOf(joinUrl, invitee.token));
-        }),
-      };
+      return { invitations: views.map((view, index) => ({ ...view, invite_url: inviteUrlOf(joinUrl, made[index]!.token) })) };
     },
 
     async list(principal, roomCode) {
@@ -146,30 +179,56 @@ export function createInvitationsService(deps: InvitationsDeps): InvitationsServ
 
     async revoke(principal, roomCode, invitationId) {
       await moderated(principal, roomCode);
-      // Revoking again answers the same; an accepted invitation may be revoked too (its link stops working).
-      const [, result] = await sql.batch([
-        [
-          `update invitations set status = 'revoked', revoked_at = now() where id = ? and room_id = ${roomId} and status in ('pending', 'accepted')`,
-          [invitationId, roomCode],
-        ],
+      const now = Date.now();
+      const at = new Date(now);
+      const [found] = await sql.batch([
         [`select ${columns}, ${emailColumns} from invitations i ${latestEmail} where i.id = ? and i.room_id = ${roomId}`, [invitationId, roomCode]],
       ]);
-      const row = result!.rows[0] as InvitationRow | undefined;
+      const row = found!.rows[0] as InvitationRow | undefined;
       if (!row) throw new AppError('NOT_FOUND', 'This room has no such invitation');
-      return { invitation: toView(row) };
+      // Revoking again answers the same; an accepted invitation may be revoked too (its link stops working).
+      if (row.status === 'revoked') return { invitation: toView(row) };
+      const view = toView({ ...row, status: 'revoked' });
+      const heard = deps.listener.rows([{ type: 'invitation.revoked', roomCode, at: now, invitation: view }], revokedAt(row.id, at));
+      await sql.batch([
+        [`update invitations set status = 'revoked', revoked_at = ? where id = ? and status in ('pending', 'accepted')`, [at, row.id]],
+        ...heard,
+      ]);
+      if (heard.length > 0) deps.listener.committed();
+      return { invitation: view };
     },
 
     async redeem(userId, roomCode, token) {
-      const [result] = await sql.batch([
+      const now = Date.now();
+      const at = new Date(now);
+      const [found] = await sql.batch([
         [
-          `update invitations set status = 'accepted', accepted_by = ?, accepted_at = coalesce(accepted_at, now())
-            where token_hash = decode(?, 'hex') and room_id = ${roomId} and expires_at > now()
-              and (status = 'pending' or status = 'accepted' and accepted_by = ?)
-          returning id`,
-          [userId, tokenHashHex(token), roomCode, userId],
+          `select ${columns}, ${emailColumns} from invitations i ${latestEmail} where i.token_hash = decode(?, 'hex') and i.room_id = ${roomId}`,
+          [tokenHashHex(token), roomCode],
         ],
       ]);
-      if (result!.rowCount !== 1) throw new AppError('INVITATION_INVALID');
+      const row = found!.rows[0] as InvitationRow | undefined;
+      if (!row) throw new AppError('INVITATION_INVALID');
+      // The first acceptance is an event; the same account using the token again is not. Two
+      // accounts racing: the row lock orders them, and the second finds it bound to the first.
+      const first = row.status === 'pending';
+      const view = toView({ ...row, status: 'accepted', accepted_at: at });
+      const heard = first
+        ? deps.listener.rows([{ type: 'invitation.accepted', roomCode, at: now, invitation: view }], {
+            sql: ' and exists (select 1 from invitations a where a.id = ? and a.accepted_by = ? and a.accepted_at = ?)',
+            params: [row.id, userId, at],
+          })
+        : [];
+      const [accepted] = await sql.batch([
+        [
+          `update invitations set status = 'accepted', accepted_by = ?, accepted_at = coalesce(accepted_at, ?)
+            where id = ? and expires_at > now() and (status = 'pending' or status = 'accepted' and accepted_by = ?)`,
+          [userId, at, row.id, userId],
+        ],
+        ...heard,
+      ]);
+      if (accepted!.rowCount !== 1) throw new AppError('INVITATION_INVALID');
+      if (heard.length > 0) deps.listener.committed();
     },
   };
 }

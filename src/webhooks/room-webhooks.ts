@@ -1,6 +1,7 @@
+import type { InvitationListener } from '../invitations/invitation-events';
 import type { RoomOutbox } from '../rooms/room-outbox';
 import { newRoomSummary } from '../rooms/room-router';
-import { roomCreatedEvent, webhookEventsOf, type WebhookEvent } from './webhook-events';
+import { invitationWebhookEvent, roomCreatedEvent, webhookEventsOf, type WebhookEvent } from './webhook-events';
 import { outboxInsert } from './webhook-outbox';
 
 /**
@@ -14,6 +15,14 @@ export function createWebhookOutbox(publicBaseUrl: () => string, endpoints: read
   return {
     ofCommand: (outcome) => rows(webhookEventsOf(outcome, publicBaseUrl())),
     ofCreated: (room) => rows([roomCreatedEvent(newRoomSummary(room), publicBaseUrl())]),
+    committed: () => dispatcher.wake(),
+  };
+}
+
+/** The webhooks as invitations see them (invitations/invitation-events.ts): their events, in the change's own transaction. */
+export function createInvitationWebhooks(endpoints: readonly string[], dispatcher: { wake(): void }): InvitationListener {
+  return {
+    rows: (events, condition) => (events.length > 0 && endpoints.length > 0 ? [outboxInsert(events.map(invitationWebhookEvent), endpoints, condition)] : []),
     committed: () => dispatcher.wake(),
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import type { InvitationView, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import type { InvitationEvent } from '../invitations/invitation-events';
 import { summarize, type RoomSummary } from '../rooms/room-router';
 import { toLobbyEntryView, toParticipantView, toRoomView } from '../rooms/room-views';
 import type { RoomOutcome } from '../rooms/room-outbox';
@@ -18,13 +19,17 @@ export type WebhookEventType =
   | 'participant.left'
   | 'lobby.entered'
   | 'lobby.admitted'
-  | 'lobby.rejected';
+  | 'lobby.rejected'
+  | 'invitation.created'
+  | 'invitation.accepted'
+  | 'invitation.revoked';
 
 export type WebhookData =
   | { room: RoomView }
   | { participant: ParticipantView }
   | { participant: ParticipantView; reason: 'left' | 'removed' | 'disconnected' | 'ended' }
-  | { entry: LobbyEntryView };
+  | { entry: LobbyEntryView }
+  | { invitation: InvitationView };
 
 /** One event, exactly as it is posted (the body is this object's JSON). */
 export interface WebhookEvent {
@@ -43,6 +48,10 @@ const event = (type: WebhookEventType, roomCode: string, at: number, data: Webho
   room_code: roomCode,
   data,
 });
+
+/** An invitation's event (created, accepted, revoked), as posted. */
+export const invitationWebhookEvent = (change: InvitationEvent): WebhookEvent =>
+  event(change.type, change.roomCode, change.at, { invitation: change.invitation });
 
 /** `room.created`, for a room just written. */
 export const roomCreatedEvent = (room: RoomSummary, publicBaseUrl: string): WebhookEvent =>
