@@ -119,6 +119,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
         unusedRoomTimeoutMs: config.unusedRoomTimeoutS * 1000,
         reconnectGraceMs: config.reconnectGraceS * 1000,
         lobbyRejectCooldownMs: config.lobbyRejectCooldownS * 1000,
+        scheduledEndWarningMs: config.scheduledEndWarningS * 1000,
       },
       refreshEveryMs: liveStateTtlMs / 4,
     };

@@ -115,6 +115,7 @@ const envSchema = z
     SOLO_ROOM_TIMEOUT_S: int(0, 7 * 86_400).default(0),
     UNUSED_ROOM_TIMEOUT_S: int(0, 365 * 86_400).default(86_400),
     LOBBY_REJECT_COOLDOWN_S: int(0, 86_400).default(0),
+    SCHEDULED_END_WARNING_S: int(0, 3600).default(300),
     INVITATION_TTL_S: int(60, 366 * 86_400).default(7 * 86_400),
     INVITATIONS_PER_HOUR: int(1, 100_000).default(200),
     MIGRATE_ON_START: z.stringbool().optional(),
@@ -213,6 +214,8 @@ export interface Config {
   readonly unusedRoomTimeoutS: number;
   /** How long a user the host turned away may not knock on that room again; 0 turns it off. */
   readonly lobbyRejectCooldownS: number;
+  /** How long before a room ends at its scheduled end (end_at_scheduled_end) everyone in it is warned. */
+  readonly scheduledEndWarningS: number;
   /** How long an invitation stays good (at least until a day after the meeting's planned end). */
   readonly invitationTtlS: number;
   /** How many people one account may invite per hour. */
@@ -289,6 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     soloRoomTimeoutS: e.SOLO_ROOM_TIMEOUT_S,
     unusedRoomTimeoutS: e.UNUSED_ROOM_TIMEOUT_S,
     lobbyRejectCooldownS: e.LOBBY_REJECT_COOLDOWN_S,
+    scheduledEndWarningS: e.SCHEDULED_END_WARNING_S,
     invitationTtlS: e.INVITATION_TTL_S,
     invitationsPerHour: e.INVITATIONS_PER_HOUR,
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',

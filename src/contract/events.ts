@@ -104,6 +104,8 @@ export interface ServerToClientEvents {
     scheduled_end_at: string | null;
   }) => void;
   'room:ended': (payload: { room_code: string; ended_at: string }) => void;
+  /** The room ends by itself at `ends_at`, its scheduled end (the host set `end_at_scheduled_end`): SCHEDULED_END_WARNING_S ahead. */
+  'room:ending': (payload: { room_code: string; ends_at: string }) => void;
   /** To the user's media socket in the room. */
   'rtc:signal': (payload: RtcSignal) => void;
   /** A newer socket of this user attached to the room and carries their media now: this one stops its calls. */

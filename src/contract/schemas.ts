@@ -105,6 +105,7 @@ export function meetingBodies(limits: MeetingLimits) {
     speaker_min_ms: within(z.number().int('must be an integer'), limits.speakerMinMs)
       .nullable()
       .describe("how long (ms) a level must stay at the threshold in this room; null or absent: the server's ACTIVE_SPEAKER_MIN_MS"),
+    end_at_scheduled_end: z.boolean().describe('end the meeting at scheduled_end_at, warning everyone SCHEDULED_END_WARNING_S ahead; default false'),
   });
   const schedule = {
     scheduled_start_at: z.iso
@@ -151,6 +152,7 @@ export const roomSettingsView = z.object({
   max_participants: z.number().int(),
   speaker_threshold_db: z.number().optional().describe('present only when the room has its own threshold'),
   speaker_min_ms: z.number().int().optional().describe('present only when the room has its own minimum'),
+  end_at_scheduled_end: z.boolean().optional().describe('present (true) only when the meeting ends at its scheduled end'),
 });
 export type RoomSettingsView = z.infer<typeof roomSettingsView>;
 

@@ -97,6 +97,9 @@ function deliver(io: MeetingServer, tunings: SpeakerTunings, room_code: string, 
       io.to([room, ...notice.userIds.map(userChannel)]).emit('room:ended', { room_code, ended_at: iso(notice.at) });
       everywhere(io, room, (sockets) => sockets.socketsLeave(room));
       return;
+    case 'room:ending':
+      io.to(room).emit('room:ending', { room_code, ends_at: iso(notice.endsAt) });
+      return;
     case 'rtc:signal':
       // Every socket is in a channel of its own id, on whichever node holds it.
       io.to(socketIds([notice.connection])).emit('rtc:signal', { room_code, from: notice.from, ...notice.signal });

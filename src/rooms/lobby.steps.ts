@@ -27,7 +27,7 @@ import {
   type SettingsPatch,
   type WaitingReason,
 } from './room.types';
-import { rescheduled, sameSchedule, withSchedule } from './schedule.steps';
+import { closingOf, rescheduled, sameSchedule, withSchedule } from './schedule.steps';
 
 /**
  * Pure steps for who is in the room and its lobby, and for the room's life (start, end,
@@ -188,7 +188,7 @@ export const unseat =
 export const startRoom =
   (at: number, locked: boolean) =>
   (c: RoomContext): Step => ({
-    context: { startedAt: at },
+    context: { startedAt: at, ...closingOf({ ...c, startedAt: at }, at) },
     persist: [{ kind: 'roomStarted', at }],
     notices: [{ type: 'room:updated', settings: withLock(c.settings, locked), status: 'active', schedule: c.schedule }],
   });
@@ -213,6 +213,8 @@ export const endRoom =
       emptyDeadline: null,
       soloDeadline: null,
       unusedDeadline: null,
+      closingDeadline: null,
+      closingWarning: null,
     },
     persist: [{ kind: 'roomEnded', at }],
     notices: [{ type: 'room:ended', at, userIds: [...Object.keys(c.participants), ...Object.keys(c.lobby)] }],
@@ -225,7 +227,7 @@ export const endRoom =
  * members are told, and PostgreSQL keeps, the settings with the lock.
  */
 export const configure =
-  (patch: SettingsPatch, schedulePatch: SchedulePatch | undefined, locked: boolean) =>
+  (patch: SettingsPatch, schedulePatch: SchedulePatch | undefined, locked: boolean, at: number) =>
   (c: RoomContext): Step => {
     const before = withLock(c.settings, locked);
     const settings = withPatch(before, patch);
@@ -238,8 +240,15 @@ export const configure =
     const notices: RoomNotice[] = [{ type: 'room:updated', settings, status, schedule }];
     if (changed('speaker_threshold_db') || changed('speaker_min_ms'))
       notices.push({ type: 'speaker:tuned', tuning: speakerTuningOf(settings) ?? { thresholdDb: null, minMs: null } });
+    const context: Partial<RoomContext> = {
+      ...(settingsChanged ? { settings: contextSettings(settings) } : {}),
+      ...(scheduleChanged ? rescheduled(c, schedule) : {}),
+    };
+    // A running meeting's closing follows its new end and setting (a warning already given is given again only if the end moved).
+    const closing = closingOf({ ...c, ...context }, at);
+    const closingChanged = closing.closingDeadline !== c.closingDeadline;
     return {
-      context: { ...(settingsChanged ? { settings: contextSettings(settings) } : {}), ...(scheduleChanged ? rescheduled(c, schedule) : {}) },
+      context: { ...context, ...(closingChanged ? closing : {}) },
       persist: [
         ...(settingsChanged ? [{ kind: 'settingsChanged' as const, settings }] : []),
         ...(scheduleChanged ? [{ kind: 'scheduleChanged' as const, schedule }] : []),

@@ -45,7 +45,7 @@ const scope: Parameters<typeof roomMachine.transition>[2] = (() => {
       createdAt: 0,
       schedule: { startAt: null, endAt: null },
       settings: { lock_room: false, enable_transcription: false, max_participants: 2 },
-      timings: { emptyRoomTimeoutMs: 0, soloRoomTimeoutMs: 0, unusedRoomTimeoutMs: 0, reconnectGraceMs: 0, lobbyRejectCooldownMs: 0 },
+      timings: { emptyRoomTimeoutMs: 0, soloRoomTimeoutMs: 0, unusedRoomTimeoutMs: 0, reconnectGraceMs: 0, lobbyRejectCooldownMs: 0, scheduledEndWarningMs: 0 },
     },
   });
   return {

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
 import { contextSettings, unusedDeadlineOf, type Participant, type RoomContext, type LobbyEntry, type RoomTimings } from './room.types';
 import type { StoredRoom } from './room-repository';
+import { closingOf } from './schedule.steps';
 
 /**
  * The room's context and its two stores: the live state (Redis or in-process) is a projection
@@ -13,6 +14,8 @@ import type { StoredRoom } from './room-repository';
 const emptyRoomDeadline = 'empty_room';
 const soloRoomDeadline = 'solo_room';
 const unusedRoomDeadline = 'unused_room';
+const closingDeadlineName = 'scheduled_end';
+const closingWarningName = 'end_warning';
 const gracePrefix = 'grace:';
 
 const toLiveParticipant = (m: Participant): LiveParticipant => ({
@@ -88,6 +91,8 @@ export function fullLiveChange(c: RoomContext): LiveStateChange | null {
     emptyDeadline: null,
     soloDeadline: null,
     unusedDeadline: null,
+    closingDeadline: null,
+    closingWarning: null,
     knockCooldowns: {},
   };
   return liveChange(bare, c);
@@ -122,14 +127,26 @@ export const isEmptyLiveState = (live: LiveRoomState): boolean =>
   live.activeSpeaker === null &&
   [live.participants, live.lobby, live.deadlines, live.connections, live.knockCooldowns].every((map) => Object.keys(map).length === 0);
 
-/** The room's deadlines under their stored names: `empty_room`, `solo_room`, `unused_room` and `grace:{user_id}`. */
+/** The room's deadlines under their stored names: `empty_room`, `solo_room`, `unused_room`, `scheduled_end`, `end_warning` and `grace:{user_id}`. */
 export function namedDeadlines(c: RoomContext): Record<string, number> {
   const named: Record<string, number> = {};
   if (c.emptyDeadline !== null) named[emptyRoomDeadline] = c.emptyDeadline;
   if (c.soloDeadline !== null) named[soloRoomDeadline] = c.soloDeadline;
   if (c.unusedDeadline !== null) named[unusedRoomDeadline] = c.unusedDeadline;
+  if (c.closingDeadline !== null) named[closingDeadlineName] = c.closingDeadline;
+  if (c.closingWarning !== null) named[closingWarningName] = c.closingWarning;
   for (const [userId, at] of Object.entries(c.graceDeadlines)) named[`${gracePrefix}${userId}`] = at;
   return named;
+}
+
+/**
+ * A running meeting's closing (schedule.steps.ts), as PostgreSQL's schedule and settings say; a
+ * warning the live state shows given (its end is there, its warning not) is not given again.
+ */
+function closingFromStores(stored: StoredRoom, live: LiveRoomState, timings: RoomTimings, now: number) {
+  const closing = closingOf({ ...stored, settings: contextSettings(stored.settings), timings }, now);
+  if (closing.closingDeadline === null || live.deadlines[closingDeadlineName] !== closing.closingDeadline) return closing;
+  return { ...closing, closingWarning: live.deadlines[closingWarningName] ?? null };
 }
 
 /** Rebuilds a room's context from what PostgreSQL and the live state hold. */
@@ -200,6 +217,7 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
         : null,
     // A pending room's follows from its creation and schedule, as PostgreSQL has them.
     unusedDeadline: stored.status === 'pending' ? unusedDeadlineOf(stored, timings) : null,
+    ...closingFromStores(stored, live, timings, now),
     // Cooldowns already over are not worth keeping.
     knockCooldowns: Object.fromEntries(Object.entries(live.knockCooldowns).filter(([, until]) => until > now)),
     timings,

@@ -184,7 +184,10 @@ export const roomMachine = room.createMachine({
               { guard: and(['roomLocked', 'unlocks']), actions: ['reconfigure', 'admitLobby'] },
               { actions: 'reconfigure' },
             ],
-            expire: [{ guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed']), target: 'ended', actions: 'endRoom' }, { actions: 'expireGraces' }],
+            expire: [
+              { guard: or(['emptyDeadlinePassed', 'soloDeadlinePassed', 'closingDeadlinePassed']), target: 'ended', actions: 'endRoom' },
+              { actions: ['expireGraces', 'warnOfClosing'] },
+            ],
             // docs/realtime.md "Active speaker". Speaking starts and stops come from the detectors on the socket nodes.
             speakingStarted: { guard: 'isPresent', actions: 'startSpeaking' },
             speakingStopped: { actions: 'stopSpeaking' },

@@ -20,7 +20,7 @@ import { connect, disconnect, expireGrace, setHardware, setMedia } from './prese
 import { mediaSocketOf, relaySignal } from './rtc.steps';
 import { freeSeats, seesParticipants, type Step } from './step-helpers';
 import { moderates, type DurableChange, type Refusal, type RoomContext, type RoomEvent, type RoomInput, type RoomNotice } from './room.types';
-import { scheduleRefusal } from './schedule.steps';
+import { scheduleRefusal, warnOfClosing } from './schedule.steps';
 import { startSpeaking, stopSpeaking } from './speaker.steps';
 
 /**
@@ -85,6 +85,7 @@ const base = setup({
     emptyDeadlinePassed: ({ context, event }) =>
       context.emptyDeadline !== null && event.at >= context.emptyDeadline && Object.keys(context.participants).length === 0,
     unusedDeadlinePassed: ({ context, event }) => context.unusedDeadline !== null && event.at >= context.unusedDeadline,
+    closingDeadlinePassed: ({ context, event }) => context.closingDeadline !== null && event.at >= context.closingDeadline,
     soloDeadlinePassed: ({ context, event }) =>
       context.soloDeadline !== null && event.at >= context.soloDeadline && Object.keys(context.participants).length === 1,
   },
@@ -135,7 +136,8 @@ export const room = base.extend({
     relaySignal: fromStep('signal', (c, e) => relaySignal(e.userId, e.to, e.signal)(c)),
     expireGraces: fromStep('expire', (c, e) => expireGrace(e.at)(c)),
     endRoom: fromStep(['end', 'expire'], (c, e) => endRoom(e.at)(c)),
-    reconfigure: fromStep('configure', (c, e, { locked }) => configure(e.settings, e.schedule, locked)(c)),
+    reconfigure: fromStep('configure', (c, e, { locked }) => configure(e.settings, e.schedule, locked, e.at)(c)),
+    warnOfClosing: fromStep('expire', (c, e) => warnOfClosing(e.at)(c)),
     startSpeaking: fromStep('speakingStarted', (c, e) => startSpeaking(e.userId, e.level, e.at)(c)),
     stopSpeaking: fromStep('speakingStopped', (c, e) => stopSpeaking(e.userId, e.at)(c)),
     armEmptyDeadline: base.assign({ emptyDeadline: ({ context, event }) => event.at + context.timings.emptyRoomTimeoutMs }),

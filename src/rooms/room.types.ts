@@ -11,6 +11,8 @@ export interface RoomSettings {
   speaker_threshold_db?: number;
   /** The room's own ACTIVE_SPEAKER_MIN_MS; absent: the server's. */
   speaker_min_ms?: number;
+  /** Present (true) when the host asked for the meeting to end at its scheduled end (docs/api.md "Scheduled meetings"). */
+  end_at_scheduled_end?: boolean;
 }
 
 /**
@@ -140,6 +142,8 @@ export interface RoomTimings {
   reconnectGraceMs: number;
   /** LOBBY_REJECT_COOLDOWN_S: a rejected user may not knock again before this; 0: at once. */
   lobbyRejectCooldownMs: number;
+  /** SCHEDULED_END_WARNING_S: how long before a room ends at its scheduled end everyone is warned. */
+  scheduledEndWarningMs: number;
 }
 
 export interface RoomContext {
@@ -171,6 +175,10 @@ export interface RoomContext {
   soloDeadline: number | null;
   /** When a room nobody started ends by itself (epoch ms), or null: set while pending. */
   unusedDeadline: number | null;
+  /** When an active room that ends at its scheduled end does (epoch ms), or null (schedule.steps.ts). */
+  closingDeadline: number | null;
+  /** When everyone in it is warned of that (epoch ms), or null: not yet armed, or already warned. */
+  closingWarning: number | null;
   timings: RoomTimings;
   /** Set only on a refused command's snapshot, which is never adopted. */
   refusal: Refusal | null;
@@ -204,6 +212,8 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   emptyDeadline: null,
   soloDeadline: null,
   unusedDeadline: unusedDeadlineOf(input, input.timings),
+  closingDeadline: null,
+  closingWarning: null,
   refusal: null,
 });
 
@@ -281,6 +291,8 @@ export type RoomNotice =
   | { type: 'speaker:tuned'; tuning: SpeakerTuning }
   /** `userIds`: everyone in the room or its lobby, told on their own channels too. */
   | { type: 'room:ended'; at: number; userIds: string[] }
+  /** The room ends at `endsAt` by itself (its scheduled end, with `end_at_scheduled_end`): a warning to everyone in it. */
+  | { type: 'room:ending'; endsAt: number }
   /** A signal for one socket: the media socket of the participant it was sent to. */
   | { type: 'rtc:signal'; connection: string; from: string; signal: RtcSignalBody }
   /** A newer socket of the same participant carries their media now. */

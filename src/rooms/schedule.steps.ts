@@ -1,4 +1,5 @@
 import { scheduleProblem, unusedDeadlineOf, type RoomContext, type Schedule, type SchedulePatch } from './room.types';
+import { nothing, type Step } from './step-helpers';
 
 /**
  * Pure rules for a room's schedule (docs/api.md "Scheduled meetings"): what a change makes of it,
@@ -31,3 +32,23 @@ export function scheduleRefusal(c: RoomContext, patch: SchedulePatch | undefined
 /** The context patch of a schedule change: the schedule, and a pending room's unused-room deadline counted from its new start. */
 export const rescheduled = (c: RoomContext, schedule: Schedule): Partial<RoomContext> =>
   c.startedAt === null && c.endedAt === null ? { schedule, unusedDeadline: unusedDeadlineOf({ createdAt: c.createdAt, schedule }, c.timings) } : { schedule };
+
+/**
+ * When a room ends at its scheduled end, and when everyone in it is warned: only an active room
+ * whose host asked for it (`end_at_scheduled_end`) and that has a planned end. The warning comes
+ * SCHEDULED_END_WARNING_S before, at once if that time has passed, and not at all once the end has.
+ */
+export function closingOf(c: Pick<RoomContext, 'startedAt' | 'endedAt' | 'schedule' | 'settings' | 'timings'>, at: number) {
+  const endAt = c.schedule.endAt;
+  if (c.startedAt === null || c.endedAt !== null || endAt === null || c.settings.end_at_scheduled_end !== true)
+    return { closingDeadline: null, closingWarning: null };
+  return { closingDeadline: endAt, closingWarning: endAt > at ? Math.max(at, endAt - c.timings.scheduledEndWarningMs) : null };
+}
+
+/** Warns everyone in the room that it ends at its scheduled end, once, when the warning is due. */
+export const warnOfClosing =
+  (at: number) =>
+  (c: RoomContext): Step =>
+    c.closingWarning !== null && c.closingDeadline !== null && at >= c.closingWarning
+      ? { context: { closingWarning: null }, persist: [], notices: [{ type: 'room:ending', endsAt: c.closingDeadline }] }
+      : nothing();

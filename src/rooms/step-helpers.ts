@@ -60,12 +60,14 @@ export const seesParticipants = (c: RoomContext, userId: string): boolean => use
 /** The lobby in the order it is served: first come, first admitted. */
 export const lobbyInOrder = (c: RoomContext): LobbyEntry[] => Object.values(c.lobby).sort((a, b) => a.since - b.since || (a.userId < b.userId ? -1 : 1));
 
-/** The earliest deadline of the room (empty room, reconnect grace), or null. */
+/** The earliest deadline of the room (empty, solo or unused room, closing and its warning, reconnect grace), or null. */
 export const nextDeadline = (c: RoomContext): number | null => {
   const all = Object.values(c.graceDeadlines);
   if (c.emptyDeadline !== null) all.push(c.emptyDeadline);
   if (c.soloDeadline !== null) all.push(c.soloDeadline);
   if (c.unusedDeadline !== null) all.push(c.unusedDeadline);
+  if (c.closingDeadline !== null) all.push(c.closingDeadline);
+  if (c.closingWarning !== null) all.push(c.closingWarning);
   return all.length > 0 ? Math.min(...all) : null;
 };
 
@@ -96,18 +98,26 @@ export const joinChannel = (c: RoomContext, connections: string[]): RoomNotice =
  * compares. A room without its own speaker tuning has the three keys it always had.
  */
 export function settingsInOrder(settings: RoomSettings): RoomSettings {
-  const { lock_room, enable_transcription, max_participants, speaker_threshold_db, speaker_min_ms } = settings;
+  const { lock_room, enable_transcription, max_participants, speaker_threshold_db, speaker_min_ms, end_at_scheduled_end } = settings;
   return {
     lock_room,
     enable_transcription,
     max_participants,
     ...(speaker_threshold_db === undefined ? {} : { speaker_threshold_db }),
     ...(speaker_min_ms === undefined ? {} : { speaker_min_ms }),
+    ...(end_at_scheduled_end === true ? { end_at_scheduled_end } : {}),
   };
 }
 
 /** Every settings key, in the contract's order. */
-export const settingKeys: readonly (keyof RoomSettings)[] = ['lock_room', 'enable_transcription', 'max_participants', 'speaker_threshold_db', 'speaker_min_ms'];
+export const settingKeys: readonly (keyof RoomSettings)[] = [
+  'lock_room',
+  'enable_transcription',
+  'max_participants',
+  'speaker_threshold_db',
+  'speaker_min_ms',
+  'end_at_scheduled_end',
+];
 
 /** Settings with a change applied (at creation, to the defaults): a speaker key set to null is removed. */
 /** The settings of a room whose context keeps `settings` and whose admission state is `locked`. */

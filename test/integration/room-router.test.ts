@@ -39,7 +39,14 @@ const common = (options: RouterOptions) => ({
   outbox: noOutbox,
   logger,
   publish: options.publish,
-  timings: { emptyRoomTimeoutMs: options.emptyRoomTimeoutMs, soloRoomTimeoutMs: 0, unusedRoomTimeoutMs: 0, reconnectGraceMs: 60_000, lobbyRejectCooldownMs: 0 },
+  timings: {
+    emptyRoomTimeoutMs: options.emptyRoomTimeoutMs,
+    soloRoomTimeoutMs: 0,
+    unusedRoomTimeoutMs: 0,
+    reconnectGraceMs: 60_000,
+    lobbyRejectCooldownMs: 0,
+    scheduledEndWarningMs: 0,
+  },
   refreshEveryMs: 60_000,
 });
 

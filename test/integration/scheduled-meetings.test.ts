@@ -135,3 +135,40 @@ describe.each(liveStateModes())('scheduled meetings (%s)', (_mode, env) => {
     expect((await api(host, 'GET', '/upcoming?cursor=bogus')).body.code).toBe('VALIDATION_FAILED');
   });
 });
+
+describe.each(liveStateModes())('ending at the scheduled end (%s)', (_mode, env) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ ...env, SCHEDULED_END_WARNING_S: '2' });
+  });
+  afterAll(async () => {
+    closeSockets();
+    await server?.close();
+    if (env.REDIS_PREFIX) await deleteRedisPrefix(env.REDIS_PREFIX);
+  });
+
+  it('with end_at_scheduled_end the room warns everyone, then ends at its planned end', async () => {
+    const api = meetings(server);
+    const host = await hostUser(server, 'Hana');
+    const start = Date.now() + 1_000;
+    const end = start + 4_000;
+    const room = await createRoom(server, host, {
+      name: 'Timeboxed',
+      settings: { end_at_scheduled_end: true },
+      scheduled_start_at: new Date(start).toISOString(),
+      scheduled_end_at: new Date(end).toISOString(),
+    });
+    expect(room.settings).toMatchObject({ end_at_scheduled_end: true });
+    expect((await api(host, 'POST', `/${room.room_code}/join`, {})).body.status).toBe('joined');
+    const socket = await connectSocket(server, host.token);
+    expect((await request(socket, 'room:attach', { room_code: room.room_code })).ok).toBe(true);
+    const ending = nextEvent(socket, 'room:ending', () => true, 10_000);
+    const ended = nextEvent(socket, 'room:ended', () => true, 15_000);
+
+    const warning = await ending;
+    expect(warning).toEqual({ room_code: room.room_code, ends_at: new Date(end).toISOString() });
+    const { ended_at } = await ended;
+    expect(ended_at).toBe(new Date(end).toISOString());
+    expect((await api(host, 'GET', `/${room.room_code}`)).body.status).toBe('ended');
+  });
+});

@@ -20,7 +20,7 @@ export const graceMs = 30_000;
  * A room on a simulated clock; `soloMs` is SOLO_ROOM_TIMEOUT_S, `cooldownMs`
  * LOBBY_REJECT_COOLDOWN_S and `unusedMs` UNUSED_ROOM_TIMEOUT_S, in ms (0: off).
  */
-export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldownMs = 0, unusedMs = 0 } = {}) {
+export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldownMs = 0, unusedMs = 0, warningMs = 300_000 } = {}) {
   let snapshot: RoomSnapshot = createRoomSnapshot({
     roomId: 'room-id',
     roomCode: 'abcdefghijkl',
@@ -35,6 +35,7 @@ export function room(settings: Partial<RoomSettings> = {}, { soloMs = 0, cooldow
       unusedRoomTimeoutMs: unusedMs,
       reconnectGraceMs: graceMs,
       lobbyRejectCooldownMs: cooldownMs,
+      scheduledEndWarningMs: warningMs,
     },
   });
   let now = 1_000;

@@ -272,7 +272,14 @@ function seatedRoom(): RoomContext {
 }
 
 describe('room projection: rebuilding a room from the stores, where they disagree', () => {
-  const timings = { emptyRoomTimeoutMs: timeoutMs, soloRoomTimeoutMs: 0, unusedRoomTimeoutMs: 0, reconnectGraceMs: graceMs, lobbyRejectCooldownMs: 0 };
+  const timings = {
+    emptyRoomTimeoutMs: timeoutMs,
+    soloRoomTimeoutMs: 0,
+    unusedRoomTimeoutMs: 0,
+    reconnectGraceMs: graceMs,
+    lobbyRejectCooldownMs: 0,
+    scheduledEndWarningMs: 0,
+  };
   const settings = { lock_room: false, enable_transcription: false, max_participants: 10 };
   const stored = (overrides: Partial<StoredRoom> = {}): StoredRoom => ({
     id: 'room-id',
@@ -377,6 +384,22 @@ describe('room projection: rebuilding a room from the stores, where they disagre
     expect(live.lobby.bob).not.toHaveProperty('invited');
     const c = contextFromStores(stored({ status: 'pending', startedAt: null, attendance: [] }), live, timings, now);
     expect([c.lobby.ann!.invited, c.lobby.bob!.invited]).toEqual([true, false]);
+  });
+
+  it('a meeting ending at its scheduled end: restored with its closing, and a warning already given is not given again', () => {
+    const endAt = now + 600_000;
+    const closingRoom = stored({ schedule: { startAt: 500, endAt }, settings: { ...settings, end_at_scheduled_end: true } });
+    const withWarning = { ...timings, scheduledEndWarningMs: 300_000 };
+    // Nothing in the live state (lost, or written by an older node): armed from PostgreSQL's facts.
+    const fresh = contextFromStores(closingRoom, emptyLiveState(), withWarning, now);
+    expect([fresh.closingDeadline, fresh.closingWarning]).toEqual([endAt, endAt - 300_000]);
+    // The live state shows the end but no warning: it was given.
+    const warned = contextFromStores(closingRoom, { ...emptyLiveState(), deadlines: { scheduled_end: endAt } }, withWarning, now);
+    expect([warned.closingDeadline, warned.closingWarning]).toEqual([endAt, null]);
+    // An end the live state has for an older schedule is no guide.
+    const moved = contextFromStores(closingRoom, { ...emptyLiveState(), deadlines: { scheduled_end: endAt - 1 } }, withWarning, now);
+    expect(moved.closingWarning).toBe(endAt - 300_000);
+    expect(liveStateOf(fresh).deadlines).toMatchObject({ scheduled_end: endAt, end_warning: endAt - 300_000 });
   });
 
   it('the lobby keeps no participant and nobody removed', () => {

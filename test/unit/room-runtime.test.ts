@@ -28,6 +28,7 @@ const defaultTimings: RoomTimings = {
   unusedRoomTimeoutMs: 0,
   reconnectGraceMs: 60_000,
   lobbyRejectCooldownMs: 0,
+  scheduledEndWarningMs: 0,
 };
 
 const join = (userId: string, language: string | null = null, hardwareReady = false) =>

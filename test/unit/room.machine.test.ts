@@ -1,5 +1,6 @@
 import { replyTo } from '../../src/rooms/room-router';
 import { restoreRoomSnapshot, settingsOf, step } from '../../src/rooms/machine-runner';
+import type { RoomSettings } from '../../src/rooms/room.types';
 import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs, unscheduled } from '../support/room-machine';
 
 /**
@@ -767,5 +768,78 @@ describe('room machine: invitations', () => {
     expect(r.joinInvited('ann').refused?.code).toBe('REMOVED_FROM_ROOM');
     accepted(r.send({ type: 'end', by: host }));
     expect(r.joinInvited('bob').refused?.code).toBe('ROOM_NOT_FOUND');
+  });
+});
+
+describe('room machine: ending at the scheduled end (end_at_scheduled_end)', () => {
+  const minute = 60_000;
+  const warningMs = 5 * minute;
+
+  /** A running meeting planned from t = 1 s + 10 min to + 70 min, its host in. */
+  function scheduledMeeting(settings: Partial<RoomSettings> = {}) {
+    const r = room(settings, { warningMs });
+    const startAt = 1_000 + 10 * minute;
+    const endAt = startAt + 60 * minute;
+    accepted(r.reschedule({ startAt, endAt }));
+    accepted(r.join(host));
+    accepted(r.attach(host));
+    // The clock starts at 1 s: moves it to `at`.
+    let now = 1_000;
+    const advanceTo = (at: number) => {
+      r.advance(at - now);
+      now = at;
+    };
+    return { r, endAt, advanceTo };
+  }
+
+  it('off by default: the meeting runs past its planned end', () => {
+    const { r, endAt, advanceTo } = scheduledMeeting();
+    expect(r.ctx.closingDeadline).toBeNull();
+    advanceTo(endAt);
+    accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('active');
+  });
+
+  it('on: everyone is warned SCHEDULED_END_WARNING_S before, once, then the room ends at the planned end', () => {
+    const { r, endAt, advanceTo } = scheduledMeeting({ end_at_scheduled_end: true });
+    expect([r.ctx.closingDeadline, r.ctx.closingWarning]).toEqual([endAt, endAt - warningMs]);
+    advanceTo(endAt - warningMs - 1_000);
+    expect(accepted(r.send({ type: 'expire' })).notices).toEqual([]);
+    advanceTo(endAt - warningMs);
+    const warned = accepted(r.send({ type: 'expire' }));
+    expect(warned.notices).toEqual([{ type: 'room:ending', endsAt: endAt }]);
+    expect(r.ctx.closingWarning).toBeNull();
+    expect(accepted(r.send({ type: 'expire' })).notices).toEqual([]);
+    advanceTo(endAt);
+    const ended = accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('ended');
+    expect(ended.changes).toEqual([{ kind: 'roomEnded', at: endAt }]);
+    expect(ended.notices).toEqual([{ type: 'room:ended', at: endAt, userIds: [host] }]);
+  });
+
+  it('turned on inside the warning window warns at the next tick; moving the end re-arms; turning it off lets the meeting run', () => {
+    const { r, endAt, advanceTo } = scheduledMeeting();
+    advanceTo(endAt - 2 * minute);
+    const on = accepted(r.configure({ end_at_scheduled_end: true }));
+    expect(on.changes).toEqual([{ kind: 'settingsChanged', settings: expect.objectContaining({ end_at_scheduled_end: true }) }]);
+    expect(r.ctx.closingWarning).toBe(endAt - 2 * minute);
+    expect(accepted(r.send({ type: 'expire' })).notices).toEqual([{ type: 'room:ending', endsAt: endAt }]);
+    const later = endAt + 30 * minute;
+    accepted(r.reschedule({ endAt: later }));
+    expect([r.ctx.closingDeadline, r.ctx.closingWarning]).toEqual([later, later - warningMs]);
+    accepted(r.configure({ end_at_scheduled_end: false }));
+    expect(settingsOf(r.snapshot)).not.toHaveProperty('end_at_scheduled_end');
+    expect([r.ctx.closingDeadline, r.ctx.closingWarning]).toEqual([null, null]);
+    advanceTo(later);
+    accepted(r.send({ type: 'expire' }));
+    expect(r.status).toBe('active');
+  });
+
+  it('a pending room has no closing until it starts', () => {
+    const r = room({ end_at_scheduled_end: true }, { warningMs });
+    accepted(r.reschedule({ startAt: 1_000 + minute, endAt: 1_000 + 2 * minute }));
+    expect(r.ctx.closingDeadline).toBeNull();
+    accepted(r.join(host));
+    expect(r.ctx.closingDeadline).toBe(1_000 + 2 * minute);
   });
 });
