@@ -51,6 +51,8 @@ export type SessionEvent =
   | { type: 'superseded' }
   /** The host or a co-host asked this user to mute: the microphone is off already. */
   | { type: 'mute_requested'; by: string; at: string }
+  /** The meeting ends by itself at `endsAt` (ISO), its scheduled end: SCHEDULED_END_WARNING_S ahead. */
+  | { type: 'ending'; endsAt: string }
   /** Attaching again after a reconnect failed (REMOVED_FROM_ROOM, ROOM_NOT_FOUND, NOT_A_PARTICIPANT, …). */
   | { type: 'failed'; error: MeetingError };
 
@@ -307,6 +309,10 @@ export class RoomSession {
       client.on(
         'room:updated',
         mine(({ settings, status }) => ((this.settings = settings), (this.roomStatus = status), this.changed())),
+      ),
+      client.on(
+        'room:ending',
+        mine(({ ends_at }) => this.emit({ type: 'ending', endsAt: ends_at })),
       ),
       client.on(
         'room:ended',

@@ -199,6 +199,8 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
         return showSuperseded();
       case 'mute_requested':
         return notify('The host muted your microphone');
+      case 'ending':
+        return notify(`This meeting ends at ${new Date(event.endsAt).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' })}, as scheduled`);
       case 'failed':
         return void failed(event.error);
       case 'left':
