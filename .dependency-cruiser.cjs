@@ -49,6 +49,20 @@ module.exports = {
       to: { path: '^src/mail/' },
     },
     {
+      name: 'rooms-know-no-invitations',
+      comment: "The meetings service checks a join's invitation through a function it is given; rooms never import invitations/.",
+      severity: 'error',
+      from: { path: '^src/rooms/' },
+      to: { path: '^src/invitations/' },
+    },
+    {
+      name: 'invitations-know-no-webhooks',
+      comment: 'Invitation events reach the webhooks through the InvitationListener port; invitations never import webhooks/.',
+      severity: 'error',
+      from: { path: '^src/invitations/' },
+      to: { path: '^src/webhooks/' },
+    },
+    {
       name: 'live-state-below-rooms',
       comment: 'The live-state store depends on nothing above it.',
       severity: 'error',
