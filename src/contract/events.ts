@@ -39,6 +39,8 @@ export interface AttachData {
   /** Null for a waiting user. */
   active_speaker: string | null;
   settings: RoomSettingsView;
+  /** When the meeting ends by itself at its scheduled end (the host set `end_at_scheduled_end`), for a participant; else null. */
+  ends_at: string | null;
   /** The host and the co-hosts only. */
   lobby?: LobbyEntryView[];
   /** A participant only (never a waiting user): the ICE servers of calls, TURN credentials included (docs/calls.md "ICE servers and TURN"). */

@@ -57,6 +57,10 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
       ...toRosterView(reply, userId),
       active_speaker: reply.activeSpeaker,
       settings: reply.room.settings,
+      ends_at:
+        reply.joined && reply.room.settings.end_at_scheduled_end && reply.room.schedule.endAt !== null
+          ? new Date(reply.room.schedule.endAt).toISOString()
+          : null,
       ...(reply.joined ? deps.calls.forAttach(userId) : {}),
     };
   });

@@ -14,6 +14,7 @@ function showOutcome(name: string, title: string, text: string, action?: { label
   );
 }
 
+const endsNotice = (endsAt: string) => `This meeting ends at ${new Date(endsAt).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' })}, as scheduled`;
 const showEnded = () => showOutcome('ended', 'This meeting has ended', 'The host ended it.');
 const showNotFound = () => showOutcome('not-found', 'No such meeting', 'Check the link: it may be mistyped or incomplete.');
 
@@ -178,6 +179,8 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     const data = await session.attach();
     if (phase === 'over') return;
     if (data.status === 'joined') enterRoom();
+    // The room:ending warning may have gone out before this socket was in the room.
+    if (data.ends_at) notify(endsNotice(data.ends_at));
     else if (phase !== 'room') showWaiting(room.status === 'pending' ? 'host_not_started' : 'locked');
   };
 
@@ -200,7 +203,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
       case 'mute_requested':
         return notify('The host muted your microphone');
       case 'ending':
-        return notify(`This meeting ends at ${new Date(event.endsAt).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' })}, as scheduled`);
+        return notify(endsNotice(event.endsAt));
       case 'failed':
         return void failed(event.error);
       case 'left':

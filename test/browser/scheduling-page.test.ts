@@ -228,6 +228,32 @@ describe('scheduling meetings on the home screen, in Chromium', () => {
   );
 
   test(
+    'a meeting set to end on time warns the people in it, then ends',
+    async () => {
+      const { page, actor } = await signedInHost('Tia Timebox');
+      // Planned to end in 20 s: inside the 5-minute warning window, so the warning comes on joining.
+      const end = new Date(Date.now() + 20_000).toISOString();
+      const { room_code: code } = await createRoom(server, actor, {
+        name: 'Timeboxed',
+        settings: { end_at_scheduled_end: true },
+        scheduled_start_at: new Date(Date.now() + 2_000).toISOString(),
+        scheduled_end_at: end,
+      });
+      await page.goto(`${server.url}/join/${code}`);
+      await button(await waitForScreen(page, 'prejoin'), 'Join meeting').click();
+      await waitForScreen(page, 'room');
+      const clock = new Date(end).toLocaleTimeString('en-US', { timeZone: zone, hour: 'numeric', minute: '2-digit' });
+      await waitForVisible(page, page.getByRole('status').filter({ hasText: `This meeting ends at ${clock}, as scheduled` }), 'the "ends at" notice');
+      await screenshot(page, 'room-ending');
+      await waitForScreen(page, 'ended', 40_000);
+      const ended = (await api(actor, 'GET', `/${code}`)).body;
+      expect(ended.status).toBe('ended');
+      expect(Date.parse(ended.ended_at)).toBeGreaterThanOrEqual(Date.parse(end));
+    },
+    stepTimeout,
+  );
+
+  test(
     'Upcoming pages with "Load more"',
     async () => {
       const account = await registerUser(server, { display_name: 'Lou Lots', password });

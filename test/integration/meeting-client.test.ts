@@ -317,7 +317,7 @@ describe('MeetingClient against an in-process server', () => {
       const forHost = await host.meetings.participants(code);
       expect(forHost.participants.map((p) => p.user_id)).toEqual([idOf(host)]);
       expect(forHost.lobby).toEqual([
-        { user_id: idOf(guest), display_name: 'Wanda', language: 'pt-BR', hardware_ready: true, waiting_since: expect.any(String) },
+        { user_id: idOf(guest), display_name: 'Wanda', language: 'pt-BR', hardware_ready: true, waiting_since: expect.any(String), invited: false },
       ]);
       expect((await host.meetings.getRoom(code)).lobby_count).toBe(1);
 
@@ -609,6 +609,7 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
       participants: [expect.objectContaining({ user_id: hostId, role: 'host', status: 'connected', display_name: 'Hana Host' })],
       active_speaker: null,
       settings: { lock_room: false, enable_transcription: false, max_participants: 100 },
+      ends_at: null,
       lobby: [],
       ice_servers: [],
       mesh_max_participants: 4,
@@ -700,6 +701,7 @@ describe.each(liveStateModes())('MeetingClient realtime events (%s)', (_mode, en
       participants: [],
       active_speaker: null,
       settings: { lock_room: true, enable_transcription: false, max_participants: 100 },
+      ends_at: null,
     });
     // Hardware while waiting lands in the host's lobby entry.
     expect(await wanda.setHardwareReady(code, true)).toBe(true);

@@ -95,6 +95,7 @@ describe.each(liveStateModes())('meetings API (%s)', (_mode, env) => {
         language: null,
         hardware_ready: false,
         waiting_since: expect.any(String),
+        invited: false,
       });
       expect((await api(bob, 'GET', `/${code}/participants`)).body.code).toBe('NOT_A_PARTICIPANT');
 

@@ -106,6 +106,7 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
           participants: expect.any(Array),
           active_speaker: null,
           settings: { lock_room: true, enable_transcription: false, max_participants: 100 },
+          ends_at: null,
         },
       });
       const guestJoins = record(guestSocket, 'participant:joined');
@@ -266,13 +267,14 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
         ],
         active_speaker: null,
         settings: { lock_room: true, enable_transcription: false, max_participants: 7 },
+        ends_at: null,
         // A participant's calls use these (none configured here: host candidates only).
         ice_servers: [],
         mesh_max_participants: 4,
       });
       const hostView = await request(hostSocket, 'room:attach', { room_code: code });
       expect(hostView.data.lobby).toEqual([
-        { user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String) },
+        { user_id: waiter.userId, display_name: 'Wanda', language: 'de', hardware_ready: true, waiting_since: expect.any(String), invited: false },
       ]);
     });
 
@@ -297,6 +299,7 @@ describe.each(liveStateModes())('Socket.IO contract (%s)', (_mode, env) => {
           participants: [],
           active_speaker: null,
           settings: { lock_room: true, enable_transcription: false, max_participants: 100, speaker_min_ms: 100 },
+          ends_at: null,
         },
       });
 
