@@ -97,7 +97,7 @@ function inviteLinkItem(invitation: InvitationView): HTMLElement {
   return h(
     'li',
     { 'data-invite-link': true, 'data-email': invitation.email },
-    h('span', { class: 'email', id }, invitation.email),
+    h('span', { class: 'email', id, title: invitation.email }, invitation.email),
     h('span', { class: 'row' }, input, h('button', { type: 'button', 'aria-describedby': id, onclick: () => copyInput(input) }, 'Copy link')),
   );
 }
@@ -182,7 +182,7 @@ export function invitationsPanel(client: MeetingClient, roomCode: string): Invit
       h(
         'span',
         { class: 'who' },
-        h('span', { class: 'email', id }, invitation.email),
+        h('span', { class: 'email', id, title: invitation.email }, invitation.email),
         invitation.display_name ? h('span', { class: 'name' }, invitation.display_name) : null,
       ),
       h(
