@@ -124,7 +124,7 @@ export interface InvitationsPanel {
   form: HTMLFormElement;
   /** The invitations so far. */
   list: HTMLElement;
-  /** Loads the list again (when the panel opens, after inviting or revoking, when someone arrives). */
+  /** Loads the list again (when the panel opens, after inviting or revoking, when someone arrives; and by itself while an email is queued). */
   refresh(): Promise<void>;
 }
 
@@ -160,16 +160,21 @@ export function invitationsPanel(client: MeetingClient, roomCode: string): Invit
   const items = h('ul', { class: 'invitations', 'aria-labelledby': 'invitations-title', 'data-invitations': true, tabindex: 0 });
   const list = h('section', { class: 'invitations-section' }, title, items);
   let generation = 0;
+  /** While an email is queued, the list is loaded again after this long (doubling, up to a minute) to show its fate. */
+  let pollMs = 2_000;
+  let pollTimer: ReturnType<typeof setTimeout> | undefined;
 
   const revoke = async (invitation: InvitationView) => {
     if (!confirm(`Revoke the invitation to ${invitation.email}? Its link will stop working.`)) return;
+    let failure: Error | undefined;
     try {
       await client.meetings.revokeInvitation(roomCode, invitation.id);
       toast(`Invitation to ${invitation.email} revoked`);
     } catch (error) {
-      list.append(errorBox(error));
+      failure = error as Error;
     }
     await refresh();
+    if (failure) list.append(errorBox(failure));
     title.focus();
   };
 
@@ -195,14 +200,20 @@ export function invitationsPanel(client: MeetingClient, roomCode: string): Invit
     );
   };
 
-  const refresh = async () => {
+  const refresh = async (polled = false) => {
     const mine = (generation += 1);
+    clearTimeout(pollTimer);
+    if (!polled) pollMs = 2_000;
     try {
       const { invitations } = await client.meetings.invitations(roomCode);
       if (mine !== generation) return;
       list.querySelector('[role=alert]')?.remove();
       title.textContent = `Invitations (${invitations.length})`;
       items.replaceChildren(...(invitations.length ? invitations.map(item) : [h('li', { class: 'empty' }, 'Nobody invited by email yet.')]));
+      if (list.isConnected && invitations.some((invitation) => invitation.email_status === 'pending')) {
+        pollTimer = setTimeout(() => void refresh(true), pollMs);
+        pollMs = Math.min(pollMs * 2, 60_000);
+      }
     } catch (error) {
       if (mine !== generation) return;
       list.querySelector('[role=alert]')?.remove();
@@ -210,5 +221,5 @@ export function invitationsPanel(client: MeetingClient, roomCode: string): Invit
     }
   };
 
-  return { form, list, refresh };
+  return { form, list, refresh: () => refresh() };
 }

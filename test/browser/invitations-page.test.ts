@@ -17,13 +17,15 @@ import {
 } from '../support/browser';
 import { meetings, type Actor } from '../support/meetings';
 import { registerUser, startServer, type TestServer } from '../support/server';
+import { startSmtpServer, type TestSmtpServer } from '../support/smtp-server';
 
 /**
  * Invitations on the meeting page (src/web/invitations.ts, src/web/invitation-link.ts) in real
  * Chromium against a real server without SMTP (so the page shows the links to pass on): a host
  * invites from the room's panel and from the schedule form, copies a link, revokes one; an
  * invitee's link takes them through sign-in and pre-join straight into a locked room, while the
- * plain share link waits in the lobby and a revoked link says it is no longer valid.
+ * plain share link waits in the lobby and a revoked link says it is no longer valid. A second
+ * server with SMTP (a local test SMTP server that refuses one address) shows the emails' fates.
  */
 
 const stepTimeout = 90_000;
@@ -32,12 +34,20 @@ const roomCodeUrl = /\/join\/([A-Za-z0-9_-]{12})$/;
 
 describe('invitations on the meeting page, in Chromium', () => {
   let server: TestServer;
+  /** The same, with SMTP_URL: invitations are emailed, and `nobody-…` addresses refused for good. */
+  let mailServer: TestServer;
+  let smtp: TestSmtpServer;
   let api: ReturnType<typeof meetings>;
   let browser: Browser;
   const pages: UserPage[] = [];
 
   beforeAll(async () => {
-    server = await startServer();
+    smtp = await startSmtpServer();
+    smtp.refuse = (recipient) => (recipient.startsWith('nobody-') ? { code: 550, message: 'No such mailbox' } : null);
+    [server, mailServer] = await Promise.all([
+      startServer(),
+      startServer({ SMTP_URL: smtp.url, MAIL_FROM: 'Meetings <meetings@example.com>', MAIL_RETRY_BASE_MS: '50' }),
+    ]);
     api = meetings(server);
     browser = await launchBrowser({ audioWav: await writeSilenceWav(await makeTempDir('invite')) });
   });
@@ -46,7 +56,8 @@ describe('invitations on the meeting page, in Chromium', () => {
   });
   afterAll(async () => {
     await closeBrowsers();
-    await server?.close();
+    await Promise.all([server?.close(), mailServer?.close()]);
+    await smtp?.stop();
   });
 
   const button = (scope: Page | Locator, name: string) => scope.getByRole('button', { name, exact: true });
@@ -61,11 +72,11 @@ describe('invitations on the meeting page, in Chromium', () => {
   }
 
   /** A registered host signed in on the home screen, allowed to use the clipboard. */
-  async function signedInHost(name: string): Promise<{ page: Page; actor: Actor }> {
-    const account = await registerUser(server, { display_name: name, password });
+  async function signedInHost(name: string, on = server): Promise<{ page: Page; actor: Actor }> {
+    const account = await registerUser(on, { display_name: name, password });
     const { page, context } = await userPage(name);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    await page.goto(`${server.url}/`);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: on.url });
+    await page.goto(`${on.url}/`);
     const login = (await waitForScreen(page, 'signin')).locator('form[data-form=login]');
     await login.locator('input[name=email]').fill(account.credentials.email);
     await login.locator('input[name=password]').fill(password);
@@ -236,6 +247,36 @@ describe('invitations on the meeting page, in Chromium', () => {
         emails.map((email) => ({ email, status: 'pending' })).sort((a, b) => a.email.localeCompare(b.email)),
       );
       await screenshot(host.page, 'home-schedule-invited');
+    },
+    stepTimeout,
+  );
+
+  test(
+    'with SMTP, the page says the invitations are being emailed, and the list shows each email sent or failed',
+    async () => {
+      const host = await signedInHost('Mia Mailer', mailServer);
+      await hostInLockedRoom(host.page, 'Emailed invitations');
+      const [amy, nobody] = [address('amy'), address('nobody')];
+      const form = hostPanel(host.page).locator('form[data-form=invite]');
+      await form.getByLabel('Invite people by email').fill(`${amy}\n${nobody}`);
+      await button(form, 'Invite').click();
+      await textOf('the emailing note', form.locator('[data-invite-results] [data-emailed]'), (text) => text === `Emailing 2 invitations: ${amy}, ${nobody}.`);
+      // Emailed: no link is shown to pass on.
+      expect(await form.locator('[data-invite-results] li[data-invite-link]').count()).toBe(0);
+      // The list loads again by itself while an email is queued.
+      const fate = (email: string) =>
+        poll(
+          `the email fate of ${email}`,
+          () => invitationOf(host.page, email).locator('[data-email-status]').getAttribute('data-email-status', { timeout: 1_000 }),
+          (status) => status !== 'pending',
+          { timeoutMs: 30_000, intervalMs: 200 },
+        );
+      expect(await fate(amy)).toBe('sent');
+      expect(await fate(nobody)).toBe('failed');
+      expect((await invitationOf(host.page, amy).locator('[data-email-status]').textContent())!.trim()).toBe('Emailed');
+      expect((await invitationOf(host.page, nobody).locator('[data-email-status]').textContent())!.trim()).toMatch(/^Email failed: 550\b.*No such mailbox/);
+      expect(smtp.to(amy)).toHaveLength(1);
+      await screenshot(host.page, 'room-host-invitations-emailed');
     },
     stepTimeout,
   );
