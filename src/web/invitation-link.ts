@@ -1,3 +1,4 @@
+import type { RoomView } from '../client';
 import { errorBox, h, showScreen } from './dom';
 
 /*
@@ -27,22 +28,30 @@ export const forgetInvitation = (roomCode: string): void => sessionStorage.remov
 
 /**
  * The server refused the token (INVITATION_INVALID: revoked, expired, unknown or someone
- * else's). The person may still knock like anyone with the share link; `knock` does that.
+ * else's). The person may still join like anyone with the share link (knocking, in a locked
+ * room); `join` does that.
  */
-export function showInvitationInvalid(roomName: string, knock: () => Promise<void>): void {
-  const ask = h('button', { type: 'button', class: 'primary' }, 'Ask to join without it');
+export function showInvitationInvalid(room: RoomView, join: () => Promise<void>): void {
+  const locked = room.settings.lock_room;
+  const again = h('button', { type: 'button', class: 'primary' }, locked ? 'Ask to join without it' : 'Join without it');
   const screen = showScreen(
     'invitation-invalid',
     h('h1', {}, 'This invitation link is no longer valid'),
-    h('p', { class: 'lead', role: 'alert', 'data-code': 'INVITATION_INVALID' }, `Ask the host of “${roomName}” for a new one.`),
-    h('p', {}, 'You can also ask to join without it: the host will see you in the waiting room.'),
-    h('p', {}, ask, ' ', h('a', { href: '/' }, 'Home')),
+    h('p', { class: 'lead', role: 'alert', 'data-code': 'INVITATION_INVALID' }, `Ask the host of “${room.name}” for a new one.`),
+    h(
+      'p',
+      {},
+      locked
+        ? 'You can also ask to join without it: the host will see you in the waiting room.'
+        : 'You can also join without it: the room is open to anyone with its link.',
+    ),
+    h('p', {}, again, ' ', h('a', { href: '/' }, 'Home')),
   );
-  ask.addEventListener('click', () => {
-    ask.disabled = true;
-    knock()
+  again.addEventListener('click', () => {
+    again.disabled = true;
+    join()
       .catch((error: unknown) => screen.append(errorBox(error)))
-      .finally(() => (ask.disabled = false));
+      .finally(() => (again.disabled = false));
   });
-  ask.focus();
+  again.focus();
 }

@@ -63,7 +63,11 @@ export function showInviteResults(box: HTMLElement, invitations: InvitationView[
   const linked = invitations.filter((invitation) => invitation.email_status === null && invitation.invite_url);
   const emailed = invitations.filter((invitation) => invitation.email_status !== null);
   const close = h('button', { type: 'button', class: 'link' }, 'Done');
-  close.addEventListener('click', () => box.replaceChildren());
+  close.addEventListener('click', () => {
+    box.replaceChildren();
+    // The button is gone: the focus goes back to the field the addresses were typed in.
+    box.closest('form')?.querySelector('textarea')?.focus();
+  });
   box.replaceChildren(
     ...(emailed.length
       ? [

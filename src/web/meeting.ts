@@ -245,7 +245,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
         forgetInvitation(code);
         phase = 'invitation-invalid';
         stopScreenMeter?.();
-        return showInvitationInvalid(room.name, join);
+        return showInvitationInvalid(room, join);
       }
       // Full room and the like stay on the screen the person is on; ended or removed move on.
       if (error instanceof MeetingError && ['REMOVED_FROM_ROOM', 'ROOM_NOT_FOUND'].includes(error.code)) return void (await failed(error));

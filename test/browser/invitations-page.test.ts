@@ -222,7 +222,18 @@ describe('invitations on the meeting page, in Chromium', () => {
       const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
       await form.getByLabel('Meeting name').fill('Planning with guests');
       await form.getByLabel('Starts').fill(`${tomorrow}T10:00`);
-      await form.getByLabel('Invite by email (optional)').fill(`${emails[0]}, ${emails[1]}\n${emails[2]} ${emails[0]!.toUpperCase()}`);
+      // A typo is caught before the meeting is made: the field is marked, and nothing is scheduled.
+      const invite = form.getByLabel('Invite by email (optional)');
+      await invite.fill(`${emails[0]}, not-an-address`);
+      await button(form, 'Schedule meeting').click();
+      const alert = await waitForVisible(host.page, form.getByRole('alert'), 'the error under the schedule form');
+      expect(await alert.getAttribute('data-code')).toBe('VALIDATION_FAILED');
+      expect((await alert.textContent())!.trim()).toBe('Invite by email must be email addresses, and not-an-address is not');
+      expect(await invite.getAttribute('aria-invalid')).toBe('true');
+      expect(await invite.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
+      expect((await api(host.actor, 'GET', '/upcoming')).body.items).toEqual([]);
+
+      await invite.fill(`${emails[0]}, ${emails[1]}\n${emails[2]} ${emails[0]!.toUpperCase()}`);
       await button(form, 'Schedule meeting').click();
       await textOf('the confirmation', form.locator('[data-scheduled]'), (text) => text.startsWith('Scheduled “Planning with guests” for'));
       const links = form.locator('[data-invite-results] li[data-invite-link]');
@@ -247,6 +258,10 @@ describe('invitations on the meeting page, in Chromium', () => {
         emails.map((email) => ({ email, status: 'pending' })).sort((a, b) => a.email.localeCompare(b.email)),
       );
       await screenshot(host.page, 'home-schedule-invited');
+      // Done: the links go, and the focus goes back to the field.
+      await button(form.locator('[data-invite-results]'), 'Done').click();
+      expect(await links.count()).toBe(0);
+      expect(await invite.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     },
     stepTimeout,
   );
