@@ -181,6 +181,35 @@ describe('invitations on the meeting page, in Chromium', () => {
   );
 
   test(
+    'an invitee with an account signs in from the link, after a reload of the sign-in screen, and comes straight in',
+    async () => {
+      const host = await signedInHost('Olga Organizer');
+      const code = await hostInLockedRoom(host.page, 'Accounts welcome');
+      const account = await registerUser(server, { display_name: 'Ada Account', password });
+      const inviteUrl = await inviteFromPanel(host.page, account.credentials.email);
+
+      const ada = await userPage('ada');
+      const { pathname, search } = new URL(inviteUrl);
+      await ada.page.goto(`${server.url}${pathname}${search}`);
+      await waitForScreen(ada.page, 'signin');
+      expect(ada.page.url()).toBe(`${server.url}/join/${code}`);
+      // The token is this tab's, in sessionStorage only, and outlives a reload.
+      await ada.page.reload();
+      const signin = await waitForScreen(ada.page, 'signin');
+      expect(await signin.locator('.lead').textContent()).toContain('You were invited to this meeting.');
+      expect(await ada.page.evaluate('Object.keys(localStorage).length')).toBe(0);
+      const login = signin.locator('form[data-form=login]');
+      await login.getByLabel('Email').fill(account.credentials.email);
+      await login.getByLabel('Password').fill(password);
+      await button(login, 'Sign in').click();
+      await button(await waitForScreen(ada.page, 'prejoin'), 'Join meeting').click();
+      await waitForScreen(ada.page, 'room');
+      await statusOf(host.page, account.credentials.email, 'accepted');
+    },
+    stepTimeout,
+  );
+
+  test(
     'a revoked invitation shows "revoked", and its link says it is no longer valid and offers to knock instead',
     async () => {
       const host = await signedInHost('Rita Revoker');
