@@ -25,8 +25,13 @@ export function showScreen(name: string, ...children: Child[]): HTMLElement {
   return screen;
 }
 
+/** A form control that `field`, `formValues` and `onSubmit` know. */
+type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+const isControl = (element: unknown): element is Control =>
+  element instanceof HTMLInputElement || element instanceof HTMLSelectElement || element instanceof HTMLTextAreaElement;
+
 /** A labelled form field. */
-export function field(label: string, input: HTMLInputElement | HTMLSelectElement): HTMLLabelElement {
+export function field(label: string, input: Control): HTMLLabelElement {
   return h('label', { class: input.type === 'checkbox' ? 'check' : 'field' }, ...(input.type === 'checkbox' ? [input, label] : [label, input]));
 }
 
@@ -34,7 +39,7 @@ export function field(label: string, input: HTMLInputElement | HTMLSelectElement
 export function formValues(form: HTMLFormElement): Record<string, string | boolean> {
   const values: Record<string, string | boolean> = {};
   for (const element of Array.from(form.elements)) {
-    if (!(element instanceof HTMLInputElement || element instanceof HTMLSelectElement) || !element.name) continue;
+    if (!isControl(element) || !element.name) continue;
     values[element.name] = element instanceof HTMLInputElement && element.type === 'checkbox' ? element.checked : element.value;
   }
   return values;
@@ -70,9 +75,7 @@ export function onSubmit(
       box.id = alertId;
       form.append(box);
       const named = (error as { errors?: { path: string }[] }).errors?.map((f) => form.elements.namedItem(f.path)) ?? [];
-      const inputs = named.filter(
-        (element): element is HTMLInputElement | HTMLSelectElement => element instanceof HTMLInputElement || element instanceof HTMLSelectElement,
-      );
+      const inputs = named.filter(isControl);
       for (const input of inputs) {
         input.setAttribute('aria-invalid', 'true');
         describedBy(input, (ids) => [...ids, box.id]);

@@ -2,6 +2,7 @@ import './styles.css';
 import { MeetingClient, MeetingError } from '../client';
 import { errorBox, h, showScreen } from './dom';
 import { showHome } from './home';
+import { invitationFor, takeInvitationFromUrl } from './invitation-link';
 import { openMeeting } from './meeting';
 import { loadSession, saveSession } from './session-store';
 import { showSignIn } from './signin';
@@ -39,6 +40,8 @@ function signOut(): void {
 
 async function start(): Promise<void> {
   const roomCode = roomCodeInPath();
+  // An invite link's token: kept by this tab through the sign-in step, out of the address bar.
+  if (roomCode) takeInvitationFromUrl(roomCode);
   if (client.session) {
     // A kept session may have expired, or belong to a database that was reset.
     try {
@@ -53,6 +56,7 @@ async function start(): Promise<void> {
   if (!client.session) {
     showSignIn(client, {
       joining: roomCode !== null,
+      invited: roomCode !== null && invitationFor(roomCode) !== undefined,
       onSignedIn: () => {
         saveSession(client.session);
         void start();

@@ -1,6 +1,8 @@
 import { MeetingError, reportLevels, RoomSession, type MeetingClient, type RoomView } from '../client';
 import { createLocalMedia, previewVideo, type LocalMedia } from './devices';
 import { errorBox, h, showScreen } from './dom';
+import { forgetInvitation, invitationFor, showInvitationInvalid } from './invitation-link';
+import { copyInput, invitationsPanel } from './invitations';
 import { levelMeter, showPrejoin } from './prejoin';
 import { roomView } from './room-view';
 
@@ -37,7 +39,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   const me = client.session!.user;
   const isHost = room.host_id === me.id;
   const session = new RoomSession(client, code);
-  let phase: 'prejoin' | 'waiting' | 'room' | 'rejected' | 'superseded' | 'over' = 'prejoin';
+  let phase: 'prejoin' | 'invitation-invalid' | 'waiting' | 'room' | 'rejected' | 'superseded' | 'over' = 'prejoin';
   /** This page pressed Leave: its own participant:left may come before the answer. */
   let leaving = false;
   let stopLevels: (() => void) | undefined;
@@ -45,32 +47,32 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   let stopScreenMeter: (() => void) | undefined;
   /** The one preview of the local camera, moved between the prejoin, waiting and room screens. */
   const selfVideo = previewVideo();
-  const view = roomView(me.id, isHost, selfVideo, {
-    leave: () =>
-      act(async () => {
-        leaving = true;
-        await client.meetings.leave(code);
-        showLeft('The others can carry on.');
-      }),
-    admit: (userId) => act(async () => (await client.meetings.admit(code, userId), session.dropFromLobby([userId]))),
-    reject: (userId) => act(async () => (await client.meetings.reject(code, userId), session.dropFromLobby([userId]))),
-    admitAll: () => act(async () => session.dropFromLobby((await client.meetings.admitAll(code)).admitted)),
-    rejectAll: () => act(async () => session.dropFromLobby((await client.meetings.rejectAll(code)).rejected)),
-    remove: (userId) => act(() => client.meetings.remove(code, userId)),
-    requestMute: (userId) => act(() => client.meetings.requestMute(code, userId)),
-    setCoHost: (userId, coHost) => act(() => (coHost ? client.meetings.grantCoHost(code, userId) : client.meetings.revokeCoHost(code, userId))),
-    setLocked: (locked) => act(async () => session.setSettings((await client.meetings.configure(code, { lock_room: locked })).settings)),
-    end: () => act(async () => (await client.meetings.end(code), finish(showEnded))),
-    setMicrophone: (on) => session.setMicrophone(on),
-    setCamera: (on) => session.setCamera(on),
-    copyLink: (input) => {
-      input.select();
-      navigator.clipboard?.writeText(input.value).then(
-        () => notify('Link copied'),
-        () => notify('Press Ctrl+C (⌘C) to copy the selected link'),
-      );
+  const view = roomView(
+    me.id,
+    isHost,
+    selfVideo,
+    {
+      leave: () =>
+        act(async () => {
+          leaving = true;
+          await client.meetings.leave(code);
+          showLeft('The others can carry on.');
+        }),
+      admit: (userId) => act(async () => (await client.meetings.admit(code, userId), session.dropFromLobby([userId]))),
+      reject: (userId) => act(async () => (await client.meetings.reject(code, userId), session.dropFromLobby([userId]))),
+      admitAll: () => act(async () => session.dropFromLobby((await client.meetings.admitAll(code)).admitted)),
+      rejectAll: () => act(async () => session.dropFromLobby((await client.meetings.rejectAll(code)).rejected)),
+      remove: (userId) => act(() => client.meetings.remove(code, userId)),
+      requestMute: (userId) => act(() => client.meetings.requestMute(code, userId)),
+      setCoHost: (userId, coHost) => act(() => (coHost ? client.meetings.grantCoHost(code, userId) : client.meetings.revokeCoHost(code, userId))),
+      setLocked: (locked) => act(async () => session.setSettings((await client.meetings.configure(code, { lock_room: locked })).settings)),
+      end: () => act(async () => (await client.meetings.end(code), finish(showEnded))),
+      setMicrophone: (on) => session.setMicrophone(on),
+      setCamera: (on) => session.setCamera(on),
+      copyLink: copyInput,
     },
-  });
+    invitationsPanel(client, code),
+  );
 
   const draw = () => {
     if (phase !== 'room') return;
@@ -241,8 +243,15 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
     let result;
     try {
       const language = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(navigator.language) ? navigator.language : undefined;
-      result = await client.meetings.join(code, { hardware_ready: media.ready, language });
+      result = await client.meetings.join(code, { hardware_ready: media.ready, language, invitation_token: invitationFor(code) });
     } catch (error) {
+      // A revoked, expired or someone else's invitation: say so, and let them knock like anyone.
+      if (error instanceof MeetingError && error.code === 'INVITATION_INVALID') {
+        forgetInvitation(code);
+        phase = 'invitation-invalid';
+        stopScreenMeter?.();
+        return showInvitationInvalid(room, join);
+      }
       // Full room and the like stay on the screen the person is on; ended or removed move on.
       if (error instanceof MeetingError && ['REMOVED_FROM_ROOM', 'ROOM_NOT_FOUND'].includes(error.code)) return void (await failed(error));
       throw error;
@@ -256,7 +265,7 @@ function runMeeting(client: MeetingClient, room: RoomView, media: LocalMedia): v
   const prejoin = () => {
     phase = 'prejoin';
     stopScreenMeter?.();
-    stopScreenMeter = showPrejoin(room, isHost, media, selfVideo, join);
+    stopScreenMeter = showPrejoin(room, { isHost, invited: invitationFor(code) !== undefined }, media, selfVideo, join);
   };
 
   /** Devices opened (at first, or another one was picked): show them, send them, and tell the room if it is listening. */

@@ -48,18 +48,24 @@ function deviceSelect(name: string, label: string, devices: MediaDeviceInfo[], c
  * listens to `media`). *Join meeting* is there from the start, devices or not. Returns the
  * function that stops this screen's meter.
  */
-export function showPrejoin(room: RoomView, isHost: boolean, media: LocalMedia, selfVideo: HTMLVideoElement, onJoin: () => Promise<void>): () => void {
+export function showPrejoin(
+  room: RoomView,
+  who: { isHost: boolean; invited: boolean },
+  media: LocalMedia,
+  selfVideo: HTMLVideoElement,
+  onJoin: () => Promise<void>,
+): () => void {
   const meter = levelMeter(media);
   const tracks = media.stream;
   const cameraId = tracks?.getVideoTracks()[0]?.getSettings().deviceId;
   const microphoneId = tracks?.getAudioTracks()[0]?.getSettings().deviceId;
   const reopen = (choice: { cameraId?: string; microphoneId?: string }) => void media.open({ cameraId, microphoneId, ...choice });
   const join = h('button', { type: 'button', class: 'primary' }, 'Join meeting');
-  const lead = isHost
+  const lead = who.isHost
     ? 'You are the host: joining starts the meeting.'
     : room.status === 'active'
-      ? 'The meeting is on.'
-      : 'The host has not started the meeting yet.';
+      ? `The meeting is on.${who.invited ? ' With your invitation you go straight in.' : ''}`
+      : `The host has not started the meeting yet.${who.invited ? ' With your invitation you come in as soon as they do.' : ''}`;
   const screen = showScreen(
     'prejoin',
     h('h1', {}, room.name),

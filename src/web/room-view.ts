@@ -1,6 +1,7 @@
 import type { ParticipantView, RoomSnapshot, RoomView } from '../client';
 import { h } from './dom';
 import { initials } from './format';
+import type { InvitationsPanel } from './invitations';
 
 /** What the room screen shows: the session's snapshot and the room's details; `update` after each change. */
 export type RoomState = RoomSnapshot & { room: RoomView };
@@ -36,10 +37,12 @@ function remoteVideo(): HTMLVideoElement {
 
 /**
  * The room: a tile per participant (the active speaker's highlighted, one's own showing the
- * camera preview) and, for the host and co-hosts, the panel with the link and the lobby; the
- * host's also has the meeting's controls. A co-host's panel shows while they are one.
+ * camera preview) and, for the host and co-hosts, the panel with the link, the invitations and
+ * the lobby; the host's also has the meeting's controls. A co-host's panel shows while they are
+ * one. The invitations are loaded when the panel opens and when someone new arrives (an invitee
+ * accepting, maybe).
  */
-export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoElement, actions: RoomActions) {
+export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoElement, actions: RoomActions, invitations: InvitationsPanel) {
   const tiles = h('div', { class: 'tiles' });
   const banner = h('p', { class: 'banner', hidden: true }, 'Connection lost: reconnecting…');
   const lobbyList = h('ul', { 'data-lobby': true, class: 'lobby' });
@@ -54,9 +57,11 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     h('h2', {}, 'Invite'),
     link,
     h('button', { type: 'button', onclick: () => actions.copyLink(link) }, 'Copy link'),
+    invitations.form,
     lobbyTitle,
     lobbyList,
     h('div', { class: 'row' }, admitAll, rejectAll),
+    invitations.list,
     isHost ? h('h2', {}, 'Meeting') : null,
     isHost ? h('div', { class: 'row' }, lock, h('button', { type: 'button', class: 'danger', onclick: () => actions.end() }, 'End meeting')) : null,
   );
@@ -78,6 +83,8 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
     h('div', { class: 'room-body' }, tiles, panel),
   );
   const videos = new Map<string, HTMLVideoElement>();
+  /** Who was in the room when the panel last showed: someone new refreshes the invitations. */
+  let seen: Set<string> | null = null;
 
   /** The person's camera while the call with them carries one and they have it on; their initials otherwise (their sound plays either way). */
   const remoteMedia = (participant: ParticipantView, state: RoomState) => {
@@ -167,7 +174,10 @@ export function roomView(selfId: string, isHost: boolean, selfVideo: HTMLVideoEl
       ? `${state.participants.size} people are here; a call takes ${state.maxCallSize}. You see and hear the first ${state.maxCallSize} who joined; the others see only names.`
       : `This call is full: it takes ${state.maxCallSize} people and ${state.participants.size} are here. You are in the room, but you cannot see or hear the others, nor they you.`;
     panel.hidden = !isHost && !coHost;
-    if (panel.hidden) return;
+    if (panel.hidden) return void (seen = null);
+    const present = new Set(state.participants.keys());
+    if (!seen || [...present].some((userId) => !seen!.has(userId))) void invitations.refresh();
+    seen = present;
     link.value = state.room.join_url;
     lock.textContent = state.room.settings.lock_room ? 'Unlock room' : 'Lock room';
     lock.onclick = () => actions.setLocked(!state.room.settings.lock_room);

@@ -7,7 +7,7 @@ const input = (name: string, type: string, extra: Record<string, string | number
  * Sign in, create an account, or continue as a guest (guests can join meetings, not host them).
  * Opened from a share link, the guest form comes first: that is what most people there want.
  */
-export function showSignIn(client: MeetingClient, options: { joining: boolean; onSignedIn: () => void }): void {
+export function showSignIn(client: MeetingClient, options: { joining: boolean; invited?: boolean; onSignedIn: () => void }): void {
   const guest = onSubmit(
     h(
       'form',
@@ -55,7 +55,15 @@ export function showSignIn(client: MeetingClient, options: { joining: boolean; o
   showScreen(
     'signin',
     h('h1', {}, options.joining ? 'Join a meeting' : 'Meeting rooms'),
-    h('p', { class: 'lead' }, options.joining ? 'Tell the others who you are.' : 'Video meetings with a waiting room, presence and active-speaker detection.'),
+    h(
+      'p',
+      { class: 'lead' },
+      options.invited
+        ? 'You were invited to this meeting. Tell the others who you are: then check your camera and microphone, and join.'
+        : options.joining
+          ? 'Tell the others who you are.'
+          : 'Video meetings with a waiting room, presence and active-speaker detection.',
+    ),
     h('div', { class: 'cards' }, ...forms),
   );
 }
