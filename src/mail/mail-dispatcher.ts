@@ -1,6 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { retryDelayMs, startOutboxWorker } from '../persistence/outbox-worker';
 import type { NamedStatement, Sql } from '../persistence/sql';
 import { renderInvitationEmail } from './invitation-email';
 import type { MailKind } from './mail-outbox.entity';
@@ -128,10 +129,6 @@ function skipReason(row: Claimed): string | null {
 export function createMailDispatcher(options: MailDispatcherOptions): MailDispatcher {
   const { sql, logger } = options;
   const transport = createTransport({ url: options.smtpUrl, ...smtpTimeouts });
-  const inFlight = new Set<Promise<void>>();
-  let claiming = false;
-  let again = false;
-  let closed = false;
 
   const attempts = new Counter({
     name: 'mail_attempts_total',
@@ -207,58 +204,27 @@ export function createMailDispatcher(options: MailDispatcherOptions): MailDispat
       await sql.query(markFailed, [row.seq, row.attempts, failure]);
     } else {
       attempts.inc({ outcome: 'retry' });
-      const delayMs = Math.min(options.retryBaseMs * 2 ** (row.attempts - 1), maxRetryDelayMs) * (0.5 + Math.random() / 2);
+      const delayMs = retryDelayMs(options.retryBaseMs, row.attempts, maxRetryDelayMs);
       logger.warn({ ...context, failure, retry_in_ms: Math.round(delayMs) }, 'invitation email failed; will retry');
       await sql.query(markRetry, [row.seq, row.attempts, delayMs / 1000, failure]);
     }
   }
 
-  /** Claims what the free slots allow and starts sending it; again while a wake came meanwhile. */
-  async function claim(): Promise<void> {
-    if (claiming) {
-      again = true;
-      return;
-    }
-    claiming = true;
-    try {
-      do {
-        again = false;
-        const free = concurrency - inFlight.size;
-        if (closed || free <= 0) return;
-        const { rows } = await sql.query<Claimed>(claimDue, [leaseS, free]);
-        for (const row of rows) {
-          const attempt = send(row)
-            .catch((error: unknown) => logger.warn({ err: error, invitation_id: row.invitation_id }, 'recording an email attempt failed'))
-            .finally(() => {
-              inFlight.delete(attempt);
-              void claim();
-            });
-          inFlight.add(attempt);
-        }
-      } while (again);
-    } catch (error) {
-      logger.warn({ err: error, component: 'mail' }, 'claiming invitation emails failed');
-    } finally {
-      claiming = false;
-    }
-  }
-
-  const poller = setInterval(() => void claim(), pollEveryMs);
-  poller.unref();
-  const pruneOld = () => {
-    sql.query(prune, [options.retentionMs / 1000]).catch((error: unknown) => logger.warn({ err: error, component: 'mail' }, 'pruning the mail outbox failed'));
-  };
-  pruneOld();
-  const pruner = setInterval(pruneOld, pruneEveryMs);
-  pruner.unref();
-
+  const worker = startOutboxWorker<Claimed>({
+    name: 'mail',
+    concurrency,
+    pollEveryMs,
+    pruneEveryMs,
+    claim: async (free) => (await sql.query<Claimed>(claimDue, [leaseS, free])).rows,
+    work: send,
+    prune: () => sql.query(prune, [options.retentionMs / 1000]),
+    logger,
+    describe: (row) => ({ invitation_id: row.invitation_id }),
+  });
   return {
-    wake: () => void claim(),
+    wake: () => worker.wake(),
     async close() {
-      closed = true;
-      clearInterval(poller);
-      clearInterval(pruner);
-      await Promise.allSettled([...inFlight]);
+      await worker.close();
       transport.close();
     },
   };

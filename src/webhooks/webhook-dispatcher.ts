@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { retryDelayMs, startOutboxWorker } from '../persistence/outbox-worker';
 import type { NamedStatement, Sql } from '../persistence/sql';
 import { signWebhook } from './signature';
 
@@ -104,10 +105,6 @@ const countPending: NamedStatement = { name: 'webhooks.pending', text: `select c
 export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
   const { sql, logger, timeoutMs } = options;
   const leaseS = (timeoutMs + leaseSlackMs) / 1000;
-  const inFlight = new Set<Promise<void>>();
-  let claiming = false;
-  let again = false;
-  let closed = false;
 
   const attempts = new Counter({
     name: 'webhook_attempts_total',
@@ -135,7 +132,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   async function drain(first: Claimed): Promise<void> {
     let row: Claimed | undefined = first;
     // On close the queue stops; a row leased for it meanwhile goes to any node once its lease lapses.
-    while (row && !closed) row = await deliver(row);
+    while (row && !worker.closed) row = await deliver(row);
   }
 
   /** One attempt at one row; the row after it in its queue when this one was delivered. */
@@ -168,62 +165,24 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       await sql.query(markFailed, [row.seq, row.attempts, failure]);
     } else {
       attempts.inc({ outcome: 'retry' });
-      const delayMs = Math.min(options.retryBaseMs * 2 ** (row.attempts - 1), maxRetryDelayMs) * (0.5 + Math.random() / 2);
+      const delayMs = retryDelayMs(options.retryBaseMs, row.attempts, maxRetryDelayMs);
       logger.warn({ ...context, failure, retry_in_ms: Math.round(delayMs) }, 'webhook delivery failed; will retry');
       await sql.query(markRetry, [row.seq, row.attempts, delayMs / 1000, failure]);
     }
     return undefined;
   }
 
-  /** Claims what the free slots allow and starts posting it; again while a wake came meanwhile. */
-  async function claim(): Promise<void> {
-    if (claiming) {
-      again = true;
-      return;
-    }
-    claiming = true;
-    try {
-      do {
-        again = false;
-        const free = concurrency - inFlight.size;
-        if (closed || free <= 0) return;
-        const { rows } = await sql.query<Claimed>(claimHeads, [leaseS, free]);
-        for (const row of rows) {
-          const attempt = drain(row)
-            .catch((error: unknown) => logger.warn({ err: error, webhook_id: row.event_id }, 'recording a webhook attempt failed'))
-            .finally(() => {
-              inFlight.delete(attempt);
-              // A slot is free, and a queue whose head failed for good may go on.
-              void claim();
-            });
-          inFlight.add(attempt);
-        }
-      } while (again);
-    } catch (error) {
-      logger.warn({ err: error, component: 'webhooks' }, 'claiming webhook deliveries failed');
-    } finally {
-      claiming = false;
-    }
-  }
-
-  const poller = setInterval(() => void claim(), pollEveryMs);
-  poller.unref();
-  const pruneOld = () => {
-    sql
-      .query(prune, [options.retentionMs / 1000])
-      .catch((error: unknown) => logger.warn({ err: error, component: 'webhooks' }, 'pruning webhook deliveries failed'));
-  };
-  pruneOld();
-  const pruner = setInterval(pruneOld, pruneEveryMs);
-  pruner.unref();
-
-  return {
-    wake: () => void claim(),
-    async close() {
-      closed = true;
-      clearInterval(poller);
-      clearInterval(pruner);
-      await Promise.allSettled([...inFlight]);
-    },
-  };
+  // A queue whose head failed for good goes on when its slot frees: the worker claims again then.
+  const worker = startOutboxWorker<Claimed>({
+    name: 'webhooks',
+    concurrency,
+    pollEveryMs,
+    pruneEveryMs,
+    claim: async (free) => (await sql.query<Claimed>(claimHeads, [leaseS, free])).rows,
+    work: drain,
+    prune: () => sql.query(prune, [options.retentionMs / 1000]),
+    logger,
+    describe: (row) => ({ webhook_id: row.event_id }),
+  });
+  return { wake: () => worker.wake(), close: () => worker.close() };
 }
