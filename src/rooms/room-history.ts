@@ -21,7 +21,17 @@ export function decodeCursor(cursor: string): [string, string] {
   }
 }
 
-export const encodeCursor = (at: number, id: string) => Buffer.from(JSON.stringify([new Date(at).toISOString(), id])).toString('base64url');
+const encodeCursor = (at: Date | string, id: string) => Buffer.from(JSON.stringify([new Date(epochMs(at)).toISOString(), id])).toString('base64url');
+
+/**
+ * One page from rows read with `limit + 1`: the first `limit` as items, and when there was one
+ * more, the cursor of the last item's (time, id), the keyset the next page starts after.
+ */
+export function keysetPage<Row extends { id: string }, Item>(rows: Row[], limit: number, keyOf: (row: Row) => Date | string, toItem: (row: Row) => Item) {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(toItem), next_cursor: rows.length > limit && last ? encodeCursor(keyOf(last), last.id) : null };
+}
 const iso = (value: Date | string) => new Date(epochMs(value)).toISOString();
 
 interface HistoryRow {
@@ -57,10 +67,11 @@ export async function queryHistory(em: EntityManager, userId: string, query: His
       limit ?`,
     [userId, ...Array<string>(scope.params).fill(userId), ...(after ?? []), query.limit + 1],
   );
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => ({
+  return keysetPage(
+    rows,
+    query.limit,
+    (row) => row.ended_at,
+    (row) => ({
       room_code: row.room_code,
       name: row.name,
       role: row.role,
@@ -69,7 +80,6 @@ export async function queryHistory(em: EntityManager, userId: string, query: His
       ended_at: iso(row.ended_at),
       duration_seconds: row.started_at === null ? 0 : Math.max(0, Math.floor((epochMs(row.ended_at) - epochMs(row.started_at)) / 1000)),
       participant_count: Number(row.participant_count),
-    })),
-    next_cursor: rows.length > query.limit && last ? encodeCursor(epochMs(last.ended_at), last.id) : null,
-  };
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { UpcomingPage, UpcomingQuery } from '../contract/schemas';
-import { decodeCursor, encodeCursor } from './room-history';
+import { decodeCursor, keysetPage } from './room-history';
 import { epochMs } from './room-repository';
 
 /**
@@ -37,18 +37,18 @@ export async function queryUpcoming(em: EntityManager, userId: string, query: Up
       limit ?`,
     [userId, userId, userId, ...(after ?? []), query.limit + 1],
   );
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => ({
+  return keysetPage(
+    rows,
+    query.limit,
+    (row) => row.scheduled_start_at,
+    (row) => ({
       room_code: row.room_code,
       name: row.name,
-      role: row.host_id === userId ? 'host' : 'invitee',
+      role: row.host_id === userId ? ('host' as const) : ('invitee' as const),
       status: row.status,
       scheduled_start_at: iso(row.scheduled_start_at),
       scheduled_end_at: row.scheduled_end_at === null ? null : iso(row.scheduled_end_at),
       join_url: joinUrl(row.room_code),
-    })),
-    next_cursor: rows.length > query.limit && last ? encodeCursor(epochMs(last.scheduled_start_at), last.id) : null,
-  };
+    }),
+  );
 }
