@@ -80,7 +80,7 @@ export const accountCacheTtlMs = 10_000;
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config);
   const orm = await openOrm(config.databaseUrl, { migrate: config.migrateOnStart, logger });
-  const redis = config.redisUrl ? createRedisConnection(config.redisUrl, logger, `meeting-rooms:${config.nodeId}`) : undefined;
+  const redis = config.redis ? createRedisConnection(config.redis, logger, `meeting-rooms:${config.nodeId}`) : undefined;
   const cleanups: Cleanup[] = [];
   // Share links: PUBLIC_BASE_URL, or this node on the port it listens on (known once it listens;
   // a worker of WEB_CONCURRENCY never listens itself, and the primary listens on PORT).
@@ -95,7 +95,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     });
     // Socket.IO first: rooms publish through it. It is attached to the HTTP server below.
     const socketAdapter = redis
-      ? createSocketAdapter(config.socketAdapter, { url: config.redisUrl!, prefix: config.redisPrefix, nodeId: config.nodeId, logger })
+      ? createSocketAdapter(config.socketAdapter, { target: config.redis!, prefix: config.redisPrefix, nodeId: config.nodeId, logger })
       : undefined;
     cleanups.push(() => socketAdapter?.close());
     // The in-memory adapter recovers too: a client that blips back to this node misses nothing.
@@ -126,7 +126,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     let rooms: RoomRouter;
     if (redis) {
       // A second connection receives forwarded commands; it waits out Redis outages rather than failing.
-      const subscriber = createRedisConnection(config.redisUrl!, logger, `meeting-rooms:${config.nodeId}:inbox`, { maxRetriesPerRequest: null });
+      const subscriber = createRedisConnection(config.redis!, logger, `meeting-rooms:${config.nodeId}:inbox`, { maxRetriesPerRequest: null });
       cleanups.push(() => closeRedisConnection(subscriber));
       const cluster = createClusterRooms({
         ...roomDeps,

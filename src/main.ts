@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setupWorker } from '@socket.io/sticky';
 import { createApp, type App } from './app';
 import { runPrimary, workerReady } from './workers/primary';
-import { describeRedisUrl } from './cluster/redis-connection';
+import { describeRedis } from './cluster/redis-connection';
 import { ConfigError, loadConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { openDatabase, type Database } from './persistence/database';
@@ -87,12 +87,12 @@ async function main(): Promise<void> {
     logger.info(
       {
         url,
-        mode: config.redisUrl ? 'cluster' : 'single-node',
+        mode: config.redis ? 'cluster' : 'single-node',
         node_id: config.nodeId,
         database: database.description,
-        live_state: config.redisUrl ? describeRedisUrl(config.redisUrl) : 'in-process',
+        live_state: config.redis ? describeRedis(config.redis) : 'in-process',
       },
-      `meeting-rooms listening on ${url} (${config.redisUrl ? 'cluster node' : 'single node'}; ${database.description})`,
+      `meeting-rooms listening on ${url} (${config.redis ? 'cluster node' : 'single node'}; ${database.description})`,
     );
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');

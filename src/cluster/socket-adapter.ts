@@ -2,6 +2,7 @@ import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import type { Logger } from 'pino';
 import type { ServerOptions } from 'socket.io';
+import type { RedisTarget } from '../config/config';
 import { closeRedisConnection, createRedisConnection } from './redis-connection';
 
 /**
@@ -22,10 +23,13 @@ export interface SocketAdapter {
   close(): Promise<void>;
 }
 
-export function createSocketAdapter(kind: 'redis' | 'redis-streams', options: { url: string; prefix: string; nodeId: string; logger: Logger }): SocketAdapter {
+export function createSocketAdapter(
+  kind: 'redis' | 'redis-streams',
+  options: { target: RedisTarget; prefix: string; nodeId: string; logger: Logger },
+): SocketAdapter {
   const { prefix } = options;
   const connect = (role: string) =>
-    createRedisConnection(options.url, options.logger, `meeting-rooms:${options.nodeId}:${role}`, { maxRetriesPerRequest: null });
+    createRedisConnection(options.target, options.logger, `meeting-rooms:${options.nodeId}:${role}`, { maxRetriesPerRequest: null });
   const publisher = connect('adapter');
   if (kind === 'redis-streams') {
     return {

@@ -58,6 +58,20 @@ const webhookUrls = z.string().transform((value, ctx) => {
   return [...new Set(urls)];
 });
 
+/** REDIS_SENTINELS: `host:port` entries, comma-separated. */
+const sentinelAddresses = z.string().transform((value, ctx) => {
+  const entries = value.split(',').map((entry) => entry.trim());
+  const parsed = entries.map((entry) => /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(entry));
+  if (parsed.some((match) => !match || Number(match[2]) > 65535)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be host:port entries separated by commas (not: ${entries.filter((_, i) => !parsed[i]).join(', ') || value})`,
+    });
+    return z.NEVER;
+  }
+  return parsed.map((match) => ({ host: match![1]!.replace(/^\[|\]$/g, ''), port: Number(match![2]) }));
+});
+
 /** MAIL_FROM: `address` or `Name <address>`, as an email's From header has it. */
 const mailFrom = z.string().transform((value, ctx) => {
   const match = /^\s*(?:"?([^"<>]*?)"?\s*<([^<>\s]+)>|([^<>\s]+))\s*$/.exec(value);
@@ -91,6 +105,11 @@ const envSchema = z
     PORT: int(0, 65535).default(3000),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    REDIS_SENTINELS: sentinelAddresses.optional(),
+    REDIS_SENTINEL_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be the name the sentinels monitor the primary under (1-64 characters of A-Z a-z 0-9 . _ -)')
+      .optional(),
     SOCKET_ADAPTER: z.enum(['redis', 'redis-streams']).default('redis'),
     NODE_ID: z
       .string()
@@ -144,18 +163,26 @@ const envSchema = z
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
     }
-    if (env.REDIS_URL && !env.DATABASE_URL) {
+    const cluster = Boolean(env.REDIS_URL || env.REDIS_SENTINELS);
+    if (cluster && !env.DATABASE_URL) {
       ctx.addIssue({
         code: 'custom',
         path: ['DATABASE_URL'],
-        message: 'is required in cluster mode (REDIS_URL is set): every node must share one database',
+        message: 'is required in cluster mode (REDIS_URL or REDIS_SENTINELS is set): every node must share one database',
       });
     }
-    if (env.WEB_CONCURRENCY > 1 && !env.REDIS_URL) {
+    if (Boolean(env.REDIS_SENTINELS) !== Boolean(env.REDIS_SENTINEL_NAME)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'],
+        message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: the sentinels, and the name they monitor the primary under',
+      });
+    }
+    if (env.WEB_CONCURRENCY > 1 && !cluster) {
       ctx.addIssue({
         code: 'custom',
         path: ['WEB_CONCURRENCY'],
-        message: 'above 1 needs REDIS_URL: the workers are cluster nodes and share rooms through Redis',
+        message: 'above 1 needs REDIS_URL or REDIS_SENTINELS: the workers are cluster nodes and share rooms through Redis',
       });
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
@@ -184,13 +211,21 @@ const envSchema = z
     }
   });
 
+/**
+ * Where a cluster's Redis is: one server (REDIS_URL), or the primary the sentinels name
+ * (REDIS_SENTINELS, REDIS_SENTINEL_NAME), which follows a failover; then REDIS_URL, if set, gives
+ * only the password and database number (docs/scaling.md "Redis failover (Sentinel)").
+ */
+export type RedisTarget =
+  { kind: 'url'; url: string } | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; url: string | undefined };
+
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
   readonly port: number;
   /** Unset means single-node mode with an embedded PostgreSQL (see persistence/embedded-postgres.ts). */
   readonly databaseUrl: string | undefined;
   /** Unset means single-node mode: in-process live state and Socket.IO adapter. */
-  readonly redisUrl: string | undefined;
+  readonly redis: RedisTarget | undefined;
   readonly socketAdapter: 'redis' | 'redis-streams';
   readonly nodeId: string;
   readonly redisPrefix: string;
@@ -274,7 +309,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redis: e.REDIS_SENTINELS
+      ? { kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME!, url: e.REDIS_URL }
+      : e.REDIS_URL
+        ? { kind: 'url', url: e.REDIS_URL }
+        : undefined,
     socketAdapter: e.SOCKET_ADAPTER,
     nodeId: e.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     redisPrefix: e.REDIS_PREFIX,

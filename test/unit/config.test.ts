@@ -17,7 +17,7 @@ describe('loadConfig', () => {
       env: 'development',
       port: 3000,
       databaseUrl: undefined,
-      redisUrl: undefined,
+      redis: undefined,
       socketAdapter: 'redis',
       redisPrefix: '',
       jwtSecretGenerated: true,
@@ -87,7 +87,7 @@ describe('loadConfig', () => {
       env: 'production',
       port: 8080,
       databaseUrl: 'postgres://app:pw@db:5432/meetings',
-      redisUrl: 'redis://cache:6379/2',
+      redis: { kind: 'url', url: 'redis://cache:6379/2' },
       socketAdapter: 'redis-streams',
       nodeId: 'node-a',
       redisPrefix: 'staging:',
@@ -235,6 +235,31 @@ describe('loadConfig', () => {
 
   it('requires DATABASE_URL in cluster mode', () => {
     expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*cluster/)]);
+  });
+
+  it('reads REDIS_SENTINELS and REDIS_SENTINEL_NAME together, REDIS_URL then giving only credentials and database', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 's1:26379, 10.0.0.2:26380,[::1]:26381',
+      REDIS_SENTINEL_NAME: 'meetings',
+      REDIS_URL: 'redis://:pw@ignored:6379/3',
+      DATABASE_URL: 'postgres://d/x',
+    });
+    expect(config.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      name: 'meetings',
+      url: 'redis://:pw@ignored:6379/3',
+    });
+    expect(problemsOf({ REDIS_SENTINELS: 's1:26379', DATABASE_URL: 'postgres://d/x' })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_NAME: .*go together/)]);
+    expect(problemsOf({ REDIS_SENTINEL_NAME: 'meetings', DATABASE_URL: 'postgres://d/x' })).toEqual([expect.stringMatching(/^REDIS_SENTINELS: .*go together/)]);
+    expect(problemsOf({ REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm', DATABASE_URL: 'postgres://d/x' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: must be host:port/),
+    ]);
+    expect(problemsOf({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*cluster/)]);
   });
 
   it('runs several workers only as a cluster (REDIS_URL)', () => {

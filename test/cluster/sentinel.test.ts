@@ -1,0 +1,112 @@
+import { Client } from 'pg';
+import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
+import { testDatabaseUrl } from '../support/env';
+import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
+import { startSentinelSet, type SentinelSet } from '../support/redis-sentinel';
+import { closeSockets, connectSocket, nextEvent, request } from '../support/sockets';
+
+/**
+ * docs/scaling.md "Redis failover (Sentinel)": three nodes on a Sentinel set (a primary, a
+ * replica, three sentinels). The primary is killed while clients keep joining the same rooms
+ * through every node at once; the sentinels promote the replica, and the nodes follow it.
+ * Measured: how long until each node's commands succeed again. Checked: every join that was
+ * answered `joined` is in its room, and every node and PostgreSQL's open attendance agree on who
+ * is in (replication is asynchronous, so the promoted replica may lack the primary's last writes,
+ * ownership and epochs included: were two nodes to run one room, their admissions would part
+ * ways here; the PostgreSQL fence is what must keep them from it); every answer meanwhile was 200
+ * or a documented 503 or 504; and room events still reach sockets on another node (the adapters
+ * resubscribed).
+ */
+describe.each(['redis', 'redis-streams'])('a cluster on Redis Sentinel (%s adapter)', (adapter) => {
+  let set: SentinelSet;
+  let cluster: TestCluster;
+  let db: Client;
+
+  beforeAll(async () => {
+    set = await startSentinelSet();
+    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter, REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_NAME: set.name, REDIS_URL: '' });
+    db = new Client({ connectionString: testDatabaseUrl });
+    await db.connect();
+  }, 60_000);
+  afterAll(async () => {
+    closeSockets();
+    await cluster?.close();
+    await set?.close();
+    await db?.end();
+  });
+
+  it('follows the promoted replica: commands resume, nothing admitted is lost, events reach every node', async () => {
+    const nodes = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const [a, b] = nodes;
+    const rooms: { code: string; host: Actor; joined: Set<string> }[] = [];
+    for (const [i, node] of [...nodes, a].entries()) {
+      const host = await hostUser(node, `Host ${i}`);
+      const { room_code: code } = await createRoom(node, host, { name: `Sentinel ${i}`, settings: { max_participants: 100 } });
+      expect((await meetings(node)(host, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+      rooms.push({ code, host, joined: new Set([host.userId]) });
+    }
+    const statuses = new Map<number, number>();
+    const firstSuccess = new Map<string, number>();
+    /** One guest joins a room through `node`; remembered when the answer says joined. */
+    const joinOne = async (node: ClusterNode, room: (typeof rooms)[number], n: number) => {
+      const guest = await guestUser(node, `Guest ${n}`).catch(() => null);
+      if (!guest) return;
+      const response = await meetings(node)(guest, 'POST', `/${room.code}/join`, {});
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      if (response.status === 200 && response.body.status === 'joined') room.joined.add(guest.userId);
+    };
+    /** Every room gets a join through every node at once: the commands race for each room's owner. */
+    const round = async (n: number) => {
+      await Promise.all(
+        rooms.flatMap((room, r) =>
+          nodes.map(async (node, i) => {
+            const size = room.joined.size;
+            await joinOne(node, room, n * 100 + r * 10 + i);
+            if (room.joined.size > size && !firstSuccess.has(node.id)) firstSuccess.set(node.id, Date.now() - killedAt);
+          }),
+        ),
+      );
+    };
+    let killedAt = Date.now();
+    await round(0);
+    firstSuccess.clear();
+
+    const killedPort = await set.killPrimary();
+    killedAt = Date.now();
+    // Keep joining through every node until each has answered joined again, and a few rounds more.
+    for (let n = 1, after = 0; after < 3; n++) {
+      await round(n);
+      if (firstSuccess.size === nodes.length) after += 1;
+      if (Date.now() - killedAt > 60_000) throw new Error(`commands did not resume within 60 s: ${JSON.stringify([...statuses])}`);
+    }
+    expect(await set.primaryPort()).not.toBe(killedPort);
+    console.log(
+      `[${adapter}] Sentinel failover → first joined answer: ${[...firstSuccess.values()].join(' ms, ')} ms (answers: ${JSON.stringify(Object.fromEntries(statuses))})`,
+    );
+    // Only the documented answers while it failed over: joined, 503 UNAVAILABLE, 504 ROOM_TIMEOUT.
+    expect([...statuses.keys()].every((status) => [200, 503, 504].includes(status))).toBe(true);
+
+    for (const room of rooms) {
+      const seen = await Promise.all(nodes.map(async (node) => (await meetings(node)(room.host, 'GET', `/${room.code}/participants`)).body));
+      const ids = seen.map((view) => (view.participants as { user_id: string }[]).map((p) => p.user_id).sort());
+      expect(ids[1]).toEqual(ids[0]);
+      expect(ids[2]).toEqual(ids[0]);
+      // Everyone told "joined" is in (a 503 may still have admitted someone: PostgreSQL had taken it).
+      for (const userId of room.joined) expect(ids[0]).toContain(userId);
+      const open = await db.query(
+        'select p.user_id from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.left_at is null order by 1',
+        [room.code],
+      );
+      expect(open.rows.map((row: { user_id: string }) => row.user_id)).toEqual(ids[0]);
+    }
+
+    // The adapters resubscribed: a join through one node reaches a socket on the other.
+    const room = rooms[0]!;
+    const socket = await connectSocket(b, room.host.token);
+    expect((await request(socket, 'room:attach', { room_code: room.code })).ok).toBe(true);
+    const late = await guestUser(a, 'Late');
+    const heard = nextEvent(socket, 'participant:joined', (payload) => payload.participant.user_id === late.userId);
+    expect((await meetings(a)(late, 'POST', `/${room.code}/join`, {})).body.status).toBe('joined');
+    await heard;
+  }, 120_000);
+});
