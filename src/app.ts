@@ -15,7 +15,7 @@ import { buildOpenApiDocument } from './contract/openapi';
 import { createHttpApp } from './http/http-app';
 import { createMetrics } from './http/metrics';
 import { defaultWebRoot } from './http/web.routes';
-import { createSocketAdapter } from './cluster/socket-adapter';
+import { countAdapterMessages, createSocketAdapter } from './cluster/socket-adapter';
 import { createMemoryLiveStateStore } from './live-state/memory-live-state';
 import { createLogger } from './logging/logger';
 import { createMailDispatcher } from './mail/mail-dispatcher';
@@ -24,6 +24,7 @@ import { createMailOutbox } from './mail/room-mail';
 import { openOrm, type Orm } from './persistence/orm';
 import { createSql, type Sql } from './persistence/sql';
 import { createCallSettings } from './realtime/ice-servers';
+import { everyChannel } from './realtime/channels';
 import { registerRealtime } from './realtime/realtime';
 import { createRoomPublisher } from './realtime/room-publisher';
 import { createSpeakerTunings } from './realtime/speaker-tunings';
@@ -104,6 +105,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     const io = createSocketServer(tokens, accounts, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
     const tunings = createSpeakerTunings(io, socketAdapter !== undefined, logger);
     const metrics = createMetrics({ node: config.nodeId });
+    if (socketAdapter) countAdapterMessages(socketAdapter, metrics.registry);
     const webhooks = startWebhooks(config, publicBaseUrl, sql, logger, metrics.registry);
     cleanups.push(() => webhooks.close());
     const mail = startMail(config, publicBaseUrl, sql, logger, metrics.registry);
@@ -146,7 +148,16 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       rooms = createSingleNodeRooms({ ...roomDeps, liveState });
     }
     const calls = createCallSettings(config.ice);
-    const realtime = registerRealtime(io, { rooms, nodeId: config.nodeId, logger, speaker: config.activeSpeaker, tunings, metrics: metrics.registry, calls });
+    const realtime = registerRealtime(io, {
+      rooms,
+      nodeId: config.nodeId,
+      logger,
+      speaker: config.activeSpeaker,
+      tunings,
+      metrics: metrics.registry,
+      calls,
+      interest: socketAdapter?.interest(io) ?? everyChannel,
+    });
     const limits = {
       maxParticipantsLimit: config.maxParticipantsLimit,
       speakerThresholdDb: config.roomSpeakerRanges.thresholdDb,

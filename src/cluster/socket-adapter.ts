@@ -1,13 +1,20 @@
-import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAdapter as createPubSubAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import type { Logger } from 'pino';
-import type { ServerOptions } from 'socket.io';
+import { Counter, type Registry } from 'prom-client';
+import type { Server, ServerOptions } from 'socket.io';
+import { everyChannel, type ChannelInterest } from '../realtime/channels';
 import type { RedisTarget } from '../config/config';
 import { closeRedisConnection, createRedisConnection } from './redis-connection';
 
 /**
  * How Socket.IO nodes reach each other's sockets (docs/architecture.md): `@socket.io/redis-adapter`
- * (pub/sub) by default, or `@socket.io/redis-streams-adapter` with SOCKET_ADAPTER=redis-streams.
+ * (pub/sub) by default, `@socket.io/redis-streams-adapter` with SOCKET_ADAPTER=redis-streams, or
+ * the sharded adapter of `@socket.io/redis-adapter` with SOCKET_ADAPTER=redis-sharded (Redis ≥ 7
+ * sharded pub/sub; a room's events go to a channel of their own, which only the nodes holding
+ * one of its sockets subscribe to, so a node hears only the rooms it serves).
  * Only the streams adapter keeps what was broadcast while a client was away, so only it turns on
  * connection-state recovery across nodes. Channels and streams carry REDIS_PREFIX.
  *
@@ -20,11 +27,19 @@ export interface SocketAdapter {
   adapter: ServerOptions['adapter'];
   /** Whether a client that reconnects within the window gets what it missed. */
   recovers: boolean;
+  /** How this node comes to hear a room's channel before its sockets enter it (realtime/channels.ts). */
+  interest(io: Server): ChannelInterest;
+  /**
+   * Messages this node received from the other nodes through Redis pub/sub so far (every one it
+   * must decode, whether or not it holds a socket they are for); null for the streams adapter,
+   * where every node reads the whole stream.
+   */
+  messagesReceived(): number | null;
   close(): Promise<void>;
 }
 
 export function createSocketAdapter(
-  kind: 'redis' | 'redis-streams',
+  kind: 'redis' | 'redis-streams' | 'redis-sharded',
   options: { target: RedisTarget; prefix: string; nodeId: string; logger: Logger },
 ): SocketAdapter {
   const { prefix } = options;
@@ -43,11 +58,29 @@ export function createSocketAdapter(
         onlyPlaintext: true,
       }),
       recovers: true,
+      interest: () => everyChannel,
+      messagesReceived: () => null,
       // The adapter closes the connections it made when the server closes.
       close: () => closeRedisConnection(publisher),
     };
   }
   const subscriber = connect('adapter-sub');
+  let received = 0;
+  const count = () => void (received += 1);
+  // The pub/sub adapter's broadcasts come by pattern, its requests by channel; the sharded one's by shard channel.
+  for (const event of kind === 'redis-sharded' ? ['smessageBuffer'] : ['pmessageBuffer', 'messageBuffer']) subscriber.on(event, count);
+  const close = async () => {
+    await Promise.all([closeRedisConnection(publisher), closeRedisConnection(subscriber)]);
+  };
+  if (kind === 'redis-sharded') {
+    return {
+      adapter: createShardedAdapter(publisher, subscriber, { channelPrefix: `${prefix}socket.io`, subscriptionMode: 'dynamic' }),
+      recovers: false,
+      interest: (io) => shardedInterest(io.of('/').adapter, subscriber),
+      messagesReceived: () => received,
+      close,
+    };
+  }
   return {
     adapter: createPubSubAdapter(publisher, subscriber, {
       key: `${prefix}socket.io`,
@@ -55,8 +88,53 @@ export function createSocketAdapter(
       requestsTimeout: 2000,
     }),
     recovers: false,
-    close: async () => {
-      await Promise.all([closeRedisConnection(publisher), closeRedisConnection(subscriber)]);
+    interest: () => everyChannel,
+    messagesReceived: () => received,
+    close,
+  };
+}
+
+/** How long an attach waits for its room's subscription; past it (Redis unreachable) it goes on, and the room answers as it can. */
+const holdWaitMs = 2_000;
+
+/**
+ * The sharded adapter subscribes this node to a channel when the channel gets its first local
+ * member and unsubscribes when it loses its last one. A hold is such a member: a placeholder id
+ * with no socket behind it (a broadcast skips ids it has no socket for), counted per channel.
+ * The subscription goes out on the subscriber connection at once; a PING after it on the same
+ * connection answers once Redis has taken it.
+ */
+function shardedInterest(adapter: ReturnType<Server['of']>['adapter'], subscriber: Redis): ChannelInterest {
+  const holds = new Map<string, number>();
+  const holderOf = (channel: string) => `hold:${channel}`;
+  return {
+    async hold(channel) {
+      const count = holds.get(channel) ?? 0;
+      holds.set(channel, count + 1);
+      if (count === 0) void adapter.addAll(holderOf(channel), new Set([channel]));
+      await Promise.race([subscriber.ping(), sleep(holdWaitMs)]).catch(() => undefined);
+    },
+    release(channel) {
+      const count = holds.get(channel) ?? 0;
+      if (count > 1) return void holds.set(channel, count - 1);
+      if (count === 0) return;
+      holds.delete(channel);
+      adapter.delAll(holderOf(channel));
     },
   };
+}
+
+/** `socketio_adapter_messages_received_total`: what the other nodes' broadcasts cost this one (docs/scaling.md "Choosing the adapter"). */
+export function countAdapterMessages(adapter: SocketAdapter, registry: Registry): void {
+  let counted = 0;
+  new Counter({
+    name: 'socketio_adapter_messages_received_total',
+    help: 'Socket.IO adapter messages this node received from Redis pub/sub (not counted for the streams adapter)',
+    registers: [registry],
+    collect() {
+      const now = adapter.messagesReceived() ?? 0;
+      this.inc(now - counted);
+      counted = now;
+    },
+  });
 }

@@ -110,7 +110,7 @@ const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be the name the sentinels monitor the primary under (1-64 characters of A-Z a-z 0-9 . _ -)')
       .optional(),
-    SOCKET_ADAPTER: z.enum(['redis', 'redis-streams']).default('redis'),
+    SOCKET_ADAPTER: z.enum(['redis', 'redis-streams', 'redis-sharded']).default('redis'),
     NODE_ID: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
@@ -226,7 +226,7 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** Unset means single-node mode: in-process live state and Socket.IO adapter. */
   readonly redis: RedisTarget | undefined;
-  readonly socketAdapter: 'redis' | 'redis-streams';
+  readonly socketAdapter: 'redis' | 'redis-streams' | 'redis-sharded';
   readonly nodeId: string;
   readonly redisPrefix: string;
   readonly jwtSecret: string;

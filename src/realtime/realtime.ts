@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { RoomRouter } from '../rooms/room-router';
-import { roomChannel, userChannel } from './channels';
+import { roomChannel, userChannel, type ChannelInterest } from './channels';
 import type { CallSettings } from './ice-servers';
 import { createRoomHandlers } from './room.handlers';
 import { createRtcHandlers } from './rtc.handlers';
@@ -21,6 +21,8 @@ export interface RealtimeDeps {
   tunings: SpeakerTunings;
   metrics: Registry;
   calls: CallSettings;
+  /** How this node comes to hear a room's channel (channels.ts): the sharded adapter's holds, or nothing to do. */
+  interest: ChannelInterest;
 }
 
 /** Wires every connecting socket: its personal channel, the guard, and the event handlers. */
@@ -48,7 +50,7 @@ export function registerRealtime(io: MeetingServer, deps: RealtimeDeps): { close
 
   deps.tunings.onTuned(detectors.tune);
 
-  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, calls: deps.calls, logger });
+  const registerRoomHandlers = createRoomHandlers({ rooms, nodeId: deps.nodeId, detectors, calls: deps.calls, logger, interest: deps.interest });
   const registerRtcHandlers = createRtcHandlers({ rooms, nodeId: deps.nodeId, calls: deps.calls, logger });
   const guardSocket = createSocketGuard(logger);
   const leaves = countChannelLeaves(io);

@@ -6,6 +6,7 @@ import type { RoomRouter } from '../rooms/room-router';
 import { toRosterView } from '../rooms/room-views';
 import { connectionIdOf } from '../live-state/connection-ids';
 import { acked } from './acks';
+import { roomChannel, type ChannelInterest } from './channels';
 import type { CallSettings } from './ice-servers';
 import type { SpeakingDetectors } from './speaking-detectors';
 import type { MeetingSocket } from './socket-server';
@@ -17,6 +18,8 @@ export interface RoomHandlerDeps {
   detectors: SpeakingDetectors;
   /** What a participant's calls use (docs/calls.md "ICE servers and TURN"), in the attach reply. */
   calls: CallSettings;
+  /** Holds a room's channel on this node while one of its sockets is attached (channels.ts). */
+  interest: ChannelInterest;
   logger: Logger;
 }
 
@@ -34,10 +37,12 @@ export interface RoomHandlerDeps {
  * Returns what to run for each new socket.
  */
 export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocket) => void {
-  const { rooms, detectors, logger } = deps;
+  const { rooms, detectors, logger, interest } = deps;
   const connectionOf = (socket: MeetingSocket) => connectionIdOf(deps.nodeId, socket.id);
   const forgetAttached = (socket: MeetingSocket, room_code: string) => {
-    socket.data.attachedRooms = socket.data.attachedRooms?.filter((code) => code !== room_code);
+    if (!socket.data.attachedRooms?.includes(room_code)) return;
+    socket.data.attachedRooms = socket.data.attachedRooms.filter((code) => code !== room_code);
+    interest.release(roomChannel(room_code));
   };
 
   const attach = acked(roomCodePayload, logger, async (socket, { room_code }): Promise<AttachData> => {
@@ -46,7 +51,11 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
     const userId = socket.data.userId;
     const attached = socket.data.attachedRooms ?? [];
     const known = attached.includes(room_code);
-    if (!known) socket.data.attachedRooms = [...attached, room_code];
+    if (!known) {
+      socket.data.attachedRooms = [...attached, room_code];
+      // Before the room hears of the socket: its events from then on reach this node.
+      await interest.hold(roomChannel(room_code));
+    }
     // A participant's socket enters the room's channel through the room itself (channel:join).
     const reply = await rooms.dispatch(room_code, { type: 'attach', userId, connectionId: connectionOf(socket) }).catch((error: unknown) => {
       if (!known) forgetAttached(socket, room_code);
@@ -93,6 +102,7 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
     const userId = this.data.userId;
     const connectionId = connectionOf(this);
     for (const room_code of this.data.attachedRooms ?? []) {
+      interest.release(roomChannel(room_code));
       rooms
         .dispatch(room_code, { type: 'detach', userId, connectionId })
         .catch((error: unknown) => logger.warn({ err: error, room_code, user_id: userId }, 'detach after disconnect failed'));
@@ -104,10 +114,13 @@ export function createRoomHandlers(deps: RoomHandlerDeps): (socket: MeetingSocke
       const userId = socket.data.userId;
       const connectionId = connectionOf(socket);
       for (const room_code of [...(socket.data.attachedRooms ?? [])]) {
-        rooms.dispatch(room_code, { type: 'attach', userId, connectionId }).catch((error: unknown) => {
-          forgetAttached(socket, room_code);
-          logger.warn({ err: error, room_code, user_id: userId }, 'attaching a recovered socket failed');
-        });
+        interest
+          .hold(roomChannel(room_code))
+          .then(() => rooms.dispatch(room_code, { type: 'attach', userId, connectionId }))
+          .catch((error: unknown) => {
+            forgetAttached(socket, room_code);
+            logger.warn({ err: error, room_code, user_id: userId }, 'attaching a recovered socket failed');
+          });
       }
     }
     socket.on('room:attach', attach);

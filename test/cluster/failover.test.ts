@@ -12,7 +12,7 @@ import { closeSockets, connectSocket, nextEvent, request, type ClientSocket } fr
  * stopped while other nodes keep serving it. The measured times are printed; the targets
  * (kill → 3 s, SIGTERM → 1 s) are asserted as upper bounds.
  */
-describe.each(['redis', 'redis-streams'])('failover (%s adapter)', (adapter) => {
+describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter)', (adapter) => {
   let cluster: TestCluster | undefined;
   let redis: Redis;
 

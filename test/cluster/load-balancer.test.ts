@@ -10,7 +10,7 @@ import { nextEvent, request, type ClientSocket } from '../support/sockets';
  * Socket.IO's default transports: long-polling first, then the upgrade to WebSocket, which only
  * works when every request of a session reaches the same node.
  */
-describe.each(['redis', 'redis-streams'])('two nodes behind the shipped HAProxy configuration (%s adapter)', (adapter) => {
+describe.each(['redis', 'redis-streams', 'redis-sharded'])('two nodes behind the shipped HAProxy configuration (%s adapter)', (adapter) => {
   let cluster: TestCluster;
   let lb: LoadBalancer;
   const sockets: ClientSocket[] = [];

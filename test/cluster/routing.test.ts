@@ -7,7 +7,7 @@ import { registerUser } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request } from '../support/sockets';
 
 // Three real server processes on one Redis and one PostgreSQL (docs/scaling.md "How rooms run in a cluster"), once per adapter.
-describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (adapter) => {
+describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster of 3 nodes (%s adapter)', (adapter) => {
   let cluster: TestCluster;
   let a: ClusterNode, b: ClusterNode, c: ClusterNode;
   let db: Client;
@@ -41,6 +41,23 @@ describe.each(['redis', 'redis-streams'])('a cluster of 3 nodes (%s adapter)', (
     expect(ack.ok).toBe(true);
     return socket;
   }
+
+  it('a guest waiting on one node, admitted through another, hears their own arrival and what follows at once, on the only node with their socket', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { host, code } = await roomOwnedBy(a, { lock_room: true });
+      const gus = await guestUser(b, `Gus ${round}`);
+      expect((await meetings(b)(gus, 'POST', `/${code}/join`, {})).body.status).toBe('waiting');
+      // Gus's socket is the only one on B in this room: B starts hearing the room when he is let in.
+      const socket = await attached(b, gus, code);
+      const heard = record(socket, 'participant:joined');
+      const updated = nextEvent(socket, 'room:updated');
+      expect((await meetings(c)(host, 'POST', `/${code}/admit/${gus.userId}`)).status).toBe(200);
+      // The very next command's event, right behind the admission.
+      expect((await meetings(c)(host, 'PATCH', `/${code}/config`, { enable_transcription: true })).status).toBe(200);
+      await updated;
+      expect(heard.map((payload) => payload.participant.user_id)).toEqual([gus.userId]);
+    }
+  });
 
   it('relays call signals between sockets on two nodes for a room run on a third, and cuts a removed sender off on every node', async () => {
     const { host, code } = await roomOwnedBy(a);

@@ -17,7 +17,7 @@ import { closeSockets, connectSocket, nextEvent, request } from '../support/sock
  * or a documented 503 or 504; and room events still reach sockets on another node (the adapters
  * resubscribed).
  */
-describe.each(['redis', 'redis-streams'])('a cluster on Redis Sentinel (%s adapter)', (adapter) => {
+describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster on Redis Sentinel (%s adapter)', (adapter) => {
   let set: SentinelSet;
   let cluster: TestCluster;
   let db: Client;
