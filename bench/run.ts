@@ -6,6 +6,7 @@ import { prepareDatabase, startRedis } from './lib/services';
 import type { BenchContext, Scenario } from './scenarios/context';
 import { idle } from './scenarios/idle';
 import { failover } from './scenarios/failover';
+import { fanout } from './scenarios/fanout';
 import { latency } from './scenarios/latency';
 import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
@@ -18,7 +19,7 @@ import { webhooks } from './scenarios/webhooks';
  * nodes (built dist/, on the local PostgreSQL and Redis) and against its same-run baseline, then
  * prints one table and writes bench/results/latest.{json,svg}. See docs/performance.md.
  */
-const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover, f: webhooks, g: scaling, h: signaling };
+const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover, f: webhooks, g: scaling, h: signaling, i: fanout };
 
 function machine() {
   const version = (command: string, args: string[]) => {
