@@ -1,5 +1,8 @@
+import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { ownerKey } from '../../src/live-state/redis-keys';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
+import { waitFor } from '../support/db';
 import { testDatabaseUrl } from '../support/env';
 import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
 import { startSentinelSet, type SentinelSet } from '../support/redis-sentinel';
@@ -108,5 +111,113 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster on Redis S
     const heard = nextEvent(socket, 'participant:joined', (payload) => payload.participant.user_id === late.userId);
     expect((await meetings(a)(late, 'POST', `/${room.code}/join`, {})).body.status).toBe('joined');
     await heard;
+  }, 120_000);
+});
+
+/**
+ * The case asynchronous replication makes possible: the replica is paused while rooms are
+ * created, claimed and joined, then the primary dies and that replica, which saw none of it, is
+ * promoted. The new primary has no owner record and no epoch for those rooms, so another node may
+ * claim one while its first owner still runs it from memory. Were both to write, their
+ * admissions would part ways; the PostgreSQL fence (`rooms.owner_epoch`, moved by every claim's
+ * load and checked by every write) must keep each room to one writer. Checked afterwards: every
+ * node and PostgreSQL agree on who is in each room, nobody told `joined` is missing, and
+ * PostgreSQL's epoch for each room is no newer than the owner record Redis holds now (a room
+ * whose fence had moved past its owner's claim could never be written again).
+ */
+describe('a promoted replica that lost the newest claims', () => {
+  let set: SentinelSet;
+  let cluster: TestCluster;
+  let db: Client;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    set = await startSentinelSet();
+    cluster = await startCluster(3, { REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_NAME: set.name, REDIS_URL: '' });
+    db = new Client({ connectionString: testDatabaseUrl });
+    await db.connect();
+    const [host, port] = set.sentinels.split(',')[0]!.split(':') as [string, string];
+    redis = new Redis({ sentinels: [{ host, port: Number(port) }], name: set.name, maxRetriesPerRequest: 3 });
+    redis.on('error', () => undefined);
+  }, 60_000);
+  afterAll(async () => {
+    closeSockets();
+    redis?.disconnect();
+    await cluster?.close();
+    await set?.close();
+    await db?.end();
+  });
+
+  it('keeps each room to one writer through PostgreSQL, and loses nobody told joined', async () => {
+    const nodes = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const rooms: { code: string; host: Actor; joined: Set<string> }[] = [];
+    const statuses = new Map<number, number>();
+    const joinOne = async (node: ClusterNode, room: (typeof rooms)[number], name: string) => {
+      const guest = await guestUser(node, name).catch(() => null);
+      if (!guest) return;
+      const response = await meetings(node)(guest, 'POST', `/${room.code}/join`, {});
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      if (response.status === 200 && response.body.status === 'joined') room.joined.add(guest.userId);
+    };
+
+    // Everything from here to the primary's death reaches no replica.
+    let lostEpochs: number[] = [];
+    await set.pauseReplica();
+    try {
+      for (const [i, node] of nodes.entries()) {
+        const host = await hostUser(node, `Host ${i}`);
+        const { room_code: code } = await createRoom(node, host, { name: `Lost claim ${i}`, settings: { max_participants: 100 } });
+        expect((await meetings(node)(host, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+        rooms.push({ code, host, joined: new Set([host.userId]) });
+      }
+      await Promise.all(rooms.flatMap((room, r) => nodes.map((node, i) => joinOne(node, room, `Before ${r}.${i}`))));
+      lostEpochs = await Promise.all(
+        rooms.map(async (room) => Number((await db.query('select owner_epoch from rooms where room_code = $1', [room.code])).rows[0].owner_epoch)),
+      );
+      await set.killPrimary();
+    } finally {
+      set.resumeReplica();
+    }
+    const killedAt = Date.now();
+    // The scenario really happened: the promoted primary never had those claims (it has no owner
+    // record for the rooms, or, once a node has claimed one again, a newer epoch). The test's own
+    // connection follows the failover too; until it has, it may fail.
+    await waitFor(async () => (await redis.info('replication').catch(() => '')).includes('role:master'), 20_000);
+    const known = await Promise.all(rooms.map(async (room) => Number(await redis.hget(ownerKey(cluster.prefix, room.code), 'epoch').catch(() => null))));
+    expect(known.every((epoch, i) => epoch !== lostEpochs[i])).toBe(true);
+    const succeeded = new Set<string>();
+    for (let n = 0, after = 0; after < 3; n++) {
+      await Promise.all(
+        rooms.flatMap((room, r) =>
+          nodes.map(async (node, i) => {
+            const size = room.joined.size;
+            await joinOne(node, room, `After ${n}.${r}.${i}`);
+            if (room.joined.size > size) succeeded.add(node.id);
+          }),
+        ),
+      );
+      if (succeeded.size === nodes.length) after += 1;
+      if (Date.now() - killedAt > 60_000) throw new Error(`commands did not resume within 60 s: ${JSON.stringify([...statuses])}`);
+    }
+    console.log(
+      `promoted replica without the newest claims → every node answering again after ${Date.now() - killedAt} ms (answers: ${JSON.stringify(Object.fromEntries(statuses))})`,
+    );
+    expect([...statuses.keys()].every((status) => [200, 503, 504].includes(status))).toBe(true);
+
+    for (const room of rooms) {
+      const seen = await Promise.all(nodes.map(async (node) => (await meetings(node)(room.host, 'GET', `/${room.code}/participants`)).body));
+      const ids = seen.map((view) => (view.participants as { user_id: string }[]).map((p) => p.user_id).sort());
+      expect(ids[1]).toEqual(ids[0]);
+      expect(ids[2]).toEqual(ids[0]);
+      for (const userId of room.joined) expect(ids[0]).toContain(userId);
+      const open = await db.query(
+        'select p.user_id from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.left_at is null order by 1',
+        [room.code],
+      );
+      expect(open.rows.map((row: { user_id: string }) => row.user_id)).toEqual(ids[0]);
+      const fenced = Number((await db.query('select owner_epoch from rooms where room_code = $1', [room.code])).rows[0].owner_epoch);
+      const claimed = Number(await redis.hget(ownerKey(cluster.prefix, room.code), 'epoch'));
+      expect(fenced).toBeLessThanOrEqual(claimed);
+    }
   }, 120_000);
 });

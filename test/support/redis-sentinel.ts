@@ -21,6 +21,9 @@ export interface SentinelSet {
   primaryPort(): Promise<number>;
   /** SIGKILL of the current primary. */
   killPrimary(): Promise<number>;
+  /** SIGSTOP / SIGCONT of the replica, its replication link cut: paused, it takes none of the primary's writes meanwhile. */
+  pauseReplica(): Promise<void>;
+  resumeReplica(): void;
   close(): Promise<void>;
 }
 
@@ -103,6 +106,7 @@ export async function startSentinelSet(): Promise<SentinelSet> {
 
   const primaryPort = async () => Number(((await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as string[])[1]);
   const portsOf = [primary, replica];
+  let paused: ChildProcess | undefined;
   return {
     name,
     sentinels: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
@@ -115,7 +119,24 @@ export async function startSentinelSet(): Promise<SentinelSet> {
       await exited;
       return port;
     },
+    async pauseReplica() {
+      const port = await primaryPort();
+      paused = processes[portsOf.indexOf(port === primary ? replica : primary)];
+      paused?.kill('SIGSTOP');
+      // Its replication link too: else what the primary sends meanwhile waits in the socket's buffer for it.
+      const onPrimary = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      try {
+        await onPrimary.call('CLIENT', 'KILL', 'TYPE', 'replica');
+      } finally {
+        onPrimary.disconnect();
+      }
+    },
+    resumeReplica() {
+      paused?.kill('SIGCONT');
+      paused = undefined;
+    },
     async close() {
+      paused?.kill('SIGCONT');
       sentinel.disconnect();
       await Promise.all(
         processes.map(async (child) => {
