@@ -8,6 +8,43 @@ import { createRoom, guestUser, hostUser, meetings, type Actor } from '../suppor
 import { startSentinelSet, type SentinelSet } from '../support/redis-sentinel';
 import { closeSockets, connectSocket, nextEvent, request } from '../support/sockets';
 
+/** A room the test keeps joining, and everyone it was told had joined it. */
+interface WatchedRoom {
+  code: string;
+  host: Actor;
+  joined: Set<string>;
+}
+
+/** The answers a test saw, by status. */
+type Statuses = Map<number, number>;
+
+/** A new guest joins `room` through `node`; remembered when the answer says joined. */
+async function joinGuest(node: ClusterNode, room: WatchedRoom, name: string, statuses: Statuses): Promise<void> {
+  const guest = await guestUser(node, name).catch(() => null);
+  if (!guest) return;
+  const response = await meetings(node)(guest, 'POST', `/${room.code}/join`, {});
+  statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+  if (response.status === 200 && response.body.status === 'joined') room.joined.add(guest.userId);
+}
+
+/** Only the documented answers while Redis failed over: joined, 503 UNAVAILABLE, 504 ROOM_TIMEOUT. */
+const expectDocumentedAnswers = (statuses: Statuses) => expect([...statuses.keys()].every((status) => [200, 503, 504].includes(status))).toBe(true);
+
+/**
+ * Every node and PostgreSQL's open attendance list the same people in the room, and everyone told
+ * "joined" is among them (a 503 may still have admitted someone: PostgreSQL had taken it).
+ */
+async function expectOneRoster(nodes: ClusterNode[], room: WatchedRoom, db: Client): Promise<void> {
+  const seen = await Promise.all(nodes.map(async (node) => (await meetings(node)(room.host, 'GET', `/${room.code}/participants`)).body));
+  const [first, ...others] = seen.map((view) => (view.participants as { user_id: string }[]).map((p) => p.user_id).sort());
+  for (const ids of others) expect(ids).toEqual(first);
+  for (const userId of room.joined) expect(first).toContain(userId);
+  const open = await db.query('select p.user_id from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.left_at is null order by 1', [
+    room.code,
+  ]);
+  expect(open.rows.map((row: { user_id: string }) => row.user_id)).toEqual(first);
+}
+
 /**
  * docs/scaling.md "Redis failover (Sentinel)": three nodes on a Sentinel set (a primary, a
  * replica, three sentinels). The primary is killed while clients keep joining the same rooms
@@ -41,30 +78,22 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster on Redis S
   it('follows the promoted replica: commands resume, nothing admitted is lost, events reach every node', async () => {
     const nodes = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
     const [a, b] = nodes;
-    const rooms: { code: string; host: Actor; joined: Set<string> }[] = [];
+    const rooms: WatchedRoom[] = [];
     for (const [i, node] of [...nodes, a].entries()) {
       const host = await hostUser(node, `Host ${i}`);
       const { room_code: code } = await createRoom(node, host, { name: `Sentinel ${i}`, settings: { max_participants: 100 } });
       expect((await meetings(node)(host, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
       rooms.push({ code, host, joined: new Set([host.userId]) });
     }
-    const statuses = new Map<number, number>();
+    const statuses: Statuses = new Map();
     const firstSuccess = new Map<string, number>();
-    /** One guest joins a room through `node`; remembered when the answer says joined. */
-    const joinOne = async (node: ClusterNode, room: (typeof rooms)[number], n: number) => {
-      const guest = await guestUser(node, `Guest ${n}`).catch(() => null);
-      if (!guest) return;
-      const response = await meetings(node)(guest, 'POST', `/${room.code}/join`, {});
-      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      if (response.status === 200 && response.body.status === 'joined') room.joined.add(guest.userId);
-    };
     /** Every room gets a join through every node at once: the commands race for each room's owner. */
     const round = async (n: number) => {
       await Promise.all(
         rooms.flatMap((room, r) =>
           nodes.map(async (node, i) => {
             const size = room.joined.size;
-            await joinOne(node, room, n * 100 + r * 10 + i);
+            await joinGuest(node, room, `Guest ${n}.${r}.${i}`, statuses);
             if (room.joined.size > size && !firstSuccess.has(node.id)) firstSuccess.set(node.id, Date.now() - killedAt);
           }),
         ),
@@ -86,22 +115,8 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster on Redis S
     console.log(
       `[${adapter}] Sentinel failover → first joined answer: ${[...firstSuccess.values()].join(' ms, ')} ms (answers: ${JSON.stringify(Object.fromEntries(statuses))})`,
     );
-    // Only the documented answers while it failed over: joined, 503 UNAVAILABLE, 504 ROOM_TIMEOUT.
-    expect([...statuses.keys()].every((status) => [200, 503, 504].includes(status))).toBe(true);
-
-    for (const room of rooms) {
-      const seen = await Promise.all(nodes.map(async (node) => (await meetings(node)(room.host, 'GET', `/${room.code}/participants`)).body));
-      const ids = seen.map((view) => (view.participants as { user_id: string }[]).map((p) => p.user_id).sort());
-      expect(ids[1]).toEqual(ids[0]);
-      expect(ids[2]).toEqual(ids[0]);
-      // Everyone told "joined" is in (a 503 may still have admitted someone: PostgreSQL had taken it).
-      for (const userId of room.joined) expect(ids[0]).toContain(userId);
-      const open = await db.query(
-        'select p.user_id from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.left_at is null order by 1',
-        [room.code],
-      );
-      expect(open.rows.map((row: { user_id: string }) => row.user_id)).toEqual(ids[0]);
-    }
+    expectDocumentedAnswers(statuses);
+    for (const room of rooms) await expectOneRoster(nodes, room, db);
 
     // The adapters resubscribed: a join through one node reaches a socket on the other.
     const room = rooms[0]!;
@@ -150,15 +165,8 @@ describe('a promoted replica that lost the newest claims', () => {
 
   it('keeps each room to one writer through PostgreSQL, and loses nobody told joined', async () => {
     const nodes = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
-    const rooms: { code: string; host: Actor; joined: Set<string> }[] = [];
-    const statuses = new Map<number, number>();
-    const joinOne = async (node: ClusterNode, room: (typeof rooms)[number], name: string) => {
-      const guest = await guestUser(node, name).catch(() => null);
-      if (!guest) return;
-      const response = await meetings(node)(guest, 'POST', `/${room.code}/join`, {});
-      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      if (response.status === 200 && response.body.status === 'joined') room.joined.add(guest.userId);
-    };
+    const rooms: WatchedRoom[] = [];
+    const statuses: Statuses = new Map();
 
     // Everything from here to the primary's death reaches no replica.
     let lostEpochs: number[] = [];
@@ -170,7 +178,7 @@ describe('a promoted replica that lost the newest claims', () => {
         expect((await meetings(node)(host, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
         rooms.push({ code, host, joined: new Set([host.userId]) });
       }
-      await Promise.all(rooms.flatMap((room, r) => nodes.map((node, i) => joinOne(node, room, `Before ${r}.${i}`))));
+      await Promise.all(rooms.flatMap((room, r) => nodes.map((node, i) => joinGuest(node, room, `Before ${r}.${i}`, statuses))));
       lostEpochs = await Promise.all(
         rooms.map(async (room) => Number((await db.query('select owner_epoch from rooms where room_code = $1', [room.code])).rows[0].owner_epoch)),
       );
@@ -191,7 +199,7 @@ describe('a promoted replica that lost the newest claims', () => {
         rooms.flatMap((room, r) =>
           nodes.map(async (node, i) => {
             const size = room.joined.size;
-            await joinOne(node, room, `After ${n}.${r}.${i}`);
+            await joinGuest(node, room, `After ${n}.${r}.${i}`, statuses);
             if (room.joined.size > size) succeeded.add(node.id);
           }),
         ),
@@ -202,19 +210,9 @@ describe('a promoted replica that lost the newest claims', () => {
     console.log(
       `promoted replica without the newest claims → every node answering again after ${Date.now() - killedAt} ms (answers: ${JSON.stringify(Object.fromEntries(statuses))})`,
     );
-    expect([...statuses.keys()].every((status) => [200, 503, 504].includes(status))).toBe(true);
-
+    expectDocumentedAnswers(statuses);
     for (const room of rooms) {
-      const seen = await Promise.all(nodes.map(async (node) => (await meetings(node)(room.host, 'GET', `/${room.code}/participants`)).body));
-      const ids = seen.map((view) => (view.participants as { user_id: string }[]).map((p) => p.user_id).sort());
-      expect(ids[1]).toEqual(ids[0]);
-      expect(ids[2]).toEqual(ids[0]);
-      for (const userId of room.joined) expect(ids[0]).toContain(userId);
-      const open = await db.query(
-        'select p.user_id from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.left_at is null order by 1',
-        [room.code],
-      );
-      expect(open.rows.map((row: { user_id: string }) => row.user_id)).toEqual(ids[0]);
+      await expectOneRoster(nodes, room, db);
       const fenced = Number((await db.query('select owner_epoch from rooms where room_code = $1', [room.code])).rows[0].owner_epoch);
       const claimed = Number(await redis.hget(ownerKey(cluster.prefix, room.code), 'epoch'));
       expect(fenced).toBeLessThanOrEqual(claimed);
