@@ -11,6 +11,7 @@ import { latency } from './scenarios/latency';
 import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
 import { scaling } from './scenarios/scaling';
+import { sentinelFailover } from './scenarios/sentinel';
 import { signaling } from './scenarios/signaling';
 import { webhooks } from './scenarios/webhooks';
 
@@ -19,7 +20,18 @@ import { webhooks } from './scenarios/webhooks';
  * nodes (built dist/, on the local PostgreSQL and Redis) and against its same-run baseline, then
  * prints one table and writes bench/results/latest.{json,svg}. See docs/performance.md.
  */
-const scenarios: Record<string, Scenario> = { a: rest, b1: levels, b2c: latency, d: idle, e: failover, f: webhooks, g: scaling, h: signaling, i: fanout };
+const scenarios: Record<string, Scenario> = {
+  a: rest,
+  b1: levels,
+  b2c: latency,
+  d: idle,
+  e: failover,
+  f: webhooks,
+  g: scaling,
+  h: signaling,
+  i: fanout,
+  j: sentinelFailover,
+};
 
 function machine() {
   const version = (command: string, args: string[]) => {
