@@ -11,14 +11,5 @@ export { dbfs, levelIntervalMs, silenceDb } from './dbfs';
 export { createLevelMeter, reportLevels, type LevelMeter } from './level-meter';
 export type { AttachData, ClientToServerEvents, EventError, IceServerView, RtcSignal, ServerToClientEvents } from '../contract/events';
 export type { ErrorCode, FieldError } from '../contract/errors';
-export type {
-  HistoryItemView,
-  HistoryPage,
-  InvitationView,
-  LobbyEntryView,
-  ParticipantView,
-  RoomSettingsView,
-  RoomView,
-  SessionView,
-  UserView,
-} from '../contract/schemas';
+export type { HistoryItemView, HistoryPage, LobbyEntryView, ParticipantView, RoomSettingsView, RoomView, SessionView, UserView } from '../contract/schemas';
+export type { InvitationView } from '../contract/invitations';

@@ -4,8 +4,6 @@ import type {
   GuestBody,
   HistoryPage,
   HistoryQuery,
-  InvitationsBody,
-  InvitationView,
   JoinBody,
   LobbyEntryView,
   LoginBody,
@@ -18,6 +16,7 @@ import type {
   UpcomingQuery,
   UserView,
 } from '../contract/schemas';
+import type { InvitationsBody, InvitationView } from '../contract/invitations';
 import { errorFromProblem, MeetingError } from './meeting-error';
 
 /** Where the API lives and who is calling: the token may change (sign in, sign out) between calls. */

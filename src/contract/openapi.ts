@@ -6,10 +6,6 @@ import {
   guestBody,
   historyPage,
   historyQuery,
-  invitationResult,
-  invitationsBody,
-  invitationsResult,
-  invitationView,
   joinBody,
   joinResult,
   lobbyEntryView,
@@ -30,6 +26,7 @@ import {
   upcomingQuery,
   userView,
 } from './schemas';
+import { invitationResult, invitationsBody, invitationsResult, invitationView } from './invitations';
 
 /**
  * The OpenAPI 3.1 document of the REST API, generated from the same zod schemas that validate

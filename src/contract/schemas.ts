@@ -11,7 +11,7 @@ import { z } from 'zod';
 const wellFormed = (text: string) => text.isWellFormed();
 const notWellFormed = 'must be valid Unicode text';
 
-const displayName = z
+export const displayName = z
   .string()
   .refine(wellFormed, notWellFormed)
   .trim()
@@ -22,7 +22,7 @@ const displayName = z
 /** How an email is compared and stored: `Ann@X.org ` and `ann@x.org` are one account. */
 export const normalizeEmail = (raw: string): string => raw.trim().toLowerCase();
 
-const email = z.string().overwrite(normalizeEmail).max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address'));
+export const email = z.string().overwrite(normalizeEmail).max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address'));
 
 // The upper bound keeps one login from costing unbounded hashing work.
 const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters').refine(wellFormed, notWellFormed);
@@ -156,7 +156,7 @@ export const roomSettingsView = z.object({
 });
 export type RoomSettingsView = z.infer<typeof roomSettingsView>;
 
-const timestamp = z.iso.datetime();
+export const timestamp = z.iso.datetime();
 
 /** `Room` of the contract. `lobby_count` is present for the host only. */
 export const roomView = z.object({
@@ -241,45 +241,6 @@ export const upcomingItemView = z.object({
 });
 export const upcomingPage = z.object({ items: z.array(upcomingItemView), next_cursor: z.string().nullable() });
 export type UpcomingPage = z.infer<typeof upcomingPage>;
-
-// ---------------------------------------------------------------------------------------------
-// Invitations (`/api/v1/meetings/{room_code}/invitations`, docs/api.md "Invitations").
-
-/** At most this many invitees per request. */
-export const maxInviteesPerRequest = 50;
-
-export const invitationsBody = z.strictObject({
-  invitees: z
-    .array(z.strictObject({ email, display_name: displayName.optional() }))
-    .min(1, 'must name at least one invitee')
-    .max(maxInviteesPerRequest, `must name at most ${maxInviteesPerRequest} invitees`)
-    .refine((invitees) => new Set(invitees.map((i) => i.email)).size === invitees.length, 'must not name an email twice'),
-});
-export type InvitationsBody = z.infer<typeof invitationsBody>;
-
-export const invitationStatuses = ['pending', 'accepted', 'revoked', 'expired'] as const;
-
-export const invitationView = z.object({
-  id: z.uuid(),
-  email: z.string(),
-  display_name: z.string().nullable(),
-  status: z.enum(invitationStatuses).describe('expired: still pending past expires_at'),
-  created_at: timestamp,
-  expires_at: timestamp,
-  accepted_at: timestamp.nullable(),
-  invite_url: z
-    .string()
-    .nullable()
-    .describe('the link with the token: only in the answer that created the invitation (the server keeps only a hash of the token), null after'),
-  email_status: z
-    .enum(['pending', 'sent', 'failed'])
-    .nullable()
-    .describe('the invitation email: queued or being retried, handed to the SMTP server, or given up on; null when the server sends no email (SMTP_URL unset)'),
-  email_error: z.string().nullable().describe("the SMTP server's last refusal, while retrying or once failed"),
-});
-export type InvitationView = z.infer<typeof invitationView>;
-export const invitationsResult = z.object({ invitations: z.array(invitationView) });
-export const invitationResult = z.object({ invitation: invitationView });
 
 // ---------------------------------------------------------------------------------------------
 // Socket.IO payloads (client → server, docs/realtime.md "Events"). The event map is contract/events.ts.

@@ -1,4 +1,4 @@
-import type { InvitationView } from '../contract/schemas';
+import type { InvitationView } from '../contract/invitations';
 import type { SqlStatement } from '../persistence/sql';
 import type { WriteCondition } from '../rooms/room-repository';
 

@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { emptyBody, invitationsBody, roomCodePattern } from '../contract/schemas';
+import { emptyBody, roomCodePattern } from '../contract/schemas';
+import { invitationsBody } from '../contract/invitations';
 import { AppError } from '../errors/app-error';
 import { parse } from '../errors/validate';
 import type { InvitationsService } from './invitations.service';

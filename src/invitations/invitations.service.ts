@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/tokens';
-import type { InvitationsBody, InvitationView } from '../contract/schemas';
+import type { InvitationsBody, InvitationView } from '../contract/invitations';
 import { AppError } from '../errors/app-error';
 import type { Sql, SqlStatement } from '../persistence/sql';
 import type { RoomRouter, RoomSummary } from '../rooms/room-router';

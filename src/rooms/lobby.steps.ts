@@ -23,10 +23,10 @@ import {
   type RoomNotice,
   type RoomSettings,
   type LobbyEntry,
-  type SchedulePatch,
   type SettingsPatch,
   type WaitingReason,
 } from './room.types';
+import type { SchedulePatch } from './schedule';
 import { closingOf, rescheduled, sameSchedule, withSchedule } from './schedule.steps';
 
 /**

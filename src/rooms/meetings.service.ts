@@ -15,7 +15,8 @@ import type {
 } from '../contract/schemas';
 import { AppError } from '../errors/app-error';
 import { newRoomSummary, type RoomRouter, type RoomSummary } from './room-router';
-import { scheduleProblem, type RoomSettings, type Schedule, type SchedulePatch, type SettingsPatch } from './room.types';
+import type { RoomSettings, SettingsPatch } from './room.types';
+import { scheduleProblem, type Schedule, type SchedulePatch } from './schedule';
 import { withPatch } from './step-helpers';
 import { queryHistory } from './room-history';
 import { queryUpcoming } from './room-upcoming';

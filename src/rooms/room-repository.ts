@@ -3,7 +3,8 @@ import { accountGone } from '../auth/accounts';
 import { StaleOwnerError } from '../live-state/fencing';
 import type { Orm } from '../persistence/orm';
 import { createSql, type NamedStatement, type SqlStatement } from '../persistence/sql';
-import type { DurableChange, Role, RoomSettings, Schedule } from './room.types';
+import type { DurableChange, Role, RoomSettings } from './room.types';
+import type { Schedule } from './schedule';
 import { settingsInOrder } from './step-helpers';
 import type { RoomStatus } from './machine-runner';
 

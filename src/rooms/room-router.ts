@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { isOutage } from '../errors/to-app-error';
 import { lobbyInOrder, seesParticipants, socketsOf } from './step-helpers';
-import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry, Schedule } from './room.types';
+import type { Participant, RoomContext, RoomEvent, RoomNotice, RoomSettings, LobbyEntry } from './room.types';
+import type { Schedule } from './schedule';
 import type { NewRoom } from './room-repository';
 import { settingsOf, statusOf, type RoomSnapshot, type RoomStatus } from './machine-runner';
 

@@ -1,4 +1,5 @@
-import { scheduleProblem, unusedDeadlineOf, type RoomContext, type Schedule, type SchedulePatch } from './room.types';
+import { unusedDeadlineOf, type RoomContext } from './room.types';
+import { scheduleProblem, type Schedule, type SchedulePatch } from './schedule';
 import { nothing, type Step } from './step-helpers';
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { InvitationView, LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import type { LobbyEntryView, ParticipantView, RoomView } from '../contract/schemas';
+import type { InvitationView } from '../contract/invitations';
 import type { InvitationEvent } from '../invitations/invitation-events';
 import { summarize, type RoomSummary } from '../rooms/room-router';
 import { toLobbyEntryView, toParticipantView, toRoomView } from '../rooms/room-views';

@@ -1,7 +1,8 @@
 import { transition } from 'xstate';
 import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/machine-runner';
 import { roomMachine } from '../../src/rooms/room.machine';
-import type { RoomEvent, RoomSettings, SchedulePatch, SettingsPatch } from '../../src/rooms/room.types';
+import type { RoomEvent, RoomSettings, SettingsPatch } from '../../src/rooms/room.types';
+import type { SchedulePatch } from '../../src/rooms/schedule';
 
 /**
  * A room machine under test: the current snapshot plus a simulated clock. Commands go through
