@@ -33,7 +33,11 @@ async function monitored(redisUrl: string, work: () => Promise<void>): Promise<S
       // "<unix time> [<db> <client>] "<command>" ...": a script's own commands show as [<db> lua].
       .filter((line) => /\[\d+ [0-9.]+:\d+\]/.test(line))
       .map((line) => ({ atMs: Number(line.split(' ')[0]) * 1000, command: line.replace(/^[0-9.]+ \[[^\]]*\] /, '').trim() }))
-      .filter(({ command }) => !/"(node:[^:"]+|nodes|rooms:deadlines)"|^"(multi|exec|zrangebyscore|set|zadd|pexpire)"/i.test(command) || /inbox/.test(command))
+      .filter(
+        ({ command }) =>
+          !/"(node:\{[^}"]+\}|\{cluster\}:nodes|rooms:deadlines:\{\d+\})"|^"(multi|exec|zrangebyscore|set|zadd|pexpire)"/i.test(command) ||
+          /inbox/.test(command),
+      )
   );
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './config/redis-target';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { version } from '../package.json';
@@ -55,7 +55,7 @@ export interface App {
   /** Socket.IO on the same HTTP server (path /socket.io). */
   readonly io: MeetingServer;
   readonly orm: Orm;
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   readonly rooms: RoomRouter;
   /** Invitation emails (docs/email.md): what the invitations service queues them through; null without SMTP_URL. */
   readonly mailer: Mailer | null;
@@ -114,7 +114,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       repository: createRoomRepository(orm),
       outbox: mail.mailer ? combineOutboxes(webhooks.outbox, createMailOutbox(mail.mailer)) : webhooks.outbox,
       logger,
-      publish: createRoomPublisher(io, tunings),
+      // On a Redis Cluster, other nodes' sockets change channels through the cluster router (set below).
+      publish: createRoomPublisher(
+        io,
+        tunings,
+        redis?.isCluster ? { channels: { nodeId: config.nodeId, move: (node, move) => clusterRooms!.moveSockets(node, move) }, logger } : undefined,
+      ),
       timings: {
         emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
         soloRoomTimeoutMs: config.soloRoomTimeoutS * 1000,
@@ -126,9 +131,10 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       refreshEveryMs: liveStateTtlMs / 4,
     };
     let rooms: RoomRouter;
+    let clusterRooms: ReturnType<typeof createClusterRooms> | undefined;
     if (redis) {
       // A second connection receives forwarded commands; it waits out Redis outages rather than failing.
-      const subscriber = createRedisConnection(config.redis!, logger, `meeting-rooms:${config.nodeId}:inbox`, { maxRetriesPerRequest: null });
+      const subscriber = createRedisConnection(config.redis!, logger, `meeting-rooms:${config.nodeId}:inbox`, { maxRetriesPerRequest: null, sharded: true });
       cleanups.push(() => closeRedisConnection(subscriber));
       const cluster = createClusterRooms({
         ...roomDeps,
@@ -138,7 +144,12 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
         nodeId: config.nodeId,
         liveStateTtlMs,
         isLocalSocket: (socketId) => io.of('/').sockets.has(socketId),
+        applyMove({ op, channel, socketIds }) {
+          if (op === 'join') io.local.in(socketIds).socketsJoin(channel);
+          else io.local.in(socketIds).socketsLeave(channel);
+        },
       });
+      clusterRooms = cluster;
       // Not awaited: a node boots while Redis is down; commands wait for the first heartbeat.
       cluster.start().catch((error: unknown) => logger.error({ err: error, component: 'cluster' }, 'could not join the cluster'));
       rooms = cluster;
@@ -272,7 +283,7 @@ function assemble(parts: Omit<App, 'close'>, cleanups: Cleanup[]): App {
   return { ...parts, close };
 }
 
-async function releaseConnections(orm: Orm, redis: Redis | undefined): Promise<void> {
+async function releaseConnections(orm: Orm, redis: RedisClient | undefined): Promise<void> {
   await orm.close(true);
   if (redis) await closeRedisConnection(redis);
 }

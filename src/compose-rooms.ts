@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './config/redis-target';
 import { createNodeMembership } from './cluster/node-membership';
-import { createRedisRoomRouter, type RedisRoomRouter } from './cluster/redis-room-router';
+import { createRedisRoomRouter, type RedisRoomRouter, type RedisRoomRouterDeps } from './cluster/redis-room-router';
 import { unfenced } from './live-state/fencing';
 import type { LiveStateStore } from './live-state/live-state';
 import { createRedisLiveStateStore } from './live-state/redis-live-state';
@@ -37,14 +37,16 @@ export function createSingleNodeRooms(deps: RoomsDeps & { liveState: LiveStateSt
 
 export interface ClusterRoomsDeps extends RoomsDeps {
   /** Commands, live state, ownership, heartbeat and replies. */
-  redis: Redis;
+  redis: RedisClient;
   /** A second connection, for receiving forwarded commands and replies (subscriber mode). */
-  subscriber: Redis;
+  subscriber: RedisClient;
   prefix: string;
   nodeId: string;
   liveStateTtlMs: number;
   /** Whether a socket id is connected to this node (its stale connections are detached). */
   isLocalSocket(socketId: string): boolean;
+  /** Moves sockets of this node into or out of a channel, when another node asks. */
+  applyMove: RedisRoomRouterDeps['applyMove'];
 }
 
 export function createClusterRooms(deps: ClusterRoomsDeps): RedisRoomRouter {
@@ -56,6 +58,16 @@ export function createClusterRooms(deps: ClusterRoomsDeps): RedisRoomRouter {
     { liveState: createRedisLiveStateStore(redis, { prefix, ttlMs: deps.liveStateTtlMs, fenceOf: claims.fenceOf }), fence: claims },
     { expire: (roomCode) => router.dispatch(roomCode, { type: 'expire' }), onUnload: claims.unloaded },
   );
-  const router = createRedisRoomRouter({ membership, runtime, redis, subscriber: deps.subscriber, prefix, nodeId, logger, isLocalSocket: deps.isLocalSocket });
+  const router = createRedisRoomRouter({
+    membership,
+    runtime,
+    redis,
+    subscriber: deps.subscriber,
+    prefix,
+    nodeId,
+    logger,
+    isLocalSocket: deps.isLocalSocket,
+    applyMove: deps.applyMove,
+  });
   return router;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../errors/app-error';
 
@@ -54,7 +54,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * instead (so the bound is per node for that while, never gone), and goes back to Redis when it
  * answers again. On a single node they live in this process.
  */
-export function createLoginThrottle(shared?: { redis: Redis; prefix: string }): LoginThrottle {
+export function createLoginThrottle(shared?: { redis: RedisClient; prefix: string }): LoginThrottle {
   const budget = (points: number, name: string): RateLimiterAbstract => {
     const memory = new RateLimiterMemory({ points, duration: windowS });
     if (!shared) return memory;

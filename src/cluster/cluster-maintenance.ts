@@ -1,7 +1,8 @@
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
-import { deadlineIndexKey, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
+import { deadlineBucketKey, deadlineIndexBuckets, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
 import type { HeldConnection } from '../rooms/room-runtime';
 import type { RoomCommand } from '../rooms/room-router';
 import { parseConnectionId } from '../live-state/connection-ids';
@@ -12,7 +13,7 @@ import { parseConnectionId } from '../live-state/connection-ids';
  * `dispatch`, which routes, claims and retries like any other.
  */
 export interface ClusterMaintenanceDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   nodeId: string;
   logger: Logger;
@@ -108,28 +109,32 @@ export function createClusterMaintenance(deps: ClusterMaintenanceDeps): ClusterM
   /**
    * Rooms nobody runs any more (their owner died, or handed them off and nobody has used them
    * since) still have deadlines: a reconnect grace, the empty-room timeout. Every write keeps
-   * each room's earliest deadline in `rooms:deadlines`; any node that finds one overdue sends the
+   * each room's earliest deadline in `rooms:deadlines:{n}`; any node that finds one overdue sends the
    * room `expire`, which takes the room over if it has no live owner. An entry that the room
    * itself does not act on (nothing was due after all) is dropped, so it is not retried forever.
    */
   async function runOverdueDeadlines(): Promise<void> {
-    const due = await redis.zrangebyscore(deadlineIndexKey(prefix), '-inf', Date.now() - overdueAfterMs, 'WITHSCORES', 'LIMIT', 0, 20);
-    for (let i = 0; i < due.length; i += 2) {
-      const roomCode = due[i]!;
-      const settled = await dispatch(roomCode, { type: 'expire' }).then(
-        () => true,
-        (error: unknown) => {
-          if (error instanceof AppError && error.code === 'ROOM_NOT_FOUND') return true;
-          logger.warn({ err: error, room_code: roomCode }, 'overdue room deadline failed');
-          return false;
-        },
-      );
-      if (settled) await redis.dropIndexEntry(deadlineIndexKey(prefix), roomCode, due[i + 1]!);
+    const overdueBy = Date.now() - overdueAfterMs;
+    for (let bucket = 0; bucket < deadlineIndexBuckets; bucket++) {
+      const index = deadlineBucketKey(prefix, bucket);
+      const due = await redis.zrangebyscore(index, '-inf', overdueBy, 'WITHSCORES', 'LIMIT', 0, 20);
+      for (let i = 0; i < due.length; i += 2) {
+        const roomCode = due[i]!;
+        const settled = await dispatch(roomCode, { type: 'expire' }).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof AppError && error.code === 'ROOM_NOT_FOUND') return true;
+            logger.warn({ err: error, room_code: roomCode }, 'overdue room deadline failed');
+            return false;
+          },
+        );
+        if (settled) await redis.dropIndexEntry(index, roomCode, due[i + 1]!);
+      }
     }
   }
 
   /**
-   * The rooms of a node that died are adopted as a whole: nodes beat into the `nodes` registry,
+   * The rooms of a node that died are adopted as a whole: nodes beat into the `{cluster}:nodes` registry,
    * and whichever node finds one silent for longer than the heartbeat's TTL takes its rooms from
    * its `node:{id}:rooms` index (SPOP, so two adopters share them out) and sends each `expire`,
    * which claims it here. That covers a room whose users were all connected to the dead node

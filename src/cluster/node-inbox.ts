@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { errorCatalog, type ErrorCode } from '../contract/errors';
@@ -14,6 +14,8 @@ import type { RoomCommand } from '../rooms/room-router';
  */
 export interface NodeInbox {
   request(node: string, roomCode: string, command: RoomCommand, deadline: number): Promise<unknown>;
+  /** Has `node` move some of its sockets into or out of a channel; resolves once it has. */
+  moveSockets(node: string, move: SocketMove, deadline: number): Promise<void>;
   /** Subscribes to this node's inbox; requests are served from then on. */
   start(): Promise<void>;
   /** Stops serving: later requests get no answer (their senders see this node die or re-route). */
@@ -30,19 +32,28 @@ export class Reroute extends Error {
 
 export interface NodeInboxDeps {
   /** Publishes requests and replies (a connection in normal mode). */
-  publisher: Redis;
-  /** Receives them (put into subscriber mode; used for nothing else). */
-  subscriber: Redis;
+  publisher: RedisClient;
+  /** Receives them (put into subscriber mode; used for nothing else; on a Redis Cluster, with sharded subscribers). */
+  subscriber: RedisClient;
   prefix: string;
   nodeId: string;
   /** Runs a command that reached this node as the room's owner; throws Reroute if it is not. */
   handle(roomCode: string, command: RoomCommand): Promise<unknown>;
+  /** Moves sockets of this node into or out of a channel, for the node that asked (`moveSockets`). */
+  applyMove(move: SocketMove): void;
   /** Whether the nodes' heartbeats exist (requests to a dead node are re-routed). */
   alive(nodeIds: readonly string[]): Promise<boolean[]>;
   logger: Logger;
 }
 
-const inbox = (prefix: string, nodeId: string) => `${prefix}node:${nodeId}:inbox`;
+/** Sockets of one node into or out of a Socket.IO channel (realtime/channels.ts "RemoteChannels"). */
+export interface SocketMove {
+  op: 'join' | 'leave';
+  channel: string;
+  socketIds: string[];
+}
+
+const inbox = (prefix: string, nodeId: string) => `${prefix}node:{${nodeId}}:inbox`;
 
 /** How often the owners of requests still waiting for a reply are checked for a heartbeat. */
 const ownerCheckEveryMs = 250;
@@ -50,6 +61,12 @@ const ownerCheckEveryMs = 250;
 const errorCodes = Object.keys(errorCatalog) as [ErrorCode, ...ErrorCode[]];
 const message = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('request'), id: z.string(), from: z.string(), room: z.string(), command: z.looseObject({ type: z.string() }) }),
+  z.object({
+    kind: z.literal('move'),
+    id: z.string(),
+    from: z.string(),
+    move: z.object({ op: z.enum(['join', 'leave']), channel: z.string(), socketIds: z.array(z.string()) }),
+  }),
   z.object({ kind: z.literal('reply'), id: z.string(), value: z.unknown() }),
   z.object({
     kind: z.literal('error'),
@@ -76,7 +93,11 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
   const ownInbox = inbox(prefix, nodeId);
   let ownerCheck: NodeJS.Timeout | undefined;
 
-  const send = (node: string, body: Message) => publisher.publish(inbox(prefix, node), JSON.stringify(body));
+  // On a Redis Cluster a classic PUBLISH goes to every shard and counts one shard's receivers:
+  // sharded pub/sub there (SPUBLISH to the inbox's own shard, which counts them all).
+  const sharded = publisher.isCluster;
+  const send = (node: string, body: Message) =>
+    sharded ? publisher.spublish(inbox(prefix, node), JSON.stringify(body)) : publisher.publish(inbox(prefix, node), JSON.stringify(body));
 
   function settle(id: string, outcome: { value: unknown } | { error: Error }) {
     const request = pending.get(id);
@@ -135,6 +156,12 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
       case 'request':
         serve(parsed).catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'could not answer a forwarded command'));
         return;
+      case 'move':
+        deps.applyMove(parsed.move);
+        send(parsed.from, { kind: 'reply', id: parsed.id, value: null }).catch((error: unknown) =>
+          logger.warn({ err: error, component: 'cluster' }, 'could not confirm a socket move'),
+        );
+        return;
       case 'reply':
         settle(parsed.id, { value: parsed.value });
         return;
@@ -149,30 +176,36 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
     }
   }
 
+  /** Sends a request and waits for its reply, its owner's death, or its deadline. */
+  function ask(node: string, body: Extract<Message, { kind: 'request' | 'move' }>, deadline: number, late: () => Error): Promise<unknown> {
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => settle(body.id, { error: late() }), Math.max(0, deadline - Date.now()));
+      pending.set(body.id, { node, resolve, reject, timer });
+    });
+    // Not awaited: while Redis is away the publish waits, and the reply can fail meanwhile (its
+    // deadline, the owner check). The caller holds `reply` from now on, so that failure is theirs
+    // to handle; a rejection with nobody awaiting it yet would take the process down.
+    send(node, body).then(
+      // Nobody listens on a dead node's inbox (its connection closed with it).
+      (receivers) => receivers === 0 && settle(body.id, { error: new Reroute(`node ${node} is not listening`) }),
+      (error: unknown) => settle(body.id, { error: error as Error }),
+    );
+    return reply;
+  }
+
   return {
     request(node, roomCode, command, deadline) {
-      const id = randomUUID();
-      const reply = new Promise<unknown>((resolve, reject) => {
-        const timer = setTimeout(
-          () => settle(id, { error: new AppError('ROOM_TIMEOUT', `The node running room ${roomCode} did not answer in time`) }),
-          Math.max(0, deadline - Date.now()),
-        );
-        pending.set(id, { node, resolve, reject, timer });
-      });
-      // Not awaited: while Redis is away the publish waits, and the reply can fail meanwhile (its
-      // deadline, the owner check). The caller holds `reply` from now on, so that failure is theirs
-      // to handle; a rejection with nobody awaiting it yet would take the process down.
-      send(node, { kind: 'request', id, from: nodeId, room: roomCode, command }).then(
-        // Nobody listens on a dead node's inbox (its connection closed with it).
-        (receivers) => receivers === 0 && settle(id, { error: new Reroute(`node ${node} is not listening`) }),
-        (error: unknown) => settle(id, { error: error as Error }),
-      );
-      return reply;
+      const body = { kind: 'request' as const, id: randomUUID(), from: nodeId, room: roomCode, command };
+      return ask(node, body, deadline, () => new AppError('ROOM_TIMEOUT', `The node running room ${roomCode} did not answer in time`));
+    },
+
+    async moveSockets(node, move, deadline) {
+      await ask(node, { kind: 'move', id: randomUUID(), from: nodeId, move }, deadline, () => new Error(`node ${node} did not confirm a socket move in time`));
     },
 
     async start() {
-      subscriber.on('message', receive);
-      await subscriber.subscribe(ownInbox);
+      subscriber.on(sharded ? 'smessage' : 'message', receive);
+      await (sharded ? subscriber.ssubscribe(ownInbox) : subscriber.subscribe(ownInbox));
       ownerCheck = setInterval(() => {
         if (pending.size > 0) checkOwners().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'owner check failed'));
       }, ownerCheckEveryMs);
@@ -181,9 +214,9 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
 
     async close() {
       clearInterval(ownerCheck);
-      subscriber.off('message', receive);
+      subscriber.off(sharded ? 'smessage' : 'message', receive);
       // Without a connection there is nothing to unsubscribe from (and it would wait for one).
-      if (subscriber.status === 'ready') await subscriber.unsubscribe(ownInbox).catch(() => undefined);
+      if (subscriber.status === 'ready') await (sharded ? subscriber.sunsubscribe(ownInbox) : subscriber.unsubscribe(ownInbox)).catch(() => undefined);
       for (const id of [...pending.keys()]) settle(id, { error: new AppError('UNAVAILABLE', 'This node is shutting down') });
     },
   };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import type { Logger } from 'pino';
 import { createHeartbeat, type Heartbeat } from './heartbeat';
 import { createNodeClaims, type NodeClaims } from './node-claims';
@@ -16,7 +16,7 @@ const restoreWindowMs = 3000;
 /** What the node does when its lease lapses and when it holds again (the router's say). */
 export interface MembershipListener {
   lapsed(): void;
-  /** `reset`: Redis lost its data, so every claim went with it. */
+  /** `reset`: RedisClient lost its data, so every claim went with it. */
   resumed(event: { reset: boolean }): void;
 }
 
@@ -34,7 +34,7 @@ export interface NodeMembership {
   listen(listener: MembershipListener): void;
 }
 
-export function createNodeMembership(redis: Redis, options: { prefix: string; nodeId: string; logger: Logger }): NodeMembership {
+export function createNodeMembership(redis: RedisClient, options: { prefix: string; nodeId: string; logger: Logger }): NodeMembership {
   const { prefix, nodeId, logger } = options;
   let listener: MembershipListener = { lapsed: () => undefined, resumed: () => undefined };
   const heartbeat = createHeartbeat(redis, {
@@ -54,7 +54,7 @@ export function createNodeMembership(redis: Redis, options: { prefix: string; no
       listener.resumed(event);
     },
   });
-  const ownership = createOwnership(redis, { prefix, nodeId });
+  const ownership = createOwnership(redis, { prefix, nodeId, lease: heartbeat });
   const claims = createNodeClaims(ownership, { leaseValid: () => heartbeat.valid(), logger });
   return { heartbeat, ownership, claims, listen: (next) => void (listener = next) };
 }

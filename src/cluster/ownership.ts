@@ -1,6 +1,7 @@
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import type { Fence } from '../live-state/fencing';
-import { nodeKey, nodeRoomsKey, ownerKey, restoringKey } from '../live-state/redis-keys';
+import { nodeKey, nodeRoomsKey, ownerKey } from '../live-state/redis-keys';
 
 /**
  * Which node runs each room's actor (docs/scaling.md "How rooms run in a cluster"). The record `room:{code}:owner` holds the
@@ -9,13 +10,15 @@ import { nodeKey, nodeRoomsKey, ownerKey, restoringKey } from '../live-state/red
  * or Redis's clock in microseconds if that is larger, so epochs grow even across a deleted
  * record, which PostgreSQL's fence relies on), and every live-state write
  * checks node and epoch in the same script (redis-live-state.ts), so a node that lost a room
- * cannot write to it even if it does not know yet. Claims are atomic Lua scripts: two nodes
- * racing for a room both get the same answer.
+ * cannot write to it even if it does not know yet. Claims are atomic Lua scripts on the room's
+ * record alone: two nodes racing for a room both get the same answer. Whether the owner a
+ * record names is alive is a second command (its heartbeat is in another slot); the claim that
+ * follows takes the room only if the record still names that dead owner's claim.
  */
 export interface Ownership {
   /**
    * Claims the room for this node unless a live node owns it; answers the owner either way.
-   * Fails with NodeNotAliveError while this node's own heartbeat is missing, and with
+   * Fails with NodeNotAliveError while this node's own heartbeat lease has lapsed, and with
    * RestoringError for a room without an owner record while Redis is being restored (heartbeat.ts),
    * unless `previousOwner`: this node held the room before Redis lost its data and restores it.
    */
@@ -36,7 +39,7 @@ export class ClaimDeferredError extends Error {}
 
 export class NodeNotAliveError extends ClaimDeferredError {
   constructor() {
-    super('this node has no heartbeat in Redis; it may not claim rooms');
+    super("this node's heartbeat lease has lapsed; it may not claim rooms");
     this.name = 'NodeNotAliveError';
   }
 }
@@ -49,27 +52,26 @@ export class RestoringError extends ClaimDeferredError {
 }
 
 /**
- * KEYS[1]: the owner record, KEYS[2]: this node's heartbeat, KEYS[3]: this node's room index,
- * KEYS[4]: the restoring flag. ARGV: this node's id, the prefix of heartbeat keys, the record's
- * TTL in ms (never shortened: live-state writes extend it to the live state's TTL, so a claim
- * that writes nothing, e.g. a read of an ended room, expires soon), the room code, '1' when this
- * node is the room's previous owner restoring it. Returns {node, epoch} of the owner after
- * the call. While the restoring flag exists, a room with no record at all may have lost it with
- * the rest of Redis: only its previous owner, which holds the room's live state in memory, takes
- * it. A new claim moves the room from the previous owner's room index to this node's.
- * The current owner's heartbeat key is derived from its id here (this server does not run on
- * Redis Cluster, where every key would have to be declared).
+ * KEYS[1]: the owner record. ARGV: this node's id, the record's TTL in ms (never shortened:
+ * live-state writes extend it to the live state's TTL, so a claim that writes nothing, e.g. a
+ * read of an ended room, expires soon), '1' when a room with no record at all may not be taken
+ * (Redis is being restored and this node is not the room's previous owner), and the node and
+ * epoch of an owner the caller found dead (or ''). Returns {node, epoch, taken}: the owner after
+ * the call, and the node this call took the room from ('' when it took nobody's), or false when
+ * it made no new claim. A record naming another node is left alone unless the caller names that
+ * very claim as dead: liveness is in another slot (the owner's heartbeat), so the caller checks
+ * it and comes back, and a claim that changed meanwhile is not taken.
  */
 const claimScript = `
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  return redis.error_reply('NOT_ALIVE no heartbeat')
-end
 local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
-if owner[1] and owner[1] ~= '' and (owner[1] == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner[1]) == 1) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
-  return {owner[1], owner[2]}
+if owner[1] == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+  return {owner[1], owner[2], false}
 end
-if not owner[1] and ARGV[5] ~= '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+if owner[1] and owner[1] ~= '' and not (owner[1] == ARGV[4] and owner[2] == ARGV[5]) then
+  return {owner[1], owner[2], false}
+end
+if not owner[1] and ARGV[3] == '1' then
   return redis.error_reply('RESTORING Redis lost its data')
 end
 -- Epochs never go back, even when the record expired or was deleted: at least Redis's clock in µs.
@@ -81,27 +83,21 @@ if epoch < now then
   redis.call('HSET', KEYS[1], 'epoch', string.format('%.0f', epoch))
 end
 redis.call('HSET', KEYS[1], 'node', ARGV[1])
-if redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT') == 0 and redis.call('PTTL', KEYS[1]) == -1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT') == 0 and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
-if owner[1] and owner[1] ~= '' then
-  redis.call('SREM', ARGV[2] .. owner[1] .. ':rooms', ARGV[4])
-end
-redis.call('SADD', KEYS[3], ARGV[4])
-return {ARGV[1], string.format('%.0f', epoch)}
+return {ARGV[1], string.format('%.0f', epoch), owner[1] or ''}
 `;
 
 /**
- * KEYS[1]: the owner record, KEYS[2]: the node's room index. ARGV: node id, epoch, 'release'
- * (clear the node, keep the epoch counting) or 'retire' (delete the record), the room code.
- * Does nothing unless the claim still holds.
+ * KEYS[1]: the owner record. ARGV: node id, epoch, 'release' (clear the node, keep the epoch
+ * counting) or 'retire' (delete the record). Does nothing unless the claim still holds.
  */
 const releaseScript = `
 local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
 if owner[1] ~= ARGV[1] or owner[2] ~= ARGV[2] then
   return 0
 end
-redis.call('SREM', KEYS[2], ARGV[4])
 if ARGV[3] == 'retire' then
   redis.call('DEL', KEYS[1])
 else
@@ -114,54 +110,86 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     claimRoom(
       ownerKey: string,
-      heartbeatKey: string,
-      roomIndexKey: string,
-      restoringKey: string,
       nodeId: string,
-      heartbeatPrefix: string,
       ttlMs: number,
-      roomCode: string,
-      previousOwner: '1' | '',
-    ): Result<[string, string], Context>;
-    releaseRoom(ownerKey: string, roomIndexKey: string, nodeId: string, epoch: string, mode: 'release' | 'retire', roomCode: string): Result<number, Context>;
+      refuseUnrecorded: '1' | '',
+      deadNode: string,
+      deadEpoch: string,
+    ): Result<[node: string, epoch: string, taken: string | null], Context>;
+    releaseRoom(ownerKey: string, nodeId: string, epoch: string, mode: 'release' | 'retire'): Result<number, Context>;
   }
 }
 
-export function createOwnership(redis: Redis, options: { prefix: string; nodeId: string }): Ownership {
-  const { prefix, nodeId } = options;
+/** What a claim needs to know of this node's heartbeat (heartbeat.ts). */
+export interface ClaimLease {
+  /** Whether this node's heartbeat still stands: only then may it claim. */
+  valid(): boolean;
+  /** Whether Redis was being restored at the last beat: rooms without a record wait for their previous owners. */
+  restoring(): boolean;
+}
+
+/** A claim that finds its owner dead takes the room from it; a race lost this often gives up and lets the caller retry. */
+const maxTakeovers = 3;
+
+export function createOwnership(redis: RedisClient, options: { prefix: string; nodeId: string; lease: ClaimLease }): Ownership {
+  const { prefix, nodeId, lease } = options;
   if (typeof redis.claimRoom !== 'function') {
-    redis.defineCommand('claimRoom', { numberOfKeys: 4, lua: claimScript });
-    redis.defineCommand('releaseRoom', { numberOfKeys: 2, lua: releaseScript });
+    redis.defineCommand('claimRoom', { numberOfKeys: 1, lua: claimScript });
+    redis.defineCommand('releaseRoom', { numberOfKeys: 1, lua: releaseScript });
   }
+
+  async function alive(nodeIds: readonly string[]): Promise<boolean[]> {
+    // One command per node: their keys are in different slots.
+    return Promise.all(nodeIds.map(async (id) => (await redis.exists(nodeKey(prefix, id))) === 1));
+  }
+
+  /**
+   * A new claim goes into this node's room index, so another node adopts the room if this one
+   * dies, and leaves the index of the node it was taken from. A node that dies between the claim
+   * and this leaves a room no index names; its next command, or a deadline, takes it over.
+   */
+  async function indexClaim(roomCode: string, takenFrom: string): Promise<void> {
+    await Promise.all([
+      redis.sadd(nodeRoomsKey(prefix, nodeId), roomCode),
+      takenFrom && takenFrom !== nodeId ? redis.srem(nodeRoomsKey(prefix, takenFrom), roomCode) : undefined,
+    ]);
+  }
+
+  async function giveUp(roomCode: string, fence: Fence, mode: 'release' | 'retire'): Promise<boolean> {
+    const done = (await redis.releaseRoom(ownerKey(prefix, roomCode), fence.node, String(fence.epoch), mode)) === 1;
+    if (done) await redis.srem(nodeRoomsKey(prefix, fence.node), roomCode);
+    return done;
+  }
+
   return {
     async claim(roomCode, previousOwner = false) {
-      try {
-        const keys = [ownerKey(prefix, roomCode), nodeKey(prefix, nodeId), nodeRoomsKey(prefix, nodeId), restoringKey(prefix)] as const;
-        const [node, epoch] = await redis.claimRoom(...keys, nodeId, nodeKey(prefix, ''), claimTtlMs, roomCode, previousOwner ? '1' : '');
-        return { node, epoch: Number(epoch) };
-      } catch (error) {
-        if (error instanceof Error && error.message.startsWith('NOT_ALIVE')) throw new NodeNotAliveError();
-        if (error instanceof Error && error.message.startsWith('RESTORING')) throw new RestoringError();
-        throw error;
+      if (!lease.valid()) {
+        // Asked of Redis all the same, so an unreachable Redis fails the claim as an outage
+        // (503 at once) rather than as a lapse that the caller retries until its deadline.
+        await redis.exists(nodeKey(prefix, nodeId));
+        throw new NodeNotAliveError();
+      }
+      const refuseUnrecorded = !previousOwner && lease.restoring() ? '1' : '';
+      let dead: Fence | undefined;
+      for (let attempt = 0; ; attempt++) {
+        let answer: [string, string, string | null];
+        try {
+          answer = await redis.claimRoom(ownerKey(prefix, roomCode), nodeId, claimTtlMs, refuseUnrecorded, dead?.node ?? '', dead ? String(dead.epoch) : '');
+        } catch (error) {
+          if (error instanceof Error && error.message.startsWith('RESTORING')) throw new RestoringError();
+          throw error;
+        }
+        const [node, epoch, taken] = answer;
+        const fence = { node, epoch: Number(epoch) };
+        if (taken !== null) await indexClaim(roomCode, taken);
+        if (node === nodeId || attempt === maxTakeovers) return fence;
+        const [ownerAlive] = await alive([node]);
+        if (ownerAlive) return fence;
+        dead = fence;
       }
     },
-    async release(roomCode, fence) {
-      return (
-        (await redis.releaseRoom(ownerKey(prefix, roomCode), nodeRoomsKey(prefix, fence.node), fence.node, String(fence.epoch), 'release', roomCode)) === 1
-      );
-    },
-    async retire(roomCode, fence) {
-      return (await redis.releaseRoom(ownerKey(prefix, roomCode), nodeRoomsKey(prefix, fence.node), fence.node, String(fence.epoch), 'retire', roomCode)) === 1;
-    },
-    async alive(nodeIds) {
-      if (nodeIds.length === 0) return [];
-      const pipeline = redis.pipeline();
-      for (const id of nodeIds) pipeline.exists(nodeKey(prefix, id));
-      const results = (await pipeline.exec()) ?? [];
-      return results.map(([error, count]) => {
-        if (error) throw error;
-        return count === 1;
-      });
-    },
+    release: (roomCode, fence) => giveUp(roomCode, fence, 'release'),
+    retire: (roomCode, fence) => giveUp(roomCode, fence, 'retire'),
+    alive,
   };
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
@@ -8,7 +8,7 @@ import type { RoomRuntime } from '../rooms/room-runtime';
 import { asRoomError, type RoomCommand, type RoomRouter } from '../rooms/room-router';
 import type { NewRoom } from '../rooms/room-repository';
 import { createClusterMaintenance } from './cluster-maintenance';
-import { createNodeInbox, Reroute } from './node-inbox';
+import { createNodeInbox, Reroute, type SocketMove } from './node-inbox';
 import { heartbeatTtlMs, type NodeMembership } from './node-membership';
 import { ClaimDeferredError } from './ownership';
 
@@ -18,19 +18,27 @@ export interface RedisRoomRouterDeps {
   /** The runtime of the rooms this node owns, fenced by the membership's claims. */
   runtime: RoomRuntime;
   /** Commands, ownership and replies. */
-  redis: Redis;
+  redis: RedisClient;
   /** A second connection, for receiving forwarded commands and replies (subscriber mode). */
-  subscriber: Redis;
+  subscriber: RedisClient;
   prefix: string;
   nodeId: string;
   logger: Logger;
   /** Whether a socket id is connected to this node (its stale connections are detached). */
   isLocalSocket(socketId: string): boolean;
+  /** Moves sockets of this node into or out of a channel, when another node asks (`moveSockets`). */
+  applyMove(move: SocketMove): void;
 }
 
 export interface RedisRoomRouter extends RoomRouter {
   /** Starts the heartbeat and the inbox; commands wait for them (within their timeout). */
   start(): Promise<void>;
+  /**
+   * Has another node move some of its sockets into or out of a channel, resolving once it has
+   * (or has died, or a moment has passed): what a room's later events wait for on a Redis Cluster
+   * (realtime/channels.ts "RemoteChannels").
+   */
+  moveSockets(node: string, move: SocketMove): Promise<void>;
 }
 
 /** How many rooms a node restores at once after Redis comes back. */
@@ -39,6 +47,8 @@ const restoreBatch = 50;
 const maxOwnerHints = 10_000;
 /** How long a command may take from any node, retries included, before ROOM_TIMEOUT. */
 const commandTimeoutMs = 10_000;
+/** How long a room's later events wait for another node to move its sockets. */
+const moveTimeoutMs = 2_000;
 
 /**
  * The cluster's room router (docs/scaling.md "How rooms run in a cluster"): it maps rooms to
@@ -76,6 +86,7 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     logger,
     alive: (nodes) => ownership.alive(nodes),
     handle: runForwarded,
+    applyMove: deps.applyMove,
   });
 
   /**
@@ -242,6 +253,8 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     async start() {
       await Promise.all([heartbeat.start(), inbox.start()]);
     },
+
+    moveSockets: (node, move) => inbox.moveSockets(node, move, Date.now() + moveTimeoutMs),
 
     /**
      * The SIGTERM hand-off: finish the commands already started (the detaches of this node's

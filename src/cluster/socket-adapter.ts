@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdapter as createPubSubAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -44,7 +44,10 @@ export function createSocketAdapter(
 ): SocketAdapter {
   const { prefix } = options;
   const connect = (role: string) =>
-    createRedisConnection(options.target, options.logger, `meeting-rooms:${options.nodeId}:${role}`, { maxRetriesPerRequest: null });
+    createRedisConnection(options.target, options.logger, `meeting-rooms:${options.nodeId}:${role}`, {
+      maxRetriesPerRequest: null,
+      sharded: kind === 'redis-sharded',
+    });
   const publisher = connect('adapter');
   if (kind === 'redis-streams') {
     return {
@@ -73,10 +76,12 @@ export function createSocketAdapter(
     await Promise.all([closeRedisConnection(publisher), closeRedisConnection(subscriber)]);
   };
   if (kind === 'redis-sharded') {
+    const channelPrefix = `${prefix}socket.io`;
     return {
-      adapter: createShardedAdapter(publisher, subscriber, { channelPrefix: `${prefix}socket.io`, subscriptionMode: 'dynamic' }),
+      adapter: createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: 'dynamic' }),
       recovers: false,
-      interest: (io) => shardedInterest(io.of('/').adapter, subscriber),
+      // The adapter's name for a room's channel in the default namespace.
+      interest: (io) => shardedInterest(io.of('/').adapter, subscriber, (room) => `${channelPrefix}#/#${room}#`),
       messagesReceived: () => received,
       close,
     };
@@ -101,10 +106,11 @@ const holdWaitMs = 2_000;
  * The sharded adapter subscribes this node to a channel when the channel gets its first local
  * member and unsubscribes when it loses its last one. A hold is such a member: a placeholder id
  * with no socket behind it (a broadcast skips ids it has no socket for), counted per channel.
- * The subscription goes out on the subscriber connection at once; a PING after it on the same
- * connection answers once Redis has taken it.
+ * The adapter does not say when Redis has taken the subscription, so the hold subscribes to the
+ * same shard channel itself and waits for that answer (a second SSUBSCRIBE of a channel is
+ * harmless; the adapter's own unsubscribe, when the last member goes, ends both).
  */
-function shardedInterest(adapter: ReturnType<Server['of']>['adapter'], subscriber: Redis): ChannelInterest {
+function shardedInterest(adapter: ReturnType<Server['of']>['adapter'], subscriber: RedisClient, shardChannel: (room: string) => string): ChannelInterest {
   const holds = new Map<string, number>();
   const holderOf = (channel: string) => `hold:${channel}`;
   return {
@@ -112,7 +118,7 @@ function shardedInterest(adapter: ReturnType<Server['of']>['adapter'], subscribe
       const count = holds.get(channel) ?? 0;
       holds.set(channel, count + 1);
       if (count === 0) void adapter.addAll(holderOf(channel), new Set([channel]));
-      await Promise.race([subscriber.ping(), sleep(holdWaitMs)]).catch(() => undefined);
+      await Promise.race([subscriber.ssubscribe(shardChannel(channel)), sleep(holdWaitMs)]).catch(() => undefined);
     },
     release(channel) {
       const count = holds.get(channel) ?? 0;

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { int, mailFrom, range, sentinelAddresses, trustProxy, webhookUrls, type Range, type TrustProxy } from './env-values';
+import { int, mailFrom, range, hostPortList, trustProxy, webhookUrls, type Range, type TrustProxy } from './env-values';
 export type { Range, TrustProxy } from './env-values';
 import { iceServersEnv, turnUrlsEnv, type IceConfig } from './ice-config';
+import type { RedisTarget } from './redis-target';
+export type { RedisTarget } from './redis-target';
 
 /**
  * The only place that reads the environment (docs/configuration.md). Every variable has a default and a
@@ -16,12 +18,14 @@ const envSchema = z
     PORT: int(0, 65535).default(3000),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
-    REDIS_SENTINELS: sentinelAddresses.optional(),
+    REDIS_SENTINELS: hostPortList.optional(),
     REDIS_SENTINEL_NAME: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be the name the sentinels monitor the primary under (1-64 characters of A-Z a-z 0-9 . _ -)')
       .optional(),
-    SOCKET_ADAPTER: z.enum(['redis', 'redis-streams', 'redis-sharded']).default('redis'),
+    REDIS_CLUSTER_NODES: hostPortList.optional(),
+    // Default: `redis`, or `redis-sharded` on a Redis Cluster (the only one kept in order there).
+    SOCKET_ADAPTER: z.enum(['redis', 'redis-streams', 'redis-sharded']).optional(),
     NODE_ID: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -')
@@ -74,12 +78,33 @@ const envSchema = z
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
     }
-    const cluster = Boolean(env.REDIS_URL || env.REDIS_SENTINELS);
+    const cluster = Boolean(env.REDIS_URL || env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES);
     if (cluster && !env.DATABASE_URL) {
       ctx.addIssue({
         code: 'custom',
         path: ['DATABASE_URL'],
-        message: 'is required in cluster mode (REDIS_URL or REDIS_SENTINELS is set): every node must share one database',
+        message: 'is required in cluster mode (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set): every node must share one database',
+      });
+    }
+    if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_NODES'],
+        message: 'cannot be used with REDIS_SENTINELS: a Redis Cluster fails over by itself',
+      });
+    }
+    if (env.REDIS_CLUSTER_NODES && env.SOCKET_ADAPTER && env.SOCKET_ADAPTER !== 'redis-sharded') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SOCKET_ADAPTER'],
+        message: 'must be redis-sharded with REDIS_CLUSTER_NODES: on a Redis Cluster only sharded pub/sub keeps each channel in order',
+      });
+    }
+    if (env.REDIS_CLUSTER_NODES && env.REDIS_URL && !['', '/', '/0'].includes(new URL(env.REDIS_URL).pathname)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'must name database 0 (or none) with REDIS_CLUSTER_NODES: a Redis Cluster has only database 0',
       });
     }
     if (Boolean(env.REDIS_SENTINELS) !== Boolean(env.REDIS_SENTINEL_NAME)) {
@@ -93,7 +118,7 @@ const envSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['WEB_CONCURRENCY'],
-        message: 'above 1 needs REDIS_URL or REDIS_SENTINELS: the workers are cluster nodes and share rooms through Redis',
+        message: 'above 1 needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES: the workers are cluster nodes and share rooms through Redis',
       });
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
@@ -121,14 +146,6 @@ const envSchema = z
       });
     }
   });
-
-/**
- * Where a cluster's Redis is: one server (REDIS_URL), or the primary the sentinels name
- * (REDIS_SENTINELS, REDIS_SENTINEL_NAME), which follows a failover; then REDIS_URL, if set, gives
- * only the password and database number (docs/scaling.md "Redis failover (Sentinel)").
- */
-export type RedisTarget =
-  { kind: 'url'; url: string } | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; url: string | undefined };
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
@@ -220,12 +237,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
-    redis: e.REDIS_SENTINELS
-      ? { kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME!, url: e.REDIS_URL }
-      : e.REDIS_URL
-        ? { kind: 'url', url: e.REDIS_URL }
-        : undefined,
-    socketAdapter: e.SOCKET_ADAPTER,
+    redis: e.REDIS_CLUSTER_NODES
+      ? { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, url: e.REDIS_URL }
+      : e.REDIS_SENTINELS
+        ? { kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME!, url: e.REDIS_URL }
+        : e.REDIS_URL
+          ? { kind: 'url', url: e.REDIS_URL }
+          : undefined,
+    socketAdapter: e.SOCKET_ADAPTER ?? (e.REDIS_CLUSTER_NODES ? 'redis-sharded' : 'redis'),
     nodeId: e.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     redisPrefix: e.REDIS_PREFIX,
     jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString('base64url'),

@@ -56,8 +56,8 @@ export const webhookUrls = z.string().transform((value, ctx) => {
   return [...new Set(urls)];
 });
 
-/** REDIS_SENTINELS: `host:port` entries, comma-separated. */
-export const sentinelAddresses = z.string().transform((value, ctx) => {
+/** REDIS_SENTINELS, REDIS_CLUSTER_NODES: `host:port` entries, comma-separated. */
+export const hostPortList = z.string().transform((value, ctx) => {
   const entries = value.split(',').map((entry) => entry.trim());
   const parsed = entries.map((entry) => /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(entry));
   if (parsed.some((match) => !match || Number(match[2]) > 65535)) {

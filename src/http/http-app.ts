@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { authRoutes } from '../auth/auth.routes';
@@ -40,7 +40,7 @@ function utf8Only(_req: IncomingMessage, _res: ServerResponse, body: Buffer, cha
 export interface HttpDeps {
   logger: Logger;
   orm: Orm;
-  redis: Redis | undefined;
+  redis: RedisClient | undefined;
   auth: AuthService;
   meetings: MeetingsService;
   invitations: InvitationsService;

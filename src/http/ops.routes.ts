@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import swaggerUi from 'swagger-ui-express';
 import type { Orm } from '../persistence/orm';
 import type { Metrics } from './metrics';
@@ -10,7 +10,7 @@ const checkTimeoutMs = 1000;
  * Operations endpoints: `/healthz` (the process answers), `/readyz` (PostgreSQL and, in cluster
  * mode, Redis answer), `/metrics` (Prometheus), `/api/openapi.json` and `/api/docs`.
  */
-export function opsRoutes(deps: { orm: Orm; redis: Redis | undefined; metrics: Metrics; openApiDocument: object }): Router {
+export function opsRoutes(deps: { orm: Orm; redis: RedisClient | undefined; metrics: Metrics; openApiDocument: object }): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {

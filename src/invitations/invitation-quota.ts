@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../errors/app-error';
 
@@ -14,7 +14,7 @@ const windowS = 3600;
  * The budget lives in Redis in a cluster (`invitation_quota:{user_id}`), the same whichever node
  * a request reaches, and in this process on a single node or while Redis is unreachable.
  */
-export function createInvitationQuota(perHour: number, shared?: { redis: Redis; prefix: string }): InvitationQuota {
+export function createInvitationQuota(perHour: number, shared?: { redis: RedisClient; prefix: string }): InvitationQuota {
   const memory = new RateLimiterMemory({ points: perHour, duration: windowS });
   const limiter: RateLimiterAbstract = shared
     ? new RateLimiterRedis({

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis, Result } from 'ioredis';
+import type { ChainableCommander, Result } from 'ioredis';
+import type { RedisClient } from '../config/redis-target';
 import { z } from 'zod';
 import { StaleOwnerError, type Fence } from './fencing';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateStore, MapChange } from './live-state';
@@ -19,9 +20,9 @@ export interface RedisLiveStateOptions {
  * The live-state store of a cluster: the keys of docs/operations.md "Redis keys" (see redis-keys.ts), written by
  * the node that owns the room and readable by any other service. Each call is one round trip.
  */
-export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateOptions): LiveStateStore {
+export function createRedisLiveStateStore(redis: RedisClient, options: RedisLiveStateOptions): LiveStateStore {
   const { prefix, ttlMs, fenceOf } = options;
-  defineFencedWrite(redis);
+  defineScripts(redis);
 
   return {
     async read(roomCode) {
@@ -74,35 +75,40 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
     },
 
     async refresh(roomCodes) {
-      if (roomCodes.length === 0) return;
-      const pipeline = redis.pipeline();
-      for (const roomCode of roomCodes) {
-        for (const key of [ownerKey(prefix, roomCode), ...allLiveStateKeys(prefix, roomCode)]) pipeline.pexpire(key, ttlMs);
-      }
-      await exec(pipeline);
+      // One script per room: a room's keys share a slot, two rooms' keys may not (Redis Cluster).
+      await Promise.all(roomCodes.map((roomCode) => redis.refreshRoom(1 + allLiveStateKeys(prefix, roomCode).length, ...roomKeys(roomCode), String(ttlMs))));
     },
 
     async schedule(roomCode, name, at) {
       const { deadlines } = liveStateKeys(prefix, roomCode);
-      const pipeline = redis.pipeline().hset(deadlines, name, String(at)).pexpire(deadlines, ttlMs);
+      await exec(redis.multi().hset(deadlines, name, String(at)).pexpire(deadlines, ttlMs));
       // The earlier of this and what is indexed already (LT): a deadline sooner is never pushed back.
-      await exec(pipeline.zadd(deadlineIndexKey(prefix), 'LT', at, roomCode));
+      await redis.zadd(deadlineIndexKey(prefix, roomCode), 'LT', at, roomCode);
     },
 
     /** The room ended: its live keys go, and its owner record with them (after the fence check). */
     async delete(roomCode) {
       await write(
         roomCode,
-        [...allLiveStateKeys(prefix, roomCode), ownerKey(prefix, roomCode)].map((key): Op => ['DEL', key]),
+        roomKeys(roomCode).map((key): Op => ['DEL', key]),
         null,
         'remove',
       );
     },
   };
 
+  /** The room's owner record, then its live keys: every key of the room, in one slot. */
+  function roomKeys(roomCode: string): string[] {
+    return [ownerKey(prefix, roomCode), ...allLiveStateKeys(prefix, roomCode)];
+  }
+
   /**
    * Runs the commands as one script: all or (when the fence no longer holds) none of them. A
    * command failing at run time (e.g. WRONGTYPE) aborts the rest, but what ran before it stays.
+   * Then the room's entry in the deadline index follows what the script left: the index lives
+   * in a slot of its own, so it is a second command. Until it lands the index may be behind,
+   * which the index's readers allow for (cluster-maintenance.ts): a room whose owner dies in
+   * between is found through its owner's room index instead.
    */
   async function write(roomCode: string, ops: Op[], ttl: number | null, deadlineIndex: 'keep' | 'reindex' | 'remove'): Promise<void> {
     let fence: Fence | undefined;
@@ -110,26 +116,27 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
       fence = fenceOf(roomCode);
       if (!fence) throw new StaleOwnerError(roomCode, 'this node holds no claim on it');
     }
-    // The script sees keys by index: the owner record first, then the room's live keys, then the
-    // cluster's index of deadlines.
-    const keys = [ownerKey(prefix, roomCode), ...allLiveStateKeys(prefix, roomCode), deadlineIndexKey(prefix)];
+    // The script sees keys by index: the owner record first, then the room's live keys.
+    const keys = roomKeys(roomCode);
     const indexed = ops.map(([command, key, ...args]) => [command, keys.indexOf(key) + 1, ...args]);
-    const index = { keep: '', remove: 'remove', reindex: String(keys.indexOf(liveStateKeys(prefix, roomCode).deadlines) + 1) }[deadlineIndex];
+    let earliest: string | null;
     try {
-      await redis.fencedWrite(
+      earliest = await redis.fencedWrite(
         keys.length,
         ...keys,
         fence?.node ?? '',
         String(fence?.epoch ?? ''),
         ttl === null ? '' : String(ttl),
         JSON.stringify(indexed),
-        index,
-        roomCode,
+        deadlineIndex === 'reindex' ? String(keys.indexOf(liveStateKeys(prefix, roomCode).deadlines) + 1) : '',
       );
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('FENCED')) throw new StaleOwnerError(roomCode, error.message.slice('FENCED '.length));
       throw error;
     }
+    const index = deadlineIndexKey(prefix, roomCode);
+    if (deadlineIndex === 'remove' || (deadlineIndex === 'reindex' && earliest === null)) await redis.zrem(index, roomCode);
+    else if (deadlineIndex === 'reindex') await redis.zadd(index, earliest!, roomCode);
   }
 }
 
@@ -137,12 +144,12 @@ export function createRedisLiveStateStore(redis: Redis, options: RedisLiveStateO
 type Op = [command: 'HDEL' | 'HSET' | 'SREM' | 'SADD' | 'SET' | 'DEL', key: string, ...args: string[]];
 
 /**
- * KEYS[1] is the room's owner record, KEYS[2..n-1] its live keys, KEYS[n] the deadline index.
- * ARGV: the owner's node and epoch (an empty node writes unfenced), the TTL in ms (empty: none,
- * the keys are being deleted), the commands as JSON `[[command, key index, args...]]`, what to
- * do with the room's entry in the deadline index ('' nothing, 'remove', or the index of the
- * deadlines hash to take the earliest from), and the room code. Checking the fence and writing
- * happen in one script, so no other client runs between them (docs/scaling.md "How rooms run in a cluster").
+ * KEYS[1] is the room's owner record, KEYS[2..n] its live keys. ARGV: the owner's node and
+ * epoch (an empty node writes unfenced), the TTL in ms (empty: none, the keys are being
+ * deleted), the commands as JSON `[[command, key index, args...]]`, and the index of the
+ * deadlines hash when the room's earliest deadline is wanted back (else ''). Returns that
+ * earliest deadline, or nil. Checking the fence and writing happen in one script, so no other
+ * client runs between them (docs/scaling.md "How rooms run in a cluster").
  */
 const fencedWriteScript = `
 if ARGV[1] ~= '' then
@@ -155,35 +162,36 @@ for _, op in ipairs(cjson.decode(ARGV[4])) do
   redis.call(op[1], KEYS[op[2]], unpack(op, 3))
 end
 if ARGV[3] ~= '' then
-  for i = 2, #KEYS - 1 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  for i = 2, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
   if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 end
-if ARGV[5] == 'remove' then
-  redis.call('ZREM', KEYS[#KEYS], ARGV[6])
-elseif ARGV[5] ~= '' then
-  local earliest = nil
-  for _, value in ipairs(redis.call('HVALS', KEYS[tonumber(ARGV[5])])) do
-    local at = tonumber(value)
-    if at and (earliest == nil or at < earliest) then earliest = at end
-  end
-  if earliest then
-    redis.call('ZADD', KEYS[#KEYS], earliest, ARGV[6])
-  else
-    redis.call('ZREM', KEYS[#KEYS], ARGV[6])
-  end
+if ARGV[5] == '' then return nil end
+local earliest = nil
+for _, value in ipairs(redis.call('HVALS', KEYS[tonumber(ARGV[5])])) do
+  local at = tonumber(value)
+  if at and (earliest == nil or at < earliest) then earliest = at end
 end
+if earliest then return string.format('%.0f', earliest) end
+return nil
+`;
+
+/** KEYS: the room's owner record and live keys. ARGV: the TTL in ms. Keeps an idle room's keys alive. */
+const refreshRoomScript = `
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 return 1
 `;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    fencedWrite(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+    fencedWrite(numKeys: number, ...keysAndArgs: string[]): Result<string | null, Context>;
+    refreshRoom(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
 
-/** Registers the script on the connection (ioredis sends EVALSHA, and EVAL when Redis lacks it). */
-function defineFencedWrite(redis: Redis): void {
+/** Registers the scripts on the connection (ioredis sends EVALSHA, and EVAL when Redis lacks it). */
+function defineScripts(redis: RedisClient): void {
   if (typeof redis.fencedWrite !== 'function') redis.defineCommand('fencedWrite', { lua: fencedWriteScript });
+  if (typeof redis.refreshRoom !== 'function') redis.defineCommand('refreshRoom', { lua: refreshRoomScript });
 }
 
 /** Runs the batch and throws the first per-command error; ioredis resolves with them instead. */

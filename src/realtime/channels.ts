@@ -21,3 +21,18 @@ export interface ChannelInterest {
 }
 
 export const everyChannel: ChannelInterest = { hold: async () => undefined, release: () => undefined };
+
+/**
+ * Moves sockets held by other nodes into or out of a channel, and says when they have moved.
+ * The Socket.IO adapters send such a change on a channel of their own, and on a Redis Cluster
+ * that channel and a room's (sharded pub/sub, one shard per channel) are separate streams: a
+ * node could get the room's next event before the change that let its socket hear it. So there
+ * a room's events after a change wait until each node concerned has confirmed it (through the
+ * cluster's node inboxes). On one Redis every node gets the adapter's messages in order, and the
+ * adapter's own remote change is enough.
+ */
+export interface RemoteChannels {
+  /** This node's id, as in the room's connection ids (`{node_id}#{socket_id}`). */
+  nodeId: string;
+  move(node: string, move: { op: 'join' | 'leave'; channel: string; socketIds: string[] }): Promise<void>;
+}

@@ -2,7 +2,8 @@ import { parseConnectionId } from '../live-state/connection-ids';
 import type { NoticePublisher } from '../rooms/room-router';
 import type { RoomNotice } from '../rooms/room.types';
 import { toParticipantView } from '../rooms/room-views';
-import { roomChannel, userChannel } from './channels';
+import type { Logger } from 'pino';
+import { roomChannel, userChannel, type RemoteChannels } from './channels';
 import type { MeetingServer } from './socket-server';
 import type { SpeakerTunings } from './speaker-tunings';
 
@@ -17,11 +18,59 @@ const socketIds = (connections: readonly string[]) => connections.map((id) => pa
  * room channel's membership in step with the room (`channel:join`/`channel:leave`, and an ended
  * room empties it), in the order of the room's commands. Through the adapter this reaches
  * sockets on every node, and so does a room's speaker tuning (speaker-tunings.ts).
+ *
+ * With `remote` (a Redis Cluster), sockets of other nodes change channels through it, and the
+ * room's later notices wait until those nodes confirm: each room's notices go out through a
+ * queue of its own, so one room's wait holds up no other.
  */
-export function createRoomPublisher(io: MeetingServer, tunings: SpeakerTunings): NoticePublisher {
+export function createRoomPublisher(io: MeetingServer, tunings: SpeakerTunings, remote?: { channels: RemoteChannels; logger: Logger }): NoticePublisher {
+  if (!remote) {
+    return (roomCode, notices) => {
+      for (const notice of notices) deliver(io, tunings, roomCode, notice);
+    };
+  }
+  const { channels, logger } = remote;
+  const queues = new Map<string, Promise<void>>();
   return (roomCode, notices) => {
-    for (const notice of notices) deliver(io, tunings, roomCode, notice);
+    const run = async () => {
+      for (const notice of notices) {
+        const moved = moveSockets(io, channels, roomCode, notice);
+        if (!moved) {
+          deliver(io, tunings, roomCode, notice);
+          continue;
+        }
+        await moved;
+        if (notice.type === 'channel:join' && notice.tuning) tunings.announce(roomCode, notice.tuning);
+      }
+    };
+    const queued = (queues.get(roomCode) ?? Promise.resolve())
+      .then(run)
+      .catch((error: unknown) => logger.warn({ err: error, room_code: roomCode }, 'publishing failed'));
+    queues.set(roomCode, queued);
+    void queued.then(() => {
+      if (queues.get(roomCode) === queued) queues.delete(roomCode);
+    });
   };
+}
+
+/**
+ * A room channel change, made here at once and on each other node through `channels`; resolves
+ * once all have confirmed (or failed: a node that does not answer has died or is about to lose
+ * its sockets, and the room goes on). Undefined for any other notice.
+ */
+function moveSockets(io: MeetingServer, channels: RemoteChannels, room_code: string, notice: RoomNotice): Promise<void> | undefined {
+  if (notice.type !== 'channel:join' && notice.type !== 'channel:leave') return undefined;
+  const channel = roomChannel(room_code);
+  const op = notice.type === 'channel:join' ? 'join' : 'leave';
+  const byNode = new Map<string, string[]>();
+  for (const { nodeId, socketId } of notice.connections.map(parseConnectionId)) {
+    if (nodeId === null || nodeId === channels.nodeId) continue;
+    byNode.set(nodeId, [...(byNode.get(nodeId) ?? []), socketId]);
+  }
+  const local = io.local.in(socketIds(notice.connections));
+  if (op === 'join') local.socketsJoin(channel);
+  else local.socketsLeave(channel);
+  return Promise.all([...byNode].map(([node, ids]) => channels.move(node, { op, channel, socketIds: ids }).catch(() => undefined))).then(() => undefined);
 }
 
 type Selection = ReturnType<MeetingServer['in']>;

@@ -76,7 +76,7 @@ describe('two nodes behind the shipped HAProxy configuration', () => {
       await joinFromPage(other.page, lb.url, room.room_code, 'room');
 
       // The room records each socket with the node holding it.
-      const connections = await redisHash(`${cluster.prefix}room:${room.room_code}:connections`);
+      const connections = await redisHash(`${cluster.prefix}room:{${room.room_code}}:connections`);
       const holders = (userId: string) => (JSON.parse(connections[userId] ?? '[]') as string[]).map((id) => id.split('#')[0]);
       expect({ host: holders(hostSession.user.id), guest: holders(guest.user.id) }).toEqual({ host: [cluster.nodes[0]!.id], guest: [cluster.nodes[1]!.id] });
 

@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { deadlineIndexKey, liveStateKeys } from '../../src/live-state/redis-keys';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { waitFor } from '../support/db';
-import { testDatabaseUrl, testRedisUrl } from '../support/env';
+import { testDatabaseUrl } from '../support/env';
 import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
+import { startRedisCluster, type RedisClusterSet } from '../support/redis-cluster';
 import { closeSockets, connectSocket, nextEvent, request, type ClientSocket } from '../support/sockets';
 
 /**
@@ -12,12 +12,17 @@ import { closeSockets, connectSocket, nextEvent, request, type ClientSocket } fr
  * stopped while other nodes keep serving it. The measured times are printed; the targets
  * (kill → 3 s, SIGTERM → 1 s) are asserted as upper bounds.
  */
-describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter)', (adapter) => {
+describe.each([
+  { setup: 'redis adapter', adapter: 'redis', redisCluster: false },
+  { setup: 'redis-streams adapter', adapter: 'redis-streams', redisCluster: false },
+  { setup: 'redis-sharded adapter', adapter: 'redis-sharded', redisCluster: false },
+  { setup: 'redis-sharded adapter, Redis Cluster of 3 primaries', adapter: 'redis-sharded', redisCluster: true },
+])('failover ($setup)', ({ setup, adapter, redisCluster }) => {
   let cluster: TestCluster | undefined;
-  let redis: Redis;
+  let redisSet: RedisClusterSet | undefined;
 
-  beforeAll(() => {
-    redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
+  beforeAll(async () => {
+    redisSet = redisCluster ? await startRedisCluster() : undefined;
   });
 
   afterEach(async () => {
@@ -27,11 +32,11 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter
   });
 
   afterAll(async () => {
-    await redis.quit();
+    await redisSet?.close();
   });
 
   async function threeNodes(env: Record<string, string> = {}): Promise<[ClusterNode, ClusterNode, ClusterNode]> {
-    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter, ...env });
+    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter, ...(redisSet ? { REDIS_CLUSTER_NODES: redisSet.nodes } : {}), ...env });
     return cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
   }
 
@@ -67,7 +72,7 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter
       lobby: (view.body.lobby as { user_id: string }[]).map((w) => w.user_id),
       settings: room.body.settings,
       status: room.body.status,
-      activeSpeaker: await redis.get(liveStateKeys(cluster!.prefix, code).activeSpeaker),
+      activeSpeaker: await cluster!.redis.get(liveStateKeys(cluster!.prefix, code).activeSpeaker),
     };
   }
 
@@ -109,7 +114,7 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter
     const failoverMs = Date.now() - killedAt;
     running = false;
     await Promise.all(traffic);
-    console.log(`[${adapter}] kill -9 of the owner → first successful command: ${failoverMs} ms`);
+    console.log(`[${setup}] kill -9 of the owner → first successful command: ${failoverMs} ms`);
 
     expect(changed.status).toBe(200);
     expect(failoverMs).toBeLessThanOrEqual(3000);
@@ -139,7 +144,7 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter
     // While A sleeps, B takes the room over and changes it.
     const admitted = await meetings(b)(host, 'POST', `/${code}/admit/${gus.userId}`);
     const takeoverMs = Date.now() - pausedAt;
-    console.log(`[${adapter}] SIGSTOP of the owner → first successful command: ${takeoverMs} ms`);
+    console.log(`[${setup}] SIGSTOP of the owner → first successful command: ${takeoverMs} ms`);
     expect(admitted.status).toBe(200);
     expect(takeoverMs).toBeLessThanOrEqual(3000);
     const newOwner = await cluster!.ownerOf(code);
@@ -169,13 +174,13 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter
     a.process.kill('SIGTERM');
     const changed = await meetings(b)(host, 'PATCH', `/${code}/config`, { enable_transcription: true });
     const handOffMs = Date.now() - stoppedAt;
-    console.log(`[${adapter}] SIGTERM of the owner → first successful command: ${handOffMs} ms`);
+    console.log(`[${setup}] SIGTERM of the owner → first successful command: ${handOffMs} ms`);
     expect(changed.status).toBe(200);
     expect(handOffMs).toBeLessThanOrEqual(1000);
 
     expect(await drained).toBe('io server disconnect');
     expect(await a.exited).toEqual({ code: 0, signal: null });
-    console.log(`[${adapter}] SIGTERM of the owner → process exited, rooms handed off: ${Date.now() - stoppedAt} ms`);
+    console.log(`[${setup}] SIGTERM of the owner → process exited, rooms handed off: ${Date.now() - stoppedAt} ms`);
     expect(await roomState(c, host, code)).toEqual({ ...before, settings: { ...before.settings, enable_transcription: true } });
     expect([b.id, c.id]).toContain(await cluster!.ownerOf(code));
 
@@ -211,7 +216,7 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter
       }
       expect((await c.request('GET', `/api/v1/meetings/${code}`, { token: host.token })).body.status).toBe('ended');
       console.log(
-        `[${adapter}] ${signal} of the owner → an untouched room's deadlines ran elsewhere; it ended ${Date.now() - started} ms after the owner was gone`,
+        `[${setup}] ${signal} of the owner → an untouched room's deadlines ran elsewhere; it ended ${Date.now() - started} ms after the owner was gone`,
       );
     },
   );
@@ -221,9 +226,9 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('failover (%s adapter
     const host = await hostUser(b, 'Hana');
     const { room_code: code } = await createRoom(a, host);
     // Created on A, which holds it and writes its deadline, indexed; nobody ever joins. A dies before the deadline.
-    const due = Number(await redis.hget(liveStateKeys(cluster!.prefix, code).deadlines, 'unused_room'));
+    const due = Number(await cluster!.redis.hget(liveStateKeys(cluster!.prefix, code).deadlines, 'unused_room'));
     expect(due).toBeGreaterThan(Date.now());
-    expect(Number(await redis.zscore(deadlineIndexKey(cluster!.prefix), code))).toBe(due);
+    expect(Number(await cluster!.redis.zscore(deadlineIndexKey(cluster!.prefix, code), code))).toBe(due);
     a.process.kill('SIGKILL');
     await a.exited;
     const db = new Client({ connectionString: testDatabaseUrl });

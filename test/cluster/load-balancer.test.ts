@@ -107,7 +107,7 @@ describe.each(['redis', 'redis-streams'])('WEB_CONCURRENCY=2: two worker nodes s
     }
 
     // The room records each socket with the node holding it: both workers hold some.
-    const connections = await redisHash(`${cluster.prefix}room:${code}:connections`);
+    const connections = await redisHash(`${cluster.prefix}room:{${code}}:connections`);
     const holders = new Set(Object.values(connections).flatMap((ids) => (JSON.parse(ids) as string[]).map((id) => id.split('#')[0]!)));
     expect([...holders].map((id) => id.replace(/-w\d+\.\d+$/, ''))).toEqual([primary.id, primary.id]);
 

@@ -2,18 +2,29 @@ import { Client } from 'pg';
 import { attendanceRows } from '../support/db';
 import { testDatabaseUrl } from '../support/env';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
+import { startRedisCluster, type RedisClusterSet } from '../support/redis-cluster';
 import { createRoom, guestUser, hostUser, meetings, type Actor } from '../support/meetings';
 import { registerUser } from '../support/server';
 import { closeSockets, connectSocket, nextEvent, quietFor, record, request } from '../support/sockets';
 
-// Three real server processes on one Redis and one PostgreSQL (docs/scaling.md "How rooms run in a cluster"), once per adapter.
-describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster of 3 nodes (%s adapter)', (adapter) => {
+/**
+ * Three real server processes on one Redis and one PostgreSQL (docs/scaling.md "How rooms run in a cluster"), once per
+ * adapter, and once more on a three-primary Redis Cluster with the sharded adapter (docs/scaling.md "Redis Cluster").
+ */
+describe.each([
+  { setup: 'redis adapter', adapter: 'redis', redisCluster: false },
+  { setup: 'redis-streams adapter', adapter: 'redis-streams', redisCluster: false },
+  { setup: 'redis-sharded adapter', adapter: 'redis-sharded', redisCluster: false },
+  { setup: 'redis-sharded adapter, Redis Cluster of 3 primaries', adapter: 'redis-sharded', redisCluster: true },
+])('a cluster of 3 nodes ($setup)', ({ adapter, redisCluster }) => {
   let cluster: TestCluster;
   let a: ClusterNode, b: ClusterNode, c: ClusterNode;
   let db: Client;
+  let redisSet: RedisClusterSet | undefined;
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter });
+    redisSet = redisCluster ? await startRedisCluster() : undefined;
+    cluster = await startCluster(3, { SOCKET_ADAPTER: adapter, ...(redisSet ? { REDIS_CLUSTER_NODES: redisSet.nodes } : {}) });
     [a, b, c] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
     db = new Client({ connectionString: testDatabaseUrl });
     await db.connect();
@@ -24,6 +35,7 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster of 3 nodes
   afterAll(async () => {
     await db?.end();
     await cluster?.close();
+    await redisSet?.close();
   });
 
   /** A room created and started by its host through `owner`, so `owner` runs its actor. */
@@ -186,6 +198,27 @@ describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster of 3 nodes
       clearInterval(sender);
     }
   });
+
+  if (redisCluster) {
+    it("keeps each room's keys in one slot, on one primary, and spreads the rooms over the primaries", async () => {
+      const rooms = await Promise.all(Array.from({ length: 12 }, (_, i) => roomOwnedBy([a, b, c][i % 3]!)));
+      const holders = new Set<number>();
+      for (const { code } of rooms) {
+        const onPrimaries = await Promise.all(
+          redisSet!.client
+            .nodes('master')
+            .map(async (primary) => ({ port: primary.options.port!, keys: await primary.keys(`${cluster.prefix}room:{${code}}:*`) })),
+        );
+        const holding = onPrimaries.filter(({ keys }) => keys.length > 0);
+        expect(holding).toHaveLength(1);
+        // The owner record and the live state the host's join wrote, at least.
+        expect(holding[0]!.keys).toEqual(expect.arrayContaining([`${cluster.prefix}room:{${code}}:owner`, `${cluster.prefix}room:{${code}}:participants`]));
+        holders.add(holding[0]!.port);
+      }
+      // Twelve random codes on one primary of three: about one chance in 180 000.
+      expect(holders.size).toBeGreaterThanOrEqual(2);
+    });
+  }
 
   it('failed logins count against one budget per account across the nodes', async () => {
     const session = await registerUser(a);

@@ -73,7 +73,7 @@ describe('active speaker', () => {
     return { code, host, people };
   }
 
-  const speakerKey = (code: string) => redis.get(`${prefix}room:${code}:active_speaker`);
+  const speakerKey = (code: string) => redis.get(`${prefix}room:{${code}}:active_speaker`);
 
   it('a participant at -20 dBFS becomes the speaker, not before 300 ms of loud samples; -60 dBFS never does', async () => {
     const { code, people } = await room(['Hana', 'Ann', 'Quinn']);

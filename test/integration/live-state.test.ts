@@ -42,7 +42,7 @@ describe('Redis live state, as other services see it', () => {
       return room;
     };
     afterAll(async () => {
-      for (const room of rooms) await deleteRedisPrefix(`room:${room}:`);
+      for (const room of rooms) await deleteRedisPrefix(`room:{${room}}:`);
     });
     const store = () => createRedisLiveStateStore(redis, { prefix: '', ttlMs });
 
@@ -57,7 +57,7 @@ describe('Redis live state, as other services see it', () => {
         knockCooldowns: { set: { u3: 1_700_000_000_789 } },
       });
 
-      const participants = await redis.hgetall(`room:${room}:participants`);
+      const participants = await redis.hgetall(`room:{${room}}:participants`);
       expect(Object.keys(participants)).toEqual(['u1']);
       const u1 = JSON.parse(participants.u1!) as Record<string, unknown>;
       expect(Object.keys(u1).sort()).toEqual(['display_name', 'hardware_ready', 'joined_at', 'language', 'media', 'role', 'status']);
@@ -71,12 +71,12 @@ describe('Redis live state, as other services see it', () => {
         media: { audio: true, video: false },
       });
 
-      expect(await redis.smembers(`room:${room}:lobby`)).toEqual(['u2']);
-      expect(JSON.parse((await redis.hget(`room:${room}:lobby_entries`, 'u2'))!)).toEqual(lobbyEntry());
-      expect(await redis.get(`room:${room}:active_speaker`)).toBe('u1');
-      expect(await redis.hgetall(`room:${room}:deadlines`)).toEqual({ empty_room: '1700000000123', 'grace:u1': '1700000000456' });
-      expect(JSON.parse((await redis.hget(`room:${room}:connections`, 'u1'))!)).toEqual(['socket-a', 'socket-b']);
-      expect(await redis.hgetall(`room:${room}:knock_cooldowns`)).toEqual({ u3: '1700000000789' });
+      expect(await redis.smembers(`room:{${room}}:lobby`)).toEqual(['u2']);
+      expect(JSON.parse((await redis.hget(`room:{${room}}:lobby_entries`, 'u2'))!)).toEqual(lobbyEntry());
+      expect(await redis.get(`room:{${room}}:active_speaker`)).toBe('u1');
+      expect(await redis.hgetall(`room:{${room}}:deadlines`)).toEqual({ empty_room: '1700000000123', 'grace:u1': '1700000000456' });
+      expect(JSON.parse((await redis.hget(`room:{${room}}:connections`, 'u1'))!)).toEqual(['socket-a', 'socket-b']);
+      expect(await redis.hgetall(`room:{${room}}:knock_cooldowns`)).toEqual({ u3: '1700000000789' });
 
       const keys = await redisKeys(`*${room}*`);
       expect(keys.sort()).toEqual(allLiveStateKeys('', room).sort());
@@ -91,7 +91,7 @@ describe('Redis live state, as other services see it', () => {
       const room = newRoom();
       const withExtra = { ...participant(), secret: 'must not leak' };
       await store().apply(room, { participants: { set: { u1: withExtra } } });
-      expect(JSON.parse((await redis.hget(`room:${room}:participants`, 'u1'))!)).toEqual(participant());
+      expect(JSON.parse((await redis.hget(`room:{${room}}:participants`, 'u1'))!)).toEqual(participant());
     });
 
     it('deletes every key of the room', async () => {
@@ -123,7 +123,7 @@ describe('Redis live state, as other services see it', () => {
 
     const keys = await redisKeys(`*${room}*`);
     expect(keys.sort()).toEqual(Object.values(liveStateKeys(runPrefix, room)).sort());
-    for (const key of keys) expect(key.startsWith(`${runPrefix}room:${room}:`)).toBe(true);
+    for (const key of keys) expect(key.startsWith(`${runPrefix}room:{${room}}:`)).toBe(true);
   });
 
   it('skips corrupted entries written by someone else instead of throwing', async () => {
@@ -171,7 +171,7 @@ describe('Redis live state, as other services see it', () => {
 
     await createRedisLiveStateStore(redis, { prefix: runPrefix, ttlMs }).refresh([a, b]);
     for (const room of [a, b]) {
-      for (const key of await redisKeys(`${runPrefix}room:${room}:*`)) expect(await redis.pttl(key)).toBeGreaterThan(5_000);
+      for (const key of await redisKeys(`${runPrefix}room:{${room}}:*`)) expect(await redis.pttl(key)).toBeGreaterThan(5_000);
     }
     expect(await short.read(a)).not.toEqual(emptyLiveState());
   });

@@ -168,7 +168,7 @@ describe.each(liveStateModes())('durability (%s)', (_mode, env) => {
       if (env.REDIS_PREFIX) {
         const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3 });
         try {
-          const until = await redis.hgetall(`${env.REDIS_PREFIX}room:${code}:knock_cooldowns`);
+          const until = await redis.hgetall(`${env.REDIS_PREFIX}room:{${code}}:knock_cooldowns`);
           expect(Object.keys(until)).toEqual([knocker.userId]);
           expect(Number(until[knocker.userId])).toBeGreaterThan(rejectedAt + 1000);
         } finally {
@@ -249,7 +249,7 @@ describe.each(liveStateModes())('durability (%s)', (_mode, env) => {
       expect(Date.parse(details.ended_at)).toBeGreaterThanOrEqual(aloneAt + 1000 - 5);
       const all = await rows.attendance(code);
       expect(all.find((row) => row.user_id === host.userId)).toMatchObject({ left_reason: 'ended' });
-      if (env.REDIS_PREFIX) expect(await redisKeys(`${env.REDIS_PREFIX}room:${code}:*`)).toEqual([]);
+      if (env.REDIS_PREFIX) expect(await redisKeys(`${env.REDIS_PREFIX}room:{${code}}:*`)).toEqual([]);
     });
   });
 
@@ -284,7 +284,7 @@ describe.each(liveStateModes())('durability (%s)', (_mode, env) => {
       expect(all).toHaveLength(1);
       expect(all[0]).toMatchObject({ user_id: host.userId, left_reason: 'left' });
       expect(all.filter((row) => row.left_at === null)).toEqual([]);
-      if (env.REDIS_PREFIX) expect(await redisKeys(`${env.REDIS_PREFIX}room:${code}:*`)).toEqual([]);
+      if (env.REDIS_PREFIX) expect(await redisKeys(`${env.REDIS_PREFIX}room:{${code}}:*`)).toEqual([]);
       const late = await api(host, 'POST', `/${code}/join`, {});
       expect(late.status).toBe(404);
     });
@@ -340,7 +340,7 @@ describe('Redis live state', () => {
       const waitingJoin = await api(waiting, 'POST', `/${code}/join`, {});
       expect(waitingJoin.body.status).toBe('waiting');
 
-      const base = `${prefix}room:${code}:`;
+      const base = `${prefix}room:{${code}}:`;
       const participants = await redis.hgetall(`${base}participants`);
       expect(Object.keys(participants).sort()).toEqual([host.userId, inside.userId].sort());
       for (const raw of Object.values(participants)) {

@@ -140,7 +140,7 @@ describe.each(liveStateModes())('meeting races (%s)', (_mode, env) => {
       expect(own[0]!.left_reason).toBe('ended');
     }
     expect(rows).toHaveLength(1 + admittedIds.length);
-    if (env.REDIS_PREFIX) expect(await redisKeys(`${env.REDIS_PREFIX}room:${code}:*`)).toEqual([]);
+    if (env.REDIS_PREFIX) expect(await redisKeys(`${env.REDIS_PREFIX}room:{${code}}:*`)).toEqual([]);
 
     const late = await Promise.all(crowd.slice(0, 5).map((guest) => api(guest, 'POST', `/${code}/join`, {})));
     expect(statuses(late)).toEqual(Array(5).fill(404));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { createOwnership } from '../../src/cluster/ownership';
-import { createNodeInbox, Reroute, type NodeInbox } from '../../src/cluster/node-inbox';
+import { createNodeInbox, type SocketMove, Reroute, type NodeInbox } from '../../src/cluster/node-inbox';
 import { AppError } from '../../src/errors/app-error';
 import { nodeKey } from '../../src/live-state/redis-keys';
 import { testRedisUrl } from '../support/env';
@@ -22,11 +22,21 @@ const connect = () => {
 };
 const logger = pino({ level: 'silent' });
 
-async function node(nodeId: string, handle: (roomCode: string, command: { type: string }) => Promise<unknown>) {
+async function node(nodeId: string, handle: (roomCode: string, command: { type: string }) => Promise<unknown>, moves: SocketMove[] = []) {
   const publisher = connect();
   await publisher.set(nodeKey(prefix, nodeId), '1', 'PX', 60_000);
-  const ownership = createOwnership(publisher, { prefix, nodeId });
-  const inbox = createNodeInbox({ publisher, subscriber: connect(), prefix, nodeId, logger, handle, alive: (ids) => ownership.alive(ids) });
+  // Only its liveness check is used here: this node makes no claims.
+  const ownership = createOwnership(publisher, { prefix, nodeId, lease: { valid: () => true, restoring: () => false } });
+  const inbox = createNodeInbox({
+    publisher,
+    subscriber: connect(),
+    prefix,
+    nodeId,
+    logger,
+    handle,
+    applyMove: (move) => void moves.push(move),
+    alive: (ids) => ownership.alive(ids),
+  });
   await inbox.start();
   inboxes.push(inbox);
   return inbox;
@@ -95,8 +105,19 @@ describe('request/reply between nodes', () => {
     await node('owner-6', async () => ({ ok: true }));
     const sender = await node('sender-6', never);
     const raw = connect();
-    await raw.publish(`${prefix}node:owner-6:inbox`, 'not json');
-    await raw.publish(`${prefix}node:owner-6:inbox`, JSON.stringify({ kind: 'request', id: 1 }));
+    // Both reach the inbox (one subscriber each) and are dropped.
+    expect(await raw.publish(`${prefix}node:{owner-6}:inbox`, 'not json')).toBe(1);
+    expect(await raw.publish(`${prefix}node:{owner-6}:inbox`, JSON.stringify({ kind: 'request', id: 1 }))).toBe(1);
     expect(await sender.request('owner-6', 'room-f', { type: 'inspect' }, soon(2000))).toEqual({ ok: true });
+  });
+
+  it('a socket move is applied by the node holding the sockets before it confirms; one to a node nobody listens for fails at once', async () => {
+    const moves: SocketMove[] = [];
+    await node('holder-7', never, moves);
+    const sender = await node('sender-7', never);
+    const move: SocketMove = { op: 'join', channel: 'room:abc', socketIds: ['s1', 's2'] };
+    await sender.moveSockets('holder-7', move, soon(2000));
+    expect(moves).toEqual([move]);
+    await expect(sender.moveSockets('nobody', move, soon(2000))).rejects.toBeInstanceOf(Reroute);
   });
 });

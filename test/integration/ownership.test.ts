@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createHeartbeat, type Heartbeat } from '../../src/cluster/heartbeat';
 import { createOwnership, NodeNotAliveError, RestoringError } from '../../src/cluster/ownership';
 import { StaleOwnerError, type Fence } from '../../src/live-state/fencing';
 import { liveStateKeys, nodeKey, nodeRoomsKey, ownerKey, restoringKey } from '../../src/live-state/redis-keys';
@@ -21,6 +23,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
+  await Promise.all(heartbeats.map((heartbeat) => heartbeat.stop()));
   await deleteRedisPrefix(prefix);
   await redis.quit();
 });
@@ -28,9 +31,27 @@ afterAll(async () => {
 const ttlMs = 3_600_000;
 const beat = (nodeId: string) => redis.set(nodeKey(prefix, nodeId), '1', 'PX', 10_000);
 const die = (nodeId: string) => redis.del(nodeKey(prefix, nodeId));
+const heartbeats: Heartbeat[] = [];
+/**
+ * A node with a real heartbeat, which is its lease: it beats once (and then rarely), so `die`
+ * deleting its key is a crash as the other nodes see it, and `beat` its return.
+ */
+const heartbeatOf = (nodeId: string) =>
+  createHeartbeat(redis, {
+    nodeId,
+    prefix,
+    ttlMs: 10_000,
+    everyMs: 60_000,
+    restoreWindowMs: 3_000,
+    logger: pino({ level: 'silent' }),
+    onLapse: () => undefined,
+    onResume: () => undefined,
+  });
 const node = async (nodeId: string) => {
-  await beat(nodeId);
-  return createOwnership(redis, { prefix, nodeId });
+  const heartbeat = heartbeatOf(nodeId);
+  heartbeats.push(heartbeat);
+  await heartbeat.start();
+  return createOwnership(redis, { prefix, nodeId, lease: heartbeat });
 };
 /** A store whose writes carry whatever fence the test holds for the room. */
 const fencedStore = (fence: () => Fence | undefined) => createRedisLiveStateStore(redis, { prefix, ttlMs, fenceOf: fence });
@@ -69,7 +90,8 @@ describe('room ownership', () => {
   });
 
   it('a node without a heartbeat may not claim', async () => {
-    const ghost = createOwnership(redis, { prefix, nodeId: 'ghost' });
+    // Its heartbeat never started.
+    const ghost = createOwnership(redis, { prefix, nodeId: 'ghost', lease: heartbeatOf('ghost') });
     await expect(ghost.claim(randomRoomCode())).rejects.toBeInstanceOf(NodeNotAliveError);
   });
 
@@ -77,9 +99,10 @@ describe('room ownership', () => {
     const lost = randomRoomCode();
     const released = randomRoomCode();
     const a = await node('a9');
-    const b = await node('b9');
     await a.release(released, await a.claim(released));
     await redis.set(restoringKey(prefix), 'test', 'PX', 10_000);
+    // B's heartbeat sees the flag (every node learns it at its next beat).
+    const b = await node('b9');
     try {
       await expect(b.claim(lost)).rejects.toBeInstanceOf(RestoringError);
       // A record that says "nobody" was not lost: the room is anyone's, as always.
@@ -91,7 +114,8 @@ describe('room ownership', () => {
     } finally {
       await redis.del(restoringKey(prefix));
     }
-    expect((await b.claim(randomRoomCode())).node).toBe('b9');
+    // Once the flag is gone, the next beat lets any node take any room.
+    expect((await (await node('c9')).claim(randomRoomCode())).node).toBe('c9');
   });
 
   it('release hands the room to the next claimant at once, keeping the epoch counting', async () => {
@@ -210,7 +234,7 @@ describe('fenced live-state writes', () => {
     const store = fencedStore(() => fence);
     await store.apply(room, { participants: { set: { u1: participant() } }, lobby: { set: {} }, deadlines: { set: { empty_room: 5 } } });
     await store.delete(room);
-    const left = await redis.keys(`${prefix}room:${room}:*`);
+    const left = await redis.keys(`${prefix}room:{${room}}:*`);
     expect(left).toEqual([]);
   });
 });

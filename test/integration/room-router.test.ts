@@ -78,6 +78,8 @@ async function redisNode(options: RouterOptions) {
     ...common(options),
     redis: connect(),
     subscriber: connect({ maxRetriesPerRequest: null }),
+    // No Socket.IO here: rooms in these tests have no sockets to move.
+    applyMove: () => undefined,
     prefix,
     nodeId: `contract-${nodes}`,
     liveStateTtlMs: 60_000,
@@ -110,6 +112,7 @@ describe('live-state TTL refresh', () => {
     const router = createClusterRooms({
       ...common({ publish: () => {}, emptyRoomTimeoutMs: 60_000 }),
       refreshEveryMs: 200,
+      applyMove: () => undefined,
       redis,
       subscriber,
       prefix,
@@ -132,7 +135,7 @@ describe('live-state TTL refresh', () => {
         createdAt: Date.now(),
       });
       await router.dispatch(roomCode, { type: 'join', userId: hostId, displayName: 'Host', language: null, hardwareReady: false });
-      const keys = [`${prefix}room:${roomCode}:owner`, `${prefix}room:${roomCode}:participants`];
+      const keys = [`${prefix}room:{${roomCode}}:owner`, `${prefix}room:{${roomCode}}:participants`];
       // Three TTLs later, with no command in between, the keys are still there, each with a TTL set.
       await new Promise((resolve) => setTimeout(resolve, 2_400));
       for (const key of keys) {

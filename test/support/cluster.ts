@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { ownerKey } from '../../src/live-state/redis-keys';
 import { testDatabaseUrl, testRedisUrl } from './env';
 import { deleteRedisPrefix } from './redis';
@@ -26,6 +26,8 @@ export interface ClusterNode extends Endpoint {
 export interface TestCluster {
   nodes: ClusterNode[];
   prefix: string;
+  /** A client of the cluster's Redis (or Redis Cluster), for the test's own reads. */
+  redis: Redis | Cluster;
   /** Starts one more node with the cluster's settings. */
   addNode(env?: Record<string, string>): Promise<ClusterNode>;
   /** The node id recorded as the room's owner (`room:{code}:owner`), or null. */
@@ -39,9 +41,15 @@ export async function startCluster(size: number, env: Record<string, string> = {
   const prefix = `test-${randomBytes(4).toString('hex')}:`;
   const secret = randomBytes(32).toString('base64url');
   const nodes: ClusterNode[] = [];
-  // A test may point the cluster at a Redis of its own (private-redis.ts) with REDIS_URL.
+  // A test may point the cluster at a Redis of its own (private-redis.ts) with REDIS_URL, or at a
+  // Redis Cluster of its own (redis-cluster.ts) with REDIS_CLUSTER_NODES.
   const redisUrl = env.REDIS_URL ?? testRedisUrl;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
+  const redis = env.REDIS_CLUSTER_NODES
+    ? new Cluster(
+        env.REDIS_CLUSTER_NODES.split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) })),
+        { redisOptions: { maxRetriesPerRequest: 3, disconnectTimeout: 500 } },
+      )
+    : new Redis(redisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
   // A test that stops its Redis sees the refusals in its own requests; the event says nothing more.
   redis.on('error', () => undefined);
   let started = 0;
@@ -69,11 +77,12 @@ export async function startCluster(size: number, env: Record<string, string> = {
   return {
     nodes,
     prefix,
+    redis,
     addNode,
     ownerOf: async (roomCode) => (await redis.hget(ownerKey(prefix, roomCode), 'node')) || null,
     async close() {
       await Promise.all(nodes.map(stopNode));
-      if (redisUrl === testRedisUrl) await deleteRedisPrefix(prefix);
+      if (redisUrl === testRedisUrl && !env.REDIS_CLUSTER_NODES) await deleteRedisPrefix(prefix);
       redis.disconnect();
     },
   };

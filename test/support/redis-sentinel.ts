@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './ports';
+import { killAll, redisAnswers as answers, serveRedis as serve, until } from './redis-servers';
 
 /**
  * A Redis primary, a replica and three sentinels of the test's own on free loopback ports, as a
@@ -28,40 +28,6 @@ export interface SentinelSet {
 }
 
 const name = 'meetings';
-
-function serve(args: string[]): ChildProcess {
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  return child;
-}
-
-async function answers(port: number): Promise<void> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        return;
-      } catch (error) {
-        if (attempt > 100) throw new Error(`redis on port ${port} did not start: ${String(error)}`, { cause: error });
-        await sleep(50);
-      }
-    }
-  } finally {
-    probe.disconnect();
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 export async function startSentinelSet(): Promise<SentinelSet> {
   const dir = await mkdtemp(join(tmpdir(), 'sentinel-'));
@@ -138,14 +104,7 @@ export async function startSentinelSet(): Promise<SentinelSet> {
     async close() {
       paused?.kill('SIGCONT');
       sentinel.disconnect();
-      await Promise.all(
-        processes.map(async (child) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = once(child, 'exit');
-          child.kill('SIGKILL');
-          await exited;
-        }),
-      );
+      await killAll(processes);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -262,6 +262,29 @@ describe('loadConfig', () => {
     expect(problemsOf({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*cluster/)]);
   });
 
+  it('reads REDIS_CLUSTER_NODES: a Redis Cluster, the sharded adapter by default, REDIS_URL giving only credentials', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: 'r1:7000,10.0.0.2:7001', REDIS_URL: 'redis://u:pw@ignored:6379', DATABASE_URL: 'postgres://d/x' });
+    expect(config.redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'r1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
+      url: 'redis://u:pw@ignored:6379',
+    });
+    expect(config.socketAdapter).toBe('redis-sharded');
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379', DATABASE_URL: 'postgres://d/x' }).socketAdapter).toBe('redis');
+    const cluster = { REDIS_CLUSTER_NODES: 'r1:7000', DATABASE_URL: 'postgres://d/x' };
+    expect(problemsOf({ ...cluster, SOCKET_ADAPTER: 'redis' })).toEqual([expect.stringMatching(/^SOCKET_ADAPTER: must be redis-sharded/)]);
+    expect(problemsOf({ ...cluster, SOCKET_ADAPTER: 'redis-streams' })).toEqual([expect.stringMatching(/^SOCKET_ADAPTER: must be redis-sharded/)]);
+    expect(problemsOf({ ...cluster, REDIS_URL: 'redis://r:6379/2' })).toEqual([expect.stringMatching(/^REDIS_URL: must name database 0/)]);
+    expect(problemsOf({ ...cluster, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm' })).toEqual([
+      expect.stringMatching(/^REDIS_CLUSTER_NODES: cannot be used with/),
+    ]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'r1' })).toEqual(expect.arrayContaining([expect.stringMatching(/^REDIS_CLUSTER_NODES: must be host:port/)]));
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'r1:7000' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*cluster/)]);
+  });
+
   it('runs several workers only as a cluster (REDIS_URL)', () => {
     expect(problemsOf({ WEB_CONCURRENCY: '2' })).toEqual([expect.stringMatching(/^WEB_CONCURRENCY: .*REDIS_URL/)]);
     expect(problemsOf({ WEB_CONCURRENCY: '0' })).toEqual([expect.stringMatching(/^WEB_CONCURRENCY: /)]);

@@ -5,7 +5,7 @@ import { errorCatalog } from '../../src/contract/errors';
 import {
   allLiveStateKeys,
   clusterMarkerKey,
-  deadlineIndexKey,
+  deadlineBucketKey,
   nodeKey,
   nodeRegistryKey,
   nodeRoomsKey,
@@ -82,12 +82,12 @@ describe('the docs pages document the contract the code defines', () => {
 
   it('every Redis key, as named with an empty REDIS_PREFIX, in docs/operations.md', () => {
     const keys = [
-      ...allLiveStateKeys('', '{code}'),
-      ownerKey('', '{code}'),
-      nodeKey('', '{node_id}'),
-      nodeRoomsKey('', '{node_id}'),
+      ...allLiveStateKeys('', 'code'),
+      ownerKey('', 'code'),
+      nodeKey('', 'node_id'),
+      nodeRoomsKey('', 'node_id'),
       nodeRegistryKey(''),
-      deadlineIndexKey(''),
+      deadlineBucketKey('', 'n'),
       clusterMarkerKey(''),
       restoringKey(''),
     ];
