@@ -33,11 +33,8 @@ async function monitored(redisUrl: string, work: () => Promise<void>): Promise<S
       // "<unix time> [<db> <client>] "<command>" ...": a script's own commands show as [<db> lua].
       .filter((line) => /\[\d+ [0-9.]+:\d+\]/.test(line))
       .map((line) => ({ atMs: Number(line.split(' ')[0]) * 1000, command: line.replace(/^[0-9.]+ \[[^\]]*\] /, '').trim() }))
-      .filter(
-        ({ command }) =>
-          !/"(node:\{[^}"]+\}|\{cluster\}:nodes|rooms:deadlines:\{\d+\})"|^"(multi|exec|zrangebyscore|set|zadd|pexpire)"/i.test(command) ||
-          /inbox/.test(command),
-      )
+      // The background: heartbeats (two scripts per beat) and the deadline index poll.
+      .filter(({ command }) => !/^"evalsha" "[0-9a-f]+" "\d+" "[^"]*:(node:\{[^}"]+\}|\{cluster\}:nodes)"|^"zrangebyscore"/i.test(command))
   );
 }
 

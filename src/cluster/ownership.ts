@@ -21,8 +21,10 @@ export interface Ownership {
    * Fails with NodeNotAliveError while this node's own heartbeat lease has lapsed, and with
    * RestoringError for a room without an owner record while Redis is being restored (heartbeat.ts),
    * unless `previousOwner`: this node held the room before Redis lost its data and restores it.
+   * With `trustRecord`, a record naming another node is answered as it stands, without asking
+   * whether that node lives (a command sent there finds out at once if it does not).
    */
-  claim(roomCode: string, previousOwner?: boolean): Promise<Fence>;
+  claim(roomCode: string, options?: { previousOwner?: boolean; trustRecord?: boolean }): Promise<Fence>;
   /** Gives the room up if this claim still holds it (a SIGTERM hand-off); the epoch stays. */
   release(roomCode: string, fence: Fence): Promise<boolean>;
   /** Deletes the record if this claim still holds it: the room has ended or does not exist. */
@@ -75,17 +77,13 @@ if not owner[1] and ARGV[3] == '1' then
   return redis.error_reply('RESTORING Redis lost its data')
 end
 -- Epochs never go back, even when the record expired or was deleted: at least Redis's clock in µs.
-local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+local epoch = (tonumber(owner[2]) or 0) + 1
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-if epoch < now then
-  epoch = now
-  redis.call('HSET', KEYS[1], 'epoch', string.format('%.0f', epoch))
-end
-redis.call('HSET', KEYS[1], 'node', ARGV[1])
-if redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT') == 0 and redis.call('PTTL', KEYS[1]) == -1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
+if epoch < now then epoch = now end
+redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', string.format('%.0f', epoch))
+-- Never shortened (a record without a TTL, PTTL -1, gets one).
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return {ARGV[1], string.format('%.0f', epoch), owner[1] or ''}
 `;
 
@@ -162,7 +160,7 @@ export function createOwnership(redis: RedisClient, options: { prefix: string; n
   }
 
   return {
-    async claim(roomCode, previousOwner = false) {
+    async claim(roomCode, { previousOwner = false, trustRecord = false } = {}) {
       if (!lease.valid()) {
         // Asked of Redis all the same, so an unreachable Redis fails the claim as an outage
         // (503 at once) rather than as a lapse that the caller retries until its deadline.
@@ -182,7 +180,7 @@ export function createOwnership(redis: RedisClient, options: { prefix: string; n
         const [node, epoch, taken] = answer;
         const fence = { node, epoch: Number(epoch) };
         if (taken !== null) await indexClaim(roomCode, taken);
-        if (node === nodeId || attempt === maxTakeovers) return fence;
+        if (node === nodeId || trustRecord || attempt === maxTakeovers) return fence;
         const [ownerAlive] = await alive([node]);
         if (ownerAlive) return fence;
         dead = fence;

@@ -102,7 +102,8 @@ export function createRedisRoomRouter(deps: RedisRoomRouterDeps): RedisRoomRoute
     if (claims.fenceOf(roomCode)) return nodeId;
     const hint = useHint ? ownerHints.get(roomCode) : undefined;
     if (hint) return hint;
-    const fence = await ownership.claim(roomCode, runtime.retains(roomCode));
+    // On a first try the record's owner is trusted as a hint is: a dead one answers nobody, and the retry checks.
+    const fence = await ownership.claim(roomCode, { previousOwner: runtime.retains(roomCode), trustRecord: useHint });
     if (fence.node !== nodeId) {
       rememberOwner(roomCode, fence.node);
       return fence.node;

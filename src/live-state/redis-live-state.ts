@@ -81,7 +81,7 @@ export function createRedisLiveStateStore(redis: RedisClient, options: RedisLive
 
     async schedule(roomCode, name, at) {
       const { deadlines } = liveStateKeys(prefix, roomCode);
-      await exec(redis.multi().hset(deadlines, name, String(at)).pexpire(deadlines, ttlMs));
+      await exec(redis.pipeline().hset(deadlines, name, String(at)).pexpire(deadlines, ttlMs));
       // The earlier of this and what is indexed already (LT): a deadline sooner is never pushed back.
       await redis.zadd(deadlineIndexKey(prefix, roomCode), 'LT', at, roomCode);
     },
@@ -149,7 +149,9 @@ type Op = [command: 'HDEL' | 'HSET' | 'SREM' | 'SADD' | 'SET' | 'DEL', key: stri
  * deleted), the commands as JSON `[[command, key index, args...]]`, and the index of the
  * deadlines hash when the room's earliest deadline is wanted back (else ''). Returns that
  * earliest deadline, or nil. Checking the fence and writing happen in one script, so no other
- * client runs between them (docs/scaling.md "How rooms run in a cluster").
+ * client runs between them (docs/scaling.md "How rooms run in a cluster"). The keys it writes
+ * get the TTL (a key it creates has none before); the others keep theirs until the owner's
+ * next refresh, and the owner record's is only ever lengthened.
  */
 const fencedWriteScript = `
 if ARGV[1] ~= '' then
@@ -158,12 +160,14 @@ if ARGV[1] ~= '' then
     return redis.error_reply('FENCED owned by ' .. tostring(owner[1]) .. ' at epoch ' .. tostring(owner[2]))
   end
 end
+local written = {}
 for _, op in ipairs(cjson.decode(ARGV[4])) do
   redis.call(op[1], KEYS[op[2]], unpack(op, 3))
+  if op[1] == 'HSET' or op[1] == 'SADD' or op[1] == 'SET' then written[op[2]] = true end
 end
 if ARGV[3] ~= '' then
-  for i = 2, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
-  if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+  for i in pairs(written) do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT') end
 end
 if ARGV[5] == '' then return nil end
 local earliest = nil

@@ -83,6 +83,9 @@ export function createRoomStore(deps: RoomStoreDeps): RoomStore {
       const stored = await repository.load(roomCode, fence.epochOf(roomCode));
       if (!stored) throw new AppError('ROOM_NOT_FOUND');
       let live = stored.status === 'ended' ? emptyLiveState() : await liveState.read(roomCode);
+      // Writes give a TTL only to the keys they write: the room's other keys get a full one now,
+      // however long the room lay idle, and then at each refresh while it runs here.
+      if (!isEmptyLiveState(live)) await liveState.refresh([roomCode]);
       const restoring = kept !== undefined && stored.status !== 'ended' && isEmptyLiveState(live);
       if (restoring) live = liveStateOf(kept.context);
       const context = contextFromStores(stored, live, deps.timings, now());

@@ -89,6 +89,18 @@ describe('room ownership', () => {
     expect(await a.claim(room)).toEqual(second);
   });
 
+  it("trusting the record answers a dead owner's claim as it stands; checking takes the room over", async () => {
+    const room = randomRoomCode();
+    const a = await node('a12');
+    const b = await node('b12');
+    const first = await a.claim(room);
+    await die('a12');
+    expect(await b.claim(room, { trustRecord: true })).toEqual(first);
+    const second = await b.claim(room);
+    expect(second.node).toBe('b12');
+    expect(second.epoch).toBeGreaterThan(first.epoch);
+  });
+
   it('a node without a heartbeat may not claim', async () => {
     // Its heartbeat never started.
     const ghost = createOwnership(redis, { prefix, nodeId: 'ghost', lease: heartbeatOf('ghost') });
@@ -107,7 +119,7 @@ describe('room ownership', () => {
       await expect(b.claim(lost)).rejects.toBeInstanceOf(RestoringError);
       // A record that says "nobody" was not lost: the room is anyone's, as always.
       expect((await b.claim(released)).node).toBe('b9');
-      const restored = await a.claim(lost, true);
+      const restored = await a.claim(lost, { previousOwner: true });
       expect(restored.node).toBe('a9');
       // Once restored, everyone is told who owns it.
       expect(await b.claim(lost)).toEqual(restored);
