@@ -1,0 +1,42 @@
+import type { Client } from 'pg';
+import type { ClusterNode } from './cluster';
+import { guestUser, meetings, type Actor } from './meetings';
+
+/** What the fault tests of a cluster check afterwards: who was told they joined, and that every store agrees. */
+
+/** A room the test keeps joining, and everyone it was told had joined it. */
+export interface WatchedRoom {
+  code: string;
+  host: Actor;
+  joined: Set<string>;
+}
+
+/** The answers a test saw, by status. */
+export type Statuses = Map<number, number>;
+
+/** A new guest joins `room` through `node`; remembered when the answer says joined. */
+export async function joinGuest(node: ClusterNode, room: WatchedRoom, name: string, statuses: Statuses): Promise<void> {
+  const guest = await guestUser(node, name).catch(() => null);
+  if (!guest) return;
+  const response = await meetings(node)(guest, 'POST', `/${room.code}/join`, {});
+  statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+  if (response.status === 200 && response.body.status === 'joined') room.joined.add(guest.userId);
+}
+
+/** Only the documented answers while something failed: joined, 503 UNAVAILABLE, 504 ROOM_TIMEOUT. */
+export const expectDocumentedAnswers = (statuses: Statuses) => expect([...statuses.keys()].every((status) => [200, 503, 504].includes(status))).toBe(true);
+
+/**
+ * Every node and PostgreSQL's open attendance list the same people in the room, and everyone told
+ * "joined" is among them (a 503 may still have admitted someone: PostgreSQL had taken it).
+ */
+export async function expectOneRoster(nodes: ClusterNode[], room: WatchedRoom, db: Client): Promise<void> {
+  const seen = await Promise.all(nodes.map(async (node) => (await meetings(node)(room.host, 'GET', `/${room.code}/participants`)).body));
+  const [first, ...others] = seen.map((view) => (view.participants as { user_id: string }[]).map((p) => p.user_id).sort());
+  for (const ids of others) expect(ids).toEqual(first);
+  for (const userId of room.joined) expect(first).toContain(userId);
+  const open = await db.query('select p.user_id from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.left_at is null order by 1', [
+    room.code,
+  ]);
+  expect(open.rows.map((row: { user_id: string }) => row.user_id)).toEqual(first);
+}
