@@ -144,10 +144,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
         nodeId: config.nodeId,
         liveStateTtlMs,
         isLocalSocket: (socketId) => io.of('/').sockets.has(socketId),
-        applyMove({ op, channel, socketIds }) {
-          if (op === 'join') io.local.in(socketIds).socketsJoin(channel);
-          else io.local.in(socketIds).socketsLeave(channel);
-        },
+        applyMove: ({ op, channel, socketIds }) => (op === 'join' ? io.local.in(socketIds).socketsJoin(channel) : io.local.in(socketIds).socketsLeave(channel)),
       });
       clusterRooms = cluster;
       // Not awaited: a node boots while Redis is down; commands wait for the first heartbeat.

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { int, mailFrom, range, hostPortList, trustProxy, webhookUrls, type Range, type TrustProxy } from './env-values';
 export type { Range, TrustProxy } from './env-values';
 import { iceServersEnv, turnUrlsEnv, type IceConfig } from './ice-config';
-import type { RedisTarget } from './redis-target';
+import { redisProblems, type RedisTarget } from './redis-target';
 export type { RedisTarget } from './redis-target';
 
 /**
@@ -86,34 +86,7 @@ const envSchema = z
         message: 'is required in cluster mode (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set): every node must share one database',
       });
     }
-    if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['REDIS_CLUSTER_NODES'],
-        message: 'cannot be used with REDIS_SENTINELS: a Redis Cluster fails over by itself',
-      });
-    }
-    if (env.REDIS_CLUSTER_NODES && env.SOCKET_ADAPTER && env.SOCKET_ADAPTER !== 'redis-sharded') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SOCKET_ADAPTER'],
-        message: 'must be redis-sharded with REDIS_CLUSTER_NODES: on a Redis Cluster only sharded pub/sub keeps each channel in order',
-      });
-    }
-    if (env.REDIS_CLUSTER_NODES && env.REDIS_URL && !['', '/', '/0'].includes(new URL(env.REDIS_URL).pathname)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['REDIS_URL'],
-        message: 'must name database 0 (or none) with REDIS_CLUSTER_NODES: a Redis Cluster has only database 0',
-      });
-    }
-    if (Boolean(env.REDIS_SENTINELS) !== Boolean(env.REDIS_SENTINEL_NAME)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [env.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'],
-        message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: the sentinels, and the name they monitor the primary under',
-      });
-    }
+    for (const { path, message } of redisProblems(env)) ctx.addIssue({ code: 'custom', path: [path], message });
     if (env.WEB_CONCURRENCY > 1 && !cluster) {
       ctx.addIssue({
         code: 'custom',
