@@ -47,7 +47,7 @@ const costs = {
 
 /** Measured elsewhere, or by the same script outside its table. */
 const measured = {
-  /** Node CPU per audio level (µs): op-costs at 4 000/s, 46–50 on one node, 54–75 on two; row (b1) at 10 000/s, 35–43. */
+  /** Node CPU per audio level (µs): op-costs at 4 000/s, 46–50 on one node, 54–75 on two; row (b1) at 10 000/s, 20–46. */
   levelUs: 60,
   /** Node CPU per idle attached socket and second (µs): op-costs, 7–18 on one node, 14–30 on two (pings every 25 s, the owners' sweep). */
   idleSocketUs: 20,
