@@ -7,6 +7,7 @@ import type { BenchContext, Scenario } from './scenarios/context';
 import { idle } from './scenarios/idle';
 import { failover } from './scenarios/failover';
 import { fanout } from './scenarios/fanout';
+import { fanoutSimulation } from './scenarios/fanout-sim';
 import { latency } from './scenarios/latency';
 import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
@@ -31,6 +32,7 @@ const scenarios: Record<string, Scenario> = {
   h: signaling,
   i: fanout,
   j: sentinelFailover,
+  k: fanoutSimulation,
 };
 
 function machine() {

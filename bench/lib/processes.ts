@@ -155,11 +155,11 @@ export interface Forked extends Proc {
   call<T = unknown>(type: string, args?: unknown): Promise<T>;
 }
 
-/** Forks a TypeScript helper under tsx and waits for its `{hello}` message. */
+/** Forks a TypeScript helper under tsx (a built `.js` one under plain node) and waits for its `{hello}` message. */
 export async function forkHelper(file: string, env: Record<string, string> = {}, execArgv: string[] = []): Promise<Forked> {
   const child = fork(resolve(repoRoot, file), [], {
     cwd: repoRoot,
-    execArgv: ['--import', 'tsx', ...execArgv],
+    execArgv: file.endsWith('.js') ? execArgv : ['--import', 'tsx', ...execArgv],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -194,24 +194,7 @@ export async function forkHelper(file: string, env: Record<string, string> = {},
   };
 }
 
-/** In a forked helper: announce readiness and answer the parent's calls. */
-export function serveParent(hello: Record<string, unknown>, handlers: Record<string, (args: any) => unknown>): void {
-  process.on('message', (message: { id: number; type: string; args: unknown }) => {
-    const handler = handlers[message.type];
-    Promise.resolve()
-      .then(() => {
-        if (!handler) throw new Error(`unknown call ${message.type}`);
-        return handler(message.args);
-      })
-      .then(
-        (result) => process.send!({ id: message.id, result: result ?? null }),
-        (error: unknown) => process.send!({ id: message.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
-      );
-  });
-  // The parent going away (even by kill -9) ends the helper.
-  process.on('disconnect', () => process.exit(0));
-  process.send!({ hello });
-}
+export { serveParent } from './parent';
 
 /**
  * For a script run on its own (`npx tsx bench/….ts`, not through the runner): prepares the bench
