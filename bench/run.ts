@@ -13,6 +13,7 @@ import { levels } from './scenarios/levels';
 import { rest } from './scenarios/rest';
 import { scaling } from './scenarios/scaling';
 import { sentinelFailover } from './scenarios/sentinel';
+import { shards } from './scenarios/shards';
 import { signaling } from './scenarios/signaling';
 import { webhooks } from './scenarios/webhooks';
 
@@ -29,6 +30,7 @@ const scenarios: Record<string, Scenario> = {
   e: failover,
   f: webhooks,
   g: scaling,
+  'g.shards': shards,
   h: signaling,
   i: fanout,
   j: sentinelFailover,

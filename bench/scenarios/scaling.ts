@@ -7,7 +7,8 @@ import { call, createRoom, guest, join, registerHost } from '../lib/api';
 import { attachedSocket, nextEvent } from '../lib/client';
 import { startCluster, type ServerNode } from '../lib/processes';
 import type { Row } from '../lib/report';
-import { benchDatabaseUrl, benchRedisUrl, deletePrefix, redisCommandCount } from '../lib/services';
+import { RedisMeter, scale, total, type Calls } from '../lib/redis-meter';
+import { benchDatabaseUrl, benchRedisUrl, deletePrefix } from '../lib/services';
 import { Latencies } from '../lib/stats';
 import type { BenchContext } from './context';
 
@@ -45,15 +46,8 @@ async function sqlTransactions(db: Client): Promise<number> {
 /** PostgreSQL backends report their counts up to 10 s after going idle (PGSTAT_IDLE_INTERVAL). */
 const statsSettleMs = 11_000;
 
-/** Commands per second Redis runs for a cluster doing nothing (heartbeats, adapter upkeep). */
-async function idleRedisRate(redis: Redis, ms: number): Promise<number> {
-  const before = await redisCommandCount(redis);
-  await sleep(ms);
-  return ((await redisCommandCount(redis)) - before - 1) / ms;
-}
-
 /** `rate` create + join pairs a second for `seconds`, open loop, spread over the nodes. */
-async function pacedPairsAcross(nodes: ServerNode[], token: string, rate: number, seconds: number): Promise<{ latencies: Latencies; pairs: number }> {
+export async function pacedPairsAcross(nodes: ServerNode[], token: string, rate: number, seconds: number): Promise<{ latencies: Latencies; pairs: number }> {
   const pools = nodes.map((node) => new Pool(node.url, { connections: 64 }));
   const latencies = new Latencies();
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
@@ -83,13 +77,12 @@ async function pacedPairsAcross(nodes: ServerNode[], token: string, rate: number
   return { latencies, pairs: total };
 }
 
-/** Admits `count` waiting guests one after another; returns their latencies and the Redis commands the admits ran. */
-async function admits(
+/** Admits `count` waiting guests one after another; returns their latencies and, per Redis server, the commands the admits ran. */
+export async function admits(
   nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode },
-  redis: Redis,
-  idlePerMs: number,
+  meter: RedisMeter,
   count: number,
-): Promise<{ latencies: Latencies; redisPerAdmit: number }> {
+): Promise<{ latencies: Latencies; calls: Calls[] }> {
   const host = await registerHost(nodes.rest.url);
   const code = await createRoom(nodes.owner.url, host, { lock_room: true, max_participants: 1000 });
   await join(nodes.owner.url, code, host);
@@ -101,23 +94,22 @@ async function admits(
       waiting.push({ userId: who.userId, socket: await attachedSocket(nodes.guests.url, code, who.token) });
     }
     const latencies = new Latencies();
-    const startedAt = performance.now();
-    const before = await redisCommandCount(redis);
-    for (const { userId, socket } of waiting) {
-      const admitted = nextEvent(socket, 'lobby:admitted');
-      const sentAt = performance.now();
-      await call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${userId}`, host.token);
-      latencies.add((await admitted) - sentAt);
-      await sleep(20);
-    }
-    const commands = (await redisCommandCount(redis)) - before - 1 - idlePerMs * (performance.now() - startedAt);
-    return { latencies, redisPerAdmit: commands / count };
+    const { calls } = await meter.during(async () => {
+      for (const { userId, socket } of waiting) {
+        const admitted = nextEvent(socket, 'lobby:admitted');
+        const sentAt = performance.now();
+        await call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${userId}`, host.token);
+        latencies.add((await admitted) - sentAt);
+        await sleep(20);
+      }
+    });
+    return { latencies, calls: calls.map((perCommand) => scale(perCommand, 1 / count)) };
   } finally {
     for (const { socket } of waiting) socket.close();
   }
 }
 
-async function measure(context: BenchContext, size: number, db: Client, redis: Redis): Promise<Measured> {
+async function measure(context: BenchContext, size: number, db: Client, meter: RedisMeter): Promise<Measured> {
   const rate = context.quick ? 40 : 80;
   const seconds = context.quick ? 4 : 10;
   const cluster = await startCluster(size, { RECONNECT_GRACE_S: '3600' });
@@ -126,19 +118,18 @@ async function measure(context: BenchContext, size: number, db: Client, redis: R
     const host = await registerHost(nodes[0]!.url);
     await pacedPairsAcross(nodes, host.token, rate, context.quick ? 1 : 3); // warm-up: JIT, pools, statements
     await sleep(statsSettleMs);
-    const idlePerMs = await idleRedisRate(redis, 2_000);
+    await meter.idle(2_000);
     const sqlBefore = await sqlTransactions(db);
-    const redisBefore = await redisCommandCount(redis);
-    const startedAt = performance.now();
-    const { latencies, pairs } = await pacedPairsAcross(nodes, host.token, rate, seconds);
-    const redisPerPair = ((await redisCommandCount(redis)) - redisBefore - 1 - idlePerMs * (performance.now() - startedAt)) / pairs;
+    const { result, calls } = await meter.during(() => pacedPairsAcross(nodes, host.token, rate, seconds));
+    const { latencies, pairs } = result;
+    const redisPerPair = total(calls[0]!) / pairs;
     await sleep(statsSettleMs);
     // Less this process's own two reads of the counter.
     const sqlPerPair = ((await sqlTransactions(db)) - sqlBefore - 2) / pairs;
 
     const [first, second = first, last = second] = [nodes[0]!, nodes[1], nodes[size - 1]];
-    const admitted = await admits({ owner: last, guests: second, rest: first }, redis, idlePerMs, context.quick ? 30 : 150);
-    const measured = { redisPerPair, sqlPerPair, pairP50: latencies.at(50), redisPerAdmit: admitted.redisPerAdmit, admitP50: admitted.latencies.at(50) };
+    const admitted = await admits({ owner: last, guests: second, rest: first }, meter, context.quick ? 30 : 150);
+    const measured = { redisPerPair, sqlPerPair, pairP50: latencies.at(50), redisPerAdmit: total(admitted.calls[0]!), admitP50: admitted.latencies.at(50) };
     context.log(
       `(g) ${size} node(s): ${rate} pairs/s for ${seconds} s, ${redisPerPair.toFixed(2)} Redis commands and ${sqlPerPair.toFixed(2)} SQL transactions per pair, request p50 ${measured.pairP50.toFixed(2)} ms; ` +
         `admit ${measured.redisPerAdmit.toFixed(2)} Redis commands, p50 ${measured.admitP50.toFixed(2)} ms`,
@@ -156,7 +147,7 @@ export async function scaling(context: BenchContext): Promise<Row[]> {
   const redis = new Redis(benchRedisUrl);
   const measured: Measured[] = [];
   try {
-    for (const size of sizes) measured.push(await measure(context, size, db, redis));
+    for (const size of sizes) measured.push(await measure(context, size, db, new RedisMeter([redis])));
   } finally {
     await db.end();
     redis.disconnect();
