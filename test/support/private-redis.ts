@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { freePort } from './ports';
+import { redisAnswers, serveRedis } from './redis-servers';
 
 /**
  * A redis-server of the test's own on a free loopback port (no persistence), which the test may
@@ -27,23 +26,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
   async function start() {
     if (child && child.exitCode === null && child.signalCode === null) return;
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined); // refused until it listens: retried below
-    try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          return;
-        } catch (error) {
-          if (attempt > 100 || child.exitCode !== null) throw new Error(`redis-server did not start on ${url}: ${String(error)}`, { cause: error });
-          await sleep(50);
-        }
-      }
-    } finally {
-      probe.disconnect();
-    }
+    child = serveRedis(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    await redisAnswers(port);
   }
 
   async function kill() {
