@@ -25,40 +25,48 @@ interface Cost {
 }
 
 /**
- * bench/op-costs.ts --nodes=2 on 2026-12-06, the middle of the range of its runs (node, Redis
- * and PostgreSQL CPU moved by up to 1.5 × between runs; counts did not). Adapter publishes from
- * its one-node runs (where nothing is forwarded); forwards are the rest of the publishes.
+ * bench/op-costs.ts --nodes=2 on 2026-12-06, after the change to fewer Redis commands per
+ * operation (commit e577ff0). Redis commands and publishes from the run on the current code
+ * (counts do not move between runs); Redis CPU (idle Redis) from that run too. Node and
+ * PostgreSQL CPU: the middle of the range of that run and the earlier ones on the older code
+ * (they moved by up to 1.5 × between runs, with other work on the machine). Adapter publishes
+ * from the one-node runs (where nothing is forwarded); forwards are the rest of the publishes.
  */
-const costs = {
-  guestSignIn: { nodeUs: 4800, redisCommands: 0, redisUs: 0, adapter: 0, everyNode: 0, forwards: 0, sqlTx: 1, pgUs: 900 },
-  createRoom: { nodeUs: 3200, redisCommands: 15, redisUs: 215, adapter: 0, everyNode: 0, forwards: 0, sqlTx: 1, pgUs: 1100 },
-  firstJoinLoads: { nodeUs: 6500, redisCommands: 38, redisUs: 490, adapter: 2, everyNode: 0, forwards: 0, sqlTx: 2, pgUs: 3500 },
-  createAndJoin: { nodeUs: 8300, redisCommands: 39, redisUs: 680, adapter: 2, everyNode: 0, forwards: 2, sqlTx: 2, pgUs: 2300 },
-  guestJoin: { nodeUs: 4200, redisCommands: 17.5, redisUs: 315, adapter: 1, everyNode: 0, forwards: 2, sqlTx: 2, pgUs: 1250 },
-  attach: { nodeUs: 4100, redisCommands: 19, redisUs: 280, adapter: 2, everyNode: 1, forwards: 2, sqlTx: 1, pgUs: 330 },
-  detach: { nodeUs: 1650, redisCommands: 23, redisUs: 160, adapter: 2, everyNode: 1, forwards: 2, sqlTx: 0, pgUs: 0 },
-  leave: { nodeUs: 3500, redisCommands: 17, redisUs: 275, adapter: 1, everyNode: 0, forwards: 2, sqlTx: 2, pgUs: 1200 },
-  endRoom: { nodeUs: 3550, redisCommands: 17, redisUs: 350, adapter: 2, everyNode: 2, forwards: 2, sqlTx: 1, pgUs: 1225 },
-  speakerChange: { nodeUs: 1600, redisCommands: 16, redisUs: 220, adapter: 1, everyNode: 0, forwards: 4, sqlTx: 0, pgUs: 0 },
+const measuredCosts = {
+  guestSignIn: { nodeUs: 4500, redisCommands: 0, redisUs: 0, adapter: 0, everyNode: 0, forwards: 0, sqlTx: 1, pgUs: 850 },
+  createRoom: { nodeUs: 3250, redisCommands: 10, redisUs: 225, adapter: 0, everyNode: 0, forwards: 0, sqlTx: 1, pgUs: 1000 },
+  firstJoinLoads: { nodeUs: 6300, redisCommands: 37, redisUs: 540, adapter: 2, everyNode: 0, forwards: 0, sqlTx: 2, pgUs: 4350 },
+  createAndJoin: { nodeUs: 9000, redisCommands: 26, redisUs: 900, adapter: 2, everyNode: 0, forwards: 2, sqlTx: 2, pgUs: 2450 },
+  guestJoin: { nodeUs: 4150, redisCommands: 12.2, redisUs: 320, adapter: 1, everyNode: 0, forwards: 2, sqlTx: 2, pgUs: 1250 },
+  attach: { nodeUs: 3950, redisCommands: 14, redisUs: 260, adapter: 2, everyNode: 1, forwards: 2, sqlTx: 1, pgUs: 330 },
+  detach: { nodeUs: 1400, redisCommands: 14.3, redisUs: 130, adapter: 2, everyNode: 1, forwards: 2, sqlTx: 0, pgUs: 0 },
+  leave: { nodeUs: 3450, redisCommands: 10, redisUs: 295, adapter: 1, everyNode: 0, forwards: 2, sqlTx: 2, pgUs: 1300 },
+  endRoom: { nodeUs: 3250, redisCommands: 17, redisUs: 295, adapter: 2, everyNode: 2, forwards: 2, sqlTx: 1, pgUs: 1200 },
+  speakerChange: { nodeUs: 1600, redisCommands: 10, redisUs: 120, adapter: 1, everyNode: 0, forwards: 4, sqlTx: 0, pgUs: 0 },
   // A microphone or camera toggle (`media:state`) is a room command like a speaker change; not measured on its own.
-  mediaToggle: { nodeUs: 1600, redisCommands: 16, redisUs: 220, adapter: 1, everyNode: 0, forwards: 4, sqlTx: 0, pgUs: 0 },
-  signal: { nodeUs: 850, redisCommands: 3, redisUs: 100, adapter: 1, everyNode: 1, forwards: 2, sqlTx: 0, pgUs: 0 },
+  mediaToggle: { nodeUs: 1600, redisCommands: 10, redisUs: 120, adapter: 1, everyNode: 0, forwards: 4, sqlTx: 0, pgUs: 0 },
+  signal: { nodeUs: 900, redisCommands: 3, redisUs: 125, adapter: 1, everyNode: 1, forwards: 2, sqlTx: 0, pgUs: 0 },
 } satisfies Record<string, Cost>;
 
 /** Measured elsewhere, or by the same script outside its table. */
 const measured = {
-  /** Node CPU per audio level (µs): op-costs at 4 000/s, 46–50 on one node, 54–75 on two; row (b1) at 10 000/s, 20–46. */
+  /** Node CPU per audio level (µs): op-costs at 4 000/s, 46–62 on one node, 48–75 on two; row (b1) at 10 000/s, 20–46. */
   levelUs: 60,
-  /** Node CPU per idle attached socket and second (µs): op-costs, 7–18 on one node, 14–30 on two (pings every 25 s, the owners' sweep). */
+  /** Node CPU per idle attached socket and second (µs): op-costs, 7–22 on one node, 14–30 on two (pings every 25 s, the owners' sweep). */
   idleSocketUs: 20,
   /** Node RSS per attached socket (KiB): row (d), 14 at 1 000 sockets, 21 at 19 800. */
   socketKiB: 21,
-  /** A node's RSS before sockets (MiB), and its CPU doing nothing (µs/s: heartbeat, sweeps, metrics; 10–23 ms/s). */
+  /** A node's RSS before sockets (MiB), and its CPU doing nothing (µs/s: heartbeat, sweeps, metrics; 10–23 ms/s, 15 a node on two). */
   nodeBaseMiB: 120,
   nodeIdleUs: 17_000,
-  /** Redis commands a node runs per second doing nothing (heartbeat script, deadline poll, sweep), and their Redis CPU, Redis idle (µs/s). */
-  nodeIdleRedisCommands: 18.6,
-  nodeIdleRedisUs: 1_500,
+  /**
+   * Redis commands a node runs per second doing nothing (two heartbeat scripts every 300 ms, the
+   * poll of the 16 deadline buckets and of the node registry, the sweep): 40.3 on one node, 80.6
+   * on two; and their Redis CPU, Redis idle (µs/s): 4 860 with one node, 5 200 with two, taken as
+   * 2 600 a node (an upper bound: Redis's own idle work is in it).
+   */
+  nodeIdleRedisCommands: 40.3,
+  nodeIdleRedisUs: 2_600,
   /** Password login: scrypt, ≈ 180 ms of CPU (docs/performance.md "Other figures"). */
   loginUs: 180_000,
   /**
@@ -74,6 +82,17 @@ const measured = {
   redisBusyFactor: 1 / 7,
   /** Redis CPU per further copy of a published message, Redis busy (µs): 0.2–0.35 up to 32 subscribers, 0.65–0.77 at 128. */
   redisDeliveryUs: 0.7,
+  /** A PUBLISH to a mostly idle Redis (µs): bench/redis-fanout.ts, 62–83. */
+  publishIdleUs: 70,
+  /** A single command to a busy Redis (µs): bench/redis-fanout.ts, PUBLISH 10.3. */
+  commandBusyUs: 10,
+  /**
+   * The heartbeat's registry script (ZADD, GET, PTTL) on a busy Redis (µs): not measured; a third
+   * of the 12-command script's 24–28 µs (bench/redis-fanout.ts).
+   */
+  registerBusyUs: 10,
+  /** A node beats every 300 ms (src/cluster/heartbeat.ts): one registry write each. */
+  heartbeatEveryMs: 300,
 };
 
 /** The workload assumed (docs/capacity.md "Assumptions"). */
@@ -129,11 +148,58 @@ const meshPeers =
  */
 const sizeSeen = workload.mix.reduce((sum, c) => sum + c.share * c.size * c.size, 0) / meanRoom;
 
-type Adapter = 'pub/sub' | 'sharded (dynamic)' | 'sharded (dynamic-private)';
+/**
+ * How the nodes share Redis. `pub/sub` and `sharded` run on one Redis (or a Sentinel pair); on a
+ * Redis Cluster the sharded adapter is mandatory, and a room's channel moves for another node's
+ * sockets go to that node's inbox (a request and its reply, two publishes to one node each)
+ * instead of the adapter's broadcast to every node. `cluster, private signals` is not offered
+ * today: signals sent to the socket's own node only (the adapter's `dynamic-private` mode, or
+ * the node's inbox).
+ */
+type Setup = 'pub/sub' | 'sharded' | 'cluster' | 'cluster, private signals';
+const onCluster = (setup: Setup) => setup === 'cluster' || setup === 'cluster, private signals';
+const privateSignals = (setup: Setup) => setup === 'cluster, private signals';
+
+/**
+ * Estimated, not measured (bench/op-costs.ts runs on one Redis): on a Redis Cluster an attach's or
+ * a detach's channel move for a socket on another node is one inbox request and its reply (two
+ * SPUBLISH, each delivered to one node) instead of one adapter broadcast (SOCKETS_JOIN or
+ * SOCKETS_LEAVE, delivered to every node). The node CPU is taken as unchanged: on two nodes the
+ * broadcast too was received twice.
+ */
+function onRedisCluster(cost: Cost, publishUs: number): Cost {
+  return {
+    ...cost,
+    redisCommands: cost.redisCommands + 1,
+    redisUs: cost.redisUs + publishUs,
+    adapter: cost.adapter - 1,
+    everyNode: cost.everyNode - 1,
+    forwards: cost.forwards + 2,
+  };
+}
+
+/**
+ * With the sharded adapter an attach and a detach cost a few more Redis commands than with the
+ * pub/sub adapter (bench/op-costs.ts --nodes=2 --adapter=redis-sharded on 2026-12-06: 16.1 and
+ * 15.2, against 14 and 14.3), probably its SSUBSCRIBE and SUNSUBSCRIBE when a node's first socket
+ * joins a room's channel and its last leaves. A Redis Cluster uses this adapter.
+ */
+const shardedCommands = { attach: 16.1, detach: 15.2 };
 
 type Plan = ReturnType<typeof plan>;
 
-function plan(participants: number, adapter: Adapter, w: Workload = workload) {
+function plan(participants: number, setup: Setup, w: Workload = workload) {
+  const base: Record<keyof typeof measuredCosts, Cost> =
+    setup === 'pub/sub'
+      ? measuredCosts
+      : {
+          ...measuredCosts,
+          attach: { ...measuredCosts.attach, redisCommands: shardedCommands.attach },
+          detach: { ...measuredCosts.detach, redisCommands: shardedCommands.detach },
+        };
+  const costs: Record<keyof typeof measuredCosts, Cost> = onCluster(setup)
+    ? { ...base, attach: onRedisCluster(base.attach, measured.publishIdleUs), detach: onRedisCluster(base.detach, measured.publishIdleUs) }
+    : base;
   const rooms = participants / meanRoom;
   const joins = participants / w.staySeconds;
   const created = rooms / w.meetingSeconds;
@@ -156,7 +222,7 @@ function plan(participants: number, adapter: Adapter, w: Workload = workload) {
   const levels = participants * w.levelsPerSecond;
   const logins = (participants * (1 - w.guestShare)) / w.loginEverySeconds;
   const adapterPublishes = sum((c) => c.adapter);
-  const everyNode = sum((c) => c.everyNode) - (adapter === 'sharded (dynamic-private)' ? rates.signal : 0);
+  const everyNode = sum((c) => c.everyNode) - (privateSignals(setup) ? rates.signal : 0);
   /** Copies of room-channel messages the sharded adapter delivers: one per node holding one of the room's sockets (about one per person, up to the number of nodes). */
   const roomCopies = (nodes: number) =>
     (adapterPublishes - sum((c) => c.everyNode) - rates.speakerChange) * Math.min(sizeSeen, nodes) + rates.speakerChange * Math.min(meanRoom, nodes);
@@ -165,8 +231,8 @@ function plan(participants: number, adapter: Adapter, w: Workload = workload) {
   const fixedCores = (sum((c) => c.nodeUs) + levels * measured.levelUs + participants * measured.idleSocketUs + logins * measured.loginUs) / 1e6;
   /** Messages a node receives from the adapter per second, with `nodes` nodes. */
   const receivedPerNode = (nodes: number) => {
-    if (adapter === 'pub/sub') return adapterPublishes;
-    const oneSocket = adapter === 'sharded (dynamic-private)' ? rates.signal : 0;
+    if (setup === 'pub/sub') return adapterPublishes;
+    const oneSocket = privateSignals(setup) ? rates.signal : 0;
     return everyNode + (roomCopies(nodes) + oneSocket) / nodes;
   };
   const perNodeCores = (nodes: number) => (fixedCores * 1e6) / nodes / 1e6 + (measured.nodeIdleUs + receivedPerNode(nodes) * measured.fanoutMessageUs) / 1e6;
@@ -183,15 +249,36 @@ function plan(participants: number, adapter: Adapter, w: Workload = workload) {
   const socketsPerNode = participants / nodes;
   const nodeRssMiB = measured.nodeBaseMiB + (socketsPerNode * measured.socketKiB) / 1024;
 
-  // Redis: the live state's commands (one Redis: its scripts touch keys of several slots), and the adapter's deliveries.
+  // Redis: the live state's commands and the adapter's deliveries, on one Redis or spread over a Redis Cluster's shards.
   const redisCommands = sum((c) => c.redisCommands) + nodes * measured.nodeIdleRedisCommands;
   /** Each operation's own Redis work (its publishes and their first copies included), at idle-Redis cost: an upper bound. */
   const stateCoresIdle = (sum((c) => c.redisUs) + nodes * measured.nodeIdleRedisUs) / 1e6;
   const stateCores = stateCoresIdle * measured.redisBusyFactor;
-  const deliveries =
-    adapter === 'pub/sub' ? adapterPublishes * nodes : everyNode * nodes + roomCopies(nodes) + (adapter === 'sharded (dynamic-private)' ? rates.signal : 0);
+  const deliveries = setup === 'pub/sub' ? adapterPublishes * nodes : everyNode * nodes + roomCopies(nodes) + (privateSignals(setup) ? rates.signal : 0);
   /** The further copies of the adapter's messages (the first is in the operations' own cost). */
   const deliveryCores = (Math.max(0, deliveries - adapterPublishes) * measured.redisDeliveryUs) / 1e6;
+
+  /**
+   * A Redis Cluster's primaries (shards): the work above at ≤ 70 % of a core each, assuming it
+   * spreads evenly (room codes are random and each room's keys share one slot; the adapter's
+   * channels are per room too), and at least 3 (Redis Cluster's minimum). What does not spread:
+   * the `{cluster}` keys on one shard (each heartbeat's registry write, each node's dead-node poll
+   * once a second), and the deadline index's 16 buckets (each node polls every bucket once a
+   * second; each write that moves a room's deadlines updates its bucket).
+   */
+  /**
+   * What the sharded adapter sends to every node (membership changes on one Redis, a signal to
+   * one socket in `dynamic` mode, a message to several channels) goes over its one main channel:
+   * on a Redis Cluster, one shard delivers all of those copies.
+   */
+  const mainChannelCores = onCluster(setup) ? (everyNode * (measured.commandBusyUs + nodes * measured.redisDeliveryUs)) / 1e6 : 0;
+  const shards = onCluster(setup) ? Math.max(3, Math.ceil((stateCores + deliveryCores) / w.serviceBudget)) : 1;
+  const shardsIdle = onCluster(setup) ? Math.max(3, Math.ceil((stateCoresIdle + deliveryCores) / w.serviceBudget)) : 1;
+  const registryWrites = nodes * (1000 / measured.heartbeatEveryMs);
+  const clusterKeyCores = (registryWrites * measured.registerBusyUs + nodes * measured.commandBusyUs) / 1e6;
+  const deadlineIndexWrites = rates.createRoom + rates.createAndJoin + rates.endRoom + joins * 2 + attaches * 2;
+  const bucketCommands = nodes + deadlineIndexWrites / 16;
+  const bucketCores = (bucketCommands * measured.commandBusyUs) / 1e6;
 
   const sqlTx = sum((c) => c.sqlTx);
   const pgCores = (sum((c) => c.pgUs) * w.pgOverhead) / 1e6;
@@ -203,7 +290,7 @@ function plan(participants: number, adapter: Adapter, w: Workload = workload) {
   return {
     participants,
     turnGbps: (relayedPairs * 2 * w.streamMbps) / 1000,
-    adapter,
+    setup,
     rooms,
     rates,
     levels,
@@ -221,6 +308,13 @@ function plan(participants: number, adapter: Adapter, w: Workload = workload) {
     adapterPublishes,
     deliveries,
     deliveryCores,
+    shards,
+    shardsIdle,
+    mainChannelCores,
+    registryWrites,
+    clusterKeyCores,
+    bucketCommands,
+    bucketCores,
     sqlTx,
     pgCores,
     connections: nodes * w.poolPerNode,
@@ -229,7 +323,7 @@ function plan(participants: number, adapter: Adapter, w: Workload = workload) {
 }
 
 const n = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }).replace(/,/g, ' ');
-const adapters: Adapter[] = ['pub/sub', 'sharded (dynamic)', 'sharded (dynamic-private)'];
+const setups: Setup[] = ['pub/sub', 'sharded', 'cluster', 'cluster, private signals'];
 const sizes = [10_000, 100_000, 1_000_000];
 const header = (first: string) => `| ${first} | ${sizes.map((size) => n(size)).join(' | ')} |\n| --- | --- | --- | --- |`;
 
@@ -251,10 +345,16 @@ const rateRows: [string, (p: Plan) => number][] = [
 ];
 for (const [label, pick] of rateRows) console.log(`| ${label} | ${rates.map((p) => n(pick(p))).join(' | ')} |`);
 
-for (const adapter of adapters) {
-  console.log(`\n${adapter} adapter\n`);
+const setupNames: Record<Setup, string> = {
+  'pub/sub': 'pub/sub adapter, one Redis',
+  sharded: 'sharded adapter (dynamic), one Redis',
+  cluster: 'Redis Cluster (sharded adapter, dynamic; channel moves through inboxes)',
+  'cluster, private signals': "Redis Cluster, signals to the socket's node only (not offered)",
+};
+for (const setup of setups) {
+  console.log(`\n${setupNames[setup]}\n`);
   console.log(header(''));
-  const plans = sizes.map((size) => plan(size, adapter));
+  const plans = sizes.map((size) => plan(size, setup));
   const lines: [string, (p: Plan) => string][] = [
     ['node CPU without fan-out (cores)', (p) => n(p.fixedCores, 1)],
     ['node processes (≤ 50 % of a core each)', (p) => (p.fits ? n(p.nodes) : `none fit (${n(p.nodes)}+)`)],
@@ -266,6 +366,14 @@ for (const adapter of adapters) {
     ['adapter publishes /s', (p) => n(p.adapterPublishes)],
     ['pub/sub deliveries /s', (p) => n(p.deliveries)],
     ['Redis CPU, further copies of adapter messages (cores)', (p) => n(p.deliveryCores, 2)],
+    ...(onCluster(setup)
+      ? ([
+          ['Redis Cluster primaries at ≤ 70 %, even spread (idle-Redis upper bound)', (p) => `${n(p.shards)} (${n(p.shardsIdle)})`],
+          ["the adapter's main channel, on one shard (cores)", (p) => n(p.mainChannelCores, 2)],
+          ['{cluster} shard: registry writes /s, cores', (p) => `${n(p.registryWrites)}, ${n(p.clusterKeyCores, 2)}`],
+          ['each deadline bucket: commands /s, cores', (p) => `${n(p.bucketCommands)}, ${n(p.bucketCores, 2)}`],
+        ] satisfies [string, (p: Plan) => string][])
+      : []),
     ['PostgreSQL transactions /s', (p) => n(p.sqlTx)],
     ['PostgreSQL CPU (cores)', (p) => n(p.pgCores, 2)],
     ['PostgreSQL connections (pools of 10)', (p) => n(p.connections)],
@@ -281,23 +389,27 @@ function firstReached(reached: (size: number) => boolean): string {
   return 'beyond 10 000 000';
 }
 console.log('\nWhere each limit is reached (participants)\n');
-console.log('| limit | pub/sub | sharded (dynamic) | sharded (dynamic-private) |\n| --- | --- | --- | --- |');
+console.log(`| limit | ${setups.join(' | ')} |\n| --- | --- | --- | --- | --- |`);
 const limits: [string, (p: Plan) => boolean][] = [
   ["PostgreSQL's default max_connections (100) taken by the node pools", (p) => p.connections > workload.maxConnections],
-  ['the one Redis (live state and adapter) past 70 % of a core', (p) => p.stateCores + p.deliveryCores > workload.serviceBudget],
+  [
+    'one Redis (live state and adapter) past 70 % of a core; on a Redis Cluster, 3 primaries',
+    (p) => p.stateCores + p.deliveryCores > workload.serviceBudget * (onCluster(p.setup) ? 3 : 1),
+  ],
   ['further copies of adapter messages alone past 70 % of a Redis core', (p) => p.deliveryCores > workload.serviceBudget],
   ['room commands alone past 70 % of a Redis core', (p) => p.stateCores > workload.serviceBudget],
   ['the same at idle-Redis costs (upper bound)', (p) => p.stateCoresIdle > workload.serviceBudget],
+  ["the shard of the adapter's main channel past 70 % of a core (that channel alone)", (p) => p.mainChannelCores > workload.serviceBudget],
+  ['the {cluster} shard past 70 % of a core (its keys alone)', (p) => onCluster(p.setup) && p.clusterKeyCores > workload.serviceBudget],
   ['a node spends a quarter of its budget on fan-out', (p) => (p.receivedPerNode * measured.fanoutMessageUs) / 1e6 > workload.nodeBudget / 4],
   ['no number of nodes fits (fan-out fills a node)', (p) => !p.fits],
   ['PostgreSQL past 70 % of one core', (p) => p.pgCores > workload.serviceBudget],
 ];
-for (const [label, reached] of limits)
-  console.log(`| ${label} | ${adapters.map((adapter) => firstReached((size) => reached(plan(size, adapter)))).join(' | ')} |`);
+for (const [label, reached] of limits) console.log(`| ${label} | ${setups.map((setup) => firstReached((size) => reached(plan(size, setup)))).join(' | ')} |`);
 
-console.log('\nIf clients sent audio levels less often (sharded, dynamic-private)\n');
+console.log(`\nIf clients sent audio levels less often (${setupNames['cluster, private signals']})\n`);
 console.log(header('levels per participant per second'));
 for (const levelsPerSecond of [workload.levelsPerSecond, 5, 1]) {
-  const plans = sizes.map((size) => plan(size, 'sharded (dynamic-private)', { ...workload, levelsPerSecond }));
-  console.log(`| ${n(levelsPerSecond, 1)}: node processes | ${plans.map((p) => n(p.nodes)).join(' | ')} |`);
+  const plans = sizes.map((size) => plan(size, 'cluster, private signals', { ...workload, levelsPerSecond }));
+  console.log(`| ${n(levelsPerSecond, 1)}: node processes, Redis primaries | ${plans.map((p) => `${n(p.nodes)}, ${n(p.shards)}`).join(' | ')} |`);
 }
