@@ -1,0 +1,89 @@
+import fc from 'fast-check';
+import type { RoomEvent } from '../../src/rooms/room.types';
+import { host, room } from '../support/room-machine';
+
+/**
+ * Property-based tests of the room machine: random sequences of commands from random users and
+ * moderators, on a moving clock, through the step runner (and xstate's own transition, which the
+ * harness compares at every step). After every step the room's invariants must hold, whatever
+ * came before. A counterexample fast-check finds is shrunk to the shortest sequence that breaks a
+ * rule; keep it as a plain test beside the machine's other tests.
+ */
+
+const users = [host, 'u1', 'u2', 'u3', 'u4'];
+const user = fc.constantFrom(...users);
+const guest = fc.constantFrom(...users.slice(1));
+
+type Command = { kind: 'send'; event: DistributiveOmit<RoomEvent, 'at'> } | { kind: 'wait'; ms: number };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const send = (event: DistributiveOmit<RoomEvent, 'at'>): Command => ({ kind: 'send', event });
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  user.map((userId) => send({ type: 'join', userId, displayName: userId, language: null, hardwareReady: false })),
+  fc.tuple(user, guest).map(([by, userId]) => send({ type: 'admit', by, userId })),
+  user.map((by) => send({ type: 'admitAll', by })),
+  fc.tuple(user, guest).map(([by, userId]) => send({ type: 'reject', by, userId })),
+  fc.tuple(user, guest).map(([by, userId]) => send({ type: 'remove', by, userId })),
+  fc.tuple(user, guest, fc.boolean()).map(([by, userId, coHost]) => send({ type: 'setCoHost', by, userId, coHost })),
+  fc.tuple(user, fc.constantFrom<'left' | 'disconnected'>('left', 'disconnected')).map(([userId, reason]) => send({ type: 'leave', userId, reason })),
+  user.map((userId) => send({ type: 'cancelWaiting', userId })),
+  user.map((userId) => send({ type: 'attach', userId, connectionId: `${userId}-socket` })),
+  user.map((userId) => send({ type: 'detach', userId, connectionId: `${userId}-socket` })),
+  fc.tuple(user, fc.boolean()).map(([by, lock]) => send({ type: 'configure', by, settings: { lock_room: lock } })),
+  fc.tuple(user, fc.integer({ min: 2, max: 4 })).map(([by, cap]) => send({ type: 'configure', by, settings: { max_participants: cap } })),
+  user.map((by) => send({ type: 'end', by })),
+  fc.integer({ min: 0, max: 40_000 }).map((ms): Command => ({ kind: 'wait', ms })),
+);
+
+const guestsSeated = (participants: Record<string, { role: string }>) => Object.values(participants).filter((p) => p.role !== 'host').length;
+
+describe('the room machine, under random sequences of commands', () => {
+  it('keeps its invariants after every step', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(command, { minLength: 1, maxLength: 40 }), (locked, commands) => {
+        const r = room({ lock_room: locked, max_participants: 3 });
+        for (const next of commands) {
+          if (next.kind === 'wait') {
+            r.advance(next.ms);
+            r.send({ type: 'expire' });
+            continue;
+          }
+          const before = r.ctx;
+          const wasEnded = r.status === 'ended';
+          const result = r.send(next.event);
+          const after = r.ctx;
+
+          // An ended room accepts nothing: a command is refused, or (a socket going) changes nothing.
+          if (wasEnded && !result.refused) expect([result.changes, result.notices]).toEqual([[], []]);
+          // Nobody is both seated and waiting, and nobody removed is either.
+          for (const userId of Object.keys(after.lobby)) expect(after.participants).not.toHaveProperty(userId);
+          for (const userId of after.removed) {
+            expect(after.participants).not.toHaveProperty(userId);
+            expect(after.lobby).not.toHaveProperty(userId);
+          }
+          if (result.refused) continue;
+          // A step that seats guests never takes them past the cap (lowering the cap removes nobody).
+          if (guestsSeated(after.participants) > guestsSeated(before.participants)) {
+            expect(guestsSeated(after.participants)).toBeLessThanOrEqual(after.settings.max_participants);
+          }
+          // Whoever took a seat is announced; whoever lost one is too (or the room ended for all).
+          const notices = result.notices;
+          for (const userId of Object.keys(after.participants).filter((id) => !(id in before.participants))) {
+            expect(notices).toContainEqual(expect.objectContaining({ type: 'participant:joined', participant: expect.objectContaining({ userId }) }));
+          }
+          for (const userId of Object.keys(before.participants).filter((id) => !(id in after.participants))) {
+            const told = notices.some(
+              (n) =>
+                (n.type === 'participant:left' && n.userId === userId) ||
+                (n.type === 'participant:removed' && n.userId === userId) ||
+                (n.type === 'room:ended' && n.userIds.includes(userId)),
+            );
+            expect(told).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
