@@ -1,5 +1,9 @@
 import fc from 'fast-check';
-import type { RoomEvent } from '../../src/rooms/room.types';
+import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-state';
+import { restoreRoomSnapshot, settingsOf } from '../../src/rooms/machine-runner';
+import { contextFromStores, liveChange, liveStateOf } from '../../src/rooms/room-projection';
+import type { RoomContext, RoomEvent } from '../../src/rooms/room.types';
+import { createMemoryRoomRepository } from '../support/memory-room-repository';
 import { host, room } from '../support/room-machine';
 
 /**
@@ -84,6 +88,44 @@ describe('the room machine, under random sequences of commands', () => {
         }
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  it('comes back from its two stores as it was, after every accepted step', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.array(command, { minLength: 1, maxLength: 30 }), async (locked, commands) => {
+        const r = room({ lock_room: locked, max_participants: 3 });
+        let now = 1_000; // the harness's clock starts there
+        const repository = createMemoryRoomRepository({ displayNameOf: (userId) => userId });
+        const live = createMemoryLiveStateStore({ ttlMs: 3_600_000 });
+        const { roomId: id, roomCode, name, hostId, createdAt } = r.ctx;
+        await repository.create({ id, roomCode, name, hostId, createdAt, schedule: r.ctx.schedule, settings: settingsOf(r.snapshot) });
+        try {
+          for (const next of commands) {
+            if (next.kind === 'wait') {
+              r.advance(next.ms);
+              now += next.ms;
+              continue;
+            }
+            const before = r.ctx;
+            const result = r.send(next.event);
+            if (result.refused || !result.changed) continue;
+            // As the room's runtime writes a step: its durable changes, then the live state's.
+            await repository.apply({ id, roomCode }, result.changes);
+            const change = liveChange(before, r.ctx);
+            if (change) await live.apply(roomCode, change);
+            expect(await live.read(roomCode)).toEqual(liveStateOf(r.ctx));
+            const stored = repository.peek(roomCode)!;
+            const restored = contextFromStores(stored, await live.read(roomCode), r.ctx.timings, now);
+            // All but what lives only in memory (who is speaking right now).
+            expect(restored).toEqual({ ...r.ctx, speaking: {}, refusal: null } satisfies RoomContext);
+            expect(restoreRoomSnapshot(stored.status, restored, stored.settings.lock_room).value).toEqual(r.snapshot.value);
+          }
+        } finally {
+          live.close();
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });
