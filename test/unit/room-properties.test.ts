@@ -36,6 +36,12 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   user.map((userId) => send({ type: 'detach', userId, connectionId: `${userId}-socket` })),
   fc.tuple(user, fc.boolean()).map(([by, lock]) => send({ type: 'configure', by, settings: { lock_room: lock } })),
   fc.tuple(user, fc.integer({ min: 2, max: 4 })).map(([by, cap]) => send({ type: 'configure', by, settings: { max_participants: cap } })),
+  user.map((by) => send({ type: 'rejectAll', by })),
+  fc.tuple(user, fc.option(guest, { nil: null })).map(([by, userId]) => send({ type: 'requestMute', by, userId })),
+  fc.tuple(user, fc.boolean()).map(([userId, hardwareReady]) => send({ type: 'setHardware', userId, hardwareReady })),
+  fc.tuple(user, fc.boolean(), fc.boolean()).map(([userId, audio, video]) => send({ type: 'setMedia', userId, media: { audio, video } })),
+  fc.tuple(user, fc.integer({ min: -60, max: 0 })).map(([userId, level]) => send({ type: 'speakingStarted', userId, level })),
+  user.map((userId) => send({ type: 'speakingStopped', userId })),
   user.map((by) => send({ type: 'end', by })),
   fc.integer({ min: 0, max: 40_000 }).map((ms): Command => ({ kind: 'wait', ms })),
 );
