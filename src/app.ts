@@ -26,7 +26,7 @@ import { createSql, type Sql } from './persistence/sql';
 import { createCallSettings } from './realtime/ice-servers';
 import { everyChannel } from './realtime/channels';
 import { registerRealtime } from './realtime/realtime';
-import { createRoomPublisher } from './realtime/room-publisher';
+import { createRoomPublisher, moveLocalSockets } from './realtime/room-publisher';
 import { createSpeakerTunings } from './realtime/speaker-tunings';
 import { createSocketServer, type MeetingServer } from './realtime/socket-server';
 import { createClusterRooms, createSingleNodeRooms } from './compose-rooms';
@@ -144,7 +144,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
         nodeId: config.nodeId,
         liveStateTtlMs,
         isLocalSocket: (socketId) => io.of('/').sockets.has(socketId),
-        applyMove: ({ op, channel, socketIds }) => (op === 'join' ? io.local.in(socketIds).socketsJoin(channel) : io.local.in(socketIds).socketsLeave(channel)),
+        applyMove: (move) => moveLocalSockets(io, move),
       });
       clusterRooms = cluster;
       // Not awaited: a node boots while Redis is down; commands wait for the first heartbeat.

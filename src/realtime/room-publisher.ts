@@ -67,10 +67,15 @@ function moveSockets(io: MeetingServer, channels: RemoteChannels, room_code: str
     if (nodeId === null || nodeId === channels.nodeId) continue;
     byNode.set(nodeId, [...(byNode.get(nodeId) ?? []), socketId]);
   }
-  const local = io.local.in(socketIds(notice.connections));
-  if (op === 'join') local.socketsJoin(channel);
-  else local.socketsLeave(channel);
+  moveLocalSockets(io, { op, channel, socketIds: socketIds(notice.connections) });
   return Promise.all([...byNode].map(([node, ids]) => channels.move(node, { op, channel, socketIds: ids }).catch(() => undefined))).then(() => undefined);
+}
+
+/** Moves the sockets among these that this node holds into or out of a channel (another node's are not here). */
+export function moveLocalSockets(io: MeetingServer, move: { op: 'join' | 'leave'; channel: string; socketIds: string[] }): void {
+  const sockets = io.local.in(move.socketIds);
+  if (move.op === 'join') sockets.socketsJoin(move.channel);
+  else sockets.socketsLeave(move.channel);
 }
 
 type Selection = ReturnType<MeetingServer['in']>;

@@ -81,24 +81,14 @@ describe('room ownership', () => {
     const b = await node('b2');
     const first = await a.claim(room);
     await die('a2');
+    // Trusting the record answers the dead owner's claim as it stands; checking takes the room over.
+    expect(await b.claim(room, { trustRecord: true })).toEqual(first);
     const second = await b.claim(room);
     expect(second.node).toBe('b2');
     expect(second.epoch).toBeGreaterThan(first.epoch);
     // Back from the dead, the old owner is told the room moved.
     await beat('a2');
     expect(await a.claim(room)).toEqual(second);
-  });
-
-  it("trusting the record answers a dead owner's claim as it stands; checking takes the room over", async () => {
-    const room = randomRoomCode();
-    const a = await node('a12');
-    const b = await node('b12');
-    const first = await a.claim(room);
-    await die('a12');
-    expect(await b.claim(room, { trustRecord: true })).toEqual(first);
-    const second = await b.claim(room);
-    expect(second.node).toBe('b12');
-    expect(second.epoch).toBeGreaterThan(first.epoch);
   });
 
   it('a node without a heartbeat may not claim', async () => {
