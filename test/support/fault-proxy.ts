@@ -1,0 +1,124 @@
+import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy for fault tests: a node talks to Redis or PostgreSQL through it, and the test breaks
+ * the link on command, as a network would.
+ *
+ * - `blackhole()`: bytes stop flowing both ways, on open connections and on new ones (which the
+ *   proxy accepts and holds); nothing is lost: TCP would retransmit, so on `heal()` what was held
+ *   is delivered, unless a side gave up on the connection meanwhile.
+ * - `refuse()`: the service is gone: open connections are reset and new ones are reset at once.
+ * - `cut()`: open connections are reset once; new ones pass.
+ * - `delay(ms)`: every chunk is delivered `ms` later, in order, both ways.
+ * - `heal()`: back to passing bytes (and releasing what a blackhole held), no delay.
+ */
+export interface FaultProxy {
+  /** Where to connect instead of the upstream service. */
+  port: number;
+  blackhole(): void;
+  refuse(): void;
+  cut(): void;
+  delay(ms: number): void;
+  heal(): void;
+  close(): Promise<void>;
+}
+
+type Mode = 'pass' | 'blackhole' | 'refuse';
+
+/** A link through the proxy: the client's connection and the proxy's to the service. */
+interface Link {
+  client: Socket;
+  upstream: Socket;
+}
+
+export async function startFaultProxy(upstreamPort: number, upstreamHost = '127.0.0.1'): Promise<FaultProxy> {
+  let mode: Mode = 'pass';
+  let delayMs = 0;
+  const links = new Set<Link>();
+
+  /** Copies `from` to `to`, holding bytes back while blackholed and delaying them when asked. */
+  const pipe = (from: Socket, to: Socket) => {
+    let lastDue = 0;
+    from.on('data', (chunk: Buffer) => {
+      if (delayMs === 0 && lastDue <= Date.now()) {
+        to.write(chunk);
+        return;
+      }
+      // Later than every chunk before it: a delay keeps the stream in order.
+      lastDue = Math.max(Date.now() + delayMs, lastDue);
+      setTimeout(() => to.destroyed || to.write(chunk), lastDue - Date.now());
+    });
+  };
+
+  const open = (client: Socket) => {
+    const upstream = connect(upstreamPort, upstreamHost);
+    const link = { client, upstream };
+    links.add(link);
+    for (const socket of [client, upstream]) {
+      socket.setNoDelay(true);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        links.delete(link);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    pipe(client, upstream);
+    pipe(upstream, client);
+    if (mode === 'blackhole') hold(link);
+  };
+
+  const hold = (link: Link) => {
+    link.client.pause();
+    link.upstream.pause();
+  };
+  const release = (link: Link) => {
+    link.client.resume();
+    link.upstream.resume();
+  };
+  const reset = (link: Link) => {
+    link.client.resetAndDestroy();
+    link.upstream.resetAndDestroy();
+  };
+
+  const server = createServer({ pauseOnConnect: true }, (client) => {
+    client.on('error', () => undefined);
+    if (mode === 'refuse') {
+      client.resetAndDestroy();
+      return;
+    }
+    open(client);
+    if (mode === 'pass') client.resume();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+
+  return {
+    port,
+    blackhole() {
+      mode = 'blackhole';
+      links.forEach(hold);
+    },
+    refuse() {
+      mode = 'refuse';
+      links.forEach(reset);
+    },
+    cut() {
+      links.forEach(reset);
+    },
+    delay(ms) {
+      delayMs = ms;
+    },
+    heal() {
+      mode = 'pass';
+      delayMs = 0;
+      links.forEach(release);
+    },
+    async close() {
+      links.forEach(reset);
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
