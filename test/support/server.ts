@@ -18,6 +18,8 @@ export interface RequestOptions {
   rawBody?: string | Uint8Array;
   token?: string;
   headers?: Record<string, string>;
+  /** Aborts the request (e.g. `AbortSignal.timeout(ms)`): fetch then rejects. */
+  signal?: AbortSignal;
 }
 
 /** Anything tests can talk to over HTTP and Socket.IO: an in-process server or a cluster node. */
@@ -61,7 +63,7 @@ export async function request<T = any>(base: string, method: string, path: strin
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(`${base}${path}`, { method, headers, body });
+  const response = await fetch(`${base}${path}`, { method, headers, body, signal: options.signal });
   const text = await response.text();
   const isJson = /json/.test(response.headers.get('content-type') ?? '');
   return { status: response.status, headers: response.headers, body: (isJson && text ? JSON.parse(text) : text) as T };

@@ -1,0 +1,168 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Client } from 'pg';
+import { liveStateKeys, ownerKey } from '../../src/live-state/redis-keys';
+import type { ClusterNode } from './cluster';
+import type { Call, History, Op, WorkloadRoom } from './partition-workload';
+
+/**
+ * The partition suite's checker (docs/fault-tests.md): from the history of a workload
+ * (partition-workload.ts) and what the stores hold once it stopped, every way the run could have
+ * gone wrong, as a list of violations (empty when none). Reads only: every node's view of each
+ * room, PostgreSQL's attendance and the room row, Redis's participants and owner record.
+ */
+
+/** The answers each request may get: its successes and documented refusals, and 503/504 (which may or may not have happened). */
+const documented: Record<Op, number[]> = {
+  guest: [201, 503],
+  join: [200, 409, 503, 504],
+  attach: [200, 403, 409, 503, 504],
+  leave: [200, 503, 504],
+  participants: [200, 503, 504],
+  admit: [200, 409, 503, 504],
+  reject: [200, 409, 503, 504],
+  remove: [200, 409, 503, 504],
+};
+
+export interface Stores {
+  nodes: ClusterNode[];
+  db: Client;
+  redis: Redis | Cluster;
+  prefix: string;
+}
+
+export async function checkHistory(history: History, rooms: WorkloadRoom[], stores: Stores): Promise<string[]> {
+  const violations = [...undocumentedAnswers(history.calls), ...impossibleEvents(history)];
+  for (const room of rooms) violations.push(...(await checkRoom(room, history, stores)));
+  return violations;
+}
+
+function undocumentedAnswers(calls: Call[]): string[] {
+  return calls
+    .filter((call) => call.outcome !== 'timeout' && !documented[call.op].includes(call.outcome))
+    .map((call) => `${call.op} through ${call.node || 'a socket'} answered ${call.outcome} ${call.detail ?? ''}`);
+}
+
+/**
+ * What no client may see, whatever was lost on the way: a guest joins once, so per socket each
+ * user joins (`participant:joined`) and leaves (`participant:left`) at most once, and never leaves
+ * before joining; nobody is seated after being told `lobby:rejected` or `participant:removed`; no
+ * room of the workload ends.
+ */
+function impossibleEvents(history: History): string[] {
+  const violations: string[] = [];
+  for (const log of history.sockets) {
+    const joined = new Map<string, number>();
+    const left = new Map<string, number>();
+    let turnedAway: string | null = null;
+    for (const [i, { event, payload }] of log.events.entries()) {
+      const where = `socket of ${log.actor} in ${log.room}, event ${i} (${event})`;
+      if (event === 'room:ended') violations.push(`${where}: the room ended`);
+      if (event === 'lobby:rejected' || event === 'participant:removed') turnedAway = event;
+      if (event === 'participant:joined') {
+        const user: string = payload.participant.user_id;
+        if (joined.has(user)) violations.push(`${where}: ${user} joined twice`);
+        if (left.has(user)) violations.push(`${where}: ${user} joined after leaving`);
+        if (user === log.actor && turnedAway) violations.push(`${where}: seated after ${turnedAway}`);
+        joined.set(user, i);
+      }
+      if (event === 'participant:left') {
+        if (left.has(payload.user_id)) violations.push(`${where}: ${payload.user_id} left twice`);
+        left.set(payload.user_id, i);
+      }
+    }
+  }
+  return violations;
+}
+
+/**
+ * One room after the workload: every node, PostgreSQL's open attendance and Redis list the same
+ * people; everyone who was told they are in and did not leave is among them and nobody told they
+ * are out; PostgreSQL's history never seated more guests than the cap nor anyone twice at once
+ * (two owners writing would); anyone rejected never sat; PostgreSQL's fence is not ahead of the
+ * owner record's.
+ */
+async function checkRoom(room: WorkloadRoom, history: History, { nodes, db, redis, prefix }: Stores): Promise<string[]> {
+  const violations: string[] = [];
+  const say = (text: string) => violations.push(`room ${room.code}: ${text}`);
+  const rosters = await Promise.all(nodes.map((node) => roster(node, room)));
+  const [first] = rosters;
+  for (const [i, ids] of rosters.entries()) if (ids.join() !== first!.join()) say(`${nodes[i]!.id} lists ${ids.join()} but ${nodes[0]!.id} ${first!.join()}`);
+  const rows = await attendance(db, room.code);
+  const open = rows.filter((row) => row.left === null).map((row) => row.userId);
+  if ([...open].sort().join() !== first!.join()) say(`PostgreSQL's open attendance ${[...open].sort().join()} differs from the room's ${first!.join()}`);
+  const live = (await redis.hkeys(liveStateKeys(prefix, room.code).participants)).sort();
+  if (live.join() !== first!.join()) say(`Redis holds ${live.join()} but the room lists ${first!.join()}`);
+
+  for (const [guest, belief] of finalBeliefs(room, history)) {
+    if (belief === 'in' && !first!.includes(guest)) say(`${guest} was told they are in, and is not`);
+    if (belief === 'out' && first!.includes(guest)) say(`${guest} was told they are out, and is in`);
+  }
+  const rejected = history.calls.filter((call) => call.room === room.code && call.op === 'reject' && call.outcome === 200).map((call) => call.target);
+  for (const guest of rejected) if (rows.some((row) => row.userId === guest)) say(`${guest} was rejected (200) yet has attendance`);
+
+  const guestRows = rows.filter((row) => row.userId !== room.host.userId);
+  if (mostAtOnce(guestRows) > room.cap) say(`PostgreSQL seated ${mostAtOnce(guestRows)} guests at once, the cap is ${room.cap}`);
+  for (const [i, row] of rows.entries()) {
+    const overlapping = rows.find(
+      (other, j) => j > i && other.userId === row.userId && other.joined < (row.left ?? Infinity) && row.joined < (other.left ?? Infinity),
+    );
+    if (overlapping) say(`${row.userId} was seated twice at once`);
+  }
+  const fenced = Number((await db.query('select owner_epoch from rooms where room_code = $1', [room.code])).rows[0].owner_epoch);
+  const claimed = Number(await redis.hget(ownerKey(prefix, room.code), 'epoch'));
+  if (fenced > claimed) say(`PostgreSQL's epoch ${fenced} is ahead of the owner record's ${claimed}`);
+  return violations;
+}
+
+/** Each guest's belief, corrected by what the host was told: a removal answered 200 puts them out, one without answer makes it unknown. */
+function finalBeliefs(room: WorkloadRoom, history: History): Map<string, string> {
+  const beliefs = new Map<string, string>(history.beliefs.get(room.code));
+  for (const call of history.calls) {
+    if (call.room !== room.code || call.op !== 'remove' || !call.target || beliefs.get(call.target) !== 'in') continue;
+    if (call.outcome === 200) beliefs.set(call.target, 'out');
+    else if (call.outcome === 'timeout' || call.outcome >= 500) beliefs.set(call.target, 'unknown');
+  }
+  return beliefs;
+}
+
+async function roster(node: ClusterNode, room: WorkloadRoom): Promise<string[]> {
+  const response = await node.request('GET', `/api/v1/meetings/${room.code}/participants`, { token: room.host.token });
+  if (response.status !== 200) return [`(${node.id} answered ${response.status})`];
+  return (response.body.participants as { user_id: string }[]).map((p) => p.user_id).sort();
+}
+
+interface Seat {
+  userId: string;
+  joined: number;
+  left: number | null;
+}
+
+async function attendance(db: Client, code: string): Promise<Seat[]> {
+  const { rows } = await db.query<{ user_id: string; joined_at: Date; left_at: Date | null }>(
+    'select p.user_id, p.joined_at, p.left_at from participants p join rooms r on r.id = p.room_id where r.room_code = $1',
+    [code],
+  );
+  return rows.map((row) => ({ userId: row.user_id, joined: row.joined_at.getTime(), left: row.left_at?.getTime() ?? null }));
+}
+
+/** The most seats taken at one moment (a leave before a join at the same instant). */
+function mostAtOnce(seats: Seat[]): number {
+  const changes = seats.flatMap((seat) => [{ at: seat.joined, delta: 1 }, ...(seat.left === null ? [] : [{ at: seat.left, delta: -1 }])]);
+  changes.sort((x, y) => x.at - y.at || x.delta - y.delta);
+  let seated = 0;
+  let most = 0;
+  for (const { delta } of changes) most = Math.max(most, (seated += delta));
+  return most;
+}
+
+/** What the clients saw, for the report: answers per request kind, the slowest answer, and the longest time no request succeeded. */
+export function summarize(history: History): string {
+  const counts = new Map<string, number>();
+  for (const call of history.calls) counts.set(`${call.op} ${call.outcome}`, (counts.get(`${call.op} ${call.outcome}`) ?? 0) + 1);
+  const answered = history.calls.filter((call) => call.outcome !== 'timeout' && call.outcome < 300).sort((x, y) => x.endedAt - y.endedAt);
+  let longestGap = 0;
+  for (let i = 1; i < answered.length; i++) longestGap = Math.max(longestGap, answered[i]!.endedAt - answered[i - 1]!.endedAt);
+  const slowest = Math.max(...history.calls.map((call) => call.endedAt - call.startedAt));
+  const table = [...counts].sort().map(([key, n]) => `${key}: ${n}`);
+  return `${history.calls.length} requests (${table.join(', ')}); slowest ${slowest} ms; longest with no success ${longestGap} ms`;
+}
