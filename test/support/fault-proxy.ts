@@ -10,7 +10,8 @@ import { createServer, connect, type Socket } from 'node:net';
  *   is delivered, unless a side gave up on the connection meanwhile.
  * - `refuse()`: the service is gone: open connections are reset and new ones are reset at once.
  * - `cut()`: open connections are reset once; new ones pass.
- * - `delay(ms)`: every chunk is delivered `ms` later, in order, both ways.
+ * - `delay(ms, direction)`: every chunk is delivered `ms` later, in order, both ways or only
+ *   towards the service (requests slow, answers not).
  * - `heal()`: back to passing bytes (and releasing what a blackhole held), no delay.
  */
 export interface FaultProxy {
@@ -19,7 +20,7 @@ export interface FaultProxy {
   blackhole(): void;
   refuse(): void;
   cut(): void;
-  delay(ms: number): void;
+  delay(ms: number, direction?: 'both' | 'upstream'): void;
   heal(): void;
   close(): Promise<void>;
 }
@@ -34,19 +35,19 @@ interface Link {
 
 export async function startFaultProxy(upstreamPort: number, upstreamHost = '127.0.0.1'): Promise<FaultProxy> {
   let mode: Mode = 'pass';
-  let delayMs = 0;
+  const delayMs = { upstream: 0, downstream: 0 };
   const links = new Set<Link>();
 
   /** Copies `from` to `to`, holding bytes back while blackholed and delaying them when asked. */
-  const pipe = (from: Socket, to: Socket) => {
+  const pipe = (from: Socket, to: Socket, direction: keyof typeof delayMs) => {
     let lastDue = 0;
     from.on('data', (chunk: Buffer) => {
-      if (delayMs === 0 && lastDue <= Date.now()) {
+      if (delayMs[direction] === 0 && lastDue <= Date.now()) {
         to.write(chunk);
         return;
       }
       // Later than every chunk before it: a delay keeps the stream in order.
-      lastDue = Math.max(Date.now() + delayMs, lastDue);
+      lastDue = Math.max(Date.now() + delayMs[direction], lastDue);
       setTimeout(() => to.destroyed || to.write(chunk), lastDue - Date.now());
     });
   };
@@ -64,8 +65,8 @@ export async function startFaultProxy(upstreamPort: number, upstreamHost = '127.
         upstream.destroy();
       });
     }
-    pipe(client, upstream);
-    pipe(upstream, client);
+    pipe(client, upstream, 'upstream');
+    pipe(upstream, client, 'downstream');
     if (mode === 'blackhole') hold(link);
   };
 
@@ -108,16 +109,22 @@ export async function startFaultProxy(upstreamPort: number, upstreamHost = '127.
     cut() {
       links.forEach(reset);
     },
-    delay(ms) {
-      delayMs = ms;
+    delay(ms, direction = 'both') {
+      delayMs.upstream = ms;
+      delayMs.downstream = direction === 'both' ? ms : 0;
     },
     heal() {
       mode = 'pass';
-      delayMs = 0;
+      delayMs.upstream = delayMs.downstream = 0;
       links.forEach(release);
     },
     async close() {
-      links.forEach(reset);
+      // destroy(), not resetAndDestroy(): with resets here, the test process (Node 20) sometimes
+      // spun forever at exit, in its handle clean-up.
+      for (const link of links) {
+        link.client.destroy();
+        link.upstream.destroy();
+      }
       await new Promise((resolve) => server.close(resolve));
     },
   };

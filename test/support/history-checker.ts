@@ -30,10 +30,20 @@ export interface Stores {
   prefix: string;
 }
 
-export async function checkHistory(history: History, rooms: WorkloadRoom[], stores: Stores): Promise<string[]> {
-  const violations = [...undocumentedAnswers(history.calls), ...impossibleEvents(history)];
+/** What the checker found: violations (none allowed), and the late events of a deposed owner (the one known anomaly, see impossibleEvents). */
+export interface Findings {
+  violations: string[];
+  late: string[];
+}
+
+/** How long after a fault heals a deposed owner's events may still arrive. */
+const lateWindowMs = 1000;
+
+export async function checkHistory(history: History, rooms: WorkloadRoom[], stores: Stores, healedAt: number): Promise<Findings> {
+  const { violations, late } = impossibleEvents(history, healedAt);
+  violations.unshift(...undocumentedAnswers(history.calls));
   for (const room of rooms) violations.push(...(await checkRoom(room, history, stores)));
-  return violations;
+  return { violations, late };
 }
 
 function undocumentedAnswers(calls: Call[]): string[] {
@@ -44,12 +54,18 @@ function undocumentedAnswers(calls: Call[]): string[] {
 
 /**
  * What no client may see, whatever was lost on the way: a guest joins once, so per socket each
- * user joins (`participant:joined`) and leaves (`participant:left`) at most once, and never leaves
- * before joining; nobody is seated after being told `lobby:rejected` or `participant:removed`; no
- * room of the workload ends.
+ * user joins (`participant:joined`) and leaves (`participant:left`) at most once; nobody is seated
+ * after being told `lobby:rejected` or `participant:removed`; no room of the workload ends.
+ *
+ * One anomaly is known (docs/fault-tests.md "Found"): an owner cut off from Redis (or paused)
+ * just after publishing a room event has that event held in the network; it reaches the room's
+ * sockets when the link heals, after what the room's next owner published meanwhile, so an
+ * observer sees someone join after they left. Such a late `participant:joined` is listed apart
+ * when it arrives within `lateWindowMs` of the heal, and is a violation at any other time.
  */
-function impossibleEvents(history: History): string[] {
+function impossibleEvents(history: History, healedAt: number): Findings {
   const violations: string[] = [];
+  const late: string[] = [];
   for (const log of history.sockets) {
     const joined = new Map<string, number>();
     const left = new Map<string, number>();
@@ -61,7 +77,9 @@ function impossibleEvents(history: History): string[] {
       if (event === 'participant:joined') {
         const user: string = payload.participant.user_id;
         if (joined.has(user)) violations.push(`${where}: ${user} joined twice`);
-        if (left.has(user)) violations.push(`${where}: ${user} joined after leaving`);
+        const at = log.events[i]!.at;
+        const afterLeaving = `${where}: ${user} joined ${at - log.events[left.get(user) ?? i]!.at} ms after leaving, ${at - healedAt} ms after the heal`;
+        if (left.has(user)) (at >= healedAt && at < healedAt + lateWindowMs ? late : violations).push(afterLeaving);
         if (user === log.actor && turnedAway) violations.push(`${where}: seated after ${turnedAway}`);
         joined.set(user, i);
       }
@@ -71,7 +89,7 @@ function impossibleEvents(history: History): string[] {
       }
     }
   }
-  return violations;
+  return { violations, late };
 }
 
 /**
