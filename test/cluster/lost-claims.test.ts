@@ -4,6 +4,7 @@ import { ownerKey } from '../../src/live-state/redis-keys';
 import { startCluster, type ClusterNode, type TestCluster } from '../support/cluster';
 import { expectOneRoster, type Statuses, type WatchedRoom } from '../support/cluster-checks';
 import { testDatabaseUrl } from '../support/env';
+import { attendance, mostAtOnce } from '../support/history-checker';
 import { createRoom, guestUser, hostUser, meetings } from '../support/meetings';
 
 /**
@@ -83,28 +84,13 @@ describe('claims lost while every node keeps its lease', () => {
     expect([...statuses.keys()].filter((status) => ![200, 409, 503, 504].includes(status))).toEqual([]);
     expect(statuses.get(200) ?? 0).toBeGreaterThan(100);
     for (const room of rooms) {
-      expect(await mostSeatsAtOnce(room.code)).toBeLessThanOrEqual(cap);
+      // The cap counts guests; the host always gets in.
+      const guestSeats = (await attendance(db, room.code)).filter((seat) => seat.userId !== room.host.userId);
+      expect(mostAtOnce(guestSeats)).toBeLessThanOrEqual(cap);
       await expectOneRoster(nodes, room, db);
       const fenced = Number((await db.query('select owner_epoch from rooms where room_code = $1', [room.code])).rows[0].owner_epoch);
       const claimed = Number(await cluster.redis.hget(ownerKey(cluster.prefix, room.code), 'epoch'));
       expect(fenced).toBeLessThanOrEqual(claimed);
     }
   }, 90_000);
-
-  /**
-   * The most guests seated at one moment (the cap counts guests; the host always gets in), from
-   * PostgreSQL's attendance history: a leave before a join at the same instant.
-   */
-  async function mostSeatsAtOnce(code: string): Promise<number> {
-    const { rows } = await db.query<{ joined_at: Date; left_at: Date | null }>(
-      "select p.joined_at, p.left_at from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.role <> 'host'",
-      [code],
-    );
-    const changes = rows.flatMap((row) => [{ at: row.joined_at.getTime(), delta: 1 }, ...(row.left_at ? [{ at: row.left_at.getTime(), delta: -1 }] : [])]);
-    changes.sort((x, y) => x.at - y.at || x.delta - y.delta);
-    let seated = 0;
-    let most = 0;
-    for (const { delta } of changes) most = Math.max(most, (seated += delta));
-    return most;
-  }
 });

@@ -7,6 +7,7 @@ import { checkHistory, summarize } from '../support/history-checker';
 import { createRoom, guestUser, hostUser, meetings } from '../support/meetings';
 import { startWorkload, type Workload, type WorkloadRoom } from '../support/partition-workload';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+import { startRedisCluster, type RedisClusterSet } from '../support/redis-cluster';
 import { until } from '../support/redis-servers';
 
 /**
@@ -51,50 +52,8 @@ describe('partitions and faults under load, checked against the history', () => 
     await redis?.close();
   });
 
-  /**
-   * Four rooms with their hosts in: three owned by the node the faults hit, one by the second;
-   * every other one locked.
-   */
-  async function busyRooms(): Promise<WorkloadRoom[]> {
-    const owners = [target, target, target, cluster.nodes[1]!];
-    return Promise.all(owners.map((owner, i) => hostedRoom(owner, `Partitioned ${i}`, { cap: 3, locked: i % 2 === 1 })));
-  }
-
-  /** A room created through `owner` (which then owns it), with its host in. */
-  async function hostedRoom(owner: ClusterNode, name: string, { cap, locked }: { cap: number; locked: boolean }): Promise<WorkloadRoom> {
-    const host = await hostUser(owner, `${name} host`);
-    const { room_code: code } = await createRoom(owner, host, { name, settings: { max_participants: cap, lock_room: locked } });
-    expect((await meetings(owner)(host, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
-    expect(await cluster.ownerOf(code)).toBe(owner.id);
-    return { code, host, cap, locked };
-  }
-
-  /**
-   * Runs the workload, applies `fault` once it is going, keeps it going two seconds after, and
-   * checks everything: in the workload's rooms, and in any more rooms the fault returns.
-   */
-  async function underFault(name: string, fault: (rooms: WorkloadRoom[], workload: Workload) => Promise<WorkloadRoom[] | void>): Promise<void> {
-    const rooms = await busyRooms();
-    const workload = startWorkload(cluster.nodes, rooms, { timeoutMs: 12_000 });
-    await sleep(1500);
-    rooms.push(...((await fault(rooms, workload)) ?? []));
-    const healedAt = Date.now();
-    await sleep(2000);
-    await workload.stop();
-    // Every node answers for every room again before the stores are compared.
-    await until('every node to answer for every room', async () => {
-      const answers = await Promise.all(cluster.nodes.flatMap((node) => rooms.map((room) => meetings(node)(room.host, 'GET', `/${room.code}/participants`))));
-      return answers.every((answer) => answer.status === 200) || undefined;
-    });
-    const stores = { nodes: cluster.nodes, db, redis: cluster.redis, prefix: cluster.prefix };
-    const { violations, late } = await checkHistory(workload.history, rooms, stores, healedAt);
-    console.log(`${name}: ${summarize(workload.history)}; late events of a deposed owner: ${late.length}`);
-    expect(violations).toEqual([]);
-    expect(workload.history.calls.filter((call) => call.op === 'join' && call.outcome === 200).length).toBeGreaterThan(10);
-  }
-
   it('(a) the owner of busy rooms loses Redis but keeps PostgreSQL', async () => {
-    await underFault('owner loses Redis for 4 s', async () => {
+    await underFault({ cluster, db }, 'owner loses Redis for 4 s', async () => {
       links[0]!.redis.blackhole();
       await sleep(4000);
       links[0]!.redis.heal();
@@ -102,7 +61,7 @@ describe('partitions and faults under load, checked against the history', () => 
   }, 90_000);
 
   it('(b) the owner of busy rooms loses PostgreSQL but keeps Redis', async () => {
-    await underFault('owner loses PostgreSQL for 4 s', async () => {
+    await underFault({ cluster, db }, 'owner loses PostgreSQL for 4 s', async () => {
       links[0]!.pg.blackhole();
       await sleep(4000);
       links[0]!.pg.heal();
@@ -110,7 +69,7 @@ describe('partitions and faults under load, checked against the history', () => 
   }, 90_000);
 
   it('(c) the owner is paused past its heartbeat, then resumed while others own its rooms', async () => {
-    await underFault('owner paused for 4 s', async () => {
+    await underFault({ cluster, db }, 'owner paused for 4 s', async () => {
       target.process.kill('SIGSTOP');
       await sleep(4000);
       target.process.kill('SIGCONT');
@@ -118,7 +77,7 @@ describe('partitions and faults under load, checked against the history', () => 
   }, 90_000);
 
   it('(d) Redis restarted empty under load', async () => {
-    await underFault('Redis restarted empty', async () => {
+    await underFault({ cluster, db }, 'Redis restarted empty', async () => {
       await redis.kill();
       await sleep(500);
       await redis.start();
@@ -126,7 +85,7 @@ describe('partitions and faults under load, checked against the history', () => 
   }, 90_000);
 
   it('(e) 200 ms more latency on every link of the owner', async () => {
-    await underFault('owner links 200 ms slower for 5 s', async () => {
+    await underFault({ cluster, db }, 'owner links 200 ms slower for 5 s', async () => {
       links[0]!.redis.delay(200);
       links[0]!.pg.delay(200);
       await sleep(5000);
@@ -136,13 +95,13 @@ describe('partitions and faults under load, checked against the history', () => 
   }, 90_000);
 
   it('(f) the owner loses Redis while its writes to PostgreSQL are slow: only the fence keeps them out', async () => {
-    await underFault('owner loses Redis for 5 s while its writes to PostgreSQL take 6 s', async (rooms, workload) => {
+    await underFault({ cluster, db }, 'owner loses Redis for 5 s while its writes to PostgreSQL take 6 s', async (rooms, workload) => {
       // One more room the owner runs, seating two guests, one of them in already. A late guest
       // known to the owner (in its account cache) joins it through the owner just as the owner's
       // writes to PostgreSQL start taking 6 s; then the owner loses Redis. Once another node has
       // taken the room over, a third guest joins through it, and takes the last seat: the late
       // guest's write, landing later, must not seat a third.
-      const room = await hostedRoom(target, 'Last seat', { cap: 2, locked: false });
+      const room = await hostedRoom(cluster, target, 'Last seat', { cap: 2, locked: false });
       const [first, late, third] = [await guestUser(target, 'First'), await guestUser(target, 'Late'), await guestUser(cluster.nodes[1]!, 'Third')];
       void workload.visit(target, room, first!, { stay: true });
       await until('the first guest to be in', async () => workload.history.beliefs.get(room.code)?.get(first!.userId) === 'in' || undefined);
@@ -160,3 +119,83 @@ describe('partitions and faults under load, checked against the history', () => 
     });
   }, 90_000);
 });
+
+/**
+ * The faults that need no proxy, on a Redis Cluster of three primaries with the sharded adapter
+ * (docs/scaling.md "Redis Cluster"): the nodes learn the primaries' addresses from the cluster
+ * itself, so their links cannot go through the proxies above.
+ */
+describe('partitions and faults under load, on a Redis Cluster', () => {
+  let redisSet: RedisClusterSet;
+  let cluster: TestCluster;
+  let db: Client;
+
+  beforeAll(async () => {
+    redisSet = await startRedisCluster();
+    cluster = await startCluster(3, { REDIS_CLUSTER_NODES: redisSet.nodes, SOCKET_ADAPTER: 'redis-sharded', RECONNECT_GRACE_S: '300' });
+    db = new Client({ connectionString: testDatabaseUrl });
+    await db.connect();
+  }, 60_000);
+
+  afterAll(async () => {
+    await db?.end();
+    await cluster?.close();
+    await redisSet?.close();
+  });
+
+  it('(c) the owner is paused past its heartbeat, then resumed while others own its rooms', async () => {
+    const target = cluster.nodes[0]!;
+    await underFault({ cluster, db }, 'owner paused for 4 s, Redis Cluster', async () => {
+      target.process.kill('SIGSTOP');
+      await sleep(4000);
+      target.process.kill('SIGCONT');
+    });
+  }, 90_000);
+});
+
+/**
+ * Four rooms with their hosts in: three owned by the node the faults hit, one by the second;
+ * every other one locked.
+ */
+async function busyRooms(cluster: TestCluster): Promise<WorkloadRoom[]> {
+  const [target, second] = cluster.nodes as [ClusterNode, ClusterNode];
+  const owners = [target, target, target, second];
+  return Promise.all(owners.map((owner, i) => hostedRoom(cluster, owner, `Partitioned ${i}`, { cap: 3, locked: i % 2 === 1 })));
+}
+
+/** A room created through `owner` (which then owns it), with its host in. */
+async function hostedRoom(cluster: TestCluster, owner: ClusterNode, name: string, { cap, locked }: { cap: number; locked: boolean }): Promise<WorkloadRoom> {
+  const host = await hostUser(owner, `${name} host`);
+  const { room_code: code } = await createRoom(owner, host, { name, settings: { max_participants: cap, lock_room: locked } });
+  expect((await meetings(owner)(host, 'POST', `/${code}/join`, {})).body.status).toBe('joined');
+  expect(await cluster.ownerOf(code)).toBe(owner.id);
+  return { code, host, cap, locked };
+}
+
+/**
+ * Runs the workload, applies `fault` once it is going, keeps it going two seconds after, and
+ * checks everything: in the workload's rooms, and in any more rooms the fault returns.
+ */
+async function underFault(
+  { cluster, db }: { cluster: TestCluster; db: Client },
+  name: string,
+  fault: (rooms: WorkloadRoom[], workload: Workload) => Promise<WorkloadRoom[] | void>,
+): Promise<void> {
+  const rooms = await busyRooms(cluster);
+  const workload = startWorkload(cluster.nodes, rooms, { timeoutMs: 12_000 });
+  await sleep(1500);
+  rooms.push(...((await fault(rooms, workload)) ?? []));
+  const healedAt = Date.now();
+  await sleep(2000);
+  await workload.stop();
+  // Every node answers for every room again before the stores are compared.
+  await until('every node to answer for every room', async () => {
+    const answers = await Promise.all(cluster.nodes.flatMap((node) => rooms.map((room) => meetings(node)(room.host, 'GET', `/${room.code}/participants`))));
+    return answers.every((answer) => answer.status === 200) || undefined;
+  });
+  const stores = { nodes: cluster.nodes, db, redis: cluster.redis, prefix: cluster.prefix };
+  const { violations, late } = await checkHistory(workload.history, rooms, stores, healedAt);
+  console.log(`${name}: ${summarize(workload.history)}; late events of a deposed owner: ${late.length}`);
+  expect(violations).toEqual([]);
+  expect(workload.history.calls.filter((call) => call.op === 'join' && call.outcome === 200).length).toBeGreaterThan(10);
+}

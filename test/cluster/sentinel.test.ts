@@ -21,7 +21,8 @@ import { closeSockets, connectSocket, nextEvent, request } from '../support/sock
  * or a documented 503 or 504; and room events still reach sockets on another node (the adapters
  * resubscribed).
  */
-describe.each(['redis', 'redis-streams', 'redis-sharded'])('a cluster on Redis Sentinel (%s adapter)', (adapter) => {
+// The default adapter and the one recommended on Redis 7; the streams adapter is left out for the test-time budget.
+describe.each(['redis', 'redis-sharded'])('a cluster on Redis Sentinel (%s adapter)', (adapter) => {
   let set: SentinelSet;
   let cluster: TestCluster;
   let db: Client;

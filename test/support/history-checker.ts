@@ -49,7 +49,7 @@ export async function checkHistory(history: History, rooms: WorkloadRoom[], stor
 function undocumentedAnswers(calls: Call[]): string[] {
   return calls
     .filter((call) => call.outcome !== 'timeout' && !documented[call.op].includes(call.outcome))
-    .map((call) => `${call.op} through ${call.node || 'a socket'} answered ${call.outcome} ${call.detail ?? ''}`);
+    .map((call) => `${call.op} through ${call.node} answered ${call.outcome} ${call.detail ?? ''}`);
 }
 
 /**
@@ -149,13 +149,15 @@ async function roster(node: ClusterNode, room: WorkloadRoom): Promise<string[]> 
   return (response.body.participants as { user_id: string }[]).map((p) => p.user_id).sort();
 }
 
-interface Seat {
+/** One attendance row: a seat taken and, unless still taken, given up (epoch ms). */
+export interface Seat {
   userId: string;
   joined: number;
   left: number | null;
 }
 
-async function attendance(db: Client, code: string): Promise<Seat[]> {
+/** PostgreSQL's attendance history of a room, every row. */
+export async function attendance(db: Client, code: string): Promise<Seat[]> {
   const { rows } = await db.query<{ user_id: string; joined_at: Date; left_at: Date | null }>(
     'select p.user_id, p.joined_at, p.left_at from participants p join rooms r on r.id = p.room_id where r.room_code = $1',
     [code],
@@ -164,7 +166,7 @@ async function attendance(db: Client, code: string): Promise<Seat[]> {
 }
 
 /** The most seats taken at one moment (a leave before a join at the same instant). */
-function mostAtOnce(seats: Seat[]): number {
+export function mostAtOnce(seats: Seat[]): number {
   const changes = seats.flatMap((seat) => [{ at: seat.joined, delta: 1 }, ...(seat.left === null ? [] : [{ at: seat.left, delta: -1 }])]);
   changes.sort((x, y) => x.at - y.at || x.delta - y.delta);
   let seated = 0;

@@ -40,7 +40,7 @@ export interface WorkloadRoom {
   locked: boolean;
 }
 
-/** What one user's socket received, in order; `closed` once it disconnected (it sees no more after). */
+/** What one user's socket received, in order, with when (epoch ms). */
 export interface SocketLog {
   actor: string;
   room: string;
@@ -100,11 +100,11 @@ export function startWorkload(nodes: ClusterNode[], rooms: WorkloadRoom[], optio
     return socket;
   }
 
-  async function attach(socket: ClientSocket, actor: Actor, room: string) {
+  async function attach(node: ClusterNode, socket: ClientSocket, actor: Actor, room: string) {
     const startedAt = Date.now();
     const reply = await emitWithAck(socket, 'room:attach', { room_code: room }, options.timeoutMs).catch(() => null);
     const outcome = reply === null ? 'timeout' : reply.ok ? 200 : (attachStatus[reply.error.code] ?? 500);
-    history.calls.push({ op: 'attach', actor: actor.userId, room, node: '', outcome, detail: reply?.error?.code, startedAt, endedAt: Date.now() });
+    history.calls.push({ op: 'attach', actor: actor.userId, room, node: node.id, outcome, detail: reply?.error?.code, startedAt, endedAt: Date.now() });
   }
 
   /** The next of these events for the socket's user in this room, or null after `ms` (or at stop). */
@@ -154,7 +154,7 @@ export function startWorkload(nodes: ClusterNode[], rooms: WorkloadRoom[], optio
       }
       if (seated) {
         beliefs.set(guest.userId, 'in');
-        if (socket) await attach(socket, guest, room.code);
+        if (socket) await attach(node, socket, guest, room.code);
         const removed = socket ? await told(socket, ['participant:removed'], stay ? Infinity : 100 + Math.random() * 400) : null;
         if (removed) return void beliefs.set(guest.userId, 'out');
         if (!running) return;
@@ -169,7 +169,7 @@ export function startWorkload(nodes: ClusterNode[], rooms: WorkloadRoom[], optio
   /** The host: reads the room, admits or rejects the first in its lobby, now and then removes a guest. */
   async function moderate(node: ClusterNode, room: WorkloadRoom): Promise<void> {
     const socket = await watch(node, room.host, room.code);
-    if (socket) await attach(socket, room.host, room.code);
+    if (socket) await attach(node, socket, room.host, room.code);
     while (running) {
       await sleep(50 + Math.random() * 100);
       const view = await call('participants', room.host, room.code, node, 'GET', `/api/v1/meetings/${room.code}/participants`);

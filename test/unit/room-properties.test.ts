@@ -3,6 +3,7 @@ import { createMemoryLiveStateStore } from '../../src/live-state/memory-live-sta
 import { restoreRoomSnapshot, settingsOf } from '../../src/rooms/machine-runner';
 import { contextFromStores, liveChange, liveStateOf } from '../../src/rooms/room-projection';
 import type { RoomContext, RoomEvent } from '../../src/rooms/room.types';
+import { mediaSocketOf } from '../../src/rooms/rtc.steps';
 import { createMemoryRoomRepository } from '../support/memory-room-repository';
 import { host, room } from '../support/room-machine';
 
@@ -17,6 +18,8 @@ import { host, room } from '../support/room-machine';
 const users = [host, 'u1', 'u2', 'u3', 'u4'];
 const user = fc.constantFrom(...users);
 const guest = fc.constantFrom(...users.slice(1));
+/** Each user may have two sockets (tabs); the one attached last carries their media. */
+const tab = fc.constantFrom('tab1', 'tab2');
 
 type Command = { kind: 'send'; event: DistributiveOmit<RoomEvent, 'at'> } | { kind: 'wait'; ms: number };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -32,8 +35,19 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.tuple(user, guest, fc.boolean()).map(([by, userId, coHost]) => send({ type: 'setCoHost', by, userId, coHost })),
   fc.tuple(user, fc.constantFrom<'left' | 'disconnected'>('left', 'disconnected')).map(([userId, reason]) => send({ type: 'leave', userId, reason })),
   user.map((userId) => send({ type: 'cancelWaiting', userId })),
-  user.map((userId) => send({ type: 'attach', userId, connectionId: `${userId}-socket` })),
-  user.map((userId) => send({ type: 'detach', userId, connectionId: `${userId}-socket` })),
+  fc.tuple(user, tab).map(([userId, t]) => send({ type: 'attach', userId, connectionId: `${userId}-${t}` })),
+  fc.tuple(user, tab).map(([userId, t]) => send({ type: 'detach', userId, connectionId: `${userId}-${t}` })),
+  // Signals weigh more: one is relayed only between two participants with sockets attached.
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(user, tab, user)
+      .map(([userId, t, to]) => send({ type: 'signal', userId, connectionId: `${userId}-${t}`, to, signal: { description: { type: 'offer', sdp: 'v=0' } } })),
+  },
+  // Rescheduling: a scheduled end (or none), which the room then keeps to, warning before it.
+  fc
+    .tuple(user, fc.option(fc.integer({ min: 0, max: 3_000_000 }), { nil: null }))
+    .map(([by, endAt]) => send({ type: 'configure', by, settings: { end_at_scheduled_end: true }, schedule: { endAt } })),
   fc.tuple(user, fc.boolean()).map(([by, lock]) => send({ type: 'configure', by, settings: { lock_room: lock } })),
   fc.tuple(user, fc.integer({ min: 2, max: 4 })).map(([by, cap]) => send({ type: 'configure', by, settings: { max_participants: cap } })),
   user.map((by) => send({ type: 'rejectAll', by })),
@@ -46,14 +60,22 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.integer({ min: 0, max: 40_000 }).map((ms): Command => ({ kind: 'wait', ms })),
 );
 
+/** Half the sequences start in a running meeting: the host and two guests in, each with a socket attached. */
+const prelude: Command[] = [host, 'u1', 'u2'].flatMap((userId) => [
+  send({ type: 'join', userId, displayName: userId, language: null, hardwareReady: false }),
+  send({ type: 'admit', by: host, userId }),
+  send({ type: 'attach', userId, connectionId: `${userId}-tab1` }),
+]);
+
 const guestsSeated = (participants: Record<string, { role: string }>) => Object.values(participants).filter((p) => p.role !== 'host').length;
 
 describe('the room machine, under random sequences of commands', () => {
   it('keeps its invariants after every step', () => {
+    let signalsRelayed = 0;
     fc.assert(
-      fc.property(fc.boolean(), fc.array(command, { minLength: 1, maxLength: 40 }), (locked, commands) => {
+      fc.property(fc.boolean(), fc.boolean(), fc.array(command, { minLength: 1, maxLength: 40 }), (locked, started, commands) => {
         const r = room({ lock_room: locked, max_participants: 3 });
-        for (const next of commands) {
+        for (const next of started ? [...prelude, ...commands] : commands) {
           if (next.kind === 'wait') {
             r.advance(next.ms);
             r.send({ type: 'expire' });
@@ -91,10 +113,20 @@ describe('the room machine, under random sequences of commands', () => {
             );
             expect(told).toBe(true);
           }
+          // A call signal goes from a participant's media socket to another participant's, and nowhere else.
+          for (const notice of notices) {
+            if (notice.type !== 'rtc:signal') continue;
+            signalsRelayed += 1;
+            const to = Object.keys(after.participants).find((userId) => mediaSocketOf(after, userId) === notice.connection);
+            expect(notice.from in after.participants && to !== undefined && to !== notice.from).toBe(true);
+            expect(next.event.type === 'signal' && mediaSocketOf(before, notice.from) === next.event.connectionId).toBe(true);
+          }
         }
       }),
       { numRuns: 1500 },
     );
+    // The sequences did reach the signal checks (about 70 relayed signals a run).
+    expect(signalsRelayed).toBeGreaterThan(10);
   });
 
   it('comes back from its two stores as it was, after every accepted step', async () => {
