@@ -187,6 +187,7 @@ async function underFault(
   rooms.push(...((await fault(rooms, workload)) ?? []));
   const healedAt = Date.now();
   await sleep(2000);
+  const stoppedAt = Date.now();
   await workload.stop();
   // Every node answers for every room again before the stores are compared.
   await until('every node to answer for every room', async () => {
@@ -195,7 +196,7 @@ async function underFault(
   });
   const stores = { nodes: cluster.nodes, db, redis: cluster.redis, prefix: cluster.prefix };
   const { violations, late } = await checkHistory(workload.history, rooms, stores, healedAt);
-  console.log(`${name}: ${summarize(workload.history)}; late events of a deposed owner: ${late.length}`);
+  console.log(`${name}: ${summarize(workload.history, stoppedAt)}; late events of a deposed owner: ${late.length}`);
   expect(violations).toEqual([]);
   expect(workload.history.calls.filter((call) => call.op === 'join' && call.outcome === 200).length).toBeGreaterThan(10);
 }

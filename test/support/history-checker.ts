@@ -175,11 +175,17 @@ export function mostAtOnce(seats: Seat[]): number {
   return most;
 }
 
-/** What the clients saw, for the report: answers per request kind, the slowest answer, and the longest time no request succeeded. */
-export function summarize(history: History): string {
+/**
+ * What the clients saw, for the report: answers per request kind, the slowest answer, and the
+ * longest time no request succeeded until the workload was told to stop (after that, only the
+ * clients still waiting for an answer remain, and their gaps mean nothing).
+ */
+export function summarize(history: History, stoppedAt: number): string {
   const counts = new Map<string, number>();
   for (const call of history.calls) counts.set(`${call.op} ${call.outcome}`, (counts.get(`${call.op} ${call.outcome}`) ?? 0) + 1);
-  const answered = history.calls.filter((call) => call.outcome !== 'timeout' && call.outcome < 300).sort((x, y) => x.endedAt - y.endedAt);
+  const answered = history.calls
+    .filter((call) => call.outcome !== 'timeout' && call.outcome < 300 && call.endedAt <= stoppedAt)
+    .sort((x, y) => x.endedAt - y.endedAt);
   let longestGap = 0;
   for (let i = 1; i < answered.length; i++) longestGap = Math.max(longestGap, answered[i]!.endedAt - answered[i - 1]!.endedAt);
   const slowest = Math.max(...history.calls.map((call) => call.endedAt - call.startedAt));
