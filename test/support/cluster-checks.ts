@@ -1,5 +1,7 @@
 import type { Client } from 'pg';
 import type { ClusterNode } from './cluster';
+import { attendanceRows } from './db';
+import { roster } from './history-checker';
 import { guestUser, meetings, type Actor } from './meetings';
 
 /** What the fault tests of a cluster check afterwards: who was told they joined, and that every store agrees. */
@@ -31,12 +33,9 @@ export const expectDocumentedAnswers = (statuses: Statuses) => expect([...status
  * "joined" is among them (a 503 may still have admitted someone: PostgreSQL had taken it).
  */
 export async function expectOneRoster(nodes: ClusterNode[], room: WatchedRoom, db: Client): Promise<void> {
-  const seen = await Promise.all(nodes.map(async (node) => (await meetings(node)(room.host, 'GET', `/${room.code}/participants`)).body));
-  const [first, ...others] = seen.map((view) => (view.participants as { user_id: string }[]).map((p) => p.user_id).sort());
+  const [first, ...others] = await Promise.all(nodes.map((node) => roster(node, room)));
   for (const ids of others) expect(ids).toEqual(first);
   for (const userId of room.joined) expect(first).toContain(userId);
-  const open = await db.query('select p.user_id from participants p join rooms r on r.id = p.room_id where r.room_code = $1 and p.left_at is null order by 1', [
-    room.code,
-  ]);
-  expect(open.rows.map((row: { user_id: string }) => row.user_id)).toEqual(first);
+  const open = (await attendanceRows(db, room.code)).filter((row) => row.left_at === null).map((row) => row.user_id);
+  expect(open.sort()).toEqual(first);
 }

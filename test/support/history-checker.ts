@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Client } from 'pg';
 import { liveStateKeys, ownerKey } from '../../src/live-state/redis-keys';
 import type { ClusterNode } from './cluster';
+import { attendanceRows } from './db';
 import type { Call, History, Op, WorkloadRoom } from './partition-workload';
 
 /**
@@ -143,7 +144,8 @@ function finalBeliefs(room: WorkloadRoom, history: History): Map<string, string>
   return beliefs;
 }
 
-async function roster(node: ClusterNode, room: WorkloadRoom): Promise<string[]> {
+/** The ids of the room's participants as `node` lists them to its host, sorted (a placeholder when it does not answer). */
+export async function roster(node: ClusterNode, room: { code: string; host: { token: string } }): Promise<string[]> {
   const response = await node.request('GET', `/api/v1/meetings/${room.code}/participants`, { token: room.host.token });
   if (response.status !== 200) return [`(${node.id} answered ${response.status})`];
   return (response.body.participants as { user_id: string }[]).map((p) => p.user_id).sort();
@@ -158,10 +160,7 @@ export interface Seat {
 
 /** PostgreSQL's attendance history of a room, every row. */
 export async function attendance(db: Client, code: string): Promise<Seat[]> {
-  const { rows } = await db.query<{ user_id: string; joined_at: Date; left_at: Date | null }>(
-    'select p.user_id, p.joined_at, p.left_at from participants p join rooms r on r.id = p.room_id where r.room_code = $1',
-    [code],
-  );
+  const rows = await attendanceRows(db, code);
   return rows.map((row) => ({ userId: row.user_id, joined: row.joined_at.getTime(), left: row.left_at?.getTime() ?? null }));
 }
 
