@@ -5,138 +5,113 @@ import { forkHelper, startCluster, type Proc } from '../lib/processes';
 import type { Row } from '../lib/report';
 import { benchRedisUrl, deletePrefix, redisCommandCount } from '../lib/services';
 import { startSocketLoad, type SocketLoad } from '../lib/socket-load';
-import { eventLoopSamplingMs } from '../lib/stats';
 import type { BenchContext } from './context';
 
 /**
- * (b1) Audio levels one node absorbs: attached participants (rooms of 10) each send quiet levels
- * (-60 dBFS: nobody starts speaking) at 20/s, in rising steps of total rate. The figure is the
- * highest step the node took with event-loop delay p99 ≤ 20 ms, every level sent and every socket
- * still connected. The delay is prom-client's p99 less its 10 ms sampling interval (an idle loop
- * reads 10 ms), read the same way for the baseline. Ours: one node in cluster mode, with Redis commands per level counted by
- * INFO commandstats (less the idle heartbeat rate). Baseline: bare Socket.IO receive-and-drop.
+ * (b1) What an `audio:level` costs the node that receives it: CPU microseconds per level at a
+ * fixed rate both servers sustain (5 000 levels/s), from the server process's own CPU counters
+ * (/proc), less its idle rate. Attached participants (rooms of 10) send quiet levels (-60 dBFS:
+ * nobody starts speaking). Ours: one node in cluster mode, Redis commands per level counted with
+ * INFO commandstats (less the idle rate). Baseline: bare Socket.IO receiving and dropping the
+ * same events from the same number of sockets (bench/baselines/socketio.ts).
+ *
+ * Both servers hold their sockets at once and are measured in alternating windows (ours, bare,
+ * ours, …), so a change in the machine's load during the run falls on both; each side's figure is
+ * the median of its windows.
  */
-const eldLimitMs = 20;
-const perSocketHz = 20;
+const rate = 5_000;
 const quietDb = -60;
+const perRoom = 9;
 
-interface Step {
-  rate: number;
-  achieved: number;
-  eldP99Ms: number;
-  connected: number;
-  /** The server's CPU time per level in this step (µs). */
-  cpuUs: number;
-  /** Redis commands run during the step, and its length (s). */
-  commands: number;
-  seconds: number;
+interface Side {
+  name: string;
+  server: Proc;
+  load: SocketLoad;
+  /** CPU µs per level in each window. */
+  windows: number[];
+  /** The server's CPU ms per second while nothing is sent. */
+  idleMsPerSecond: number;
 }
 
-async function ramp(
-  context: BenchContext,
-  name: string,
-  load: SocketLoad,
-  server: Proc,
-  sockets: number,
-  eld: () => Promise<number>,
-  commandCount: () => Promise<number> = async () => 0,
-): Promise<Step | null> {
-  const rates = context.quick ? [10_000, 20_000, 30_000] : [10_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 60_000, 70_000];
-  const stepMs = context.quick ? 3_000 : 6_000;
-  await load.levels(5_000, context.quick ? 1_000 : 2_000, quietDb); // warm-up
-  let best: Step | null = null;
-  for (const rate of rates.filter((r) => r <= sockets * perSocketHz)) {
-    await sleep(300);
-    await eld(); // resets the histogram
-    const commandsBefore = await commandCount();
-    const cpuBefore = server.cpuMs();
-    const sent = await load.levels(rate, stepMs, quietDb);
-    const cpuUs = ((server.cpuMs() - cpuBefore) * 1000) / sent.sent;
-    const commands = (await commandCount()) - commandsBefore;
-    const eldP99Ms = Math.max(0, (await eld()) - eventLoopSamplingMs);
-    const step = { rate, achieved: sent.sent / sent.seconds, eldP99Ms, connected: sent.connected, cpuUs, commands, seconds: sent.seconds };
-    const ok = step.eldP99Ms <= eldLimitMs && step.achieved >= rate * 0.95 && step.connected === sockets;
-    context.log(
-      `(b1) ${name}: ${rate}/s → sent ${step.achieved.toFixed(0)}/s, ELD p99 ${step.eldP99Ms.toFixed(1)} ms, ${step.cpuUs.toFixed(1)} µs CPU per level, ${step.connected}/${sockets} connected${ok ? '' : ' (over the limit)'}`,
-    );
-    if (!ok) break;
-    best = step;
-  }
-  return best;
+async function idleRate(server: Proc, ms: number): Promise<number> {
+  const before = server.cpuMs();
+  const started = performance.now();
+  await sleep(ms);
+  return (server.cpuMs() - before) / ((performance.now() - started) / 1000);
 }
 
-/** Our node's event-loop delay p99 since the last scrape (prom-client resets it on every collect). */
-async function scrapeEld(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(text);
-  return Number(match?.[1] ?? NaN) * 1000;
+/** One window: `rate` levels/s for `ms`; returns the server's CPU µs per level, less its idle rate. */
+async function window(side: Side, ms: number, sockets: number): Promise<number> {
+  const before = side.server.cpuMs();
+  const sent = await side.load.levels(rate, ms, quietDb);
+  const busyMs = side.server.cpuMs() - before - side.idleMsPerSecond * sent.seconds;
+  if (sent.connected !== sockets) throw new Error(`(b1) ${side.name}: ${sent.connected}/${sockets} sockets still connected`);
+  if (sent.sent / sent.seconds < rate * 0.95) throw new Error(`(b1) ${side.name}: the load sent only ${(sent.sent / sent.seconds).toFixed(0)} levels/s`);
+  return (busyMs * 1000) / sent.sent;
 }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function levels(context: BenchContext): Promise<Row[]> {
-  const sockets = context.quick ? 1_500 : 3_500;
-  const load = await startSocketLoad(2);
+  const sockets = 600;
+  const windows = context.quick ? 3 : 5;
+  const windowMs = context.quick ? 3_000 : 6_000;
   const redis = new Redis(benchRedisUrl);
+  const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' });
+  const baseline = await forkHelper('bench/baselines/socketio.ts');
+  const loads = await Promise.all([startSocketLoad(2), startSocketLoad(2)]);
   try {
-    context.log(`(b1) audio levels: ours (1 node, cluster mode), ${sockets} sockets`);
+    context.log(
+      `(b1) audio levels: ours (1 node, cluster mode) and bare Socket.IO, ${sockets} sockets each, ${rate}/s in ${windows} windows of ${windowMs} ms each`,
+    );
+    const node = cluster.nodes[0]!;
     // Seated over REST before their sockets open: a grace past the run keeps the first seated
     // (joined, no socket yet) from timing out while the rest are seated.
-    const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' });
-    let ours: Step | null;
-    let commandsPerLevel = NaN;
-    try {
-      const node = cluster.nodes[0]!;
-      const clients = await seatGuests(node.url, await registerHost(node.url), sockets, 9);
-      await load.open(node.url, clients);
-      // The node's own background commands (heartbeat, deadline poll) while nothing happens.
-      const idleFrom = await redisCommandCount(redis);
-      await sleep(3_000);
-      const idlePerSecond = ((await redisCommandCount(redis)) - idleFrom - 1) / 3;
-      ours = await ramp(
-        context,
-        'ours',
-        load,
-        node,
-        sockets,
-        () => scrapeEld(node.url),
-        () => redisCommandCount(redis),
-      );
-      // Each count is itself one INFO command.
-      if (ours) commandsPerLevel = Math.max(0, ours.commands - 1 - idlePerSecond * ours.seconds) / (ours.achieved * ours.seconds);
-      if (ours)
-        context.log(`(b1) ours: ${ours.commands} Redis commands during the ${ours.rate}/s step, ${(idlePerSecond * ours.seconds).toFixed(0)} expected idle`);
-      await load.closeSockets();
-    } finally {
-      await cluster.close();
-      await deletePrefix(cluster.prefix);
-    }
+    await loads[0].open(node.url, await seatGuests(node.url, await registerHost(node.url), sockets, perRoom));
+    await loads[1].open(
+      baseline.hello.url as string,
+      Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / perRoom)}` })),
+    );
+    const ours: Side = { name: 'ours', server: node, load: loads[0], windows: [], idleMsPerSecond: 0 };
+    const bare: Side = { name: 'bare Socket.IO', server: baseline, load: loads[1], windows: [], idleMsPerSecond: 0 };
+    for (const side of [ours, bare]) await side.load.levels(rate, context.quick ? 1_000 : 3_000, quietDb); // warm-up: JIT
+    await sleep(500);
+    for (const side of [ours, bare]) side.idleMsPerSecond = await idleRate(side.server, 3_000);
 
-    context.log(`(b1) audio levels: baseline (bare Socket.IO), ${sockets} sockets`);
-    const baseline = await forkHelper('bench/baselines/socketio.ts');
-    let bare: Step | null;
-    try {
-      const url = baseline.hello.url as string;
-      await load.open(
-        url,
-        Array.from({ length: sockets }, (_, i) => ({ roomCode: `room-${Math.floor(i / 9)}` })),
-      );
-      bare = await ramp(context, 'baseline', load, baseline, sockets, async () => (await baseline.call<{ eldP99Ms: number }>('stats')).eldP99Ms);
-      await load.closeSockets();
-    } finally {
-      await baseline.stop();
+    // The node's own background commands (heartbeat, deadline poll) while nothing happens.
+    const idleFrom = await redisCommandCount(redis);
+    await sleep(3_000);
+    const idleCommandsPerSecond = ((await redisCommandCount(redis)) - idleFrom - 1) / 3;
+    let commands = 0;
+    let levelSeconds = 0;
+    for (let w = 0; w < windows; w++) {
+      const before = await redisCommandCount(redis);
+      const started = performance.now();
+      ours.windows.push(await window(ours, windowMs, sockets));
+      levelSeconds += (performance.now() - started) / 1000;
+      commands += (await redisCommandCount(redis)) - before - 1; // each count is itself one INFO command
+      await sleep(300);
+      bare.windows.push(await window(bare, windowMs, sockets));
+      await sleep(300);
     }
-    const describe = (step: Step | null) =>
-      step ? `ELD p99 ${step.eldP99Ms.toFixed(1)} ms and ${step.cpuUs.toFixed(1)} µs CPU per level at ${step.rate}/s` : 'no step passed';
+    for (const side of [ours, bare])
+      context.log(
+        `(b1) ${side.name}: ${side.windows.map((us) => us.toFixed(1)).join(', ')} µs CPU per level; idle ${side.idleMsPerSecond.toFixed(1)} ms CPU per s`,
+      );
+    const commandsPerLevel = Math.max(0, commands - idleCommandsPerSecond * levelSeconds) / (rate * levelSeconds);
+    context.log(`(b1) ours: ${commands} Redis commands during the windows, ${(idleCommandsPerSecond * levelSeconds).toFixed(0)} expected idle`);
+    const describe = (side: Side) => `${side.name} ${side.windows.map((us) => us.toFixed(1)).join(' / ')} µs`;
     return [
       {
-        id: 'b1.levels',
-        benchmark: '(b1) audio:level events/s one node absorbs (ELD p99 ≤ 20 ms)',
-        unit: 'events/s',
-        better: 'higher',
-        figure: ours?.achieved ?? 0,
-        baseline: bare?.achieved ?? null,
+        id: 'b1.cpu',
+        benchmark: `(b1) node CPU per audio:level at ${rate.toLocaleString('en-US')}/s`,
+        unit: 'µs',
+        better: 'lower',
+        figure: median(ours.windows),
+        baseline: median(bare.windows),
         baselineName: 'bare Socket.IO, receive and drop',
-        target: { figure: 20_000, ratio: 0.7 },
-        detail: `${sockets} sockets in rooms of 9 at ≤ 20/s each; ours ${describe(ours)}; baseline ${describe(bare)}; the ramp stops at the load generators' ceiling`,
+        target: { ratio: 1.3 },
+        detail: `${sockets} sockets in rooms of ${perRoom + 1}, median of ${windows} alternating windows of ${windowMs / 1000} s, less the idle CPU rate: ${describe(ours)}; ${describe(bare)}`,
       },
       {
         id: 'b1.redis',
@@ -150,7 +125,10 @@ export async function levels(context: BenchContext): Promise<Row[]> {
       },
     ];
   } finally {
-    await load.stop();
+    await Promise.all(loads.map((load) => load.stop()));
+    await baseline.stop();
+    await cluster.close();
+    await deletePrefix(cluster.prefix);
     await redis.quit();
   }
 }
