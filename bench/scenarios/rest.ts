@@ -15,7 +15,8 @@ import type { BenchContext } from './context';
  *   request p99 (either kind) stays ≤ 50 ms with < 0.1% failed pairs. A search over rates finds
  *   it: the first step at 60% of the closed-loop rate, then ×1.3 up while steps pass (÷1.3 down
  *   while they fail), then bisection (geometric) between the highest pass and the lowest failure,
- *   until they are within 5% or the step budget is spent. Every step is kept: they are the
+ *   until they are within 5% or the step budget is spent. A step that misses only on p99, by less
+ *   than 2×, is run once more before it counts as a failure. Every step is kept: they are the
  *   latency-vs-rate curve drawn under the bars.
  * - closed loop: autocannon, 32 connections each doing pairs back to back, flat out; a run
  *   with ≥ 0.1% errors counts as 0.
@@ -71,15 +72,20 @@ async function searchGoodput(context: BenchContext, side: string, url: string, h
     const p99 = run.latencies.at(99);
     const errors = run.sent ? run.failed / run.sent : 1;
     const ok = p99 <= limit.p99Ms && errors < limit.failedShare;
+    // A step that misses only on p99, by less than 2×, is run once more before it counts: near the
+    // answer the p99 is near the limit by construction, and one stall of a shared core decides it.
+    const retry = !ok && errors < limit.failedShare && p99 <= 2 * limit.p99Ms && steps.at(-1)?.rate !== rate;
     steps.push({ rate, p50, p99, errors, ok });
     context.log(
-      `(a) ${side} ${rate.toFixed(0)} pairs/s: p50 ${p50.toFixed(1)}, p99 ${p99.toFixed(1)} ms, ${run.failed}/${run.sent} failed: ${ok ? 'pass' : 'fail'}`,
+      `(a) ${side} ${rate.toFixed(0)} pairs/s: p50 ${p50.toFixed(1)}, p99 ${p99.toFixed(1)} ms, ${run.failed}/${run.sent} failed: ${ok ? 'pass' : retry ? 'fail, run again' : 'fail'}`,
     );
-    if (ok) highestPass = rate;
-    else lowestFailure = rate;
-    if (lowestFailure === Infinity) rate *= 1.3;
-    else if (highestPass === 0) rate /= 1.3;
-    else rate = Math.sqrt(highestPass * lowestFailure);
+    if (!retry) {
+      if (ok) highestPass = rate;
+      else lowestFailure = rate;
+      if (lowestFailure === Infinity) rate *= 1.3;
+      else if (highestPass === 0) rate /= 1.3;
+      else rate = Math.sqrt(highestPass * lowestFailure);
+    }
     await sleep(pauseMs); // let the server finish what the step left behind
   }
   return steps;
