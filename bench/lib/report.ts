@@ -137,9 +137,9 @@ const curvePanelHeight = 340;
 const curveColours = ['#1a3a6e', '#8aa9dc', '#999'];
 
 /**
- * A panel of latency against offered rate: per side, the p99 of each step (log scale) joined in
- * rate order, a filled dot for a step that passed and a hollow one for a step that failed, a
- * dotted drop line at the side's highest passing rate, and the dashed p99 limit.
+ * A panel of latency against offered rate: per side, a dot per step at its p99 (log scale),
+ * filled if the step passed and hollow if it failed, a line through the rates in order, a dotted
+ * drop line at the side's highest passing rate; and the dashed p99 limit.
  */
 function curvePanel(benchmark: string, curve: Curve, top: number, width: number): string[] {
   const plotLeft = 70;
@@ -160,7 +160,7 @@ function curvePanel(benchmark: string, curve: Curve, top: number, width: number)
   const parts = [
     `<line x1="10" y1="${top + 4}" x2="${width - 10}" y2="${top + 4}" stroke="#ccc"/>`,
     `<text x="10" y="${top + 24}" font-size="14" font-weight="bold">${escape(`${benchmark}: latency against offered rate`)}</text>`,
-    `<text x="10" y="${top + 40}" fill="#555">${escape('One dot per search step: request p99 (log scale) at the offered rate. Filled: the step passed; hollow: it failed (p99 or errors).')}</text>`,
+    `<text x="10" y="${top + 40}" fill="#555">${escape('One dot per search step: request p99 (log scale) at the offered rate. Filled: passed; hollow: failed (p99 or errors). A rate run twice: the line takes the 2nd run.')}</text>`,
   ];
   for (let decade = lowDecade; decade <= highDecade; decade++) {
     for (const minor of decade < highDecade ? [2, 5] : []) {
@@ -182,16 +182,19 @@ function curvePanel(benchmark: string, curve: Curve, top: number, width: number)
     `<text x="${(plotLeft + plotRight) / 2}" y="${plotBottom + 34}" text-anchor="middle">${escape(`offered load, ${curve.unit}`)}</text>`,
     `<text x="16" y="${(plotTop + plotBottom) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(plotTop + plotBottom) / 2})">request p99, ms</text>`,
     `<line x1="${plotLeft}" y1="${y(curve.p99LimitMs)}" x2="${plotRight}" y2="${y(curve.p99LimitMs)}" stroke="#c62828" stroke-dasharray="6 4"/>`,
-    `<text x="${plotRight - 4}" y="${y(curve.p99LimitMs) - 5}" text-anchor="end" fill="#c62828">${escape(`p99 limit ${tick(curve.p99LimitMs)} ms`)}</text>`,
   );
   const legendX = plotRight + 20;
   for (const [i, side] of curve.sides.entries()) {
     const colour = curveColours[Math.min(i, curveColours.length - 1)]!;
-    const sorted = [...side.points].sort((a, b) => a.rate - b.rate);
-    const best = sorted.filter((point) => point.ok).at(-1);
+    // The line joins, per rate, the step run last (a rate run twice counts its second run).
+    const counted = [...new Map(side.points.map((point) => [point.rate, point])).values()].sort((a, b) => a.rate - b.rate);
+    const best = side.points
+      .filter((point) => point.ok)
+      .sort((a, b) => a.rate - b.rate)
+      .at(-1);
     if (best) parts.push(`<line x1="${x(best.rate)}" y1="${y(best.p99)}" x2="${x(best.rate)}" y2="${plotBottom}" stroke="${colour}" stroke-dasharray="2 3"/>`);
-    parts.push(`<polyline points="${sorted.map((point) => `${x(point.rate)},${y(point.p99)}`).join(' ')}" fill="none" stroke="${colour}" stroke-width="2"/>`);
-    for (const point of sorted) {
+    parts.push(`<polyline points="${counted.map((point) => `${x(point.rate)},${y(point.p99)}`).join(' ')}" fill="none" stroke="${colour}" stroke-width="2"/>`);
+    for (const point of side.points) {
       parts.push(`<circle cx="${x(point.rate)}" cy="${y(point.p99)}" r="4.5" fill="${point.ok ? colour : 'white'}" stroke="${colour}" stroke-width="2"/>`);
     }
     const legendY = plotTop + 10 + i * 40;
@@ -209,7 +212,7 @@ function curvePanel(benchmark: string, curve: Curve, top: number, width: number)
     `<circle cx="${legendX + 12}" cy="${keyY + 20}" r="4.5" fill="white" stroke="#555" stroke-width="2"/>`,
     `<text x="${legendX + 32}" y="${keyY + 24}" font-size="11">step failed</text>`,
     `<line x1="${legendX}" y1="${keyY + 40}" x2="${legendX + 24}" y2="${keyY + 40}" stroke="#c62828" stroke-dasharray="6 4"/>`,
-    `<text x="${legendX + 32}" y="${keyY + 44}" font-size="11">p99 limit</text>`,
+    `<text x="${legendX + 32}" y="${keyY + 44}" font-size="11">${escape(`p99 limit, ${tick(curve.p99LimitMs)} ms`)}</text>`,
     `<line x1="${legendX + 12}" y1="${keyY + 52}" x2="${legendX + 12}" y2="${keyY + 68}" stroke="#555" stroke-dasharray="2 3"/>`,
     `<text x="${legendX + 32}" y="${keyY + 64}" font-size="11">goodput (highest pass)</text>`,
   );
