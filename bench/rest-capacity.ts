@@ -6,7 +6,7 @@ import { runOnCluster } from './lib/processes';
 /**
  * `npm run build && npx tsx bench/rest-capacity.ts 250 300 350`: where row (a)'s queue forms.
  * One node, as in (a); for each rate, 10 s of evenly spaced create + join pairs (the open-loop
- * load of (a)'s p99 phase), then the request latency, the node's CPU (share of one core), the
+ * load of (a)'s goodput search), then the request latency, the node's CPU (share of one core), the
  * load client's CPU, and the node's event-loop delay p99 (`/metrics`) for each second.
  */
 const rates = process.argv.slice(2).map(Number);
