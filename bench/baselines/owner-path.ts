@@ -9,6 +9,7 @@ import type { LiveParticipant } from '../../src/live-state/live-state';
 import { ownerKey } from '../../src/live-state/redis-keys';
 import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
 import { roomChannel, userChannel } from '../../src/realtime/channels';
+import { createSpeakingDetectors } from '../../src/realtime/speaking-detectors';
 import { freePort } from '../../test/support/ports';
 import { serveParent } from '../lib/processes';
 import { benchDatabaseUrl } from '../lib/services';
@@ -21,10 +22,12 @@ import { benchDatabaseUrl } from '../lib/services';
  * it set up. No auth, no validation, no actor, no routing to an owner elsewhere.
  * - A socket joins its user's channel (`user:{id}`, the id given as handshake `auth.token`);
  *   `room:attach {room_code}` joins the room's channel (`room:{code}`) and acks.
- * - `speak {room_code, user_id}` (socket): the fenced live-state write of a speaker change, with
- *   our own store (src/live-state/redis-live-state.ts: its `fencedWrite` script, checking the
- *   room's owner record, then SET room:{code}:active_speaker), then `speaker:changed` to the
- *   room's channel.
+ * - `audio:level {room_code, level}` (socket) goes to our own speaking detectors
+ *   (src/realtime/speaking-detectors.ts, the server's default threshold and 300 ms hold, timed
+ *   from the first loud sample's arrival, as on our nodes). A start is a speaker change: the
+ *   fenced live-state write of one, with our own store (src/live-state/redis-live-state.ts: its
+ *   `fencedWrite` script, checking the room's owner record, then SET room:{code}:active_speaker),
+ *   then `speaker:changed` to the room's channel. A stop changes nothing (the floor stays).
  * - `POST /api/v1/meetings/{code}/admit/{user_id}` (node:http): the PostgreSQL transaction of a
  *   fenced admit (room-repository.ts), the fenced live-state write of an admit (HSET participants,
  *   SREM lobby, HDEL lobby_entries, with our store), `lobby:admitted` to the user's channel, then
@@ -34,6 +37,8 @@ import { benchDatabaseUrl } from '../lib/services';
 const prefix = process.env.BASELINE_PREFIX ?? 'baseline:';
 const redisUrl = process.env.BASELINE_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const nodeId = `baseline-${randomBytes(3).toString('hex')}`;
+/** Our server's defaults: ACTIVE_SPEAKER_THRESHOLD_DB and ACTIVE_SPEAKER_MIN_MS (src/config/config.ts). */
+const speaker = { thresholdDb: -40, minMs: 300 };
 /** Our nodes' live-state TTL (src/app.ts) and owner-claim TTL: what the script's PEXPIREs are given. */
 const liveStateTtlMs = 24 * 3600_000;
 const claimTtlMs = 60_000;
@@ -149,6 +154,18 @@ async function main(): Promise<void> {
   const io = new Server(httpServer);
   const pub = new Redis(redisUrl, { maxRetriesPerRequest: null });
   io.adapter(createAdapter(pub, pub.duplicate(), { key: `${prefix}socket.io` }));
+  const detectors = createSpeakingDetectors({
+    options: speaker,
+    inChannel: () => true,
+    report(roomCode, userId, change) {
+      if (change.type !== 'started') return;
+      const at = new Date();
+      liveState.apply(roomCode, { activeSpeaker: userId }).then(
+        () => io.to(roomChannel(roomCode)).emit('speaker:changed', { room_code: roomCode, user_id: userId, at: at.toISOString() }),
+        (error: unknown) => console.error('speaker change failed', error),
+      );
+    },
+  });
   io.on('connection', (socket) => {
     const userId = (socket.handshake.auth as { token?: unknown }).token;
     if (typeof userId === 'string') void socket.join(userChannel(userId));
@@ -156,13 +173,10 @@ async function main(): Promise<void> {
       if (typeof payload?.room_code === 'string') void socket.join(roomChannel(payload.room_code));
       ack?.({ ok: true, data: {} });
     });
-    socket.on('speak', (payload: { room_code: string; user_id: string }) => {
-      const at = new Date();
-      liveState.apply(payload.room_code, { activeSpeaker: payload.user_id }).then(
-        () => io.to(roomChannel(payload.room_code)).emit('speaker:changed', { room_code: payload.room_code, user_id: payload.user_id, at: at.toISOString() }),
-        (error: unknown) => console.error('speak failed', error),
-      );
+    socket.on('audio:level', (payload: { room_code: string; level: number }) => {
+      if (typeof userId === 'string') detectors.level(socket.id, payload.room_code, userId, payload.level);
     });
+    socket.on('disconnect', () => detectors.forget(socket.id));
   });
   const port = await freePort();
   await new Promise<void>((resolve) => httpServer.listen(port, '127.0.0.1', resolve));
