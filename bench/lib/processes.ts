@@ -222,7 +222,7 @@ export function runOnCluster(size: number, env: Record<string, string>, work: (c
 
 /**
  * Two bare Socket.IO nodes on the bench's Redis (`bench/baselines/socketio.ts`, Redis adapter,
- * a key prefix of their own): the plain cross-node emit that latency rows compare against.
+ * a key prefix of their own): the plain cross-node emit that row (h) compares against.
  * `work` gets their URLs; both stop, and their keys go, when it is done.
  */
 export async function onBaselinePair<T>(work: (one: string, two: string) => Promise<T>): Promise<T> {
@@ -233,6 +233,25 @@ export async function onBaselinePair<T>(work: (one: string, two: string) => Prom
     return await work(one, two);
   } finally {
     await Promise.all(baselines.map((node) => node.stop()));
+    await deletePrefix(env.BASELINE_PREFIX);
+  }
+}
+
+/**
+ * Two owner-path baseline nodes (`bench/baselines/owner-path.ts`) on the bench's Redis (a key
+ * prefix of their own) and database: rows (b2) and (c) set their rooms up on `owner` and listen
+ * on `other`. Both stop, and their keys go, when `work` is done.
+ */
+export async function onOwnerPathPair<T>(work: (owner: Forked, other: Forked) => Promise<T>): Promise<T> {
+  const env = { BASELINE_REDIS_URL: benchRedisUrl, BASELINE_PREFIX: `baseline-${randomBytes(3).toString('hex')}:` };
+  const [owner, other] = (await Promise.all([forkHelper('bench/baselines/owner-path.ts', env), forkHelper('bench/baselines/owner-path.ts', env)])) as [
+    Forked,
+    Forked,
+  ];
+  try {
+    return await work(owner, other);
+  } finally {
+    await Promise.all([owner.stop(), other.stop()]);
     await deletePrefix(env.BASELINE_PREFIX);
   }
 }
