@@ -9,7 +9,6 @@ import type { LiveParticipant } from '../../src/live-state/live-state';
 import { ownerKey } from '../../src/live-state/redis-keys';
 import { createRedisLiveStateStore } from '../../src/live-state/redis-live-state';
 import { roomChannel, userChannel } from '../../src/realtime/channels';
-import { createSpeakingDetectors } from '../../src/realtime/speaking-detectors';
 import { freePort } from '../../test/support/ports';
 import { serveParent } from '../lib/processes';
 import { benchDatabaseUrl } from '../lib/services';
@@ -22,9 +21,10 @@ import { benchDatabaseUrl } from '../lib/services';
  * it set up. No auth, no validation, no actor, no routing to an owner elsewhere.
  * - A socket joins its user's channel (`user:{id}`, the id given as handshake `auth.token`);
  *   `room:attach {room_code}` joins the room's channel (`room:{code}`) and acks.
- * - `audio:level {room_code, level}` (socket) goes to our own speaking detectors
- *   (src/realtime/speaking-detectors.ts, the server's default threshold and 300 ms hold, timed
- *   from the first loud sample's arrival, as on our nodes). A start is a speaker change: the
+ * - `audio:level {room_code, level}` (socket): the plainest hold there is, a 300 ms timer armed
+ *   by a socket's first loud sample (at or above the server's default threshold) and cleared by
+ *   a quiet one, as our detectors time it from the first loud sample's arrival. When it fires,
+ *   the socket's user takes the floor, unless they have it: a speaker change, the
  *   fenced live-state write of one, with our own store (src/live-state/redis-live-state.ts: its
  *   `fencedWrite` script, checking the room's owner record, then SET room:{code}:active_speaker),
  *   then `speaker:changed` to the room's channel. A stop changes nothing (the floor stays).
@@ -154,18 +154,17 @@ async function main(): Promise<void> {
   const io = new Server(httpServer);
   const pub = new Redis(redisUrl, { maxRetriesPerRequest: null });
   io.adapter(createAdapter(pub, pub.duplicate(), { key: `${prefix}socket.io` }));
-  const detectors = createSpeakingDetectors({
-    options: speaker,
-    inChannel: () => true,
-    report(roomCode, userId, change) {
-      if (change.type !== 'started') return;
-      const at = new Date();
-      liveState.apply(roomCode, { activeSpeaker: userId }).then(
-        () => io.to(roomChannel(roomCode)).emit('speaker:changed', { room_code: roomCode, user_id: userId, at: at.toISOString() }),
-        (error: unknown) => console.error('speaker change failed', error),
-      );
-    },
-  });
+  /** Who has the floor in each room. */
+  const floor = new Map<string, string>();
+  const speakerChange = (roomCode: string, userId: string) => {
+    if (floor.get(roomCode) === userId) return;
+    floor.set(roomCode, userId);
+    const at = new Date();
+    liveState.apply(roomCode, { activeSpeaker: userId }).then(
+      () => io.to(roomChannel(roomCode)).emit('speaker:changed', { room_code: roomCode, user_id: userId, at: at.toISOString() }),
+      (error: unknown) => console.error('speaker change failed', error),
+    );
+  };
   io.on('connection', (socket) => {
     const userId = (socket.handshake.auth as { token?: unknown }).token;
     if (typeof userId === 'string') void socket.join(userChannel(userId));
@@ -173,10 +172,15 @@ async function main(): Promise<void> {
       if (typeof payload?.room_code === 'string') void socket.join(roomChannel(payload.room_code));
       ack?.({ ok: true, data: {} });
     });
+    let hold: NodeJS.Timeout | undefined;
     socket.on('audio:level', (payload: { room_code: string; level: number }) => {
-      if (typeof userId === 'string') detectors.level(socket.id, payload.room_code, userId, payload.level);
+      if (typeof userId !== 'string') return;
+      if (payload.level < speaker.thresholdDb) {
+        clearTimeout(hold);
+        hold = undefined;
+      } else hold ??= setTimeout(() => speakerChange(payload.room_code, userId), speaker.minMs);
     });
-    socket.on('disconnect', () => detectors.forget(socket.id));
+    socket.on('disconnect', () => clearTimeout(hold));
   });
   const port = await freePort();
   await new Promise<void>((resolve) => httpServer.listen(port, '127.0.0.1', resolve));

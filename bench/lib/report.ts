@@ -111,7 +111,8 @@ export function chart(results: Result[], title: string): string {
   ];
   for (const [i, r] of results.entries()) {
     const y = top + i * rowHeight;
-    const target = r.target.figure ?? r.baseline ?? r.figure;
+    // A ratio-only target sits at that multiple of the baseline.
+    const target = r.target.figure ?? (r.baseline !== null && r.target.ratio !== undefined ? r.baseline * r.target.ratio : r.baseline) ?? r.figure;
     const share = (value: number) => (target ? value / target : 0);
     const colour = r.met ? '#2e7d32' : '#c62828';
     parts.push(`<text x="10" y="${y + 15}">${escape(r.benchmark.slice(0, 62))}</text>`);

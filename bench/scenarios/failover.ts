@@ -62,7 +62,7 @@ async function reconnection(trials: number): Promise<Latencies> {
 }
 
 export async function failover(context: BenchContext): Promise<Row[]> {
-  const trials = context.quick ? 3 : 10;
+  const trials = context.quick ? 2 : 10;
   context.log(`(e) failover: ours (3 nodes), ${trials} × kill -9 and ${trials} × SIGTERM`);
   const cluster = await startCluster(3);
   const redis = new Redis(benchRedisUrl);

@@ -10,7 +10,7 @@ import type { BenchContext } from './context';
 
 /**
  * (k) A simulation of what a cluster many times larger than this machine does to each node:
- * 2 to 32 (16 in a quick run) lightweight node processes (bench/load/fanout-node.ts: bare Socket.IO with the Redis
+ * 2 to 32 (8 in a quick run) lightweight node processes (bench/load/fanout-node.ts: bare Socket.IO with the Redis
  * adapter, placeholder sockets, no HTTP, no database) on the bench's one Redis. Each node holds
  * 20 rooms of its own and is a member of its neighbour's 20 too (a room's sockets on two nodes),
  * and broadcasts 40 room events a second to its own rooms: the load per node stays the same as
@@ -26,8 +26,8 @@ import type { BenchContext } from './context';
  *
  * Each row's baseline is the pub/sub adapter at the same size, in the same run.
  */
-/** A quick run stops at 16: starting 32 processes takes half a minute on 2 busy cores. */
-const sizesOf = (context: BenchContext) => (context.quick ? [2, 8, 16] : [2, 8, 16, 32]);
+/** A quick run stops at 8: starting 32 processes takes half a minute on 2 busy cores. */
+const sizesOf = (context: BenchContext) => (context.quick ? [2, 8] : [2, 8, 16, 32]);
 const roomsPerNode = 20;
 const socketsPerNode = 20;
 const ratePerNode = 40;

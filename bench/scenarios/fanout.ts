@@ -41,7 +41,7 @@ async function measure(context: BenchContext, adapter: (typeof adapters)[number]
       sockets.push(await attachedSocket(home.url, code, host.token));
       rooms.push(code);
     }
-    const events = context.quick ? 100 : 400;
+    const events = context.quick ? 50 : 400;
     const settle = 1_000;
     const idleBefore = await receivedBy(nodes);
     await sleep(settle);

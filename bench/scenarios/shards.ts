@@ -50,7 +50,7 @@ function topCommands(calls: Calls[], per: number): string {
 
 async function measure(context: BenchContext, label: string, servers: Redis[], env: Record<string, string>, onOne: boolean): Promise<Measured> {
   const rate = context.quick ? 40 : 80;
-  const seconds = context.quick ? 4 : 10;
+  const seconds = context.quick ? 2 : 10;
   const cluster = await startCluster(3, { RECONNECT_GRACE_S: '3600', ...env });
   try {
     const nodes = cluster.nodes;
@@ -60,7 +60,7 @@ async function measure(context: BenchContext, label: string, servers: Redis[], e
     const meter = new RedisMeter(servers);
     await meter.idle(2_000);
     const { result, calls } = await meter.during(() => pacedPairsAcross(nodes, host.token, rate, seconds));
-    const admitted = await admits({ owner: nodes[2]!, guests: nodes[1]!, rest: nodes[0]! }, meter, context.quick ? 30 : 150);
+    const admitted = await admits({ owner: nodes[2]!, guests: nodes[1]!, rest: nodes[0]! }, meter, context.quick ? 20 : 150);
     const measured: Measured = {
       perPair: calls.map((server) => total(server) / result.pairs),
       perAdmit: admitted.calls.map((server) => total(server)),

@@ -34,7 +34,7 @@ async function hops(sender: Socket, receiver: Socket, send: () => void, trials: 
 }
 
 export async function signaling(context: BenchContext): Promise<Row[]> {
-  const trials = context.quick ? 100 : 1000;
+  const trials = context.quick ? 60 : 1000;
   const warmUp = 20;
   context.log(`(h) signaling hop: ours (3 nodes), ${trials} offers`);
   const cluster = await startCluster(3);
