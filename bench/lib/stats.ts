@@ -46,3 +46,10 @@ export function eventLoopDelay(): { p99Ms(): number; reset(): void } {
     reset: () => histogram.reset(),
   };
 }
+
+/** The median of some figures (the mean of the middle two when their number is even). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}

@@ -5,6 +5,7 @@ import { forkHelper, startCluster, type Proc } from '../lib/processes';
 import type { Row } from '../lib/report';
 import { benchRedisUrl, deletePrefix, redisCommandCount } from '../lib/services';
 import { startSocketLoad, type SocketLoad } from '../lib/socket-load';
+import { median } from '../lib/stats';
 import type { BenchContext } from './context';
 
 /**
@@ -50,11 +51,9 @@ async function window(side: Side, ms: number, sockets: number): Promise<number> 
   return (busyMs * 1000) / sent.sent;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 export async function levels(context: BenchContext): Promise<Row[]> {
   const sockets = context.quick ? 300 : 600;
-  const windows = context.quick ? 2 : 5;
+  const windows = context.quick ? 3 : 5;
   const windowMs = context.quick ? 2_000 : 6_000;
   const redis = new Redis(benchRedisUrl);
   const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' });

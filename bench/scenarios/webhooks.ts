@@ -5,6 +5,7 @@ import { call, createRoom, guest, join, pool, registerHost, type Session } from 
 import { startCluster } from '../lib/processes';
 import type { Row } from '../lib/report';
 import { deletePrefix } from '../lib/services';
+import { median } from '../lib/stats';
 import type { BenchContext } from './context';
 
 /**
@@ -25,8 +26,6 @@ interface Side {
   /** Events delivered per second in each burst (webhooks on), from its first join to its last event received. */
   deliveredPerSecond: number[];
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function startReceiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
   let received = 0;
@@ -55,18 +54,19 @@ async function openRoom(side: Side): Promise<string> {
   return code;
 }
 
-/** One burst of `count` joins, 16 in flight, into a new room; with `received`, until every event has arrived. */
-async function burst(side: Side, count: number, received?: () => number): Promise<void> {
+/** One burst of `count` joins, 16 in flight, into a new room; with `received`, until every event has arrived. A warm-up burst is not recorded. */
+async function burst(side: Side, count: number, received?: () => number, warmUp = false): Promise<void> {
   const code = await openRoom(side);
   const guests = await pool(count, 8, (i) => guest(side.base, `Guest ${i}`));
   const before = received?.() ?? 0;
   const startedAt = performance.now();
   await pool(count, 16, (i) => join(side.base, code, guests[i]!));
-  side.joinsPerSecond.push(count / ((performance.now() - startedAt) / 1000));
+  const joinsPerSecond = count / ((performance.now() - startedAt) / 1000);
+  if (!warmUp) side.joinsPerSecond.push(joinsPerSecond);
   if (received) {
     const deadline = Date.now() + 60_000;
     while (received() - before < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    side.deliveredPerSecond.push((received() - before) / ((performance.now() - startedAt) / 1000));
+    if (!warmUp) side.deliveredPerSecond.push((received() - before) / ((performance.now() - startedAt) / 1000));
   }
   // The burst's events must not be delivered during the other side's next burst.
   await call(side.base, 'POST', `/meetings/${code}/end`, side.host.token);
@@ -88,8 +88,8 @@ export async function webhooks(context: BenchContext): Promise<Row[]> {
       deliveredPerSecond: [],
     });
     const sides = { off: await side('off', off.nodes[0]!.url), on: await side('on', on.nodes[0]!.url) };
-    await burst(sides.off, 50); // warm-up: JIT and pools
-    await burst(sides.on, 50, receiver.received);
+    await burst(sides.off, 50, undefined, true); // warm-up: JIT and pools
+    await burst(sides.on, 50, receiver.received, true);
     for (let b = 0; b < bursts; b++) {
       await burst(sides.off, joins);
       await burst(sides.on, joins, receiver.received);
