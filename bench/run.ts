@@ -18,7 +18,7 @@ import { signaling } from './scenarios/signaling';
 import { webhooks } from './scenarios/webhooks';
 
 /**
- * `npm run bench [-- --quick] [-- --only=a,b1]`: runs every benchmark of issue #6 against our
+ * `npm run bench [-- --quick] [-- --only=a,b1]`: runs every benchmark against our
  * nodes (built dist/, on the local PostgreSQL and Redis) and against its same-run baseline, then
  * prints one table and writes bench/results/latest.{json,svg}. See docs/performance.md.
  */

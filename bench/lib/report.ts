@@ -21,7 +21,7 @@ export interface Curve {
 
 /**
  * One row of the results: our figure, the same-run baseline's, their ratio (ours ÷ baseline)
- * and the targets of issue #6. `better` says which way is good, for both figure and ratio.
+ * and the project's targets. `better` says which way is good, for both figure and ratio.
  */
 export interface Row {
   id: string;
