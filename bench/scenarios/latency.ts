@@ -99,6 +99,26 @@ async function speakerLatency(
 }
 
 /**
+ * Admits each waiting guest in turn, 20 ms apart: from sending `admit` to `lobby:admitted` at the
+ * guest's socket; the first `warm` are not recorded.
+ */
+async function admitEach<G extends { socket: Socket }>(
+  waiting: G[],
+  warm: number,
+  latencies: Latencies,
+  admit: (waiter: G) => Promise<unknown>,
+): Promise<void> {
+  for (const [i, waiter] of waiting.entries()) {
+    const admitted = nextEvent(waiter.socket, 'lobby:admitted');
+    const sentAt = performance.now();
+    await admit(waiter);
+    const took = (await admitted) - sentAt;
+    if (i >= warm) latencies.add(took);
+    await sleep(20);
+  }
+}
+
+/**
  * Guests wait in a locked room owned by `owner`, their sockets on `guestNode`; the host admits them
  * over REST on `restNode`. The first `warmUp` admits (spread over the rooms) are not recorded, as
  * the baseline's warm-up emits are not, and every socket closes only after all rooms are done, so
@@ -127,14 +147,7 @@ async function admitLatency(
         sockets.push(socket);
         waiting.push({ who, socket });
       }
-      for (const [i, { who, socket }] of waiting.entries()) {
-        const admitted = nextEvent(socket, 'lobby:admitted');
-        const sentAt = performance.now();
-        await call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token);
-        const took = (await admitted) - sentAt;
-        if (i >= warm) latencies.add(took);
-        await sleep(20);
-      }
+      await admitEach(waiting, warm, latencies, ({ who }) => call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token));
     });
   } finally {
     for (const socket of sockets) socket.close();
@@ -179,14 +192,7 @@ async function fencedAdmit(owner: Forked, other: Forked, trials: number, warmUp:
         sockets.push(socket);
         waiting.push({ userId, socket });
       }
-      for (const [i, { userId, socket }] of waiting.entries()) {
-        const admitted = nextEvent(socket, 'lobby:admitted');
-        const sentAt = performance.now();
-        await call(url, 'POST', `/meetings/${roomCode}/admit/${userId}`);
-        const took = (await admitted) - sentAt;
-        if (i >= warm) latencies.add(took);
-        await sleep(20);
-      }
+      await admitEach(waiting, warm, latencies, ({ userId }) => call(url, 'POST', `/meetings/${roomCode}/admit/${userId}`));
     });
   } finally {
     for (const socket of sockets) socket.close();
