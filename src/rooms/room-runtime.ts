@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
+import { StaleOwnerError } from '../live-state/fencing';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './step-helpers';
 import type { RoomEvent, RoomNotice, RoomTimings } from './room.types';
@@ -123,14 +124,25 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     return snapshot;
   }
 
-  /** The effects of one accepted command; a live state left behind PostgreSQL keeps the snapshot for writing back. */
-  async function commit(outcome: RoomOutcome) {
+  /**
+   * The effects of one accepted command; a live state left behind PostgreSQL keeps the snapshot
+   * for writing back. 'superseded': PostgreSQL took the change under this node's claim, and then
+   * the live state's fence refused it because the claim ended in between (another node claimed
+   * the room, or this node's lease lapsed). The change stands: the next owner's load moves
+   * PostgreSQL's epoch on only after the row lock our write held is released, so it loads the room
+   * with the change and puts the live state right. The command happened; routing it again to the
+   * next owner would apply it twice (a join refused as REMOVED_FROM_ROOM after the host, seeing
+   * the guest in, removed them).
+   */
+  async function commit(outcome: RoomOutcome): Promise<'written' | 'superseded'> {
     try {
       await store.commit(outcome);
+      return 'written';
     } catch (error) {
       if (!(error instanceof LiveStateNotWritten)) throw error;
       // PostgreSQL has the change: if Redis turns out to have lost the room, this is what goes back.
       retained.keep(outcome.before.roomCode, error.after);
+      if (error.cause instanceof StaleOwnerError) return 'superseded';
       throw error.cause;
     }
   }
@@ -143,11 +155,18 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     const result = step(before, { ...command, at } as RoomEvent);
     if (result.refused) throw new AppError(result.refused.code, result.refused.detail);
     if (result.changed) {
+      let written: Awaited<ReturnType<typeof commit>>;
       try {
-        await commit({ before: before.context, after: result.snapshot, changes: result.changes, notices: result.notices, at });
+        written = await commit({ before: before.context, after: result.snapshot, changes: result.changes, notices: result.notices, at });
       } catch (error) {
         actor.snapshot = undefined;
         throw error;
+      }
+      if (written === 'superseded') {
+        // Answered as done; the room, its deadlines and its notices are the new owner's now (a
+        // notice sent from here could reach members after that owner's later ones).
+        actor.snapshot = undefined;
+        return replyTo(command, before.context, result.snapshot);
       }
       actor.snapshot = result.snapshot;
     }

@@ -61,12 +61,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const codeOf = (error: unknown) => (error instanceof AppError ? error.code : error);
 const refusal = (promise: Promise<unknown>) => promise.then(() => 'accepted', codeOf);
 
-/** The in-process live state, with a switch that makes its next call of one kind fail (a Redis outage). */
+/** The in-process live state, with a switch that makes its next call of one kind fail (a Redis outage, by default). */
 function faultyLiveState(store: LiveStateStore) {
-  const failing = new Set<'read' | 'apply' | 'delete'>();
+  const failing = new Map<'read' | 'apply' | 'delete', Error>();
   /** What was put in the cluster's index of deadlines (a no-op in the in-process store itself). */
   const scheduled: [string, string, number][] = [];
-  const fail = (kind: 'read' | 'apply' | 'delete') => failing.delete(kind) && Promise.reject(new Error(`Redis ${kind} failed`));
+  const fail = (kind: 'read' | 'apply' | 'delete') => {
+    const error = failing.get(kind);
+    return failing.delete(kind) && Promise.reject(error);
+  };
   const liveState: LiveStateStore = {
     read: (roomCode) => fail('read') || store.read(roomCode),
     apply: (roomCode, change) => fail('apply') || store.apply(roomCode, change),
@@ -77,7 +80,11 @@ function faultyLiveState(store: LiveStateStore) {
       return store.schedule(roomCode, name, at);
     },
   };
-  return { liveState, scheduled, failNext: (kind: 'read' | 'apply' | 'delete') => void failing.add(kind) };
+  return {
+    liveState,
+    scheduled,
+    failNext: (kind: 'read' | 'apply' | 'delete', error: Error = new Error(`Redis ${kind} failed`)) => void failing.set(kind, error),
+  };
 }
 
 const opened: { close(): Promise<void> | void }[] = [];
@@ -673,6 +680,31 @@ describe('room runtime: fencing', () => {
     claims.set(code, 3); // claimed again
     expect((await w.runtime.run(code, join('ann'))).joined).toBe(true);
     expect(w.repository.epochOf(code)).toBe(3);
+  });
+
+  it('a claim that ends between the PostgreSQL commit and the live-state write: the command is answered as done, once, and the next owner has it', async () => {
+    claims.set(code, 1);
+    const w = await withSeatedHost({ fence });
+    const published = w.published.length;
+    w.failLiveState('apply', new StaleOwnerError(code, 'the owner record has epoch 2'));
+
+    // Routed again, the join would run a second time on the next owner (refused there, had the host removed Ann meanwhile).
+    const reply = await w.runtime.run(code, join('ann'));
+    expect(reply.joined).toBe(true);
+    expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'ann']);
+    // Its notices are not sent from a node that no longer holds the room.
+    expect(w.published.length).toBe(published);
+
+    const timings = defaultTimings;
+    const now = () => w.clock.now;
+    const next = w.newRuntime({
+      store: createRoomStore({ repository: w.repository, liveState: w.store, fence: { epochOf: () => 2 }, outbox: noOutbox, timings, logger, now }),
+    });
+    const view = await next.runtime.run(code, { type: 'viewParticipants', by: hostId });
+    expect(view.participants.map((p) => p.userId)).toEqual([hostId, 'ann']);
+    expect(Object.keys((await w.store.read(code)).participants)).toEqual([hostId, 'ann']);
+    // The first node's next command finds the room taken.
+    await expect(w.runtime.run(code, { type: 'inspect' })).rejects.toBeInstanceOf(StaleOwnerError);
   });
 
   it('without a claim it touches neither store', async () => {
