@@ -4,7 +4,8 @@
  */
 export { MeetingClient, type ConnectionState, type MeetingClientOptions, type Reattached } from './meeting-client';
 export { MeetingError, type MeetingErrorCode } from './meeting-error';
-export { defaultMaxCallSize, RoomSession, type RoomSnapshot, type SessionEvent, type SessionStatus, type WaitingUser } from './room-session';
+export { RoomSession } from './room-session';
+export { defaultMaxCallSize, type RoomSnapshot, type SessionEvent, type SessionStatus, type WaitingUser } from './room-snapshot';
 export type { RemoteMedia } from './mesh';
 export type { JoinResult, MeetingsApi, ParticipantsResult } from './rest-api';
 export { dbfs, levelIntervalMs, silenceDb } from './dbfs';

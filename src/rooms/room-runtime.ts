@@ -126,13 +126,11 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
 
   /**
    * The effects of one accepted command; a live state left behind PostgreSQL keeps the snapshot
-   * for writing back. 'superseded': PostgreSQL took the change under this node's claim, and then
-   * the live state's fence refused it because the claim ended in between (another node claimed
-   * the room, or this node's lease lapsed). The change stands: the next owner's load moves
-   * PostgreSQL's epoch on only after the row lock our write held is released, so it loads the room
-   * with the change and puts the live state right. The command happened; routing it again to the
-   * next owner would apply it twice (a join refused as REMOVED_FROM_ROOM after the host, seeing
-   * the guest in, removed them).
+   * for writing back. 'superseded': PostgreSQL took the change, then the live state's fence
+   * refused it (the claim ended in between). The change stands: the next owner's load moves
+   * PostgreSQL's epoch only once our write's row lock is released, so it loads the change and puts
+   * the live state right. Routed again, the command would run twice (a join refused as
+   * REMOVED_FROM_ROOM after the host saw the guest in and removed them).
    */
   async function commit(outcome: RoomOutcome): Promise<'written' | 'superseded'> {
     try {
