@@ -94,13 +94,23 @@ export async function startCluster(size: number, env: Record<string, string> = {
   const secret = randomBytes(32).toString('base64url');
   const nodes: ServerNode[] = [];
   let started = 0;
-  const addNode = async (extra: Record<string, string> = {}) => {
+  const launch = (extra: Record<string, string> = {}) => {
     started += 1;
-    const node = await startServerNode({ NODE_ID: `n${started}`, JWT_SECRET: secret, REDIS_PREFIX: prefix, ...env, ...extra }, nodeArgs);
+    return startServerNode({ NODE_ID: `n${started}`, JWT_SECRET: secret, REDIS_PREFIX: prefix, ...env, ...extra }, nodeArgs);
+  };
+  const addNode = async (extra: Record<string, string> = {}) => {
+    const node = await launch(extra);
     nodes.push(node);
     return node;
   };
-  for (let i = 0; i < size; i++) await addNode();
+  // Side by side: much of a node's start is waiting (for PostgreSQL, Redis, its first heartbeat).
+  const launched = await Promise.allSettled(Array.from({ length: size }, () => launch()));
+  for (const result of launched) if (result.status === 'fulfilled') nodes.push(result.value);
+  const failure = launched.find((result) => result.status === 'rejected');
+  if (failure) {
+    await Promise.all(nodes.map((node) => stopGracefully(node)));
+    throw failure.reason;
+  }
   return {
     prefix,
     secret,

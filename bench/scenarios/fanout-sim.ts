@@ -81,7 +81,7 @@ async function measure(context: BenchContext, procs: Forked[], redis: Redis, ada
   try {
     // Rooms: a node's own. Sockets: its neighbour's, so that every event crosses to another node.
     const targets = (n: number) => (target === 'rooms' ? own(n) : sockets((n + 1) % size));
-    const ms = context.quick ? 2_000 : 8_000;
+    const ms = context.quick ? 1_500 : 8_000;
     const traffic = async (seconds: number) => {
       const startAt = Date.now() + 300;
       await Promise.all(nodes.map((node, n) => node.call('start', { targets: targets(n), rate: ratePerNode, startAt })));

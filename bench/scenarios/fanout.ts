@@ -9,7 +9,7 @@ import type { BenchContext } from './context';
 
 /**
  * (i) What one room event costs the nodes that have nothing to do with the room: Redis pub/sub
- * messages each node receives (and must decode) per room event, with 1, 2 and 4 nodes, under the
+ * messages each node receives (and must decode) per room event, with 1, 2 and 4 nodes (a quick run: 1 and 4), under the
  * pub/sub adapter and the sharded one. The rooms live on the first node with all their sockets;
  * the events are `room:updated` (a settings change, one broadcast each). Read from each node's
  * `socketio_adapter_messages_received_total`, less what the nodes received while idle for as
@@ -17,7 +17,8 @@ import type { BenchContext } from './context';
  *
  * The baseline of each row is the same adapter on one node.
  */
-const sizes = [1, 2, 4] as const;
+/** A quick run skips 2 nodes. */
+const sizesOf = (context: BenchContext) => (context.quick ? [1, 4] : [1, 2, 4]);
 const adapters = ['redis', 'redis-sharded'] as const;
 
 async function received(node: ServerNode): Promise<number> {
@@ -71,6 +72,7 @@ async function measure(context: BenchContext, adapter: (typeof adapters)[number]
 export async function fanout(context: BenchContext): Promise<Row[]> {
   const rows: Row[] = [];
   for (const adapter of adapters) {
+    const sizes = sizesOf(context);
     const measured: number[][] = [];
     for (const size of sizes) measured.push(await measure(context, adapter, size));
     // On one node the room's own node is the only one: its figure is the baseline.

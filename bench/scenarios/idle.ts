@@ -14,7 +14,7 @@ import type { BenchContext } from './context';
  * attach one websocket (from four load processes) and stay idle. RSS per connection is the
  * node's growth from before the sockets (after the REST joins, so the rooms' own state is not
  * counted) to after they all attached, each reading taken after the process has been idle for
- * 20 s (3 s in a quick run) and a full garbage collection (through its inspector), so that it
+ * 20 s (2 s in a quick run) and a full garbage collection (through its inspector), so that it
  * counts what the process keeps; the V8 heap used per connection is read at the same moments.
  * Baseline: bare Socket.IO with the same sockets, each joined to a channel of 100, read the same
  * way. As many sockets as the open-files limit allows (less 200 for pools and Redis); what more
@@ -54,7 +54,7 @@ async function hold(
   url: string,
   clients: { token?: string; roomCode: string }[],
 ) {
-  const idleMs = context.quick ? 3_000 : 20_000;
+  const idleMs = context.quick ? 2_000 : 20_000;
   const before = await settledMemory(proc, inspectPort, idleMs);
   const opened = await load.open(url, clients);
   const after = await settledMemory(proc, inspectPort, idleMs);
@@ -72,7 +72,7 @@ async function hold(
 export async function idle(context: BenchContext): Promise<Row[]> {
   const limit = openFilesLimit();
   // Each socket is a file descriptor of the node: keep clear of the limit (pools, Redis, epoll).
-  const sockets = context.quick ? 600 : limit - 200;
+  const sockets = context.quick ? 400 : limit - 200;
   const load = await startSocketLoad(4);
   try {
     context.log(`(d) idle sockets: ours (1 node, cluster mode), ${sockets} sockets (open-files limit ${limit})`);

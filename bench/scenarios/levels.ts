@@ -52,9 +52,9 @@ async function window(side: Side, ms: number, sockets: number): Promise<number> 
 }
 
 export async function levels(context: BenchContext): Promise<Row[]> {
-  const sockets = context.quick ? 300 : 600;
+  const sockets = context.quick ? 200 : 600;
   const windows = context.quick ? 3 : 5;
-  const windowMs = context.quick ? 2_000 : 6_000;
+  const windowMs = context.quick ? 1_500 : 6_000;
   const redis = new Redis(benchRedisUrl);
   const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' });
   const baseline = await forkHelper('bench/baselines/socketio.ts');
@@ -75,10 +75,10 @@ export async function levels(context: BenchContext): Promise<Row[]> {
     const bare: Side = { name: 'bare Socket.IO', server: baseline, load: loads[1], windows: [], idleMsPerSecond: 0 };
     for (const side of [ours, bare]) await side.load.levels(rate, context.quick ? 1_000 : 3_000, quietDb); // warm-up: JIT
     await sleep(500);
-    for (const side of [ours, bare]) side.idleMsPerSecond = await idleRate(side.server, context.quick ? 2_000 : 3_000);
+    for (const side of [ours, bare]) side.idleMsPerSecond = await idleRate(side.server, context.quick ? 1_000 : 3_000);
 
     // The node's own background commands (heartbeat, deadline poll) while nothing happens.
-    const idleSeconds = context.quick ? 2 : 3;
+    const idleSeconds = context.quick ? 1 : 3;
     const idleFrom = await redisCommandCount(redis);
     await sleep(idleSeconds * 1000);
     const idleCommandsPerSecond = ((await redisCommandCount(redis)) - idleFrom - 1) / idleSeconds;

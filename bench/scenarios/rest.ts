@@ -51,7 +51,7 @@ async function closedLoop(context: BenchContext, url: string, headers: Record<st
   ];
   const run = (duration: number) => autocannon({ url, requests, connections: 32, duration });
   await run(context.quick ? 1 : 5);
-  const flat = await run(context.quick ? 3 : 10);
+  const flat = await run(context.quick ? 2 : 10);
   const failed = flat.non2xx + flat.errors + flat.timeouts;
   const completed = flat['2xx'] + failed;
   return { pairsPerSecond: flat['2xx'] / 2 / flat.duration, errorRate: completed ? failed / completed : 1 };
@@ -59,9 +59,9 @@ async function closedLoop(context: BenchContext, url: string, headers: Record<st
 
 /** The goodput search (see the module comment); returns every step in the order run. */
 async function searchGoodput(context: BenchContext, side: string, url: string, headers: Record<string, string>, closedRate: number): Promise<CurvePoint[]> {
-  const stepSeconds = context.quick ? 2 : 5;
+  const stepSeconds = context.quick ? 1.5 : 5;
   const pauseMs = context.quick ? 400 : 1000;
-  const maxSteps = context.quick ? 5 : 8;
+  const maxSteps = context.quick ? 3 : 8;
   const steps: CurvePoint[] = [];
   let highestPass = 0;
   let lowestFailure = Infinity;
@@ -139,7 +139,7 @@ export async function rest(context: BenchContext): Promise<Row[]> {
       baseline: bare.goodput?.rate ?? 0,
       baselineName: 'node:http + pg',
       target: { ratio: 0.5 },
-      detail: `ours ${goodputDetail(ours)}; baseline ${goodputDetail(bare)}; open loop, evenly spaced, ${context.quick ? 2 : 5} s steps`,
+      detail: `ours ${goodputDetail(ours)}; baseline ${goodputDetail(bare)}; open loop, evenly spaced, ${context.quick ? 1.5 : 5} s steps`,
       curve: {
         unit: 'pairs/s',
         p99LimitMs: limit.p99Ms,
@@ -158,7 +158,7 @@ export async function rest(context: BenchContext): Promise<Row[]> {
       baseline: closedFigure(bare),
       baselineName: 'node:http + pg',
       target: { ratio: 0.5 },
-      detail: `ours ${closedDetail(ours)}; baseline ${closedDetail(bare)}; autocannon, 32 connections, ${context.quick ? 3 : 10} s; ≥ 0.1% errors counts as 0`,
+      detail: `ours ${closedDetail(ours)}; baseline ${closedDetail(bare)}; autocannon, 32 connections, ${context.quick ? 2 : 10} s; ≥ 0.1% errors counts as 0`,
     },
   ];
 }
