@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { retryDelayMs, startOutboxWorker } from '../persistence/outbox-worker';
 import type { NamedStatement, Sql } from '../persistence/sql';
 import { signWebhook } from './signature';
+import { createWebhookPoster } from './webhook-post';
 
 export interface WebhookDispatcherOptions {
   sql: Sql;
@@ -105,6 +106,7 @@ const countPending: NamedStatement = { name: 'webhooks.pending', text: `select c
 export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
   const { sql, logger, timeoutMs } = options;
   const leaseS = (timeoutMs + leaseSlackMs) / 1000;
+  const poster = createWebhookPoster(timeoutMs);
 
   const attempts = new Counter({
     name: 'webhook_attempts_total',
@@ -138,21 +140,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   /** One attempt at one row; the row after it in its queue when this one was delivered. */
   async function deliver(row: Claimed): Promise<Claimed | undefined> {
     const stop = attemptDuration.startTimer();
-    let failure: string | null = null;
-    try {
-      const headers = signWebhook(options.secret, row.event_id, row.body, Math.floor(Date.now() / 1000));
-      const response = await fetch(row.endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'meeting-rooms-webhooks', ...headers },
-        body: row.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      await response.body?.cancel();
-      if (response.status < 200 || response.status > 299) failure = `answered ${response.status}`;
-    } catch (error) {
-      failure = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String((error as Error).cause ?? (error as Error).message);
-    }
+    const headers = signWebhook(options.secret, row.event_id, row.body, Math.floor(Date.now() / 1000));
+    const failure = await poster.post(row.endpoint, headers, row.body);
     stop();
     const context = { webhook_id: row.event_id, endpoint: row.endpoint, room_code: row.room_code, attempt: row.attempts };
     if (failure === null) {
@@ -184,5 +173,11 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     logger,
     describe: (row) => ({ webhook_id: row.event_id }),
   });
-  return { wake: () => worker.wake(), close: () => worker.close() };
+  return {
+    wake: () => worker.wake(),
+    async close() {
+      await worker.close();
+      poster.close();
+    },
+  };
 }
