@@ -10,7 +10,9 @@ import type { RoomCommand } from '../rooms/room-router';
  * Request/reply between nodes over Redis pub/sub (docs/scaling.md "How rooms run in a cluster"): a command for a room owned by
  * another node is published to that node's inbox with an id, and its reply comes back to ours.
  * A request never hangs: it ends with the owner's reply, with `Reroute` when the owner is gone
- * or no longer owns the room (the caller routes again), or with ROOM_TIMEOUT at its deadline.
+ * or no longer owns the room (the caller routes again), with UNAVAILABLE when this node's
+ * connection for replies drops while it waits (a reply on the way is lost with it, and the
+ * command may or may not have run), or with ROOM_TIMEOUT at its deadline.
  */
 export interface NodeInbox {
   request(node: string, roomCode: string, command: RoomCommand, deadline: number): Promise<unknown>;
@@ -176,8 +178,20 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
     }
   }
 
+  /**
+   * Replies come over the subscriber's connection, and pub/sub keeps nothing for a connection
+   * that is down: once it drops, a reply on the way is lost, and waiting for it would last until
+   * the deadline (10 s after a Redis failover, say). The request ends at once instead.
+   */
+  const lost = () => new AppError('UNAVAILABLE', 'The connection to Redis dropped while waiting for the room’s node: the command may or may not have run');
+  const dropPending = () => {
+    for (const id of [...pending.keys()]) settle(id, { error: lost() });
+  };
+
   /** Sends a request and waits for its reply, its owner's death, or its deadline. */
   function ask(node: string, body: Extract<Message, { kind: 'request' | 'move' }>, deadline: number, late: () => Error): Promise<unknown> {
+    // Not subscribed now (reconnecting): the reply could come before the subscription is back.
+    if (subscriber.status !== 'ready') return Promise.reject(lost());
     const reply = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => settle(body.id, { error: late() }), Math.max(0, deadline - Date.now()));
       pending.set(body.id, { node, resolve, reject, timer });
@@ -205,6 +219,7 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
 
     async start() {
       subscriber.on(sharded ? 'smessage' : 'message', receive);
+      subscriber.on('close', dropPending);
       await (sharded ? subscriber.ssubscribe(ownInbox) : subscriber.subscribe(ownInbox));
       ownerCheck = setInterval(() => {
         if (pending.size > 0) checkOwners().catch((error: unknown) => logger.warn({ err: error, component: 'cluster' }, 'owner check failed'));
@@ -215,6 +230,7 @@ export function createNodeInbox(deps: NodeInboxDeps): NodeInbox {
     async close() {
       clearInterval(ownerCheck);
       subscriber.off(sharded ? 'smessage' : 'message', receive);
+      subscriber.off('close', dropPending);
       // Without a connection there is nothing to unsubscribe from (and it would wait for one).
       if (subscriber.status === 'ready') await (sharded ? subscriber.sunsubscribe(ownInbox) : subscriber.unsubscribe(ownInbox)).catch(() => undefined);
       for (const id of [...pending.keys()]) settle(id, { error: new AppError('UNAVAILABLE', 'This node is shutting down') });

@@ -15,6 +15,8 @@ import { deleteRedisPrefix } from '../support/redis';
 const prefix = `test-${randomBytes(6).toString('hex')}:`;
 const connections: Redis[] = [];
 const inboxes: NodeInbox[] = [];
+/** Each node's connection for replies, by node id. */
+const subscribers = new Map<string, Redis>();
 const connect = () => {
   const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 3, disconnectTimeout: 500 });
   connections.push(redis);
@@ -27,9 +29,11 @@ async function node(nodeId: string, handle: (roomCode: string, command: { type: 
   await publisher.set(nodeKey(prefix, nodeId), '1', 'PX', 60_000);
   // Only its liveness check is used here: this node makes no claims.
   const ownership = createOwnership(publisher, { prefix, nodeId, lease: { valid: () => true, restoring: () => false } });
+  const subscriber = connect();
+  subscribers.set(nodeId, subscriber);
   const inbox = createNodeInbox({
     publisher,
-    subscriber: connect(),
+    subscriber,
     prefix,
     nodeId,
     logger,
@@ -99,6 +103,27 @@ describe('request/reply between nodes', () => {
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: 'ROOM_TIMEOUT', status: 504 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+  });
+
+  it('a reply lost with the sender’s connection for replies: UNAVAILABLE at once, not at the deadline; the next request, once it is back, is answered', async () => {
+    let answering = false;
+    await node('owner-8', async () => (answering ? 'answered' : never()));
+    const sender = await node('sender-8', never);
+    const subscriber = subscribers.get('sender-8')!;
+    const started = Date.now();
+    const pending = sender.request('owner-8', 'room-h', { type: 'inspect' }, soon(10_000)).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    subscriber.disconnect(true); // dropped, then reconnecting
+    expect(await pending).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect(Date.now() - started).toBeLessThan(2000);
+
+    // While it reconnects, a request is refused at once: its reply could arrive before the subscription is back.
+    expect(subscriber.status).not.toBe('ready');
+    await expect(sender.request('owner-8', 'room-h', { type: 'inspect' }, soon(10_000))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await new Promise<void>((resolve) => (subscriber.status === 'ready' ? resolve() : subscriber.once('ready', () => resolve())));
+    answering = true;
+    // The subscription is restored with the connection (ioredis resubscribes before it is ready again).
+    await expect(sender.request('owner-8', 'room-h', { type: 'inspect' }, soon(5_000))).resolves.toBe('answered');
   });
 
   it('drops malformed messages on its inbox and keeps serving', async () => {
