@@ -68,8 +68,17 @@ async function burst(side: Side, count: number, received?: () => number, warmUp 
     while (received() - before < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     if (!warmUp) side.deliveredPerSecond.push((received() - before) / ((performance.now() - startedAt) / 1000));
   }
-  // The burst's events must not be delivered during the other side's next burst.
+  // The burst's events must not be delivered during the other side's next burst: nor must the
+  // events of ending its room (one `participant.left` per guest, then `room.ended`), so the
+  // receiver must have heard nothing new for half a second before the next burst starts.
   await call(side.base, 'POST', `/meetings/${code}/end`, side.host.token);
+  if (received) {
+    const deadline = Date.now() + 60_000;
+    for (let heard = -1; received() !== heard && Date.now() < deadline;) {
+      heard = received();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 export async function webhooks(context: BenchContext): Promise<Row[]> {
