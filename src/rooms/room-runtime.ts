@@ -153,13 +153,12 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     const result = step(before, { ...command, at } as RoomEvent);
     if (result.refused) throw new AppError(result.refused.code, result.refused.detail);
     if (result.changed) {
-      let written: Awaited<ReturnType<typeof commit>>;
-      try {
-        written = await commit({ before: before.context, after: result.snapshot, changes: result.changes, notices: result.notices, at });
-      } catch (error) {
-        actor.snapshot = undefined;
-        throw error;
-      }
+      const written = await commit({ before: before.context, after: result.snapshot, changes: result.changes, notices: result.notices, at }).catch(
+        (error: unknown) => {
+          actor.snapshot = undefined;
+          throw error;
+        },
+      );
       if (written === 'superseded') {
         // Answered as done; the room, its deadlines and its notices are the new owner's now (a
         // notice sent from here could reach members after that owner's later ones).

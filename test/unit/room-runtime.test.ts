@@ -695,10 +695,17 @@ describe('room runtime: fencing', () => {
     // Its notices are not sent from a node that no longer holds the room.
     expect(w.published.length).toBe(published);
 
-    const timings = defaultTimings;
     const now = () => w.clock.now;
     const next = w.newRuntime({
-      store: createRoomStore({ repository: w.repository, liveState: w.store, fence: { epochOf: () => 2 }, outbox: noOutbox, timings, logger, now }),
+      store: createRoomStore({
+        repository: w.repository,
+        liveState: w.store,
+        fence: { epochOf: () => 2 },
+        outbox: noOutbox,
+        timings: defaultTimings,
+        logger,
+        now,
+      }),
     });
     const view = await next.runtime.run(code, { type: 'viewParticipants', by: hostId });
     expect(view.participants.map((p) => p.userId)).toEqual([hostId, 'ann']);
