@@ -21,8 +21,8 @@ export interface RoomOutbox {
   ofCommand(outcome: RoomOutcome): OutboxRows | null;
   /** The rows of a room about to be created, or null. */
   ofCreated(room: NewRoom): OutboxRows | null;
-  /** Rows were committed: whoever delivers them looks now, not at its next poll. */
-  committed(): void;
+  /** Rows were committed for `roomCode`: whoever delivers them looks now, not at its next poll. */
+  committed(roomCode: string): void;
 }
 
 /** Several listeners as one: each commit writes all their rows, and all of them hear it committed. */
@@ -34,7 +34,7 @@ export function combineOutboxes(...outboxes: RoomOutbox[]): RoomOutbox {
   return {
     ofCommand: (outcome) => rowsOf(outboxes.map((outbox) => outbox.ofCommand(outcome))),
     ofCreated: (room) => rowsOf(outboxes.map((outbox) => outbox.ofCreated(room))),
-    committed: () => outboxes.forEach((outbox) => outbox.committed()),
+    committed: (roomCode) => outboxes.forEach((outbox) => outbox.committed(roomCode)),
   };
 }
 

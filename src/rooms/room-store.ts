@@ -65,7 +65,7 @@ export function createRoomStore(deps: RoomStoreDeps): RoomStore {
     async create(room, held) {
       const rows = outbox.ofCreated(room);
       const created = await repository.create(room, held ? fence.epochOf(room.roomCode) : undefined, rows);
-      if (created && rows) outbox.committed();
+      if (created && rows) outbox.committed(room.roomCode);
       // A new room's first deadline (a room nobody starts ends by itself) goes in at once, for
       // any node to run should this one go. The room exists once PostgreSQL has it: a deadline
       // that failed here is written by the room's next load.
@@ -110,7 +110,7 @@ export function createRoomStore(deps: RoomStoreDeps): RoomStore {
       const roomCode = before.roomCode;
       const rows = outbox.ofCommand(outcome);
       await repository.apply({ id: before.roomId, roomCode }, outcome.changes, fence.epochOf(roomCode), rows);
-      if (rows) outbox.committed();
+      if (rows) outbox.committed(roomCode);
       try {
         if (statusOf(after) === 'ended') return await liveState.delete(roomCode);
         const change = liveChange(before, after.context);

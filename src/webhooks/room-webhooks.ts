@@ -9,13 +9,13 @@ import { outboxInsert } from './webhook-outbox';
  * outbox rows, one per event and endpoint, in the commit's own transaction; once committed, the
  * dispatcher looks for them at once instead of at its next poll.
  */
-export function createWebhookOutbox(publicBaseUrl: () => string, endpoints: readonly string[], dispatcher: { wake(): void }): RoomOutbox {
+export function createWebhookOutbox(publicBaseUrl: () => string, endpoints: readonly string[], dispatcher: { wake(roomCode?: string): void }): RoomOutbox {
   const rows = (events: WebhookEvent[]) =>
     events.length > 0 && endpoints.length > 0 ? (condition: Parameters<typeof outboxInsert>[2]) => [outboxInsert(events, endpoints, condition)] : null;
   return {
     ofCommand: (outcome) => rows(webhookEventsOf(outcome, publicBaseUrl())),
     ofCreated: (room) => rows([roomCreatedEvent(newRoomSummary(room), publicBaseUrl())]),
-    committed: () => dispatcher.wake(),
+    committed: (roomCode) => dispatcher.wake(roomCode),
   };
 }
 
