@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 /**
  * The loop both PostgreSQL outboxes run on every node (the webhooks' and the invitation emails'):
  * claim due rows while fewer than `concurrency` are in flight, work each one, claim again as soon
- * as a slot frees or a wake came meanwhile, poll in case another node wrote rows, prune old ones,
- * and on close wait for the attempts in flight. What a claim, an attempt and a prune are is the
- * caller's (webhooks/webhook-dispatcher.ts, mail/mail-dispatcher.ts).
+ * as a slot frees (when the last claim filled every slot) or a wake came meanwhile, poll in case
+ * another node wrote rows or a retry fell due, prune old ones, and on close wait for the attempts
+ * in flight. What a claim, an attempt and a prune are is the caller's
+ * (webhooks/webhook-dispatcher.ts, mail/mail-dispatcher.ts).
  */
 export interface OutboxWorkerOptions<Row> {
   /** Names the outbox in logs (`component`). */
@@ -42,6 +43,7 @@ export function startOutboxWorker<Row>(options: OutboxWorkerOptions<Row>): Outbo
   const inFlight = new Set<Promise<void>>();
   let claiming = false;
   let again = false;
+  let backlog = false;
   let closed = false;
 
   /** Claims what the free slots allow and starts working on it; again while a wake came meanwhile. */
@@ -56,13 +58,16 @@ export function startOutboxWorker<Row>(options: OutboxWorkerOptions<Row>): Outbo
         again = false;
         const free = options.concurrency - inFlight.size;
         if (closed || free <= 0) return;
-        for (const row of await options.claim(free)) {
+        const rows = await options.claim(free);
+        // Every free slot filled: more may be due, so a slot that frees claims again at once.
+        backlog = rows.length === free;
+        for (const row of rows) {
           const attempt = options
             .work(row)
             .catch((error: unknown) => logger.warn({ err: error, component: name, ...options.describe(row) }, 'recording an outbox attempt failed'))
             .finally(() => {
               inFlight.delete(attempt);
-              void claim();
+              if (backlog) void claim();
             });
           inFlight.add(attempt);
         }

@@ -173,6 +173,41 @@ describe('webhooks on one node', () => {
     expect(retried.headers['webhook-id']).toBe(first.headers['webhook-id']);
   });
 
+  it('delivers a queued backlog in order when a post in the middle of it fails, attempting no row after it meanwhile', async () => {
+    // Six events of one room already queued when the node starts: it leases them as one run.
+    const code = `run-${randomBytes(4).toString('hex')}`;
+    const { rows } = await db.query<{ seq: string; event_id: string }>(
+      `insert into webhook_deliveries (id, event_id, endpoint, room_code, type, body, created_at)
+       select gen_random_uuid(), e.id, $1, $2, 'room.settings_updated', jsonb_build_object('id', e.id, 'room_code', $2::text, 'type', 'room.settings_updated'), now()
+         from (select gen_random_uuid() as id from generate_series(1, 6)) e
+       returning seq, event_id`,
+      [receiver.url, code],
+    );
+    const ids = rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map((row) => row.event_id);
+    receiver.answer = (event, received) => (event.id === ids[2] && !received.some((r) => r.event.id === ids[2]) ? 500 : 200);
+    await server();
+    await receiver.until(() => receiver.acknowledged(code).length === ids.length);
+
+    expect(receiver.acknowledged(code).map((event) => event.id)).toEqual(ids);
+    expect(receiver.received.filter((r) => r.event.room_code === code).map((r) => [ids.indexOf(r.event.id), r.answer])).toEqual([
+      [0, 200],
+      [1, 200],
+      [2, 500],
+      [2, 200],
+      [3, 200],
+      [4, 200],
+      [5, 200],
+    ]);
+    // The rows after the failed one were given back unattempted: each counts the one attempt that reached the receiver.
+    for (let waited = 0; waited < 5000; waited += 50) {
+      const { rows: left } = await db.query(`select count(*)::int as n from webhook_deliveries where room_code = $1 and status = 'pending'`, [code]);
+      if (left[0].n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const attempts = await db.query(`select attempts from webhook_deliveries where room_code = $1 and status = 'delivered' order by seq`, [code]);
+    expect(attempts.rows.map((row) => row.attempts)).toEqual([1, 1, 2, 1, 1, 1]);
+  });
+
   it('does not let a receiver that hangs on one room hold up the others', async () => {
     const api = await server();
     const call = meetings(api);
