@@ -4,7 +4,7 @@ import { retryDelayMs, startOutboxWorker } from '../persistence/outbox-worker';
 import type { Sql } from '../persistence/sql';
 import { signWebhook } from './signature';
 import { createWebhookPoster } from './webhook-post';
-import { createWebhookQueue, type Leased } from './webhook-queue';
+import { createWebhookQueue, type Leased, type Run } from './webhook-queue';
 
 export interface WebhookDispatcherOptions {
   sql: Sql;
@@ -43,6 +43,8 @@ const concurrency = 16;
 const leaseSlackMs = 5_000;
 /** Rows of a queue leased, posted and recorded together: two statements per run instead of one or two per row. */
 const runLength = 32;
+/** A run's next post starts only if it can end this long before the run's lease does (so the outcome is recorded under it). */
+const leaseMarginMs = 1_000;
 /**
  * A commit's wake waits this long before claiming, so that the events a room commits meanwhile go
  * in the same run: at 130 events a second in one room, about 13 rows per run instead of one.
@@ -101,14 +103,14 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   }
 
   /** Delivers one queue of one room, run after run, until a row fails, the queue is caught up, or the node closes. */
-  async function drain(first: Leased[]): Promise<void> {
-    const roomCode = first[0]!.room_code;
+  async function drain(first: Run): Promise<void> {
+    const roomCode = first.rows[0]!.room_code;
     const room = draining.get(roomCode) ?? { queues: 0, woken: false };
     draining.set(roomCode, room);
     room.queues += 1;
     try {
       let run = first;
-      while (run.length > 0) run = await deliverRun(run);
+      while (run.rows.length > 0) run = await deliverRun(run);
     } finally {
       room.queues -= 1;
       if (room.queues === 0) draining.delete(roomCode);
@@ -120,15 +122,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   }
 
   /**
-   * Posts a run's rows in order until one fails, then records the outcome: the delivered rows, the
-   * failed one, and the rest given back unattempted. A full run delivered means the queue has a
-   * backlog, whose next run is leased by the statement that records this one.
+   * Posts a run's rows in order until one fails or the next one might outlast the lease (a slow
+   * receiver), then records the outcome: the delivered rows, the failed one, and the rest given
+   * back unattempted. A full run delivered means the queue has a backlog, whose next run is
+   * leased by the statement that records this one.
    */
-  async function deliverRun(run: Leased[]): Promise<Leased[]> {
+  async function deliverRun(run: Run): Promise<Run> {
     const delivered: Leased[] = [];
     let failed: { row: Leased; failure: string } | undefined;
-    for (const row of run) {
-      if (worker.closed) break;
+    for (const row of run.rows) {
+      if (worker.closed || performance.now() + timeoutMs + leaseMarginMs > run.leaseEndsAt) break;
       const failure = await post(row);
       if (failure !== null) {
         failed = { row, failure };
@@ -136,9 +139,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       }
       delivered.push(row);
     }
-    const unattempted = run.slice(delivered.length + (failed ? 1 : 0));
-    const backlog = run.length === runLength && !failed && !worker.closed;
-    const next = delivered.length > 0 ? await queue.delivered(delivered, backlog ? runLength : 0) : [];
+    const unattempted = run.rows.slice(delivered.length + (failed ? 1 : 0));
+    const backlog = delivered.length === runLength;
+    const next = delivered.length > 0 ? await queue.delivered(delivered, backlog && !worker.closed ? runLength : 0) : { rows: [], leaseEndsAt: 0 };
     if (failed) await recordFailure(failed.row, failed.failure);
     await queue.release(unattempted);
     return next;
@@ -169,7 +172,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     }
   }
 
-  const worker = startOutboxWorker<Leased[]>({
+  const worker = startOutboxWorker<Run>({
     name: 'webhooks',
     concurrency,
     pollEveryMs,
@@ -178,7 +181,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     work: drain,
     prune: () => queue.prune(options.retentionMs / 1000),
     logger,
-    describe: (run) => ({ webhook_id: run[0]?.event_id }),
+    describe: (run) => ({ webhook_id: run.rows[0]?.event_id }),
   });
   return {
     wake(roomCode) {

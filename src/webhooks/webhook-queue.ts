@@ -16,17 +16,24 @@ export interface Leased {
   attempts: number;
 }
 
+/** One queue's rows leased together, in `seq` order. */
+export interface Run {
+  rows: Leased[];
+  /** When the lease ends at the earliest, on this process's `performance.now()` clock. */
+  leaseEndsAt: number;
+}
+
 export interface WebhookQueue {
   /**
    * Runs of up to `runLength` rows from the heads of up to `queues` queues whose head is due and
-   * not leased, oldest head first, leased to this node: each run in `seq` order.
+   * not leased, oldest head first, leased to this node.
    */
-  claim(queues: number, runLength: number): Promise<Leased[][]>;
+  claim(queues: number, runLength: number): Promise<Run[]>;
   /**
    * Records `rows` (one queue's, in order) as delivered and, when all of them still were this
    * node's, leases the queue's next run of up to `runLength` rows (0: none) in the same statement.
    */
-  delivered(rows: readonly Leased[], runLength: number): Promise<Leased[]>;
+  delivered(rows: readonly Leased[], runLength: number): Promise<Run>;
   /** The attempt at `row` failed: it is tried again after `delayS`. */
   retry(row: Leased, delayS: number, failure: string): Promise<void>;
   /** The attempt at `row` failed and was its last: it stays `failed` (replayable from the CLI). */
@@ -113,25 +120,30 @@ const prune: NamedStatement = {
 const countPending: NamedStatement = { name: 'webhooks.pending', text: `select count(*)::int as pending from webhook_deliveries where status = 'pending'` };
 
 /** Leased rows, one run per queue, each in `seq` order (a statement's rows come back in no set order). */
-function runsOf(rows: Leased[]): Leased[][] {
-  const runs = new Map<string, Leased[]>();
+function runsOf(rows: Leased[], leaseEndsAt: number): Run[] {
+  const runs = new Map<string, Run>();
   for (const row of rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)))) {
     const queue = `${row.endpoint}\n${row.room_code}`;
     const run = runs.get(queue);
-    if (run) run.push(row);
-    else runs.set(queue, [row]);
+    if (run) run.rows.push(row);
+    else runs.set(queue, { rows: [row], leaseEndsAt });
   }
   return [...runs.values()];
 }
 
 export function createWebhookQueue(sql: Sql, leaseS: number): WebhookQueue {
   const keys = (rows: readonly Leased[]) => [rows.map((row) => row.seq), rows.map((row) => row.attempts)];
+  /** Runs a leasing statement; its leases end no sooner than `leaseS` after it was sent. */
+  async function lease(statement: NamedStatement, params: readonly unknown[]): Promise<Run[]> {
+    const leaseEndsAt = performance.now() + leaseS * 1000;
+    return runsOf((await sql.query<Leased>(statement, params)).rows, leaseEndsAt);
+  }
   return {
-    claim: async (queues, runLength) => runsOf((await sql.query<Leased>(claimRuns, [leaseS, queues, runLength])).rows),
+    claim: (queues, runLength) => lease(claimRuns, [leaseS, queues, runLength]),
     async delivered(rows, runLength) {
       const last = rows[rows.length - 1]!;
-      const next = await sql.query<Leased>(deliveredThenNext, [leaseS, ...keys(rows), last.seq, last.endpoint, last.room_code, runLength]);
-      return runsOf(next.rows)[0] ?? [];
+      const [next] = await lease(deliveredThenNext, [leaseS, ...keys(rows), last.seq, last.endpoint, last.room_code, runLength]);
+      return next ?? { rows: [], leaseEndsAt: 0 };
     },
     retry: async (row, delayS, failure) => void (await sql.query(markRetry, [row.seq, row.attempts, delayS, failure])),
     fail: async (row, failure) => void (await sql.query(markFailed, [row.seq, row.attempts, failure])),

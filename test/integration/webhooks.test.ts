@@ -66,6 +66,18 @@ async function server(env: Record<string, string> = {}): Promise<TestServer> {
   return started;
 }
 
+/** `count` events of one room queued for the receiver before any node runs: their ids in queue order. */
+async function queueEvents(roomCode: string, count: number): Promise<string[]> {
+  const { rows } = await db.query<{ seq: string; event_id: string }>(
+    `insert into webhook_deliveries (id, event_id, endpoint, room_code, type, body, created_at)
+     select gen_random_uuid(), e.id, $1, $2, 'room.settings_updated', jsonb_build_object('id', e.id, 'room_code', $2::text, 'type', 'room.settings_updated'), now()
+       from (select gen_random_uuid() as id from generate_series(1, $3::int)) e
+     returning seq, event_id`,
+    [receiver.url, roomCode, count],
+  );
+  return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map((row) => row.event_id);
+}
+
 /** A locked room with the whole lifecycle: start, a guest admitted, one rejected, settings, a leave, the end. */
 async function meetingLifecycle(api: Endpoint): Promise<{ code: string; expected: WebhookEventType[] }> {
   const call = meetings(api);
@@ -176,14 +188,7 @@ describe('webhooks on one node', () => {
   it('delivers a queued backlog in order when a post in the middle of it fails, attempting no row after it meanwhile', async () => {
     // Six events of one room already queued when the node starts: it leases them as one run.
     const code = `run-${randomBytes(4).toString('hex')}`;
-    const { rows } = await db.query<{ seq: string; event_id: string }>(
-      `insert into webhook_deliveries (id, event_id, endpoint, room_code, type, body, created_at)
-       select gen_random_uuid(), e.id, $1, $2, 'room.settings_updated', jsonb_build_object('id', e.id, 'room_code', $2::text, 'type', 'room.settings_updated'), now()
-         from (select gen_random_uuid() as id from generate_series(1, 6)) e
-       returning seq, event_id`,
-      [receiver.url, code],
-    );
-    const ids = rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map((row) => row.event_id);
+    const ids = await queueEvents(code, 6);
     receiver.answer = (event, received) => (event.id === ids[2] && !received.some((r) => r.event.id === ids[2]) ? 500 : 200);
     await server();
     await receiver.until(() => receiver.acknowledged(code).length === ids.length);
@@ -207,6 +212,17 @@ describe('webhooks on one node', () => {
     const attempts = await db.query(`select attempts from webhook_deliveries where room_code = $1 and status = 'delivered' order by seq`, [code]);
     expect(attempts.rows.map((row) => row.attempts)).toEqual([1, 1, 2, 1, 1, 1]);
   });
+
+  it('ends a run before its lease when the receiver is slow, so a second node delivering never posts an event twice', async () => {
+    const code = `slow-${randomBytes(4).toString('hex')}`;
+    const ids = await queueEvents(code, 8);
+    // Each answer takes 0.9 s; the lease is the 1 s timeout plus 5 s: eight posts in one run would outlast it.
+    receiver.answer = () => ({ status: 200, afterMs: 900 });
+    await Promise.all([server({ WEBHOOK_TIMEOUT_MS: '1000' }), server({ WEBHOOK_TIMEOUT_MS: '1000' })]);
+    await receiver.until(() => receiver.acknowledged(code).length >= ids.length, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(receiver.received.filter((r) => r.event.room_code === code).map((r) => ids.indexOf(r.event.id))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  }, 40_000);
 
   it('does not let a receiver that hangs on one room hold up the others', async () => {
     const api = await server();

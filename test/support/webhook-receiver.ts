@@ -10,8 +10,8 @@ export interface Received {
   answer: number | 'hung';
 }
 
-/** How the receiver answers an event: a status, or `hang` to never answer. */
-export type Answer = (event: WebhookEvent, received: Received[]) => number | 'hang';
+/** How the receiver answers an event: a status, a status after a delay (a slow receiver), or `hang` to never answer. */
+export type Answer = (event: WebhookEvent, received: Received[]) => number | { status: number; afterMs: number } | 'hang';
 
 /**
  * A product's backend as the tests play it: a real HTTP server that records every webhook POST
@@ -67,8 +67,13 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         res.on('close', () => hanging.delete(release));
         return;
       }
-      entry.answer = answer;
-      res.writeHead(answer).end();
+      const { status, afterMs } = typeof answer === 'number' ? { status: answer, afterMs: 0 } : answer;
+      const reply = () => {
+        entry.answer = status;
+        res.writeHead(status).end();
+      };
+      if (afterMs > 0) setTimeout(reply, afterMs);
+      else reply();
     });
   });
   server.keepAliveTimeout = 100;
