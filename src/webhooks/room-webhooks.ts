@@ -7,7 +7,8 @@ import { outboxInsert } from './webhook-outbox';
 /**
  * The webhooks as rooms see them (rooms/room-outbox.ts): each commit's lifecycle events become
  * outbox rows, one per event and endpoint, in the commit's own transaction; once committed, the
- * dispatcher looks for them at once instead of at its next poll.
+ * dispatcher hears which room has new rows (webhook-dispatcher.ts `wake`) instead of waiting for
+ * its next poll.
  */
 export function createWebhookOutbox(publicBaseUrl: () => string, endpoints: readonly string[], dispatcher: { wake(roomCode?: string): void }): RoomOutbox {
   const rows = (events: WebhookEvent[]) =>

@@ -25,9 +25,9 @@ export interface WebhookDispatcherOptions {
 
 export interface WebhookDispatcher {
   /**
-   * Rows were committed (for `roomCode`'s queues, when given): looks for due deliveries now rather
-   * than at the next poll, unless this node is delivering every queue of that room already, whose
-   * drains take the new rows as they go.
+   * Rows were committed (for `roomCode`'s queues, when given): looks for due deliveries after
+   * `gatherMs` rather than at the next poll, unless this node is delivering every queue of that
+   * room already, whose drains take the new rows as they go.
    */
   wake(roomCode?: string): void;
   /** Stops polling and waits for the attempts in flight. */
