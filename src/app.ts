@@ -222,18 +222,7 @@ function startWebhooks(
   registry: Registry,
 ): { outbox: RoomOutbox; invitations: InvitationListener; close(): Promise<void> } {
   if (!config.webhooks) return { outbox: noOutbox, invitations: noInvitationListener, close: async () => undefined };
-  const { secret, timeoutMs, maxAttempts, retryBaseMs, retentionDays } = config.webhooks;
-  const dispatcher = createWebhookDispatcher({
-    sql,
-    secret,
-    endpoints: config.webhooks.endpoints.length,
-    logger,
-    registry,
-    timeoutMs,
-    maxAttempts,
-    retryBaseMs,
-    retentionMs: retentionDays * 86_400_000,
-  });
+  const dispatcher = createWebhookDispatcher({ ...config.webhooks, sql, logger, registry });
   return {
     outbox: createWebhookOutbox(publicBaseUrl, config.webhooks.endpoints, dispatcher),
     invitations: createInvitationWebhooks(config.webhooks.endpoints, dispatcher),

@@ -1,26 +1,23 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { retryDelayMs, startOutboxWorker } from '../persistence/outbox-worker';
+import type { WebhookConfig } from '../config/config';
 import type { Sql } from '../persistence/sql';
 import { signWebhook } from './signature';
 import { createWebhookPoster } from './webhook-post';
 import { createWebhookQueue, type Leased, type Run } from './webhook-queue';
 
-export interface WebhookDispatcherOptions {
+/**
+ * WEBHOOK_* as configured (docs/webhooks.md): the endpoints every event goes to (a room has one
+ * queue per endpoint), the signing secret, how long one attempt may take (`timeoutMs`), the
+ * attempts before a delivery stays `failed` (replayable with `npm run webhooks -- replay`), the
+ * first retry's delay (each next one doubles, up to 15 minutes, less up to half at random), and
+ * how long delivered and failed rows are kept.
+ */
+export interface WebhookDispatcherOptions extends WebhookConfig {
   sql: Sql;
-  secret: string;
-  /** How many endpoints each event goes to (WEBHOOK_URL): a room has one queue per endpoint. */
-  endpoints: number;
   logger: Logger;
   registry: Registry;
-  /** How long one attempt may take before it counts as failed. */
-  timeoutMs: number;
-  /** Attempts before a delivery stays `failed` (replayable with `npm run webhooks -- replay`). */
-  maxAttempts: number;
-  /** The first retry's delay; each next one doubles, up to 15 minutes, less up to half at random. */
-  retryBaseMs: number;
-  /** Delivered and failed rows older than this are deleted. */
-  retentionMs: number;
 }
 
 export interface WebhookDispatcher {
@@ -179,14 +176,14 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     pruneEveryMs,
     claim: (free) => queue.claim(free, runLength),
     work: drain,
-    prune: () => queue.prune(options.retentionMs / 1000),
+    prune: () => queue.prune(options.retentionDays * 86_400),
     logger,
     describe: (run) => ({ webhook_id: run.rows[0]?.event_id }),
   });
   return {
     wake(roomCode) {
       const room = roomCode === undefined ? undefined : draining.get(roomCode);
-      if (room && room.queues >= options.endpoints) room.woken = true;
+      if (room && room.queues >= options.endpoints.length) room.woken = true;
       else wakeSoon();
     },
     async close() {
