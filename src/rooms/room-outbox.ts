@@ -25,15 +25,17 @@ export interface RoomOutbox {
   committed(roomCode: string): void;
 }
 
+/** Rows of several sources written together, in order; null when none has any. */
+export function joinRows(each: (OutboxRows | null)[]): OutboxRows | null {
+  const present = each.filter((rows) => rows !== null);
+  return present.length === 0 ? null : (condition) => present.flatMap((rows) => rows(condition));
+}
+
 /** Several listeners as one: each commit writes all their rows, and all of them hear it committed. */
 export function combineOutboxes(...outboxes: RoomOutbox[]): RoomOutbox {
-  const rowsOf = (each: (OutboxRows | null)[]): OutboxRows | null => {
-    const present = each.filter((rows) => rows !== null);
-    return present.length === 0 ? null : (condition) => present.flatMap((rows) => rows(condition));
-  };
   return {
-    ofCommand: (outcome) => rowsOf(outboxes.map((outbox) => outbox.ofCommand(outcome))),
-    ofCreated: (room) => rowsOf(outboxes.map((outbox) => outbox.ofCreated(room))),
+    ofCommand: (outcome) => joinRows(outboxes.map((outbox) => outbox.ofCommand(outcome))),
+    ofCreated: (room) => joinRows(outboxes.map((outbox) => outbox.ofCreated(room))),
     committed: (roomCode) => outboxes.forEach((outbox) => outbox.committed(roomCode)),
   };
 }

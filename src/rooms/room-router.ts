@@ -76,7 +76,7 @@ export type RoomReply<T extends RoomCommandType> = { room: RoomSummary } & Reply
 
 /**
  * Delivers what a room tells its members (the realtime layer, src/realtime/room-publisher.ts).
- * Called once per accepted command, after its effects are written, in the room's command order.
+ * Called after the effects of the commands it tells of are written, in the room's command order.
  */
 export type NoticePublisher = (roomCode: string, notices: readonly RoomNotice[]) => void;
 

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
-import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './step-helpers';
-import type { RoomEvent, RoomNotice, RoomTimings } from './room.types';
+import type { RoomTimings } from './room.types';
 import { createRetainedSnapshots } from './retained-snapshots';
 import type { RoomOutcome } from './room-outbox';
 import type { NewRoom } from './room-repository';
-import { replyTo, summarize, type NoticePublisher, type RoomCommand, type RoomReply } from './room-router';
+import type { NoticePublisher, RoomCommand, RoomReply } from './room-router';
 import { LiveStateNotWritten, type RoomStore } from './room-store';
-import { createRoomSnapshot, statusOf, step, type RoomSnapshot } from './machine-runner';
+import { createRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
+import { answer, stepBatch, type Letter } from './room-batch';
 
 export interface RoomRuntimeDeps {
   /** PostgreSQL (with the outbox) and the live state, fenced (room-store.ts). */
@@ -72,11 +72,12 @@ export interface RoomRuntime {
 
 /** One live room on this node: its adopted snapshot and its mailbox. */
 interface Actor {
-  /** Undefined until activated, and again after a failed command (the next one reloads). */
+  /** Undefined until activated, and again after a failed commit (the next batch reloads). */
   snapshot: RoomSnapshot | undefined;
-  /** The last queued command; the next one runs after it settles. */
-  tail: Promise<unknown>;
-  queued: number;
+  /** Commands waiting for the batch being written. */
+  mailbox: Letter[];
+  /** Settles when the mailbox is empty again; undefined while it is. */
+  draining: Promise<void> | undefined;
   /** Created here and no command has come for it yet. */
   unused: boolean;
 }
@@ -89,11 +90,14 @@ const newRoomHoldMs = 10_000;
 
 /**
  * The room runtime: one actor per room held here. Commands for one room run strictly one after
- * another; different rooms run concurrently. For each command the pure machine computes the
- * next snapshot and its effects; the effects run (PostgreSQL, then the live state) and only then
- * is the snapshot adopted and the caller answered. If an effect fails, the snapshot is dropped
- * and the error goes to the router (503 UNAVAILABLE, or a re-route when the fence refused), and
- * the next command reloads the room from the stores, so memory never runs ahead of what was written.
+ * another; different rooms run concurrently. The pure machine computes each command's next
+ * snapshot and effects; the effects run (PostgreSQL, then the live state) and only then is the
+ * snapshot adopted and the caller answered. Commands that queue while a room's effects are being
+ * written run together next, each on the room the ones before it left, and are written in one
+ * commit (room-batch.ts): a burst of joins costs one transaction, not one each. If an effect
+ * fails, the snapshot is dropped and the error goes to the callers (503 UNAVAILABLE, or a
+ * re-route when the fence refused), and the next command reloads the room from the stores, so
+ * memory never runs ahead of what was written.
  */
 export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   const { store, logger } = deps;
@@ -125,62 +129,68 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   }
 
   /**
-   * The effects of one accepted command; a live state left behind PostgreSQL keeps the snapshot
-   * for writing back. 'superseded': PostgreSQL took the change, then the live state's fence
-   * refused it (the claim ended in between). The change stands: the next owner's load moves
+   * The effects of a batch's accepted commands; a live state left behind PostgreSQL keeps the
+   * snapshot for writing back. 'superseded': PostgreSQL took the change, then the live state's
+   * fence refused it (the claim ended in between). The change stands: the next owner's load moves
    * PostgreSQL's epoch only once our write's row lock is released, so it loads the change and puts
-   * the live state right. Routed again, the command would run twice (a join refused as
+   * the live state right. Routed again, a command would run twice (a join refused as
    * REMOVED_FROM_ROOM after the host saw the guest in and removed them).
    */
-  async function commit(outcome: RoomOutcome): Promise<'written' | 'superseded'> {
+  async function commit(outcomes: RoomOutcome[]): Promise<'written' | 'superseded'> {
+    if (outcomes.length === 0) return 'written';
     try {
-      await store.commit(outcome);
+      await store.commit(outcomes);
       return 'written';
     } catch (error) {
       if (!(error instanceof LiveStateNotWritten)) throw error;
       // PostgreSQL has the change: if Redis turns out to have lost the room, this is what goes back.
-      retained.keep(outcome.before.roomCode, error.after);
+      retained.keep(error.after.context.roomCode, error.after);
       if (error.cause instanceof StaleOwnerError) return 'superseded';
       throw error.cause;
     }
   }
 
-  async function execute(roomCode: string, actor: Actor, command: RoomCommand) {
-    actor.snapshot ??= await activate(roomCode);
-    const before = actor.snapshot;
-    if (command.type === 'inspect') return { room: summarize(before) };
-    const at = now();
-    const result = step(before, { ...command, at } as RoomEvent);
-    if (result.refused) throw new AppError(result.refused.code, result.refused.detail);
-    if (result.changed) {
-      const written = await commit({ before: before.context, after: result.snapshot, changes: result.changes, notices: result.notices, at }).catch(
-        (error: unknown) => {
-          actor.snapshot = undefined;
-          throw error;
-        },
-      );
-      if (written === 'superseded') {
-        // Answered as done; the room, its deadlines and its notices are the new owner's now (a
-        // notice sent from here could reach members after that owner's later ones).
-        actor.snapshot = undefined;
-        return replyTo(command, before.context, result.snapshot);
+  /** Runs the mailbox's commands in batches until it is empty. */
+  async function drain(roomCode: string, actor: Actor) {
+    // Commands sent in the same tick as the first share its batch.
+    await null;
+    while (actor.mailbox.length > 0) {
+      try {
+        actor.snapshot ??= await activate(roomCode);
+      } catch (error) {
+        for (const letter of actor.mailbox.splice(0)) letter.reject(error);
+        continue;
       }
-      actor.snapshot = result.snapshot;
+      await execute(roomCode, actor, actor.snapshot, actor.mailbox.splice(0));
     }
-    // A command may tell members something without changing the room (a request to mute).
-    publish(roomCode, result.notices);
-    // Also after a no-op: an `expire` that came a moment early must find its timer set again.
-    scheduler.arm(roomCode, nextDeadline(actor.snapshot.context));
-    return replyTo(command, before.context, result.snapshot);
+    actor.draining = undefined;
+    unloadIfIdle(roomCode, actor);
   }
 
-  function publish(roomCode: string, notices: RoomNotice[]) {
-    if (notices.length === 0) return;
+  async function execute(roomCode: string, actor: Actor, before: RoomSnapshot, letters: Letter[]) {
+    const batch = stepBatch(before, letters, now);
+    let written: 'written' | 'superseded';
     try {
-      deps.publish(roomCode, notices);
+      written = await commit(batch.outcomes);
     } catch (error) {
-      logger.error({ err: error, room_code: roomCode }, 'publishing room notices failed');
+      actor.snapshot = undefined;
+      return answer(letters, batch, { error });
     }
+    if (written === 'superseded') {
+      // Answered as done; the room, its deadlines and its notices are the new owner's now (a
+      // notice sent from here could reach members after that owner's later ones).
+      actor.snapshot = undefined;
+    } else {
+      actor.snapshot = batch.snapshot;
+      try {
+        if (batch.notices.length > 0) deps.publish(roomCode, batch.notices);
+      } catch (error) {
+        logger.error({ err: error, room_code: roomCode }, 'publishing room notices failed');
+      }
+      // Also after a no-op: an `expire` that came a moment early must find its timer set again.
+      scheduler.arm(roomCode, nextDeadline(batch.snapshot.context));
+    }
+    answer(letters, batch);
   }
 
   async function create(room: NewRoom, hold: boolean): Promise<boolean> {
@@ -201,12 +211,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
     // the room: its actor starts from the room as created, with no loading.
     if (!actors.has(room.roomCode)) {
-      const actor: Actor = {
-        snapshot,
-        tail: Promise.resolve(),
-        queued: 0,
-        unused: true,
-      };
+      const actor: Actor = { snapshot, mailbox: [], draining: undefined, unused: true };
       actors.set(room.roomCode, actor);
       const timer = setTimeout(() => {
         holds.delete(timer);
@@ -220,7 +225,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
 
   /** Rooms with nothing live (ended, or pending with an empty lobby) leave memory once idle. */
   function unloadIfIdle(roomCode: string, actor: Actor) {
-    if (actor.queued > 0 || actors.get(roomCode) !== actor) return;
+    if (actor.draining || actors.get(roomCode) !== actor) return;
     const snapshot = actor.snapshot;
     const status = snapshot ? statusOf(snapshot) : undefined;
     if (snapshot && status === 'active') return;
@@ -233,20 +238,15 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   function run(roomCode: string, command: RoomCommand) {
     let actor = actors.get(roomCode);
     if (!actor) {
-      actor = { snapshot: undefined, tail: Promise.resolve(), queued: 0, unused: false };
+      actor = { snapshot: undefined, mailbox: [], draining: undefined, unused: false };
       actors.set(roomCode, actor);
     }
     const current = actor;
-    current.queued += 1;
     current.unused = false;
-    const result = current.tail.then(() => execute(roomCode, current, command));
-    current.tail = result
-      .catch(() => undefined)
-      .finally(() => {
-        current.queued -= 1;
-        unloadIfIdle(roomCode, current);
-      });
-    return result;
+    return new Promise((resolve, reject) => {
+      current.mailbox.push({ command, resolve, reject });
+      current.draining ??= drain(roomCode, current);
+    });
   }
 
   const refresher = setInterval(() => {
@@ -291,7 +291,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
       for (const timer of holds) clearTimeout(timer);
       holds.clear();
       scheduler.clear();
-      await Promise.allSettled([...actors.values()].map((actor) => actor.tail));
+      await Promise.allSettled([...actors.values()].map((actor) => actor.draining));
       // The commands waited for arm their rooms' next deadlines as they finish.
       scheduler.clear();
     },

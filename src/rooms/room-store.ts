@@ -3,7 +3,7 @@ import { AppError } from '../errors/app-error';
 import type { RoomFence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { restoreRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
-import type { RoomOutbox, RoomOutcome } from './room-outbox';
+import { joinRows, type RoomOutbox, type RoomOutcome } from './room-outbox';
 import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateDrift, liveStateOf, namedDeadlines } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import type { RoomTimings } from './room.types';
@@ -29,15 +29,16 @@ export interface RoomStore {
    */
   load(roomCode: string, kept?: RoomSnapshot): Promise<RoomSnapshot>;
   /**
-   * One accepted command's effects: PostgreSQL (with its outbox rows) first, then the live state.
-   * Throws LiveStateNotWritten when PostgreSQL took the change and the live state did not.
+   * The effects of accepted commands of one room, in order (at least one): PostgreSQL (with their
+   * outbox rows) in one transaction first, then the live state in one write. Throws
+   * LiveStateNotWritten when PostgreSQL took the change and the live state did not.
    */
-  commit(outcome: RoomOutcome): Promise<void>;
+  commit(outcomes: readonly RoomOutcome[]): Promise<void>;
   /** Keeps these rooms' live state from expiring. */
   refresh(roomCodes: string[]): Promise<void>;
 }
 
-/** PostgreSQL has a command's change and the live state does not: the snapshot after it is what Redis should have. */
+/** PostgreSQL has a commit's change and the live state does not: the snapshot after it is what Redis should have. */
 export class LiveStateNotWritten extends Error {
   constructor(
     readonly after: RoomSnapshot,
@@ -105,11 +106,17 @@ export function createRoomStore(deps: RoomStoreDeps): RoomStore {
       return restoreRoomSnapshot(stored.status, context, stored.settings.lock_room);
     },
 
-    async commit(outcome) {
-      const { before, after } = outcome;
+    async commit(outcomes) {
+      const before = outcomes[0]!.before;
+      const after = outcomes.at(-1)!.after;
       const roomCode = before.roomCode;
-      const rows = outbox.ofCommand(outcome);
-      await repository.apply({ id: before.roomId, roomCode }, outcome.changes, fence.epochOf(roomCode), rows);
+      const rows = joinRows(outcomes.map((outcome) => outbox.ofCommand(outcome)));
+      await repository.apply(
+        { id: before.roomId, roomCode },
+        outcomes.flatMap((outcome) => outcome.changes),
+        fence.epochOf(roomCode),
+        rows,
+      );
       if (rows) outbox.committed(roomCode);
       try {
         if (statusOf(after) === 'ended') return await liveState.delete(roomCode);

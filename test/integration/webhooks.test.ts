@@ -148,6 +148,34 @@ describe('webhooks on one node', () => {
     expect(metrics).toMatch(/^webhook_attempt_duration_seconds_count\{node="[^"]+"\} \d+$/m);
   });
 
+  it('posts each event of a burst of joins and leaves once, with its own participant, however the room batched their writes', async () => {
+    const api = await server();
+    const call = meetings(api);
+    const host = await hostUser(api);
+    const code = (await createRoom(api, host, { name: 'Burst', settings: { max_participants: 20 } })).room_code;
+    expect((await call(host, 'POST', `/${code}/join`, {})).status).toBe(200);
+    const guests = await Promise.all(Array.from({ length: 12 }, (_, i) => guestUser(api, `Guest ${i}`)));
+    // Sent at once: the room writes the commands that queue behind a write together (room-batch.ts).
+    expect((await Promise.all(guests.map((guest) => call(guest, 'POST', `/${code}/join`, {})))).map((r) => r.status)).toEqual(guests.map(() => 200));
+    expect((await Promise.all(guests.map((guest) => call(guest, 'POST', `/${code}/leave`)))).map((r) => r.status)).toEqual(guests.map(() => 200));
+    const expected = 3 + 2 * guests.length; // created, started, the host's join, then each guest's join and leave
+    await receiver.until(() => receiver.acknowledged(code).length === expected);
+    const events = receiver.acknowledged(code);
+    expect(new Set(events.map((event) => event.id)).size).toBe(expected);
+    const of = (type: WebhookEventType) =>
+      events.filter((event) => event.type === type).map((event) => (event.data as { participant: { display_name: string } }).participant.display_name);
+    const names = guests.map((guest) => guest.name).sort();
+    expect(of('participant.joined').sort()).toEqual(['Host', ...names].sort());
+    expect(of('participant.left').sort()).toEqual(names);
+    for (const guest of guests) {
+      const at = (type: WebhookEventType) =>
+        events.findIndex((e) => e.type === type && (e.data as { participant: { display_name: string } }).participant.display_name === guest.name);
+      expect(at('participant.joined')).toBeLessThan(at('participant.left'));
+    }
+    for (const left of events.filter((event) => event.type === 'participant.left'))
+      expect(left.data).toMatchObject({ reason: 'left', participant: { role: 'guest' } });
+  });
+
   it('deletes delivered and failed rows older than WEBHOOK_RETENTION_DAYS, and keeps the rest', async () => {
     const row = (status: string, ageDays: number) =>
       db.query(

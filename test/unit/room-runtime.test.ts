@@ -203,6 +203,61 @@ describe('room runtime: mailboxes', () => {
   });
 });
 
+describe('room runtime: batches', () => {
+  it('commands that queue while a write is in flight are written together, each answered as if run alone, notices in order', async () => {
+    const w = await withSeatedHost({}, { max_participants: 5 });
+    const applies = w.repository.calls.apply;
+    const notices = w.published.length;
+    const release = w.repository.blockWrites(code);
+    const first = w.runtime.run(code, join('g0'));
+    await flush();
+    const queued = [
+      w.runtime.run(code, join('g1')),
+      refusal(w.runtime.run(code, { type: 'admit', by: hostId, userId: 'nobody' })),
+      w.runtime.run(code, join('g2')),
+      w.runtime.run(code, { type: 'inspect' }),
+      w.runtime.run(code, { type: 'leave', userId: 'g1', reason: 'left' }),
+    ] as const;
+    release();
+    expect((await first).joined).toBe(true);
+    const [g1, admit, g2, inspected, left] = await Promise.all(queued);
+    expect([g1.joined, admit, g2.joined]).toEqual([true, 'NOT_IN_LOBBY', true]);
+    // Each reply is the room as its own command left it.
+    expect([g1.room.participantCount, g2.room.participantCount, inspected.room.participantCount, left.room.participantCount]).toEqual([3, 4, 4, 3]);
+    // The first write alone, then everything that queued behind it in one.
+    expect(w.repository.calls.apply).toBe(applies + 2);
+    const told = w.published.slice(notices).map(([, notice]) => notice);
+    expect(
+      told
+        .filter((n) => n.type === 'participant:joined' || n.type === 'participant:left')
+        .map((n) => (n.type === 'participant:joined' ? `+${n.participant.userId}` : `-${n.userId}`)),
+    ).toEqual(['+g0', '+g1', '+g2', '-g1']);
+    const { postgres, live } = await w.stores();
+    expect(postgres!.attendance.map((a) => a.userId)).toEqual([hostId, 'g0', 'g2']);
+    expect(Object.keys(live.participants).sort()).toEqual([hostId, 'g0', 'g2'].sort());
+  });
+
+  it('a batch whose write fails: answers computed before its first change stand, the later ones get the error, and nothing is kept', async () => {
+    const w = await withSeatedHost();
+    const before = await w.stores();
+    const notices = w.published.length;
+    w.repository.failNext('apply');
+    // Sent in one tick, so they run as one batch.
+    const answers = Promise.all([
+      refusal(w.runtime.run(code, { type: 'admit', by: hostId, userId: 'nobody' })),
+      refusal(w.runtime.run(code, join('ann'))),
+      refusal(w.runtime.run(code, { type: 'admit', by: hostId, userId: 'nobody' })),
+      refusal(w.runtime.run(code, { type: 'inspect' })),
+    ]);
+    const failed = new Error('Connection terminated unexpectedly');
+    expect(await answers).toEqual(['NOT_IN_LOBBY', failed, failed, failed]);
+    expect(await w.stores()).toEqual(before);
+    expect(w.published.length).toBe(notices);
+    // The next command reloads the room as the stores have it.
+    expect((await w.runtime.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
+  });
+});
+
 describe('room runtime: a refused command', () => {
   it('changes neither store, publishes nothing and leaves the room as it was', async () => {
     const w = await withSeatedHost({}, { max_participants: 1 });

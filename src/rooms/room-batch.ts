@@ -1,0 +1,81 @@
+import { AppError } from '../errors/app-error';
+import { step, type RoomSnapshot } from './machine-runner';
+import type { RoomOutcome } from './room-outbox';
+import { replyTo, summarize, type RoomCommand } from './room-router';
+import type { RoomEvent, RoomNotice } from './room.types';
+
+/** A command in a room's mailbox, and how its caller is answered. */
+export interface Letter {
+  command: RoomCommand;
+  resolve(reply: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** How a command is answered once its batch is written: its reply, or its error (a refusal). */
+type Answer = { ok: true; reply: unknown } | { ok: false; error: unknown };
+
+/** A room's queued commands, run through the machine one after another. */
+export interface Batch {
+  /** The room after the last of them. */
+  snapshot: RoomSnapshot;
+  /** One per command that changed the room, in order: what one commit writes. */
+  outcomes: RoomOutcome[];
+  /** What members are told, in command order. */
+  notices: RoomNotice[];
+  /** One per command, in order. */
+  answers: Answer[];
+  /**
+   * The first command that changed the room (the number of commands if none did). Its answer and
+   * those after it were computed on state not written yet: if the commit fails, they get its error.
+   */
+  firstChange: number;
+}
+
+/**
+ * Runs the commands waiting in a room's mailbox through the pure machine, each on the room as the
+ * ones before it left it, so that the room runtime writes them in one commit (one PostgreSQL
+ * transaction, one live-state write) instead of one each. A refused command changes nothing and
+ * the next one goes on; an `inspect` sees the commands before it.
+ */
+export function stepBatch(snapshot: RoomSnapshot, letters: readonly Pick<Letter, 'command'>[], now: () => number): Batch {
+  const batch: Batch = { snapshot, outcomes: [], notices: [], answers: [], firstChange: letters.length };
+  letters.forEach(({ command }, index) => {
+    const before = batch.snapshot;
+    if (command.type === 'inspect') {
+      batch.answers.push({ ok: true, reply: { room: summarize(before) } });
+      return;
+    }
+    try {
+      const at = now();
+      const result = step(before, { ...command, at } as RoomEvent);
+      if (result.refused) {
+        batch.answers.push({ ok: false, error: new AppError(result.refused.code, result.refused.detail) });
+        return;
+      }
+      if (result.changed) {
+        batch.outcomes.push({ before: before.context, after: result.snapshot, changes: result.changes, notices: result.notices, at });
+        batch.firstChange = Math.min(batch.firstChange, index);
+        batch.snapshot = result.snapshot;
+      }
+      // A command may tell members something without changing the room (a request to mute).
+      batch.notices.push(...result.notices);
+      batch.answers.push({ ok: true, reply: replyTo(command, before.context, result.snapshot) });
+    } catch (error) {
+      batch.answers.push({ ok: false, error });
+    }
+  });
+  return batch;
+}
+
+/**
+ * Answers a batch's callers once its commit is done. When it failed (`failed`), the commands from
+ * the first change on get its error: they were computed on a room that was not written.
+ */
+export function answer(letters: readonly Letter[], batch: Batch, failed?: { error: unknown }): void {
+  letters.forEach((letter, index) => {
+    const answer = batch.answers[index]!;
+    if (failed && index >= batch.firstChange) letter.reject(failed.error);
+    else if (answer.ok) letter.resolve(answer.reply);
+    else letter.reject(answer.error);
+  });
+}
