@@ -1,4 +1,5 @@
-import type { RoomOutbox } from '../rooms/room-outbox';
+import { joinRows, type RoomOutbox, type RoomOutcome } from '../rooms/room-outbox';
+import type { OutboxRows } from '../rooms/room-repository';
 import type { Mailer } from './mailer';
 
 /**
@@ -8,15 +9,14 @@ import type { Mailer } from './mailer';
  * command's own transaction, under its fence.
  */
 export function createMailOutbox(mailer: Mailer): RoomOutbox {
+  const ofCommand = ({ before, changes }: RoomOutcome): OutboxRows | null => {
+    const ended = changes.some((change) => change.kind === 'roomEnded');
+    if (ended)
+      return before.startedAt === null && before.schedule.startAt !== null ? (condition) => [mailer.scheduleEmails(before.roomId, 'cancel', condition)] : null;
+    return changes.some((change) => change.kind === 'scheduleChanged') ? (condition) => [mailer.scheduleEmails(before.roomId, 'update', condition)] : null;
+  };
   return {
-    ofCommand({ before, changes }) {
-      const ended = changes.some((change) => change.kind === 'roomEnded');
-      if (ended)
-        return before.startedAt === null && before.schedule.startAt !== null
-          ? (condition) => [mailer.scheduleEmails(before.roomId, 'cancel', condition)]
-          : null;
-      return changes.some((change) => change.kind === 'scheduleChanged') ? (condition) => [mailer.scheduleEmails(before.roomId, 'update', condition)] : null;
-    },
+    ofCommands: (outcomes) => joinRows(outcomes.map(ofCommand)),
     // A new room has no invitations yet.
     ofCreated: () => null,
     committed: () => mailer.wake(),

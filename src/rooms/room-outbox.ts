@@ -17,8 +17,8 @@ export interface RoomOutcome {
  * define this port and never import who implements it.
  */
 export interface RoomOutbox {
-  /** The rows of a command's outcome, or null when there are none. */
-  ofCommand(outcome: RoomOutcome): OutboxRows | null;
+  /** The rows of a commit's outcomes (one per command, in order), or null when there are none. */
+  ofCommands(outcomes: readonly RoomOutcome[]): OutboxRows | null;
   /** The rows of a room about to be created, or null. */
   ofCreated(room: NewRoom): OutboxRows | null;
   /** Rows were committed for `roomCode`: whoever delivers them looks now, not at its next poll. */
@@ -34,11 +34,11 @@ export function joinRows(each: (OutboxRows | null)[]): OutboxRows | null {
 /** Several listeners as one: each commit writes all their rows, and all of them hear it committed. */
 export function combineOutboxes(...outboxes: RoomOutbox[]): RoomOutbox {
   return {
-    ofCommand: (outcome) => joinRows(outboxes.map((outbox) => outbox.ofCommand(outcome))),
+    ofCommands: (outcomes) => joinRows(outboxes.map((outbox) => outbox.ofCommands(outcomes))),
     ofCreated: (room) => joinRows(outboxes.map((outbox) => outbox.ofCreated(room))),
     committed: (roomCode) => outboxes.forEach((outbox) => outbox.committed(roomCode)),
   };
 }
 
 /** Nobody listens: nothing written with the commits. */
-export const noOutbox: RoomOutbox = { ofCommand: () => null, ofCreated: () => null, committed: () => undefined };
+export const noOutbox: RoomOutbox = { ofCommands: () => null, ofCreated: () => null, committed: () => undefined };

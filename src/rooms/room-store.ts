@@ -3,7 +3,7 @@ import { AppError } from '../errors/app-error';
 import type { RoomFence } from '../live-state/fencing';
 import { emptyLiveState, type LiveStateStore } from '../live-state/live-state';
 import { restoreRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
-import { joinRows, type RoomOutbox, type RoomOutcome } from './room-outbox';
+import type { RoomOutbox, RoomOutcome } from './room-outbox';
 import { contextFromStores, fullLiveChange, isEmptyLiveState, liveChange, liveStateDrift, liveStateOf, namedDeadlines } from './room-projection';
 import type { NewRoom, RoomRepository } from './room-repository';
 import type { RoomTimings } from './room.types';
@@ -110,7 +110,7 @@ export function createRoomStore(deps: RoomStoreDeps): RoomStore {
       const before = outcomes[0]!.before;
       const after = outcomes.at(-1)!.after;
       const roomCode = before.roomCode;
-      const rows = joinRows(outcomes.map((outcome) => outbox.ofCommand(outcome)));
+      const rows = outbox.ofCommands(outcomes);
       await repository.apply(
         { id: before.roomId, roomCode },
         outcomes.flatMap((outcome) => outcome.changes),

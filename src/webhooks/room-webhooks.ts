@@ -14,7 +14,8 @@ export function createWebhookOutbox(publicBaseUrl: () => string, endpoints: read
   const rows = (events: WebhookEvent[]) =>
     events.length > 0 && endpoints.length > 0 ? (condition: Parameters<typeof outboxInsert>[2]) => [outboxInsert(events, endpoints, condition)] : null;
   return {
-    ofCommand: (outcome) => rows(webhookEventsOf(outcome, publicBaseUrl())),
+    // A commit's events, of however many commands, in one statement.
+    ofCommands: (outcomes) => rows(outcomes.flatMap((outcome) => webhookEventsOf(outcome, publicBaseUrl()))),
     ofCreated: (room) => rows([roomCreatedEvent(newRoomSummary(room), publicBaseUrl())]),
     committed: (roomCode) => dispatcher.wake(roomCode),
   };
