@@ -11,8 +11,11 @@ export interface Letter {
   reject(error: unknown): void;
 }
 
-/** How a command is answered once its batch is written: its reply, or its error (a refusal). */
-type Answer = { ok: true; reply: unknown } | { ok: false; error: unknown };
+/**
+ * How a command is answered once its batch is written: its reply, or its error (a refusal).
+ * `durable`: its change includes PostgreSQL's part (attendance, status, settings), not only the live state's.
+ */
+type Answer = { ok: true; reply: unknown; durable: boolean } | { ok: false; error: unknown };
 
 /** A room's queued commands, run through the machine one after another. */
 export interface Batch {
@@ -42,7 +45,7 @@ export function stepBatch(snapshot: RoomSnapshot, letters: readonly Pick<Letter,
   letters.forEach(({ command }, index) => {
     const before = batch.snapshot;
     if (command.type === 'inspect') {
-      batch.answers.push({ ok: true, reply: { room: summarize(before) } });
+      batch.answers.push({ ok: true, reply: { room: summarize(before) }, durable: false });
       return;
     }
     try {
@@ -59,7 +62,7 @@ export function stepBatch(snapshot: RoomSnapshot, letters: readonly Pick<Letter,
       }
       // A command may tell members something without changing the room (a request to mute).
       batch.notices.push(...result.notices);
-      batch.answers.push({ ok: true, reply: replyTo(command, before.context, result.snapshot) });
+      batch.answers.push({ ok: true, reply: replyTo(command, before.context, result.snapshot), durable: result.changed && result.changes.length > 0 });
     } catch (error) {
       batch.answers.push({ ok: false, error });
     }
@@ -68,13 +71,16 @@ export function stepBatch(snapshot: RoomSnapshot, letters: readonly Pick<Letter,
 }
 
 /**
- * Answers a batch's callers once its commit is done. When it failed (`failed`), the commands from
- * the first change on get its error: they were computed on a room that was not written.
+ * Answers a batch's callers once its commit is done. When the room was not written (`unwritten`),
+ * the commands from the first change on get its error (their answers were computed on a room that
+ * was not written), except, with `durableStands` (PostgreSQL took the batch, the live state's
+ * fence refused it), those whose change PostgreSQL holds: the next owner loads them.
  */
-export function answer(letters: readonly Letter[], batch: Batch, failed?: { error: unknown }): void {
+export function answer(letters: readonly Letter[], batch: Batch, unwritten?: { error: unknown; durableStands: boolean }): void {
   letters.forEach((letter, index) => {
     const answer = batch.answers[index]!;
-    if (failed && index >= batch.firstChange) letter.reject(failed.error);
+    const stands = !unwritten || index < batch.firstChange || (unwritten.durableStands && answer.ok && answer.durable);
+    if (!stands) letter.reject(unwritten.error);
     else if (answer.ok) letter.resolve(answer.reply);
     else letter.reject(answer.error);
   });

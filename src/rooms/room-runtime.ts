@@ -130,22 +130,22 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
 
   /**
    * The effects of a batch's accepted commands; a live state left behind PostgreSQL keeps the
-   * snapshot for writing back. 'superseded': PostgreSQL took the change, then the live state's
-   * fence refused it (the claim ended in between). The change stands: the next owner's load moves
-   * PostgreSQL's epoch only once our write's row lock is released, so it loads the change and puts
-   * the live state right. Routed again, a command would run twice (a join refused as
-   * REMOVED_FROM_ROOM after the host saw the guest in and removed them).
+   * snapshot for writing back. The fence's refusal is returned when PostgreSQL took the change and
+   * then the live state's fence refused it (the claim ended in between): PostgreSQL's part stands
+   * (the next owner's load moves its epoch only once our row lock is released, so it loads the
+   * change; routed again, such a command would run twice: a join refused as REMOVED_FROM_ROOM
+   * after the host saw the guest in and removed them); the live state's part is lost.
    */
-  async function commit(outcomes: RoomOutcome[]): Promise<'written' | 'superseded'> {
-    if (outcomes.length === 0) return 'written';
+  async function commit(outcomes: RoomOutcome[]): Promise<StaleOwnerError | undefined> {
+    if (outcomes.length === 0) return undefined;
     try {
       await store.commit(outcomes);
-      return 'written';
+      return undefined;
     } catch (error) {
       if (!(error instanceof LiveStateNotWritten)) throw error;
       // PostgreSQL has the change: if Redis turns out to have lost the room, this is what goes back.
       retained.keep(error.after.context.roomCode, error.after);
-      if (error.cause instanceof StaleOwnerError) return 'superseded';
+      if (error.cause instanceof StaleOwnerError) return error.cause;
       throw error.cause;
     }
   }
@@ -169,27 +169,28 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
 
   async function execute(roomCode: string, actor: Actor, before: RoomSnapshot, letters: Letter[]) {
     const batch = stepBatch(before, letters, now);
-    let written: 'written' | 'superseded';
+    let superseded: StaleOwnerError | undefined;
     try {
-      written = await commit(batch.outcomes);
+      superseded = await commit(batch.outcomes);
     } catch (error) {
       actor.snapshot = undefined;
-      return answer(letters, batch, { error });
+      return answer(letters, batch, { error, durableStands: false });
     }
-    if (written === 'superseded') {
-      // Answered as done; the room, its deadlines and its notices are the new owner's now (a
-      // notice sent from here could reach members after that owner's later ones).
+    if (superseded) {
+      // What PostgreSQL took is answered as done; a change only the live state held (a rejection)
+      // was lost, and the fence's refusal sends that command to the new owner. The room, its
+      // deadlines and notices are that owner's now (a notice from here could overtake its own).
       actor.snapshot = undefined;
-    } else {
-      actor.snapshot = batch.snapshot;
-      try {
-        if (batch.notices.length > 0) deps.publish(roomCode, batch.notices);
-      } catch (error) {
-        logger.error({ err: error, room_code: roomCode }, 'publishing room notices failed');
-      }
-      // Also after a no-op: an `expire` that came a moment early must find its timer set again.
-      scheduler.arm(roomCode, nextDeadline(batch.snapshot.context));
+      return answer(letters, batch, { error: superseded, durableStands: true });
     }
+    actor.snapshot = batch.snapshot;
+    try {
+      if (batch.notices.length > 0) deps.publish(roomCode, batch.notices);
+    } catch (error) {
+      logger.error({ err: error, room_code: roomCode }, 'publishing room notices failed');
+    }
+    // Also after a no-op: an `expire` that came a moment early must find its timer set again.
+    scheduler.arm(roomCode, nextDeadline(batch.snapshot.context));
     answer(letters, batch);
   }
 

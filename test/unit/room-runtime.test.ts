@@ -769,6 +769,45 @@ describe('room runtime: fencing', () => {
     await expect(w.runtime.run(code, { type: 'inspect' })).rejects.toBeInstanceOf(StaleOwnerError);
   });
 
+  it("a change only the live state held, lost to the live state's fence: the command goes to the next owner, while its batch's PostgreSQL change stands", async () => {
+    claims.set(code, 1);
+    const w = await withSeatedHost({ fence }, { lock_room: true });
+    await w.runtime.run(code, join('bob'));
+    await w.runtime.run(code, join('carol'));
+    w.failLiveState('apply', new StaleOwnerError(code, 'the owner record has epoch 2'));
+    // One batch: the admit writes attendance to PostgreSQL, the rejection only the live state.
+    const [admitted, rejected] = await Promise.all([
+      w.runtime.run(code, { type: 'admit', by: hostId, userId: 'bob' }),
+      w.runtime.run(code, { type: 'reject', by: hostId, userId: 'carol' }).then(
+        () => 'answered as done',
+        (error: unknown) => error,
+      ),
+    ]);
+    expect(admitted.room.participantCount).toBe(2);
+    // Answered as done, the rejection would be lost: the next owner would still have Carol waiting.
+    expect(rejected).toBeInstanceOf(StaleOwnerError);
+    expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'bob']);
+    expect(Object.keys((await w.store.read(code)).lobby)).toEqual(['bob', 'carol']);
+
+    const now = () => w.clock.now;
+    const next = w.newRuntime({
+      store: createRoomStore({
+        repository: w.repository,
+        liveState: w.store,
+        fence: { epochOf: () => 2 },
+        outbox: noOutbox,
+        timings: defaultTimings,
+        logger,
+        now,
+      }),
+    });
+    // Routed again, it runs on the room as the next owner has it: Bob in, Carol waiting.
+    await next.runtime.run(code, { type: 'reject', by: hostId, userId: 'carol' });
+    const live = await w.store.read(code);
+    expect(Object.keys(live.lobby)).toEqual([]);
+    expect(Object.keys(live.participants).sort()).toEqual([hostId, 'bob'].sort());
+  });
+
   it('without a claim it touches neither store', async () => {
     const w = world({ fence });
     await w.repository.create(newRoom());
