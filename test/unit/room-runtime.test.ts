@@ -708,6 +708,22 @@ describe('room runtime: notices, sockets, ended and unknown rooms', () => {
   });
 });
 
+/** The node that claimed the room after the first one (epoch 2), over the same stores. */
+function nextOwner(w: ReturnType<typeof world>) {
+  const now = () => w.clock.now;
+  return w.newRuntime({
+    store: createRoomStore({
+      repository: w.repository,
+      liveState: w.store,
+      fence: { epochOf: () => 2 },
+      outbox: noOutbox,
+      timings: defaultTimings,
+      logger,
+      now,
+    }),
+  });
+}
+
 describe('room runtime: fencing', () => {
   /** A cluster node's claims: the epoch it holds per room, none: StaleOwnerError. */
   const claims = new Map<string, number>();
@@ -750,18 +766,7 @@ describe('room runtime: fencing', () => {
     // Its notices are not sent from a node that no longer holds the room.
     expect(w.published.length).toBe(published);
 
-    const now = () => w.clock.now;
-    const next = w.newRuntime({
-      store: createRoomStore({
-        repository: w.repository,
-        liveState: w.store,
-        fence: { epochOf: () => 2 },
-        outbox: noOutbox,
-        timings: defaultTimings,
-        logger,
-        now,
-      }),
-    });
+    const next = nextOwner(w);
     const view = await next.runtime.run(code, { type: 'viewParticipants', by: hostId });
     expect(view.participants.map((p) => p.userId)).toEqual([hostId, 'ann']);
     expect(Object.keys((await w.store.read(code)).participants)).toEqual([hostId, 'ann']);
@@ -789,18 +794,7 @@ describe('room runtime: fencing', () => {
     expect(w.repository.peek(code)!.attendance.map((a) => a.userId)).toEqual([hostId, 'bob']);
     expect(Object.keys((await w.store.read(code)).lobby)).toEqual(['bob', 'carol']);
 
-    const now = () => w.clock.now;
-    const next = w.newRuntime({
-      store: createRoomStore({
-        repository: w.repository,
-        liveState: w.store,
-        fence: { epochOf: () => 2 },
-        outbox: noOutbox,
-        timings: defaultTimings,
-        logger,
-        now,
-      }),
-    });
+    const next = nextOwner(w);
     // Routed again, it runs on the room as the next owner has it: Bob in, Carol waiting.
     await next.runtime.run(code, { type: 'reject', by: hostId, userId: 'carol' });
     const live = await w.store.read(code);
