@@ -5,7 +5,7 @@ import type { WebhookConfig } from '../config/config';
 import type { Sql } from '../persistence/sql';
 import { signWebhook } from './signature';
 import { createWebhookPoster } from './webhook-post';
-import { createWebhookQueue, type Leased, type Run } from './webhook-queue';
+import { createWebhookQueue, noRun, type Leased, type Run } from './webhook-queue';
 
 /**
  * WEBHOOK_* as configured (docs/webhooks.md): the endpoints every event goes to (a room has one
@@ -138,7 +138,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     }
     const unattempted = run.rows.slice(delivered.length + (failed ? 1 : 0));
     const backlog = delivered.length === runLength;
-    const next = delivered.length > 0 ? await queue.delivered(delivered, backlog && !worker.closed ? runLength : 0) : { rows: [], leaseEndsAt: 0 };
+    const next = delivered.length > 0 ? await queue.delivered(delivered, backlog && !worker.closed ? runLength : 0) : noRun;
     if (failed) await recordFailure(failed.row, failed.failure);
     await queue.release(unattempted);
     return next;

@@ -23,6 +23,9 @@ export interface Run {
   leaseEndsAt: number;
 }
 
+/** No rows leased: a queue caught up. */
+export const noRun: Run = { rows: [], leaseEndsAt: 0 };
+
 export interface WebhookQueue {
   /**
    * Runs of up to `runLength` rows from the heads of up to `queues` queues whose head is due and
@@ -143,7 +146,7 @@ export function createWebhookQueue(sql: Sql, leaseS: number): WebhookQueue {
     async delivered(rows, runLength) {
       const last = rows[rows.length - 1]!;
       const [next] = await lease(deliveredThenNext, [leaseS, ...keys(rows), last.seq, last.endpoint, last.room_code, runLength]);
-      return next ?? { rows: [], leaseEndsAt: 0 };
+      return next ?? noRun;
     },
     retry: async (row, delayS, failure) => void (await sql.query(markRetry, [row.seq, row.attempts, delayS, failure])),
     fail: async (row, failure) => void (await sql.query(markFailed, [row.seq, row.attempts, failure])),
