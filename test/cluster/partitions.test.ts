@@ -188,15 +188,55 @@ async function underFault(
   const healedAt = Date.now();
   await sleep(2000);
   const stoppedAt = Date.now();
-  await workload.stop();
+  // Stopping waits for every client's last request (up to 12 s each, and a guest's leave is
+  // retried): a stop this slow means some room stopped answering, and this says which.
+  const slowStop = setTimeout(
+    () => console.log(`${name}: still stopping after 30 s; waiting for:\n${workload.inFlight().join('\n')}\n${warnings(cluster)}`),
+    30_000,
+  );
+  await workload.stop().finally(() => clearTimeout(slowStop));
   // Every node answers for every room again before the stores are compared.
+  let refusals: string[] = [];
   await until('every node to answer for every room', async () => {
-    const answers = await Promise.all(cluster.nodes.flatMap((node) => rooms.map((room) => meetings(node)(room.host, 'GET', `/${room.code}/participants`))));
-    return answers.every((answer) => answer.status === 200) || undefined;
+    const answers = await Promise.all(
+      cluster.nodes.flatMap((node) =>
+        rooms.map(async (room) => ({ node, room, answer: await meetings(node)(room.host, 'GET', `/${room.code}/participants`) })),
+      ),
+    );
+    refusals = answers
+      .filter(({ answer }) => answer.status !== 200)
+      .map(({ node, room, answer }) => `${node.id} ${room.code}: ${answer.status} ${answer.body?.code} ${answer.body?.detail}`);
+    return refusals.length === 0 || undefined;
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}; still refused:\n${refusals.join('\n')}\n${warnings(cluster)}`);
   });
   const stores = { nodes: cluster.nodes, db, redis: cluster.redis, prefix: cluster.prefix };
   const { violations, late } = await checkHistory(workload.history, rooms, stores, healedAt);
   console.log(`${name}: ${summarize(workload.history, stoppedAt)}; late events of a deposed owner: ${late.length}`);
   expect(violations).toEqual([]);
   expect(workload.history.calls.filter((call) => call.op === 'join' && call.outcome === 200).length).toBeGreaterThan(10);
+}
+
+/** The nodes' last 40 warnings and errors (pino levels 40 and up), in time order, for a failure message. */
+function warnings(cluster: TestCluster): string {
+  const entries = cluster.nodes.flatMap((node) =>
+    node.logs
+      .map(logEntry)
+      .filter((entry) => (entry?.level ?? 0) >= 40)
+      .map((entry) => ({ time: entry!.time ?? 0, text: `${node.id} ${entry!.msg} ${entry!.room_code ?? ''} ${entry!.err?.message ?? ''}` })),
+  );
+  entries.sort((a, b) => a.time - b.time);
+  const lines = entries.slice(-40).map(({ time, text }) => `${new Date(time).toISOString()} ${text}`);
+  return `the nodes' last warnings:\n${lines.join('\n')}`;
+}
+
+type LogEntry = { level?: number; time?: number; msg?: string; room_code?: string; err?: { message?: string } };
+
+/** A node's log line as pino wrote it, or null for anything else (stderr chunks). */
+function logEntry(line: string): LogEntry | null {
+  try {
+    return JSON.parse(line) as LogEntry;
+  } catch {
+    return null;
+  }
 }

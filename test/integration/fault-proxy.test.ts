@@ -97,4 +97,24 @@ describe('the fault-injecting proxy', () => {
     expect(Date.now() - sent).toBeGreaterThanOrEqual(290);
     c.socket.destroy();
   });
+
+  it('keeps the bytes in order when the delay is lifted while chunks still wait, however late its timers run', async () => {
+    const c = await client();
+    // A busy process: each echo it receives holds the event loop 3 ms, so the proxy's timers run
+    // late, while new chunks keep coming in the same turn of the loop.
+    c.socket.on('data', () => {
+      for (const until = Date.now() + 3; Date.now() < until;);
+    });
+    let sent = '';
+    for (let i = 0; i < 300; i++) {
+      if (i % 10 === 0) proxy.delay(2);
+      else if (i % 10 === 5) proxy.heal();
+      sent += `${i},`;
+      c.socket.write(`${i},`);
+      await sleep(1);
+    }
+    expect(await echoed(c, sent, 5000)).toBe(true);
+    expect(c.received()).toBe(sent);
+    c.socket.destroy();
+  });
 });

@@ -38,17 +38,30 @@ export async function startFaultProxy(upstreamPort: number, upstreamHost = '127.
   const delayMs = { upstream: 0, downstream: 0 };
   const links = new Set<Link>();
 
-  /** Copies `from` to `to`, holding bytes back while blackholed and delaying them when asked. */
+  /**
+   * Copies `from` to `to`, holding bytes back while blackholed and delaying them when asked. The
+   * delayed chunks wait in one queue, in order: a chunk never overtakes one that came before it,
+   * not even once the delay is lifted (a timer due first may run late), since bytes out of order
+   * would corrupt the protocol on the link (Redis replies matched to the wrong commands).
+   */
   const pipe = (from: Socket, to: Socket, direction: keyof typeof delayMs) => {
-    let lastDue = 0;
+    const queue: { chunk: Buffer; due: number }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      while (queue.length > 0 && queue[0]!.due <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(flush, queue[0]!.due - Date.now());
+    };
     from.on('data', (chunk: Buffer) => {
-      if (delayMs[direction] === 0 && lastDue <= Date.now()) {
+      if (delayMs[direction] === 0 && queue.length === 0) {
         to.write(chunk);
         return;
       }
-      // Later than every chunk before it: a delay keeps the stream in order.
-      lastDue = Math.max(Date.now() + delayMs[direction], lastDue);
-      setTimeout(() => to.destroyed || to.write(chunk), lastDue - Date.now());
+      queue.push({ chunk, due: Date.now() + delayMs[direction] });
+      timer ??= setTimeout(flush, queue[0]!.due - Date.now());
     });
   };
 

@@ -66,6 +66,8 @@ export interface Workload {
   visit(node: ClusterNode, room: WorkloadRoom, guest: Actor, options?: { stay: boolean }): Promise<void>;
   /** Stops new visits; seated guests stay, everyone else finishes leaving. Resolves when every client is done. */
   stop(): Promise<void>;
+  /** The requests waiting for their answers now, oldest first (for a test that takes too long to say why). */
+  inFlight(): string[];
 }
 
 const attachStatus: Record<string, number> = { UNAVAILABLE: 503, ROOM_TIMEOUT: 504, NOT_A_PARTICIPANT: 409, REMOVED_FROM_ROOM: 403, ROOM_NOT_FOUND: 404 };
@@ -73,12 +75,17 @@ const attachStatus: Record<string, number> = { UNAVAILABLE: 503, ROOM_TIMEOUT: 5
 export function startWorkload(nodes: ClusterNode[], rooms: WorkloadRoom[], options: { timeoutMs: number }): Workload {
   const history: History = { calls: [], sockets: [], beliefs: new Map(rooms.map((room) => [room.code, new Map()])) };
   let running = true;
+  const waiting = new Set<{ what: string; startedAt: number }>();
 
   /** One REST request through `node`, recorded with its answer. */
   async function call(op: Op, actor: { token?: string; userId: string }, room: string, node: ClusterNode, method: string, path: string, target?: string) {
     const startedAt = Date.now();
-    const record = (outcome: Call['outcome'], detail?: string) =>
+    const pending = { what: `${op} of ${actor.userId || 'a new guest'} in ${room} through ${node.id}`, startedAt };
+    waiting.add(pending);
+    const record = (outcome: Call['outcome'], detail?: string) => {
+      waiting.delete(pending);
       history.calls.push({ op, actor: actor.userId, room, target, node: node.id, outcome, detail, startedAt, endedAt: Date.now() });
+    };
     try {
       const body = method === 'POST' ? (op === 'guest' ? { display_name: 'Partition guest' } : {}) : undefined;
       const response = await node.request(method, path, { token: actor.token, body, signal: AbortSignal.timeout(options.timeoutMs) });
@@ -102,7 +109,10 @@ export function startWorkload(nodes: ClusterNode[], rooms: WorkloadRoom[], optio
 
   async function attach(node: ClusterNode, socket: ClientSocket, actor: Actor, room: string) {
     const startedAt = Date.now();
+    const pending = { what: `attach of ${actor.userId} in ${room} through ${node.id}`, startedAt };
+    waiting.add(pending);
     const reply = await emitWithAck(socket, 'room:attach', { room_code: room }, options.timeoutMs).catch(() => null);
+    waiting.delete(pending);
     const outcome = reply === null ? 'timeout' : reply.ok ? 200 : (attachStatus[reply.error.code] ?? 500);
     history.calls.push({ op: 'attach', actor: actor.userId, room, node: node.id, outcome, detail: reply?.error?.code, startedAt, endedAt: Date.now() });
   }
@@ -205,5 +215,6 @@ export function startWorkload(nodes: ClusterNode[], rooms: WorkloadRoom[], optio
       running = false;
       await Promise.all(clients);
     },
+    inFlight: () => [...waiting].map(({ what, startedAt }) => `${what} for ${Date.now() - startedAt} ms`),
   };
 }
