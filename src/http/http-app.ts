@@ -1,11 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { RedisClient } from '../config/redis-target';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { authRoutes } from '../auth/auth.routes';
 import type { AuthService } from '../auth/auth.service';
 import type { LoginThrottle } from '../auth/login-throttle';
@@ -22,11 +20,10 @@ import type { Metrics } from './metrics';
 import { opsRoutes } from './ops.routes';
 import { webRoutes } from './web.routes';
 import { notFound, problemHandler } from './problem';
+import { accessLog } from './access-log';
 
 /** Every body of the contract is a few hundred bytes; anything near this limit is not ours. */
 const bodyLimit = '16kb';
-
-const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
  * Bodies are UTF-8 JSON (RFC 8259 §8.1). Bytes that are not UTF-8 are refused, not read as U+FFFD:
@@ -62,29 +59,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
   app.use(helmet());
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      // Honour a caller's request id (load balancers set one) when it is sane; otherwise mint one.
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-      // Only what an operator needs: headers (Authorization, cookies) and bodies never reach the logs.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url,
-          remote_address: req.remoteAddress,
-        }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-    }),
-  );
+  app.use(accessLog(deps.logger));
   const parseJson = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'], verify: utf8Only });
   // What the body parser refuses is the body's fault: a 4xx with a stable code (errors/to-app-error.ts), never INTERNAL.
   app.use((req, res, next) => parseJson(req, res, (error?: unknown) => next(error === undefined ? undefined : bodyParserError(error))));
@@ -98,6 +73,6 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(webRoutes(deps.webRoot));
 
   app.use(notFound);
-  app.use(problemHandler);
+  app.use(problemHandler(deps.logger));
   return app;
 }

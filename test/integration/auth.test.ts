@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import pino from 'pino';
 import { Client } from 'pg';
 import { testDatabaseUrl } from '../support/env';
+import { until } from '../support/redis-servers';
 import { registerUser, startServer, uniqueEmail, type TestServer } from '../support/server';
 
 const guestTtlS = 900;
@@ -307,6 +308,22 @@ describe('transport hygiene', () => {
     expect(echoed.headers.get('x-request-id')).toBe('lb-abc.123');
     const replaced = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(replaced.headers.get('x-request-id')).not.toBe('bad id with spaces');
+  });
+
+  it('logs each request once, with its id, method, full URL, client address, status and time', async () => {
+    const id = `access-log-${Date.now()}`;
+    await server.request('GET', '/api/v1/meetings/AAAAAAAAAAAA', { headers: { 'x-request-id': id } });
+    // The line is written when the response has gone out: the client may see the answer first.
+    await until('the request to be logged', async () => logLines.find((line) => line.includes(id)));
+    const lines = logLines.filter((line) => line.includes(id)).map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'request completed',
+        req: { id, method: 'GET', url: '/api/v1/meetings/AAAAAAAAAAAA', remote_address: '127.0.0.1' },
+        res: { status: 401 },
+        responseTime: expect.any(Number),
+      }),
+    ]);
   });
 
   it('never writes a password or a token to the logs', async () => {

@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { ConnectionException } from '@mikro-orm/core';
 import express from 'express';
 import pino from 'pino';
-import { pinoHttp } from 'pino-http';
 import { AppError } from '../../src/errors/app-error';
 import { notFound, problemHandler } from '../../src/http/problem';
 import { request } from '../support/server';
@@ -15,7 +14,6 @@ describe('problem handler', () => {
 
   beforeAll(async () => {
     const app = express();
-    app.use(pinoHttp({ logger: pino({ level: 'silent' }) }));
     app.get('/bug', () => {
       throw new Error('secret detail from deep inside: password=hunter2');
     });
@@ -30,7 +28,7 @@ describe('problem handler', () => {
       throw new AppError('ROOM_FULL', 'The room has 20 participants');
     });
     app.use(notFound);
-    app.use(problemHandler);
+    app.use(problemHandler(pino({ level: 'silent' })));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
