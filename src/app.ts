@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RedisClient } from './config/redis-target';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { createTokenService } from './auth/tokens';
 import { closeRedisConnection, createRedisConnection } from './cluster/redis-connection';
 import type { Config } from './config/config';
 import { buildOpenApiDocument } from './contract/openapi';
-import { createHttpApp } from './http/http-app';
+import { createHttpApp, createHttpServer } from './http/http-app';
 import { createMetrics } from './http/metrics';
 import { defaultWebRoot } from './http/web.routes';
 import { countAdapterMessages, createSocketAdapter } from './cluster/socket-adapter';
@@ -201,7 +201,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       openApiDocument: buildOpenApiDocument(version, limits),
       webRoot: defaultWebRoot,
     });
-    httpServer = createServer(httpApp);
+    httpServer = createHttpServer(httpApp);
     io.attach(httpServer);
     cleanups.push(() => realtime.close());
     return assemble({ config, httpServer, io, orm, redis, rooms, mailer: mail.mailer }, cleanups);
