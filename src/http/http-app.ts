@@ -91,9 +91,13 @@ export function createHttpServer(app: Express): Server {
     IncomingMessage.apply(this, args);
   }
   Request.prototype = app.request;
+  // As `class Request extends IncomingMessage` would: V8 then sizes the objects for the
+  // properties IncomingMessage and its bases set (a request kept by a socket is smaller).
+  Object.setPrototypeOf(Request, IncomingMessage);
   function Response(this: ServerResponse, ...args: ConstructorParameters<typeof ServerResponse>) {
     ServerResponse.apply(this, args);
   }
   Response.prototype = app.response;
+  Object.setPrototypeOf(Response, ServerResponse);
   return createServer({ IncomingMessage: Request as unknown as typeof IncomingMessage, ServerResponse: Response as unknown as typeof ServerResponse }, app);
 }
