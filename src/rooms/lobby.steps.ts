@@ -11,6 +11,7 @@ import {
   withLock,
   withPatch,
   without,
+  withoutGrace,
   type Step,
 } from './step-helpers';
 import {
@@ -42,14 +43,14 @@ const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated 
 export const seat =
   (users: Seated[], at: number) =>
   (c: RoomContext): Step => {
-    let next = { participants: { ...c.participants }, lobby: { ...c.lobby }, graceDeadlines: c.graceDeadlines };
+    let next = { participants: { ...c.participants }, lobby: { ...c.lobby }, presence: c.presence };
     const step = nothing();
     for (const user of users) {
       const role: Role = user.userId === c.hostId ? 'host' : 'guest';
       const connections = socketsOf(c, user.userId);
       const participant: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
       next.participants[user.userId] = participant;
-      next.graceDeadlines = graceFor({ ...c, graceDeadlines: next.graceDeadlines }, user.userId, at);
+      next.presence = graceFor({ ...c, presence: next.presence }, user.userId, at);
       step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
       if (next.lobby[user.userId]) {
         next = { ...next, lobby: without(next.lobby, user.userId) };
@@ -85,7 +86,7 @@ export const admit =
 export const enterLobby =
   (user: Seated, at: number, reason: WaitingReason, invited: boolean) =>
   (c: RoomContext): Step => ({
-    context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at, invited } }, graceDeadlines: graceFor(c, user.userId, at) },
+    context: { lobby: { ...c.lobby, [user.userId]: { ...pick(user), since: at, invited } }, presence: graceFor(c, user.userId, at) },
     persist: [],
     notices: [
       { type: 'lobby:waiting', userId: user.userId, reason },
@@ -98,7 +99,7 @@ export const dropFromLobby =
   (c: RoomContext): Step => ({
     context: {
       lobby: without(c.lobby, userId),
-      graceDeadlines: without(c.graceDeadlines, userId),
+      presence: withoutGrace(c.presence, userId),
       ...(notice === 'lobby:rejected' ? coolDown(c, [userId], at) : {}),
     },
     persist: [],
@@ -145,10 +146,10 @@ export const rejectWaiting =
   (c: RoomContext): Step => {
     const waiting = lobbyInOrder(c).map((w) => w.userId);
     if (waiting.length === 0) return nothing();
-    let graceDeadlines = c.graceDeadlines;
-    for (const userId of waiting) graceDeadlines = without(graceDeadlines, userId);
+    let presence = c.presence;
+    for (const userId of waiting) presence = withoutGrace(presence, userId);
     return {
-      context: { lobby: {}, graceDeadlines, ...coolDown(c, waiting, at) },
+      context: { lobby: {}, presence, ...coolDown(c, waiting, at) },
       persist: [],
       notices: waiting.map((userId) => ({ type: 'lobby:rejected' as const, userId })),
     };
@@ -166,7 +167,7 @@ export const unseat =
   (userId: string, reason: LeaveReason, at: number) =>
   (c: RoomContext): Step => {
     const step: Step = {
-      context: { participants: without(c.participants, userId), graceDeadlines: without(c.graceDeadlines, userId), speaking: without(c.speaking, userId) },
+      context: { participants: without(c.participants, userId), presence: withoutGrace(c.presence, userId), speaking: without(c.speaking, userId) },
       persist: [{ kind: 'attendanceClosed', userId, reason, at }],
       notices: [{ type: 'participant:left', userId, reason }],
     };
@@ -208,8 +209,7 @@ export const endRoom =
       lobby: {},
       activeSpeaker: null,
       speaking: {},
-      connections: {},
-      graceDeadlines: {},
+      presence: {},
       emptyDeadline: null,
       soloDeadline: null,
       unusedDeadline: null,

@@ -1,5 +1,5 @@
 import { dropFromLobby, unseat } from './lobby.steps';
-import { chain, graceFor, joinChannel, nothing, socketsOf, without, type Step } from './step-helpers';
+import { chain, joinChannel, nothing, socketsOf, withPresence, withoutGrace, type Step } from './step-helpers';
 import type { MediaState, Participant, RoomContext, RoomNotice } from './room.types';
 
 /**
@@ -32,14 +32,13 @@ export const connect =
   (c: RoomContext): Step => {
     const sockets = socketsOf(c, userId);
     if (sockets.includes(connectionId)) return nothing();
-    const connections = { ...c.connections, [userId]: [...sockets, connectionId] };
-    const next = { ...c, connections, graceDeadlines: without(c.graceDeadlines, userId) };
-    const step = updateMember(userId, { status: 'connected' })(next);
+    const presence = withPresence(c.presence, userId, [...sockets, connectionId], null);
+    const step = updateMember(userId, { status: 'connected' })({ ...c, presence });
     // A participant's newest socket carries their media (rtc.steps.ts): the one before it is told.
     const previous = sockets.at(-1);
     const superseded: RoomNotice[] = previous ? [{ type: 'rtc:superseded', connections: [previous] }] : [];
     const notices: RoomNotice[] = c.participants[userId] ? [joinChannel(c, [connectionId]), ...superseded, ...step.notices] : step.notices;
-    return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices };
+    return { context: { presence, ...step.context }, persist: [], notices };
   };
 
 /** A socket went away; the user's last one starts the reconnect grace. */
@@ -49,27 +48,27 @@ export const disconnect =
     const sockets = socketsOf(c, userId);
     if (!sockets.includes(connectionId)) return nothing();
     const rest = sockets.filter((id) => id !== connectionId);
-    const connections = rest.length > 0 ? { ...c.connections, [userId]: rest } : without(c.connections, userId);
+    const member = Boolean(c.participants[userId] || c.lobby[userId]);
+    const presence = withPresence(c.presence, userId, rest, rest.length === 0 && member ? at + c.timings.reconnectGraceMs : null);
     const leave: RoomNotice[] = c.participants[userId] ? [{ type: 'channel:leave', connections: [connectionId] }] : [];
-    if (rest.length > 0 || !(c.participants[userId] || c.lobby[userId])) return { context: { connections }, persist: [], notices: leave };
-    const next = { ...c, connections, graceDeadlines: graceFor({ ...c, connections }, userId, at) };
-    const step = updateMember(userId, { status: 'disconnected' })(next);
-    return { context: { connections, graceDeadlines: next.graceDeadlines, ...step.context }, persist: [], notices: [...leave, ...step.notices] };
+    if (rest.length > 0 || !member) return { context: { presence }, persist: [], notices: leave };
+    const step = updateMember(userId, { status: 'disconnected' })({ ...c, presence });
+    return { context: { presence, ...step.context }, persist: [], notices: [...leave, ...step.notices] };
   };
 
 /** Members and waiting users whose grace has run out leave (`disconnected`; the lobby's just go). */
 export const expireGrace =
   (at: number) =>
   (c: RoomContext): Step => {
-    const due = Object.entries(c.graceDeadlines)
-      .filter(([, deadline]) => deadline <= at)
+    const due = Object.entries(c.presence)
+      .filter(([, { graceUntil }]) => graceUntil !== null && graceUntil <= at)
       .map(([userId]) => userId);
     return chain(
       c,
       ...due.map((userId) => (current: RoomContext): Step => {
         if (current.participants[userId]) return unseat(userId, 'disconnected', at)(current);
         if (current.lobby[userId]) return dropFromLobby(userId, 'lobby:left', at)(current);
-        return { context: { graceDeadlines: without(current.graceDeadlines, userId) }, persist: [], notices: [] };
+        return { context: { presence: withoutGrace(current.presence, userId) }, persist: [], notices: [] };
       }),
     );
   };

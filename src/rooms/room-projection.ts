@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { LiveLobbyEntry, LiveParticipant, LiveRoomState, LiveStateChange, MapChange } from '../live-state/live-state';
-import { contextSettings, unusedDeadlineOf, type Participant, type RoomContext, type LobbyEntry, type RoomTimings } from './room.types';
+import { contextSettings, unusedDeadlineOf, type Participant, type Presence, type RoomContext, type LobbyEntry, type RoomTimings } from './room.types';
 import type { StoredRoom } from './room-repository';
 import { closingOf } from './schedule.steps';
 
@@ -36,23 +36,56 @@ const toLiveLobbyEntry = (w: LobbyEntry): LiveLobbyEntry => ({
   ...(w.invited ? { invited: true } : {}),
 });
 
+const mapChange = <V>(set: Record<string, V>, deleted: string[]): MapChange<V> | undefined =>
+  deleted.length === 0 && Object.keys(set).length === 0 ? undefined : { set, delete: deleted };
+
 function diffMap<T, V>(before: Record<string, T>, after: Record<string, T>, project: (value: T) => V): MapChange<V> | undefined {
   const set: Record<string, V> = {};
   const deleted = Object.keys(before).filter((key) => !Object.hasOwn(after, key));
   // The machine replaces an entry whenever it changes it, so identity tells what changed.
   for (const [key, value] of Object.entries(after)) if (before[key] !== value) set[key] = project(value);
-  if (deleted.length === 0 && Object.keys(set).length === 0) return undefined;
-  return { set, delete: deleted };
+  return mapChange(set, deleted);
 }
+
+/**
+ * What changed in the users' presence, as the live state keeps it: their sockets
+ * (`connections`) and their reconnect deadlines (`grace:{user_id}`). Only the entries the
+ * machine replaced are looked at.
+ */
+function presenceChange(before: Record<string, Presence>, after: Record<string, Presence>): { connections?: MapChange<string[]>; graces?: MapChange<number> } {
+  const sockets: Record<string, string[]> = {};
+  const socketsGone: string[] = [];
+  const graces: Record<string, number> = {};
+  const gracesGone: string[] = [];
+  const compare = (userId: string, was: Presence | undefined, now: Presence | undefined) => {
+    const [wasSockets, nowSockets] = [was?.sockets ?? [], now?.sockets ?? []];
+    if (nowSockets.length > 0 && nowSockets !== wasSockets) sockets[userId] = nowSockets;
+    if (nowSockets.length === 0 && wasSockets.length > 0) socketsGone.push(userId);
+    const [wasGrace, nowGrace] = [was?.graceUntil ?? null, now?.graceUntil ?? null];
+    if (nowGrace !== null && nowGrace !== wasGrace) graces[`${gracePrefix}${userId}`] = nowGrace;
+    if (nowGrace === null && wasGrace !== null) gracesGone.push(`${gracePrefix}${userId}`);
+  };
+  for (const [userId, entry] of Object.entries(after)) if (before[userId] !== entry) compare(userId, before[userId], entry);
+  for (const [userId, entry] of Object.entries(before)) if (!Object.hasOwn(after, userId)) compare(userId, entry, undefined);
+  return { connections: mapChange(sockets, socketsGone), graces: mapChange(graces, gracesGone) };
+}
+
+/** Two changes of one map as one. */
+const bothChanges = <V>(a: MapChange<V> | undefined, b: MapChange<V> | undefined): MapChange<V> | undefined =>
+  a && b ? { set: { ...a.set, ...b.set }, delete: [...(a.delete ?? []), ...(b.delete ?? [])] } : (a ?? b);
 
 /** What to write to the live state after `prev` became `next`, or null when nothing changed. */
 export function liveChange(prev: RoomContext, next: RoomContext): LiveStateChange | null {
+  const presence = presenceChange(prev.presence, next.presence);
   return changeOf(
     {
       participants: diffMap(prev.participants, next.participants, toLiveParticipant),
       lobby: diffMap(prev.lobby, next.lobby, toLiveLobbyEntry),
-      connections: diffMap(prev.connections, next.connections, (ids) => ids),
-      deadlines: diffMap(namedDeadlines(prev), namedDeadlines(next), (at) => at),
+      connections: presence.connections,
+      deadlines: bothChanges(
+        diffMap(roomDeadlines(prev), roomDeadlines(next), (at) => at),
+        presence.graces,
+      ),
       knockCooldowns: diffMap(prev.knockCooldowns, next.knockCooldowns, (until) => until),
     },
     prev.activeSpeaker,
@@ -74,7 +107,7 @@ export function liveStateOf(c: RoomContext): LiveRoomState {
     lobby: Object.fromEntries(Object.entries(c.lobby).map(([id, w]) => [id, toLiveLobbyEntry(w)])),
     activeSpeaker: c.activeSpeaker,
     deadlines: namedDeadlines(c),
-    connections: c.connections,
+    connections: Object.fromEntries(Object.entries(c.presence).flatMap(([userId, { sockets }]) => (sockets.length > 0 ? [[userId, sockets]] : []))),
     knockCooldowns: c.knockCooldowns,
   };
 }
@@ -86,8 +119,7 @@ export function fullLiveChange(c: RoomContext): LiveStateChange | null {
     participants: {},
     lobby: {},
     activeSpeaker: null,
-    connections: {},
-    graceDeadlines: {},
+    presence: {},
     emptyDeadline: null,
     soloDeadline: null,
     unusedDeadline: null,
@@ -127,15 +159,21 @@ export const isEmptyLiveState = (live: LiveRoomState): boolean =>
   live.activeSpeaker === null &&
   [live.participants, live.lobby, live.deadlines, live.connections, live.knockCooldowns].every((map) => Object.keys(map).length === 0);
 
-/** The room's deadlines under their stored names: `empty_room`, `solo_room`, `unused_room`, `scheduled_end`, `end_warning` and `grace:{user_id}`. */
+/** The room's deadlines under their stored names: its own (`roomDeadlines`) and `grace:{user_id}`. */
 export function namedDeadlines(c: RoomContext): Record<string, number> {
+  const named = roomDeadlines(c);
+  for (const [userId, { graceUntil }] of Object.entries(c.presence)) if (graceUntil !== null) named[`${gracePrefix}${userId}`] = graceUntil;
+  return named;
+}
+
+/** The room's own deadlines under their stored names: `empty_room`, `solo_room`, `unused_room`, `scheduled_end`, `end_warning`. */
+function roomDeadlines(c: RoomContext): Record<string, number> {
   const named: Record<string, number> = {};
   if (c.emptyDeadline !== null) named[emptyRoomDeadline] = c.emptyDeadline;
   if (c.soloDeadline !== null) named[soloRoomDeadline] = c.soloDeadline;
   if (c.unusedDeadline !== null) named[unusedRoomDeadline] = c.unusedDeadline;
   if (c.closingDeadline !== null) named[closingDeadlineName] = c.closingDeadline;
   if (c.closingWarning !== null) named[closingWarningName] = c.closingWarning;
-  for (const [userId, at] of Object.entries(c.graceDeadlines)) named[`${gracePrefix}${userId}`] = at;
   return named;
 }
 
@@ -184,11 +222,12 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
       };
     }
   }
+  const presence: Record<string, Presence> = {};
+  for (const [userId, sockets] of Object.entries(connections)) if (sockets.length > 0) presence[userId] = { sockets, graceUntil: null };
   // Everyone without a socket has a deadline to attach by; one lost with the live state starts now.
-  const graceDeadlines: Record<string, number> = {};
   for (const userId of [...Object.keys(participants), ...Object.keys(lobby)]) {
-    if (connections[userId]?.length) continue;
-    graceDeadlines[userId] = live.deadlines[`${gracePrefix}${userId}`] ?? now + timings.reconnectGraceMs;
+    if (presence[userId]) continue;
+    presence[userId] = { sockets: [], graceUntil: live.deadlines[`${gracePrefix}${userId}`] ?? now + timings.reconnectGraceMs };
   }
   const empty = Object.keys(participants).length === 0;
   const storedDeadline = live.deadlines[emptyRoomDeadline];
@@ -207,8 +246,7 @@ export function contextFromStores(stored: StoredRoom, live: LiveRoomState, timin
     removed: stored.removed,
     activeSpeaker: live.activeSpeaker && participants[live.activeSpeaker] ? live.activeSpeaker : null,
     speaking: {},
-    connections,
-    graceDeadlines,
+    presence,
     // An empty active room always has a deadline; one lost with the live state starts again now.
     emptyDeadline: stored.status === 'active' && empty ? (storedDeadline ?? now + timings.emptyRoomTimeoutMs) : null,
     soloDeadline:

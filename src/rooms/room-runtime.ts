@@ -280,8 +280,8 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     connections() {
       const held: HeldConnection[] = [];
       for (const [roomCode, actor] of actors) {
-        for (const [userId, ids] of Object.entries(actor.snapshot?.context.connections ?? {})) {
-          for (const connectionId of ids) held.push({ roomCode, userId, connectionId });
+        for (const [userId, { sockets }] of Object.entries(actor.snapshot?.context.presence ?? {})) {
+          for (const connectionId of sockets) held.push({ roomCode, userId, connectionId });
         }
       }
       return held;

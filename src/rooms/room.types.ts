@@ -62,6 +62,17 @@ export interface Participant {
   media: MediaState | null;
 }
 
+/**
+ * A user's presence in the room: the sockets they attached (ids from the realtime layer), and,
+ * for a member or waiting user with none, when they leave unless one attaches (epoch ms; null
+ * while a socket is attached). Kept as one entry, replaced whole, so that an attach or a detach
+ * copies one record and adds no key to it (docs/performance.md, row (d)).
+ */
+export interface Presence {
+  sockets: string[];
+  graceUntil: number | null;
+}
+
 /** Whether a participant's microphone and camera are on. */
 export interface MediaState {
   audio: boolean;
@@ -133,10 +144,8 @@ export interface RoomContext {
   activeSpeaker: string | null;
   /** Members speaking right now, with the level (dBFS) they started at. Not stored: it lives seconds. */
   speaking: Record<string, number>;
-  /** The sockets each user has attached to the room (ids from the realtime layer), member or not. */
-  connections: Record<string, string[]>;
-  /** When each member or waiting user with no socket attached leaves (epoch ms). */
-  graceDeadlines: Record<string, number>;
+  /** Each user's sockets and reconnect deadline, member or not; a user with neither has no entry. */
+  presence: Record<string, Presence>;
   /** When an active room with nobody in it ends by itself (epoch ms), or null. */
   emptyDeadline: number | null;
   /** When an active room with one participant ends by itself (epoch ms), or null. */
@@ -175,8 +184,7 @@ export const initialRoomContext = (input: RoomInput): RoomContext => ({
   removed: [],
   activeSpeaker: null,
   speaking: {},
-  connections: {},
-  graceDeadlines: {},
+  presence: {},
   emptyDeadline: null,
   soloDeadline: null,
   unusedDeadline: unusedDeadlineOf(input, input.timings),

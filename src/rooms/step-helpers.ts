@@ -4,6 +4,7 @@ import type {
   RoomContext,
   RoomNotice,
   LobbyEntry,
+  Presence,
   RoomSettings,
   SettingsPatch,
   SpeakerSettingKey,
@@ -48,7 +49,17 @@ export const without = <V>(record: Record<string, V>, key: string): Record<strin
 /** Participants other than the host: what `max_participants` counts. */
 const guestCount = (c: RoomContext) => Object.keys(c.participants).filter((id) => id !== c.hostId).length;
 export const freeSeats = (c: RoomContext) => Math.max(0, c.settings.max_participants - guestCount(c));
-export const socketsOf = (c: RoomContext, userId: string) => c.connections[userId] ?? [];
+export const socketsOf = (c: RoomContext, userId: string): string[] => c.presence[userId]?.sockets ?? [];
+
+/** The presence record with the user's entry replaced, or without it when they have no socket and no deadline. */
+export const withPresence = (presence: Record<string, Presence>, userId: string, sockets: string[], graceUntil: number | null): Record<string, Presence> =>
+  sockets.length === 0 && graceUntil === null ? without(presence, userId) : { ...presence, [userId]: { sockets, graceUntil } };
+
+/** The presence record without the user's reconnect deadline (they left the room or the lobby); their sockets stay recorded. */
+export const withoutGrace = (presence: Record<string, Presence>, userId: string): Record<string, Presence> => {
+  const entry = presence[userId];
+  return entry === undefined || entry.graceUntil === null ? presence : withPresence(presence, userId, entry.sockets, null);
+};
 
 /**
  * Who may see the room's people (the participants and the active speaker): the host, joined or
@@ -62,7 +73,8 @@ export const lobbyInOrder = (c: RoomContext): LobbyEntry[] => Object.values(c.lo
 
 /** The earliest deadline of the room (empty, solo or unused room, closing and its warning, reconnect grace), or null. */
 export const nextDeadline = (c: RoomContext): number | null => {
-  const all = Object.values(c.graceDeadlines);
+  const all: number[] = [];
+  for (const { graceUntil } of Object.values(c.presence)) if (graceUntil !== null) all.push(graceUntil);
   if (c.emptyDeadline !== null) all.push(c.emptyDeadline);
   if (c.soloDeadline !== null) all.push(c.soloDeadline);
   if (c.unusedDeadline !== null) all.push(c.unusedDeadline);
@@ -76,10 +88,11 @@ export const nextDeadline = (c: RoomContext): number | null => {
  * counts from joining); one with a socket has none. An existing deadline is kept, so moving
  * from the lobby into the room does not extend it.
  */
-export const graceFor = (c: RoomContext, userId: string, at: number): Record<string, number> =>
-  socketsOf(c, userId).length > 0
-    ? without(c.graceDeadlines, userId)
-    : { ...c.graceDeadlines, [userId]: c.graceDeadlines[userId] ?? at + c.timings.reconnectGraceMs };
+export const graceFor = (c: RoomContext, userId: string, at: number): Record<string, Presence> => {
+  const entry = c.presence[userId];
+  if (entry !== undefined && entry.sockets.length > 0) return withoutGrace(c.presence, userId);
+  return entry !== undefined && entry.graceUntil !== null ? c.presence : withPresence(c.presence, userId, [], at + c.timings.reconnectGraceMs);
+};
 
 /** The room's own speaker tuning, or null when it uses the server's (no speaker key in its settings). */
 export const speakerTuningOf = (settings: Pick<RoomSettings, SpeakerSettingKey>): SpeakerTuning | null =>

@@ -1,7 +1,7 @@
 import { transition } from 'xstate';
 import { createRoomSnapshot, step, statusOf, type RoomSnapshot, type StepResult } from '../../src/rooms/machine-runner';
 import { roomMachine } from '../../src/rooms/room.machine';
-import type { RoomEvent, RoomSettings, SettingsPatch } from '../../src/rooms/room.types';
+import type { RoomContext, RoomEvent, RoomSettings, SettingsPatch } from '../../src/rooms/room.types';
 import type { SchedulePatch } from '../../src/rooms/schedule';
 
 /**
@@ -83,6 +83,12 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export const unscheduled = { startAt: null, endAt: null };
 
 export const refusalOf = (result: StepResult) => result.refused?.code;
+/** Each user's reconnect deadline, from the room's presence record. */
+export const gracesOf = (c: RoomContext): Record<string, number> =>
+  Object.fromEntries(Object.entries(c.presence).flatMap(([userId, { graceUntil }]) => (graceUntil === null ? [] : [[userId, graceUntil]])));
+/** Each user's attached sockets, from the room's presence record. */
+export const socketsByUser = (c: RoomContext): Record<string, string[]> =>
+  Object.fromEntries(Object.entries(c.presence).flatMap(([userId, { sockets }]) => (sockets.length === 0 ? [] : [[userId, sockets]])));
 /** The notices that announce a participant, matched on who it is. */
 export const joinedNotice = (userId: string) => ({ type: 'participant:joined', participant: expect.objectContaining({ userId }) });
 export const leftNotice = (userId: string, reason: string) => ({ type: 'participant:left', userId, reason });

@@ -1,5 +1,5 @@
 import { nextDeadline } from '../../src/rooms/step-helpers';
-import { accepted, graceMs, host, leftNotice, refusalOf, room } from '../support/room-machine';
+import { accepted, graceMs, gracesOf, host, leftNotice, refusalOf, room, socketsByUser } from '../support/room-machine';
 
 /**
  * Presence on the pure machine (docs/realtime.md "Presence"): sockets attach and detach, the last one
@@ -16,14 +16,14 @@ describe('room machine: presence', () => {
     const r = room();
     r.join(host);
     expect(r.ctx.participants[host]!.status).toBe('disconnected');
-    expect(r.ctx.graceDeadlines).toEqual({ [host]: 1_000 + graceMs });
+    expect(gracesOf(r.ctx)).toEqual({ [host]: 1_000 + graceMs });
     expect(nextDeadline(r.ctx)).toBe(1_000 + graceMs);
 
     r.advance(500);
     const attached = accepted(r.attach(host));
     expect(attached.notices).toEqual([{ type: 'channel:join', connections: ['host-1-socket'] }, updated(host, 'connected')]);
     expect(r.ctx.participants[host]!.status).toBe('connected');
-    expect(r.ctx.graceDeadlines).toEqual({});
+    expect(gracesOf(r.ctx)).toEqual({});
     expect(nextDeadline(r.ctx)).toBeNull();
   });
 
@@ -34,7 +34,7 @@ describe('room machine: presence', () => {
     r.join('ann');
     // A waiting user's socket hears only personal events: it does not join the room's channel.
     expect(accepted(r.attach('ann')).notices).toEqual([]);
-    expect(r.ctx.graceDeadlines).toEqual({});
+    expect(gracesOf(r.ctx)).toEqual({});
     // Waiting, her socket was not in the room's channel; admitted, it joins before the announcement.
     const admitted = accepted(r.admit('ann'));
     expect(admitted.notices).toEqual([
@@ -54,13 +54,13 @@ describe('room machine: presence', () => {
       { type: 'rtc:superseded', connections: ['tab-1'] },
     ]);
     expect(accepted(r.attach(host, 'tab-2')).changed).toBe(false);
-    expect(r.ctx.connections[host]).toEqual(['tab-1', 'tab-2']);
+    expect(socketsByUser(r.ctx)[host]).toEqual(['tab-1', 'tab-2']);
 
     expect(accepted(r.detach(host, 'tab-1')).notices).toEqual([{ type: 'channel:leave', connections: ['tab-1'] }]);
     expect(r.ctx.participants[host]!.status).toBe('connected');
     r.advance(100);
     expect(accepted(r.detach(host, 'tab-2')).notices).toEqual([{ type: 'channel:leave', connections: ['tab-2'] }, updated(host, 'disconnected')]);
-    expect(r.ctx.graceDeadlines[host]).toBe(1_100 + graceMs);
+    expect(gracesOf(r.ctx)[host]).toBe(1_100 + graceMs);
     // A socket that was never attached (or already detached) changes nothing.
     expect(accepted(r.detach(host, 'tab-2')).changed).toBe(false);
   });
@@ -136,7 +136,7 @@ describe('room machine: presence', () => {
       { type: 'channel:join', connections: ['ann-socket'] },
       { type: 'participant:joined', participant: expect.objectContaining({ userId: 'ann', status: 'connected' }) },
     ]);
-    expect(r.ctx.graceDeadlines.ann).toBeUndefined();
+    expect(gracesOf(r.ctx).ann).toBeUndefined();
   });
 
   it('ending the room forgets every socket and deadline', () => {
@@ -145,8 +145,8 @@ describe('room machine: presence', () => {
     r.attach(host);
     r.join('ann');
     r.send({ type: 'end', by: host });
-    expect(r.ctx.connections).toEqual({});
-    expect(r.ctx.graceDeadlines).toEqual({});
+    expect(socketsByUser(r.ctx)).toEqual({});
+    expect(gracesOf(r.ctx)).toEqual({});
     expect(nextDeadline(r.ctx)).toBeNull();
   });
 });

@@ -5,7 +5,7 @@ import type { StoredRoom } from '../../src/rooms/room-repository';
 import { createRoomSnapshot, restoreRoomSnapshot, settingsOf, statusOf } from '../../src/rooms/machine-runner';
 import type { RoomContext, RoomEvent, RoomSettings } from '../../src/rooms/room.types';
 import { createMemoryRoomRepository } from '../support/memory-room-repository';
-import { accepted, graceMs, host, room, timeoutMs } from '../support/room-machine';
+import { accepted, graceMs, gracesOf, host, room, timeoutMs } from '../support/room-machine';
 
 /**
  * The room projection (src/rooms/room-projection.ts): how a room's context becomes its live state
@@ -109,7 +109,7 @@ describe('room projection: a room comes back from its two stores as it was', () 
     expect(Object.keys(r.ctx.lobby)).toEqual(['dora']);
     expect(r.ctx.removed).toEqual(['gina']);
     expect(r.ctx.activeSpeaker).toBe('ann');
-    expect(Object.keys(r.ctx.graceDeadlines).sort()).toEqual(['bob', 'carl', 'finn']);
+    expect(Object.keys(gracesOf(r.ctx)).sort()).toEqual(['bob', 'carl', 'finn']);
     // The live state under the README's names.
     expect(liveState.participants.bob).toMatchObject({ role: 'co_host', status: 'disconnected' });
     expect(liveState.participants.ann).toMatchObject({ language: 'fr', hardware_ready: true, media: { audio: true, video: false }, status: 'connected' });
@@ -332,7 +332,7 @@ describe('room projection: rebuilding a room from the stores, where they disagre
       media: { audio: true, video: true },
     });
     expect(c.participants.ann).toMatchObject({ role: 'co_host', status: 'disconnected', language: 'fr' });
-    expect(c.graceDeadlines).toEqual({ ann: 40_000 });
+    expect(gracesOf(c)).toEqual({ ann: 40_000 });
   });
 
   it('a live co-host role never makes the host a guest, nor a guest anything but co-host', () => {
@@ -354,7 +354,7 @@ describe('room projection: rebuilding a room from the stores, where they disagre
       joinedAt: 2_000,
       media: null,
     });
-    expect(c.graceDeadlines).toEqual({ [host]: now + graceMs, ann: now + graceMs });
+    expect(gracesOf(c)).toEqual({ [host]: now + graceMs, ann: now + graceMs });
     expect(c.emptyDeadline).toBeNull();
   });
 
@@ -428,7 +428,7 @@ describe('room projection: rebuilding a room from the stores, where they disagre
       activeSpeaker: host,
     };
     const c = contextFromStores(stored({ status: 'ended', endedAt: 8_000 }), live, timings, now);
-    expect(c).toMatchObject({ participants: {}, lobby: {}, connections: {}, graceDeadlines: {}, emptyDeadline: null, soloDeadline: null, activeSpeaker: null });
+    expect(c).toMatchObject({ participants: {}, lobby: {}, presence: {}, emptyDeadline: null, soloDeadline: null, activeSpeaker: null });
     expect(c.endedAt).toBe(8_000);
     expect(statusOf(restoreRoomSnapshot('ended', c, false))).toBe('ended');
   });

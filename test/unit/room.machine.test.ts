@@ -1,7 +1,7 @@
 import { replyTo } from '../../src/rooms/room-router';
 import { restoreRoomSnapshot, settingsOf, step } from '../../src/rooms/machine-runner';
 import type { RoomSettings } from '../../src/rooms/room.types';
-import { accepted, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs, unscheduled } from '../support/room-machine';
+import { accepted, gracesOf, host, joinedNotice, leftNotice, refusalOf, room, timeoutMs, unscheduled } from '../support/room-machine';
 
 /**
  * The room rules of docs/api.md "Meetings", checked on the pure machine: each command goes through
@@ -157,13 +157,13 @@ describe('room machine: admission', () => {
     const r = room({ lock_room: true });
     r.join(host);
     for (const who of ['ann', 'bob', 'cy']) r.join(who);
-    expect(Object.keys(r.ctx.graceDeadlines).sort()).toEqual(['ann', 'bob', 'cy', host].sort());
+    expect(Object.keys(gracesOf(r.ctx)).sort()).toEqual(['ann', 'bob', 'cy', host].sort());
     expect(refusalOf(r.send({ type: 'rejectAll', by: 'ann' }))).toBe('NOT_HOST');
     const all = accepted(r.send({ type: 'rejectAll', by: host }));
     expect(all.notices).toEqual(['ann', 'bob', 'cy'].map((userId) => ({ type: 'lobby:rejected', userId })));
     expect(all.changes).toEqual([]);
     expect(r.waiting()).toEqual([]);
-    expect(Object.keys(r.ctx.graceDeadlines)).toEqual([host]);
+    expect(Object.keys(gracesOf(r.ctx))).toEqual([host]);
     // Nobody waiting: nothing changes, nothing is told.
     const none = accepted(r.send({ type: 'rejectAll', by: host }));
     expect(none.changed).toBe(false);
