@@ -244,9 +244,10 @@ describe('webhooks on one node', () => {
   it('ends a run before its lease when the receiver is slow, so a second node delivering never posts an event twice', async () => {
     const code = `slow-${randomBytes(4).toString('hex')}`;
     const ids = await queueEvents(code, 8);
-    // Each answer takes 0.9 s; the lease is the 1 s timeout plus 5 s: eight posts in one run would outlast it.
+    // Each answer takes 0.9 s; the lease is the 2 s timeout plus 5 s: eight posts in one run would outlast it.
+    // (With a 1 s timeout, an answer that a loaded machine delayed by 0.1 s timed out and was rightly posted again.)
     receiver.answer = () => ({ status: 200, afterMs: 900 });
-    await Promise.all([server({ WEBHOOK_TIMEOUT_MS: '1000' }), server({ WEBHOOK_TIMEOUT_MS: '1000' })]);
+    await Promise.all([server({ WEBHOOK_TIMEOUT_MS: '2000' }), server({ WEBHOOK_TIMEOUT_MS: '2000' })]);
     await receiver.until(() => receiver.acknowledged(code).length >= ids.length, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(receiver.received.filter((r) => r.event.room_code === code).map((r) => ids.indexOf(r.event.id))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
