@@ -54,8 +54,8 @@ const measured = {
   levelUs: 60,
   /** Node CPU per idle attached socket and second (µs): op-costs, 7–22 on one node, 14–30 on two (pings every 25 s, the owners' sweep). */
   idleSocketUs: 20,
-  /** Node RSS per attached socket (KiB): row (d), 14 at 1 000 sockets, 21 at 19 800. */
-  socketKiB: 21,
+  /** Node RSS per attached socket (KiB): row (d), 14.7 at 19 800 (2026-12-07, after the presence entries). */
+  socketKiB: 15,
   /** A node's RSS before sockets (MiB), and its CPU doing nothing (µs/s: heartbeat, sweeps, metrics; 10–23 ms/s, 15 a node on two). */
   nodeBaseMiB: 120,
   nodeIdleUs: 17_000,
