@@ -86,9 +86,6 @@ export const refusalOf = (result: StepResult) => result.refused?.code;
 /** Each user's reconnect deadline, from the room's presence record. */
 export const gracesOf = (c: RoomContext): Record<string, number> =>
   Object.fromEntries(Object.entries(c.presence).flatMap(([userId, { graceUntil }]) => (graceUntil === null ? [] : [[userId, graceUntil]])));
-/** Each user's attached sockets, from the room's presence record. */
-export const socketsByUser = (c: RoomContext): Record<string, string[]> =>
-  Object.fromEntries(Object.entries(c.presence).flatMap(([userId, { sockets }]) => (sockets.length === 0 ? [] : [[userId, sockets]])));
 /** The notices that announce a participant, matched on who it is. */
 export const joinedNotice = (userId: string) => ({ type: 'participant:joined', participant: expect.objectContaining({ userId }) });
 export const leftNotice = (userId: string, reason: string) => ({ type: 'participant:left', userId, reason });
