@@ -30,8 +30,10 @@ import { benchDatabaseUrl } from '../lib/services';
  *   then `speaker:changed` to the room's channel. A stop changes nothing (the floor stays).
  * - `POST /api/v1/meetings/{code}/admit/{user_id}` (node:http): the PostgreSQL transaction of a
  *   fenced admit (room-repository.ts), the fenced live-state write of an admit (HSET participants,
- *   SREM lobby, HDEL lobby_entries, with our store), `lobby:admitted` to the user's channel, then
- *   the answer, as our owner does.
+ *   SREM lobby, HDEL lobby_entries, with our store), then what an admit tells the room, in our
+ *   owner's order: `lobby:admitted` to the user's channel, the user's sockets into the room's
+ *   channel (an adapter request to every node), `participant:joined` to the room's channel (the
+ *   guests admitted before, on the other node), then the answer.
  * Rooms are set up over IPC (`speakerRoom`, `lobbyRoom`) on the node that is to own them.
  */
 const prefix = process.env.BASELINE_PREFIX ?? 'baseline:';
@@ -130,8 +132,11 @@ async function admit(io: Server, roomCode: string, userId: string): Promise<obje
   await openAttendance(roomId, userId, fence.epoch, at);
   const participant = liveParticipant('Guest', 'guest', at);
   await liveState.apply(roomCode, { participants: { set: { [userId]: participant } }, lobby: { delete: [userId] } });
+  const view = { user_id: userId, ...participant };
   io.to(userChannel(userId)).emit('lobby:admitted', { room_code: roomCode });
-  return { status: 'admitted', participant: { user_id: userId, ...participant } };
+  io.in(userChannel(userId)).socketsJoin(roomChannel(roomCode));
+  io.to(roomChannel(roomCode)).emit('participant:joined', { room_code: roomCode, participant: view });
+  return { status: 'admitted', participant: view };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -1,12 +1,18 @@
 import { io, type Socket } from 'socket.io-client';
 
-/** An attached socket in the runner's own process, for latency runs where both ends share one clock. */
-export async function attachedSocket(url: string, roomCode: string, token?: string): Promise<Socket> {
+/** A connected socket in the runner's own process, for latency runs where both ends share one clock. */
+export async function connectedSocket(url: string, token?: string): Promise<Socket> {
   const socket = io(url, { auth: token ? { token } : {}, transports: ['websocket'], reconnection: false, forceNew: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('connect_error', reject);
   });
+  return socket;
+}
+
+/** A connected socket attached to a room (`room:attach`). */
+export async function attachedSocket(url: string, roomCode: string, token?: string): Promise<Socket> {
+  const socket = await connectedSocket(url, token);
   const reply = (await socket.timeout(10_000).emitWithAck('room:attach', { room_code: roomCode })) as { ok: boolean; error?: { code: string } };
   if (!reply.ok) throw new Error(`room:attach: ${reply.error?.code}`);
   return socket;

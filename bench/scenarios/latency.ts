@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'socket.io-client';
 import { call, createRoom, guest, join, pool, registerHost, type Session } from '../lib/api';
-import { attachedSocket, nextEvent } from '../lib/client';
+import { attachedSocket, connectedSocket, nextEvent } from '../lib/client';
 import { onOwnerPathPair, startCluster, type Forked, type ServerNode } from '../lib/processes';
 import type { Row } from '../lib/report';
 import { deletePrefix } from '../lib/services';
@@ -26,8 +26,11 @@ import type { BenchContext } from './context';
  *
  * (c) is from sending the host's admit (REST on node A, room owned by C, guest on B) to
  * `lobby:admitted` at the guest. Baseline: the same request to the owner-path node, which runs
- * the admit's PostgreSQL transaction and fenced live-state write, emits `lobby:admitted` to the
- * guest's channel, heard by the guest on the other node, and then answers.
+ * the admit's PostgreSQL transaction and fenced live-state write, then tells the room as ours
+ * does: `lobby:admitted` to the guest's channel (heard by the guest on the other node), the
+ * guest's sockets into the room's channel, `participant:joined` to the guests admitted before
+ * (on the other node, as ours are on B); and then answers. Its guests wait connected, not in the
+ * room's channel, as a waiting user's sockets are not in ours.
  */
 const minMs = 300; // ACTIVE_SPEAKER_MIN_MS, the server default
 const loudDb = -20;
@@ -188,7 +191,7 @@ async function fencedAdmit(owner: Forked, other: Forked, trials: number, warmUp:
       const { roomCode, guestIds } = await owner.call<{ roomCode: string; guestIds: string[] }>('lobbyRoom', { guests: warm + share(trials, r) });
       const waiting: { userId: string; socket: Socket }[] = [];
       for (const userId of guestIds) {
-        const socket = await attachedSocket(other.hello.url as string, roomCode, userId);
+        const socket = await connectedSocket(other.hello.url as string, userId);
         sockets.push(socket);
         waiting.push({ userId, socket });
       }
@@ -227,7 +230,7 @@ export async function latency(context: BenchContext): Promise<Row[]> {
   context.log(`(b2, c) baseline: speaker change ${plainSpeaker.describe()}; admit ${plainAdmit.describe()}`);
 
   const speakerName = '300 ms timer + fenced write + cross-node emit';
-  const admitName = 'HTTP + same PG tx + fenced write + cross-node emit';
+  const admitName = 'HTTP + same PG tx + fenced write + the same emits across nodes';
   const rows = (id: string, name: string, ours: Latencies, baseline: Latencies, baselineName: string, detail: string): Row[] => [
     {
       id: `${id}.p50`,
@@ -274,7 +277,7 @@ export async function latency(context: BenchContext): Promise<Row[]> {
       admit,
       plainAdmit,
       admitName,
-      `ours: ${admit.describe()}; baseline (POST on the owning node: the admit's PG transaction, fenced HSET/SREM/HDEL, emit to the guest on the other node, then the answer): ${plainAdmit.describe()}`,
+      `ours: ${admit.describe()}; baseline (POST on the owning node: the admit's PG transaction, fenced HSET/SREM/HDEL, lobby:admitted to the guest, the guest into the room's channel and participant:joined to the guests admitted before, all on the other node, then the answer): ${plainAdmit.describe()}`,
     ),
   ];
 }
