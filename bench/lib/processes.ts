@@ -148,7 +148,12 @@ export async function startServerNode(
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const proc = track(child);
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/readyz`, proc, output);
+  try {
+    await waitReady(`${url}/readyz`, proc, output);
+  } catch (error) {
+    await proc.stop(); // not left running beside the next scenario's nodes
+    throw error;
+  }
   return { ...proc, id: env.NODE_ID ?? 'single', url };
 }
 

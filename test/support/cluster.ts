@@ -65,12 +65,13 @@ export async function startCluster(size: number, env: Record<string, string> = {
     nodes.push(node);
     return node;
   };
-  try {
-    await Promise.all(Array.from({ length: size }, () => addNode()));
-  } catch (error) {
+  // Every start is waited for before a failure is thrown, so no node that came up late is left running.
+  const starts = await Promise.allSettled(Array.from({ length: size }, () => addNode()));
+  const failed = starts.find((start) => start.status === 'rejected');
+  if (failed) {
     await Promise.all(nodes.map(stopNode));
     await redis.quit();
-    throw error;
+    throw failed.reason;
   }
   // Started in parallel: keep them in id order, so nodes[0] is n1.
   nodes.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -109,7 +110,11 @@ export async function startNode(env: Record<string, string>): Promise<ClusterNod
   const lines = createInterface({ input: child.stdout! });
   child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node ${env.NODE_ID} did not start:\n${logs.join('\n')}`)), 20_000);
+    // A node that does not come up is killed, not left running beside the next test's.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node ${env.NODE_ID} did not start:\n${logs.join('\n')}`));
+    }, 20_000);
     lines.on('line', (line) => {
       logs.push(line);
       if (!line.includes('listening on')) return;
