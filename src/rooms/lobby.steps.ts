@@ -50,7 +50,7 @@ export const seat =
       const connections = socketsOf(c, user.userId);
       const participant: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
       next.participants[user.userId] = participant;
-      next.presence = graceFor({ ...c, presence: next.presence }, user.userId, at);
+      next.presence = graceFor({ presence: next.presence, timings: c.timings }, user.userId, at);
       step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
       if (next.lobby[user.userId]) {
         next = { ...next, lobby: without(next.lobby, user.userId) };

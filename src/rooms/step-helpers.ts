@@ -88,7 +88,7 @@ export const nextDeadline = (c: RoomContext): number | null => {
  * counts from joining); one with a socket has none. An existing deadline is kept, so moving
  * from the lobby into the room does not extend it.
  */
-export const graceFor = (c: RoomContext, userId: string, at: number): Record<string, Presence> => {
+export const graceFor = (c: Pick<RoomContext, 'presence' | 'timings'>, userId: string, at: number): Record<string, Presence> => {
   const entry = c.presence[userId];
   if (entry !== undefined && entry.sockets.length > 0) return withoutGrace(c.presence, userId);
   return entry !== undefined && entry.graceUntil !== null ? c.presence : withPresence(c.presence, userId, [], at + c.timings.reconnectGraceMs);
