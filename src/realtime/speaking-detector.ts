@@ -79,20 +79,24 @@ export class SpeakingDetector {
   }
 
   /**
-   * The state at server time `at` without a new sample: a run that has gone `gapMs` without a
-   * sample ends (`stopped` if it was speech); a run that has lasted `minMs` becomes speech
-   * (`started`). Called by the sweep and at `speechDueAt()`.
+   * The state at server time `at` without a new sample: a run that has lasted `minMs` becomes
+   * speech (`started`); a run that has gone `gapMs` without a sample ends (`stopped` if it was
+   * speech). Called by the sweep and at `speechDueAt()`. A call that comes late (a busy event
+   * loop) still starts speech that was due before the silence ended the run; the next call
+   * stops it.
    */
   expire(at: number): SpeakingChange | null {
     if (this.runStart === null) return null;
-    if (at - this.lastSampleAt >= this.options.gapMs) {
+    const dueAt = this.runStart + this.options.minMs;
+    const endsAt = this.lastSampleAt + this.options.gapMs;
+    if (!this.speech && at >= dueAt && dueAt < endsAt) {
+      this.speech = true;
+      return this.started();
+    }
+    if (at >= endsAt) {
       const wasSpeaking = this.speech;
       this.reset();
       return wasSpeaking ? stopped : null;
-    }
-    if (!this.speech && at - this.runStart >= this.options.minMs) {
-      this.speech = true;
-      return this.started();
     }
     return null;
   }

@@ -126,6 +126,20 @@ describe('speaking detector', () => {
     expect(short.expire(800)).toEqual({ type: 'started', level: -20 });
   });
 
+  it('expire() called late, past the gap, still starts the speech that was due before the silence; the next call stops it', () => {
+    // A lone loud sample at 0 is due at 300 and ends at 500; the timer runs at 900 (a stalled event loop).
+    const detector = new SpeakingDetector(options);
+    detector.sample(-20, 0);
+    expect(detector.expire(900)).toEqual({ type: 'started', level: -20 });
+    expect(detector.expire(900)).toEqual({ type: 'stopped' });
+    expect(detector.speaking).toBe(false);
+    // Due only after the silence (minMs 800, last sample 200: ended at 700): late or not, nothing starts.
+    const long = new SpeakingDetector({ ...options, minMs: 800 });
+    feed(long, -20, 0, 200);
+    expect(long.expire(5_000)).toBeNull();
+    expect(long.speaking).toBe(false);
+  });
+
   it('a late loud sample after a gap reports the stop the sweep missed, then counts afresh', () => {
     const detector = new SpeakingDetector(options);
     feed(detector, -20, 0, 300);
