@@ -115,6 +115,11 @@ const selectAttendance = `select p.user_id, u.display_name, p.role, p.joined_at,
 
 const foreignKeyViolation = '23503';
 
+/** A row naming a user whose account was deleted after the request's account check (docs/api.md "Auth"): 401, nothing written. */
+const refuseDeletedAccount = (error: unknown): never => {
+  throw (error as { code?: unknown }).code === foreignKeyViolation ? accountGone() : error;
+};
+
 export function createRoomRepository(orm: Orm): RoomRepository {
   const sql = createSql(orm);
   /** The outbox rows, written only if `condition` holds when the statement runs. */
@@ -141,8 +146,7 @@ export function createRoomRepository(orm: Orm): RoomRepository {
         return inserted!.rowCount === 1;
       } catch (error) {
         // The host's account was deleted after the request's account check.
-        if ((error as { code?: unknown }).code === foreignKeyViolation) throw accountGone();
-        throw error;
+        return refuseDeletedAccount(error);
       }
     },
 
@@ -182,7 +186,7 @@ export function createRoomRepository(orm: Orm): RoomRepository {
       if (epoch === undefined) {
         // One message is one transaction: atomic however many statements.
         const statements = [...changes.flatMap((change) => toSql(room.id, change, noFence)), ...rowsOf(outbox, noFence)];
-        if (statements.length > 0) await sql.batch(statements);
+        if (statements.length > 0) await sql.batch(statements).catch(refuseDeletedAccount);
         return;
       }
       // The room row's lock first, and every write guarded by the epoch: the lock keeps the epoch
@@ -191,7 +195,7 @@ export function createRoomRepository(orm: Orm): RoomRepository {
       const guard: EpochGuard = { sql: ' and exists (select 1 from rooms f where f.id = ? and f.owner_epoch = ?)', params: [room.id, epoch] };
       const statements = [...changes.flatMap((change) => toSql(room.id, change, guard)), ...rowsOf(outbox, guard)];
       if (statements.length === 0) return;
-      const [lock] = await sql.batch([['select owner_epoch from rooms where id = ? for update', [room.id]], ...statements]);
+      const [lock] = await sql.batch([['select owner_epoch from rooms where id = ? for update', [room.id]], ...statements]).catch(refuseDeletedAccount);
       const row = (lock as QueryResult<{ owner_epoch: string }>).rows[0];
       if (row && Number(row.owner_epoch) !== epoch) throw new StaleOwnerError(room.roomCode, `PostgreSQL has epoch ${row.owner_epoch}, this node ${epoch}`);
     },

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './step-helpers';
@@ -174,6 +175,9 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
       superseded = await commit(batch.outcomes);
     } catch (error) {
       actor.snapshot = undefined;
+      // One command's write was refused (an account deleted under its join): nothing of the batch
+      // was written, and its other commands run again one at a time, so only that one fails.
+      if (letters.length > 1 && error instanceof AppError) return executeEach(roomCode, actor, letters);
       return answer(letters, batch, { error, durableStands: false });
     }
     if (superseded) {
@@ -192,6 +196,18 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     // Also after a no-op: an `expire` that came a moment early must find its timer set again.
     scheduler.arm(roomCode, nextDeadline(batch.snapshot.context));
     answer(letters, batch);
+  }
+
+  async function executeEach(roomCode: string, actor: Actor, letters: Letter[]) {
+    for (const letter of letters) {
+      try {
+        actor.snapshot ??= await activate(roomCode);
+      } catch (error) {
+        letter.reject(error);
+        continue;
+      }
+      await execute(roomCode, actor, actor.snapshot, [letter]);
+    }
   }
 
   async function create(room: NewRoom, hold: boolean): Promise<boolean> {

@@ -90,6 +90,23 @@ describe('a token whose account does not exist', () => {
     expect(response.status).toBe(401);
     expect(response.body.code).toBe('UNAUTHENTICATED');
   });
+  it('an account deleted after its last check gets 401 from join, not a 503; a join sent with it still succeeds', async () => {
+    const host = await hostUser(server);
+    const room = await createRoom(server, host);
+    await server.request('POST', `/api/v1/meetings/${room.room_code}/join`, { token: host.token, body: {} });
+    const doomed = await registerUser(server);
+    const bystander = await registerUser(server);
+    // Both accounts are remembered as existing; then one is deleted.
+    for (const user of [doomed, bystander]) expect((await server.request('GET', '/api/v1/meetings/history', { token: user.access_token })).status).toBe(200);
+    await db.query('delete from users where id = $1', [doomed.user.id]);
+    // Sent together (whether they share a batch is the runtime's unit test: test/unit/room-runtime.test.ts).
+    const join = (user: typeof doomed) => server.request('POST', `/api/v1/meetings/${room.room_code}/join`, { token: user.access_token, body: {} });
+    const [orphan, other] = await Promise.all([join(doomed), join(bystander)]);
+    expect({ status: orphan.status, code: orphan.body.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    expect({ status: other.status, joined: other.body.status }).toEqual({ status: 200, joined: 'joined' });
+    const roster = await server.request('GET', `/api/v1/meetings/${room.room_code}/participants`, { token: host.token });
+    expect(roster.body.participants.map((p: { user_id: string }) => p.user_id).sort()).toEqual([host.userId, bystander.user.id].sort());
+  });
 });
 
 describe('the account cache', () => {

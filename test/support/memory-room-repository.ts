@@ -1,3 +1,4 @@
+import { accountGone } from '../../src/auth/accounts';
 import { StaleOwnerError } from '../../src/live-state/fencing';
 import type { NewRoom, OutboxRows, RoomRepository, StoredRoom } from '../../src/rooms/room-repository';
 import type { RoomStatus } from '../../src/rooms/machine-runner';
@@ -25,6 +26,8 @@ export interface MemoryRoomRepository extends RoomRepository {
   failNext(kind: 'create' | 'load' | 'apply', error?: Error): void;
   /** Holds the room's writes (apply) until the returned function is called. */
   blockWrites(roomCode: string): () => void;
+  /** The user's account is gone: a write opening an attendance for them is refused as PostgreSQL's foreign key refuses it (401), writing nothing. */
+  deleteAccount(userId: string): void;
   /** Outbox statements written with committed rooms and commands, in order. */
   readonly outbox: unknown[];
   readonly calls: { create: number; load: number; apply: number };
@@ -58,6 +61,7 @@ export function createMemoryRoomRepository(options: { displayNameOf?: (userId: s
   const displayNameOf = options.displayNameOf ?? ((userId: string) => userId);
   const rows = new Map<string, RoomRow>();
   const failures = new Map<'create' | 'load' | 'apply', Error>();
+  const deletedAccounts = new Set<string>();
   const blocked = new Map<string, Promise<void>>();
   const outbox: unknown[] = [];
   const calls = { create: 0, load: 0, apply: 0 };
@@ -164,6 +168,7 @@ export function createMemoryRoomRepository(options: { displayNameOf?: (userId: s
           throw new StaleOwnerError(room.roomCode, `PostgreSQL has epoch ${row.ownerEpoch}, this node ${epoch}`);
         }
         if (!row) return;
+        if (changes.some((change) => change.kind === 'attendanceOpened' && deletedAccounts.has(change.userId))) throw accountGone();
         for (const change of changes) fold(row, change);
         writeOutbox(rowsOf);
         if (changes.length > 0) writes.committed += 1;
@@ -180,6 +185,7 @@ export function createMemoryRoomRepository(options: { displayNameOf?: (userId: s
     failNext(kind, error = new Error('Connection terminated unexpectedly')) {
       failures.set(kind, error);
     },
+    deleteAccount: (userId) => void deletedAccounts.add(userId),
     blockWrites(roomCode) {
       let release!: () => void;
       blocked.set(

@@ -256,6 +256,22 @@ describe('room runtime: batches', () => {
     // The next command reloads the room as the stores have it.
     expect((await w.runtime.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
   });
+  it('a batch whose write one command spoils (a joining account deleted): its commands run again one at a time, and only that one is refused', async () => {
+    const w = await withSeatedHost();
+    const applies = w.repository.calls.apply;
+    w.repository.deleteAccount('gone');
+    // Sent in one tick, so they run as one batch, which PostgreSQL refuses as a whole.
+    const answers = await Promise.all([refusal(w.runtime.run(code, join('gone'))), refusal(w.runtime.run(code, join('ann')))]);
+    expect(answers).toEqual(['UNAUTHENTICATED', 'accepted']);
+    // The batch, then each command alone.
+    expect(w.repository.calls.apply).toBe(applies + 3);
+    const { postgres, live } = await w.stores();
+    expect(postgres!.attendance.map((a) => a.userId)).toEqual([hostId, 'ann']);
+    expect(Object.keys(live.participants).sort()).toEqual([hostId, 'ann'].sort());
+    expect(
+      w.published.filter(([, n]) => n.type === 'participant:joined').map(([, n]) => (n.type === 'participant:joined' ? n.participant.userId : '')),
+    ).toEqual([hostId, 'ann']);
+  });
 });
 
 describe('room runtime: a refused command', () => {
