@@ -90,6 +90,7 @@ describe('a token whose account does not exist', () => {
     expect(response.status).toBe(401);
     expect(response.body.code).toBe('UNAUTHENTICATED');
   });
+
   it('an account deleted after its last check gets 401 from join, not a 503; a join sent with it still succeeds', async () => {
     const host = await hostUser(server);
     const room = await createRoom(server, host);

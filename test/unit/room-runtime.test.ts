@@ -256,6 +256,7 @@ describe('room runtime: batches', () => {
     // The next command reloads the room as the stores have it.
     expect((await w.runtime.run(code, { type: 'inspect' })).room.participantCount).toBe(1);
   });
+
   it('a batch whose write one command spoils (a joining account deleted): its commands run again one at a time, and only that one is refused', async () => {
     const w = await withSeatedHost();
     const applies = w.repository.calls.apply;
