@@ -21,6 +21,8 @@ export interface Proc {
   rss(): number;
   /** CPU time used so far, user + system, from /proc (ms). */
   cpuMs(): number;
+  /** CPU time used so far, user and system apart, from /proc (ms). */
+  cpuTimes(): { userMs: number; systemMs: number };
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -30,6 +32,11 @@ export interface ServerNode extends Proc {
 }
 
 function track(child: ChildProcess): Proc {
+  const cpuTimes = () => {
+    // Fields 14 and 15 of /proc/PID/stat (after the parenthesised command name), in clock ticks of 10 ms.
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { userMs: Number(fields[11]) * 10, systemMs: Number(fields[12]) * 10 };
+  };
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   return {
     pid: child.pid!,
@@ -37,10 +44,10 @@ function track(child: ChildProcess): Proc {
     exited,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
     cpuMs: () => {
-      // Fields 14 and 15 of /proc/PID/stat (after the parenthesised command name), in clock ticks of 10 ms.
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10;
+      const { userMs, systemMs } = cpuTimes();
+      return userMs + systemMs;
     },
+    cpuTimes,
     async stop(signal = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGCONT');
