@@ -87,9 +87,9 @@ export class SpeakingDetector {
    */
   expire(at: number): SpeakingChange | null {
     if (this.runStart === null) return null;
-    const dueAt = this.runStart + this.options.minMs;
+    const dueAt = this.speechDueAt();
     const endsAt = this.lastSampleAt + this.options.gapMs;
-    if (!this.speech && at >= dueAt && dueAt < endsAt) {
+    if (dueAt !== null && at >= dueAt && dueAt < endsAt) {
       this.speech = true;
       return this.started();
     }
