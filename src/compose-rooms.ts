@@ -6,7 +6,8 @@ import type { LiveStateStore } from './live-state/live-state';
 import { createRedisLiveStateStore } from './live-state/redis-live-state';
 import { createInProcessRouter } from './rooms/in-process-router';
 import type { RoomRouter } from './rooms/room-router';
-import { createRoomRuntime, type RoomRuntimeDeps } from './rooms/room-runtime';
+import { createRoomRuntime } from './rooms/room-runtime';
+import type { RoomRuntimeDeps } from './rooms/room-runtime.types';
 import { createRoomStore, type RoomStoreDeps } from './rooms/room-store';
 
 /**

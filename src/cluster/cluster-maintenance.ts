@@ -3,7 +3,7 @@ import type { RedisClient } from '../config/redis-target';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { deadlineBucketKey, deadlineIndexBuckets, nodeRegistryKey, nodeRoomsKey } from '../live-state/redis-keys';
-import type { HeldConnection } from '../rooms/room-runtime';
+import type { HeldConnection } from '../rooms/room-runtime.types';
 import type { RoomCommand } from '../rooms/room-router';
 import { parseConnectionId } from '../live-state/connection-ids';
 

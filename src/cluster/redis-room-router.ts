@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
-import type { RoomRuntime } from '../rooms/room-runtime';
+import type { RoomRuntime } from '../rooms/room-runtime.types';
 import { asRoomError, type RoomCommand, type RoomRouter } from '../rooms/room-router';
 import type { NewRoom } from '../rooms/room-repository';
 import { createClusterMaintenance } from './cluster-maintenance';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { asRoomError, type RoomCommand, type RoomRouter } from './room-router';
-import type { RoomRuntime } from './room-runtime';
+import type { RoomRuntime } from './room-runtime.types';
 
 /**
  * The single-node router: every room runs in this process's one room runtime (built, unfenced,

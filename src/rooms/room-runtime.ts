@@ -1,75 +1,15 @@
-import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
 import { StaleOwnerError } from '../live-state/fencing';
 import { createDeadlineScheduler } from './deadline-scheduler';
 import { nextDeadline } from './step-helpers';
-import type { RoomTimings } from './room.types';
 import { createRetainedSnapshots } from './retained-snapshots';
 import type { RoomOutcome } from './room-outbox';
 import type { NewRoom } from './room-repository';
-import type { NoticePublisher, RoomCommand, RoomReply } from './room-router';
-import { LiveStateNotWritten, type RoomStore } from './room-store';
+import type { RoomCommand } from './room-router';
+import { LiveStateNotWritten } from './room-store';
+import type { HeldConnection, RoomRuntime, RoomRuntimeDeps } from './room-runtime.types';
 import { createRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
 import { answer, stepBatch, type Letter } from './room-batch';
-
-export interface RoomRuntimeDeps {
-  /** PostgreSQL (with the outbox) and the live state, fenced (room-store.ts). */
-  store: RoomStore;
-  logger: Logger;
-  /** Tells members what changed; a failure here is logged, never undoes the command. */
-  publish: NoticePublisher;
-  timings: RoomTimings;
-  /** How often the live state's TTL is pushed back for the rooms held here. */
-  refreshEveryMs: number;
-  /**
-   * A room's deadline is due. The composition root sends it through the router as `expire`, so
-   * in a cluster it reaches whichever node owns the room by then.
-   */
-  expire(roomCode: string): Promise<unknown>;
-  /**
-   * A room's actor left memory; `unused` when it was created here and no command came for it
-   * (in a cluster the room's claim is given back then: `NodeClaims.unloaded`).
-   */
-  onUnload(roomCode: string, unused: boolean): void;
-  now?: () => number;
-}
-
-/** A socket attached to a room held here, as the room records it. */
-export interface HeldConnection {
-  roomCode: string;
-  userId: string;
-  connectionId: string;
-}
-
-/**
- * Runs the actors of the rooms held on this node. Routers decide which rooms those are
- * (room-router.ts); the runtime only runs them.
- */
-export interface RoomRuntime {
-  /**
-   * Writes a new room and, with `hold`, keeps its actor here from the start. False, with nothing
-   * written, when the code is taken.
-   */
-  create(room: NewRoom, hold: boolean): Promise<boolean>;
-  /** Runs a command after the room's earlier ones. Errors other than the room's own answers are the stores' (or the fence's). */
-  run<C extends RoomCommand>(roomCode: string, command: C): Promise<RoomReply<C['type']>>;
-  /** Forgets every room's snapshot (someone else held a room meanwhile): the next command reloads it. */
-  unloadAll(): void;
-  /**
-   * Sets every room's snapshot aside (this node's claims lapsed, or Redis lost its data): the
-   * next command reloads the room, and if the live state it finds is empty while the room was
-   * held here, the snapshot set aside is written back instead of reading the loss as everyone gone.
-   */
-  suspend(): void;
-  /** Rooms with a snapshot set aside (by `suspend`, or a live-state write that failed), to restore. */
-  retainedRooms(): string[];
-  /** Whether this node has the room's snapshot set aside. */
-  retains(roomCode: string): boolean;
-  /** The attached sockets recorded in the rooms held here. */
-  connections(): HeldConnection[];
-  /** Stops timers and waits for the commands in the mailboxes. */
-  close(): Promise<void>;
-}
 
 /** One live room on this node: its adopted snapshot and its mailbox. */
 interface Actor {
@@ -77,11 +17,15 @@ interface Actor {
   snapshot: RoomSnapshot | undefined;
   /** Commands waiting for the batch being written. */
   mailbox: Letter[];
+  /** How many at the mailbox's head run one per batch: those of a batch one command spoiled. */
+  alone: number;
   /** Settles when the mailbox is empty again; undefined while it is. */
   draining: Promise<void> | undefined;
   /** Created here and no command has come for it yet. */
   unused: boolean;
 }
+
+const newActor = (snapshot: RoomSnapshot | undefined, unused: boolean): Actor => ({ snapshot, mailbox: [], alone: 0, draining: undefined, unused });
 
 /**
  * How long a room created here stays in memory waiting for its first command. Well within a
@@ -159,10 +103,13 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
       try {
         actor.snapshot ??= await activate(roomCode);
       } catch (error) {
+        actor.alone = 0;
         for (const letter of actor.mailbox.splice(0)) letter.reject(error);
         continue;
       }
-      await execute(roomCode, actor, actor.snapshot, actor.mailbox.splice(0));
+      const letters = actor.mailbox.splice(0, actor.alone > 0 ? 1 : actor.mailbox.length);
+      actor.alone = Math.max(0, actor.alone - 1);
+      await execute(roomCode, actor, actor.snapshot, letters);
     }
     actor.draining = undefined;
     unloadIfIdle(roomCode, actor);
@@ -176,8 +123,12 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     } catch (error) {
       actor.snapshot = undefined;
       // One command's write was refused (an account deleted under its join): nothing of the batch
-      // was written, and its other commands run again one at a time, so only that one fails.
-      if (letters.length > 1 && error instanceof AppError) return executeEach(roomCode, actor, letters);
+      // was written, and its commands run again one per batch, so only that one fails.
+      if (letters.length > 1 && error instanceof AppError) {
+        actor.mailbox.unshift(...letters);
+        actor.alone += letters.length;
+        return;
+      }
       return answer(letters, batch, { error, durableStands: false });
     }
     if (superseded) {
@@ -198,18 +149,6 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     answer(letters, batch);
   }
 
-  async function executeEach(roomCode: string, actor: Actor, letters: Letter[]) {
-    for (const letter of letters) {
-      try {
-        actor.snapshot ??= await activate(roomCode);
-      } catch (error) {
-        letter.reject(error);
-        continue;
-      }
-      await execute(roomCode, actor, actor.snapshot, [letter]);
-    }
-  }
-
   async function create(room: NewRoom, hold: boolean): Promise<boolean> {
     const snapshot = createRoomSnapshot({
       roomId: room.id,
@@ -228,7 +167,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     // Nobody knows the code yet, so no command came first, and the stores hold nothing else about
     // the room: its actor starts from the room as created, with no loading.
     if (!actors.has(room.roomCode)) {
-      const actor: Actor = { snapshot, mailbox: [], draining: undefined, unused: true };
+      const actor = newActor(snapshot, true);
       actors.set(room.roomCode, actor);
       const timer = setTimeout(() => {
         holds.delete(timer);
@@ -255,7 +194,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
   function run(roomCode: string, command: RoomCommand) {
     let actor = actors.get(roomCode);
     if (!actor) {
-      actor = { snapshot: undefined, mailbox: [], draining: undefined, unused: false };
+      actor = newActor(undefined, false);
       actors.set(roomCode, actor);
     }
     const current = actor;
