@@ -29,13 +29,35 @@ export async function joinGuest(node: ClusterNode, room: WatchedRoom, name: stri
 export const expectDocumentedAnswers = (statuses: Statuses) => expect([...statuses.keys()].every((status) => [200, 503, 504].includes(status))).toBe(true);
 
 /**
- * Every node and PostgreSQL's open attendance list the same people in the room, and everyone told
+ * Every node (asked again while it answers 503 or 504, up to `settleMs`) and PostgreSQL's open
+ * attendance list the same people in the room, and everyone told
  * "joined" is among them (a 503 may still have admitted someone: PostgreSQL had taken it).
  */
 export async function expectOneRoster(nodes: ClusterNode[], room: WatchedRoom, db: Client): Promise<void> {
-  const [first, ...others] = await Promise.all(nodes.map((node) => roster(node, room)));
+  const [first, ...others] = await Promise.all(nodes.map((node) => settledRoster(node, room)));
   for (const ids of others) expect(ids).toEqual(first);
   for (const userId of room.joined) expect(first).toContain(userId);
   const open = (await attendanceRows(db, room.code)).filter((row) => row.left_at === null).map((row) => row.user_id);
   expect(open.sort()).toEqual(first);
+}
+
+/** How long a roster read may answer 503 or 504 ("retry shortly") after the fault before it counts as an answer. */
+const settleMs = 10_000;
+
+/**
+ * The room's roster as `node` answers it, asked again while it answers 503 or 504: those say
+ * "retry", and a node may give them for a moment after the fault (one of its Redis connections
+ * still reconnecting, a room still waiting for its owner). Each retry is printed with the node's
+ * latest warnings, to tell which; an answer that stays 503 past `settleMs` is the roster compared.
+ */
+async function settledRoster(node: ClusterNode, room: WatchedRoom): Promise<string[]> {
+  const started = Date.now();
+  for (;;) {
+    const ids = await roster(node, room);
+    const retry = /answered 50[34]\)$/.test(ids[0] ?? '');
+    if (!retry || Date.now() - started > settleMs) return ids;
+    const warnings = node.logs.filter((line) => /"level":(40|50)/.test(line)).slice(-3);
+    console.log(`${ids[0]} for room ${room.code} ${Date.now() - started} ms into the roster check; its latest warnings:\n${warnings.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
