@@ -81,9 +81,11 @@ export function createRedisLiveStateStore(redis: RedisClient, options: RedisLive
 
     async schedule(roomCode, name, at) {
       const { deadlines } = liveStateKeys(prefix, roomCode);
-      await exec(redis.pipeline().hset(deadlines, name, String(at)).pexpire(deadlines, ttlMs));
-      // The earlier of this and what is indexed already (LT): a deadline sooner is never pushed back.
-      await redis.zadd(deadlineIndexKey(prefix, roomCode), 'LT', at, roomCode);
+      await Promise.all([
+        exec(redis.pipeline().hset(deadlines, name, String(at)).pexpire(deadlines, ttlMs)),
+        // The earlier of this and what is indexed already (LT): a deadline sooner is never pushed back.
+        redis.zadd(deadlineIndexKey(prefix, roomCode), 'LT', at, roomCode),
+      ]);
     },
 
     /** The room ended: its live keys go, and its owner record with them (after the fence check). */
