@@ -1,6 +1,7 @@
 import {
   chain,
   freeSeats,
+  graceEntry,
   graceFor,
   joinChannel,
   lobbyInOrder,
@@ -43,17 +44,19 @@ const pick = ({ userId, displayName, language, hardwareReady }: Seated): Seated 
 export const seat =
   (users: Seated[], at: number) =>
   (c: RoomContext): Step => {
-    let next = { participants: { ...c.participants }, lobby: { ...c.lobby }, presence: c.presence };
+    // Copied once and changed in place, so seating everyone waiting (admit all) stays linear in
+    // the room's size; entries keep their identity unless replaced (room-projection.ts diffs by it).
+    const next = { participants: { ...c.participants }, lobby: { ...c.lobby }, presence: { ...c.presence } };
     const step = nothing();
     for (const user of users) {
       const role: Role = user.userId === c.hostId ? 'host' : 'guest';
       const connections = socketsOf(c, user.userId);
       const participant: Participant = { ...pick(user), role, status: connections.length > 0 ? 'connected' : 'disconnected', joinedAt: at, media: null };
       next.participants[user.userId] = participant;
-      next.presence = graceFor({ presence: next.presence, timings: c.timings }, user.userId, at);
+      next.presence[user.userId] = graceEntry(next.presence[user.userId], at + c.timings.reconnectGraceMs);
       step.persist.push({ kind: 'attendanceOpened', userId: user.userId, role, at });
       if (next.lobby[user.userId]) {
-        next = { ...next, lobby: without(next.lobby, user.userId) };
+        delete next.lobby[user.userId];
         step.notices.push({ type: 'lobby:admitted', userId: user.userId });
       }
       // The newcomer's sockets enter the channel first, so they hear their own arrival too.
@@ -146,8 +149,14 @@ export const rejectWaiting =
   (c: RoomContext): Step => {
     const waiting = lobbyInOrder(c).map((w) => w.userId);
     if (waiting.length === 0) return nothing();
-    let presence = c.presence;
-    for (const userId of waiting) presence = withoutGrace(presence, userId);
+    // One copy for everyone turned away (as in `seat`): their reconnect deadlines go, their sockets stay.
+    const presence = { ...c.presence };
+    for (const userId of waiting) {
+      const entry = presence[userId];
+      if (entry === undefined || entry.graceUntil === null) continue;
+      if (entry.sockets.length > 0) presence[userId] = { sockets: entry.sockets, graceUntil: null };
+      else delete presence[userId];
+    }
     return {
       context: { lobby: {}, presence, ...coolDown(c, waiting, at) },
       persist: [],

@@ -90,8 +90,14 @@ export const nextDeadline = (c: RoomContext): number | null => {
  */
 export const graceFor = (c: Pick<RoomContext, 'presence' | 'timings'>, userId: string, at: number): Record<string, Presence> => {
   const entry = c.presence[userId];
-  if (entry !== undefined && entry.sockets.length > 0) return withoutGrace(c.presence, userId);
-  return entry !== undefined && entry.graceUntil !== null ? c.presence : withPresence(c.presence, userId, [], at + c.timings.reconnectGraceMs);
+  const next = graceEntry(entry, at + c.timings.reconnectGraceMs);
+  return next === entry ? c.presence : { ...c.presence, [userId]: next };
+};
+
+/** `graceFor` for one entry: the entry itself when it already is what the rule wants, else its replacement. */
+export const graceEntry = (entry: Presence | undefined, graceUntil: number): Presence => {
+  if (entry !== undefined && entry.sockets.length > 0) return entry.graceUntil === null ? entry : { sockets: entry.sockets, graceUntil: null };
+  return entry !== undefined && entry.graceUntil !== null ? entry : { sockets: [], graceUntil };
 };
 
 /** The room's own speaker tuning, or null when it uses the server's (no speaker key in its settings). */
