@@ -1,5 +1,5 @@
-import { dropFromLobby, unseat } from './lobby.steps';
-import { chain, joinChannel, nothing, socketsOf, withPresence, withoutGrace, type Step } from './step-helpers';
+import { moderatorsOf } from './lobby.steps';
+import { joinChannel, nothing, socketsOf, withPresence, type Step } from './step-helpers';
 import type { MediaState, Participant, RoomContext, RoomNotice } from './room.types';
 
 /**
@@ -56,21 +56,58 @@ export const disconnect =
     return { context: { presence, ...step.context }, persist: [], notices: [...leave, ...step.notices] };
   };
 
-/** Members and waiting users whose grace has run out leave (`disconnected`; the lobby's just go). */
+/** The users whose reconnect grace has run out by `at`, in the presence record's order. */
+export const dueGraces = (c: RoomContext, at: number): string[] =>
+  Object.entries(c.presence)
+    .filter(([, { graceUntil }]) => graceUntil !== null && graceUntil <= at)
+    .map(([userId]) => userId);
+
+/**
+ * Members and waiting users whose grace has run out leave (`disconnected`; the lobby's just go),
+ * each as `unseat` or `dropFromLobby` would have them leave, one after another. In one pass over
+ * copies of the room's records made once: a node's death can make a thousand due together, and a
+ * step per user would copy the records a thousand times.
+ */
 export const expireGrace =
   (at: number) =>
   (c: RoomContext): Step => {
-    const due = Object.entries(c.presence)
-      .filter(([, { graceUntil }]) => graceUntil !== null && graceUntil <= at)
-      .map(([userId]) => userId);
-    return chain(
-      c,
-      ...due.map((userId) => (current: RoomContext): Step => {
-        if (current.participants[userId]) return unseat(userId, 'disconnected', at)(current);
-        if (current.lobby[userId]) return dropFromLobby(userId, 'lobby:left', at)(current);
-        return { context: { presence: withoutGrace(current.presence, userId) }, persist: [], notices: [] };
-      }),
-    );
+    const due = dueGraces(c, at);
+    if (due.length === 0) return nothing();
+    const next = { participants: { ...c.participants }, lobby: { ...c.lobby }, presence: { ...c.presence }, speaking: { ...c.speaking } };
+    let activeSpeaker = c.activeSpeaker;
+    let moderators = moderatorsOf(c);
+    let [unseated, dropped] = [false, false];
+    const step = nothing();
+    for (const userId of due) {
+      // Their deadline goes; sockets, if any, stay recorded.
+      const sockets = next.presence[userId]!.sockets;
+      if (sockets.length > 0) next.presence[userId] = { sockets, graceUntil: null };
+      else delete next.presence[userId];
+      if (next.participants[userId]) {
+        unseated = true;
+        delete next.participants[userId];
+        delete next.speaking[userId];
+        step.persist.push({ kind: 'attendanceClosed', userId, reason: 'disconnected', at });
+        step.notices.push({ type: 'participant:left', userId, reason: 'disconnected' });
+        if (sockets.length > 0) step.notices.push({ type: 'channel:leave', connections: sockets });
+        if (activeSpeaker === userId) {
+          activeSpeaker = null;
+          step.notices.push({ type: 'speaker:changed', userId: null, at });
+        }
+        if (moderators.includes(userId)) moderators = moderatorsOf({ ...c, participants: next.participants });
+      } else if (next.lobby[userId]) {
+        dropped = true;
+        delete next.lobby[userId];
+        step.notices.push({ type: 'lobby:left', moderators, userId });
+      }
+    }
+    step.context = {
+      presence: next.presence,
+      ...(unseated ? { participants: next.participants, speaking: next.speaking } : {}),
+      ...(dropped ? { lobby: next.lobby } : {}),
+      ...(activeSpeaker !== c.activeSpeaker ? { activeSpeaker } : {}),
+    };
+    return step;
   };
 
 /** A participant's hardware status is told to the room; a waiting user's changes quietly. */
