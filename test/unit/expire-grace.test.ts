@@ -34,6 +34,18 @@ const someone = fc.record({
   speaking: fc.boolean(),
 });
 
+/** A participant as the steps see one; what they do not read is left plain. */
+const seated = (userId: string, role: ParticipantRole, status: Participant['status']): Participant => ({
+  userId,
+  displayName: userId,
+  role,
+  status,
+  language: null,
+  hardwareReady: false,
+  joinedAt: 0,
+  media: null,
+});
+
 const roomOf = (people: fc.RecordValue<typeof someone>[], speakerIndex: number): RoomContext => {
   const participants: Record<string, Participant> = {};
   const lobby: Record<string, LobbyEntry> = {};
@@ -43,8 +55,7 @@ const roomOf = (people: fc.RecordValue<typeof someone>[], speakerIndex: number):
     const userId = userIds[i]!;
     const role = userId === hostId ? 'host' : place === 'host' ? 'guest' : place;
     if (role === 'host' || role === 'co_host' || role === 'guest') {
-      const status = sockets.length > 0 ? 'connected' : 'disconnected';
-      participants[userId] = { userId, displayName: userId, role, status, language: null, hardwareReady: false, joinedAt: 0, media: null };
+      participants[userId] = seated(userId, role, sockets.length > 0 ? 'connected' : 'disconnected');
     } else if (role === 'lobby') {
       lobby[userId] = { userId, displayName: userId, language: null, hardwareReady: false, since: i };
     }
@@ -70,16 +81,7 @@ describe('expireGrace', () => {
     const people = Array.from({ length: 300 }, (_, i) => `guest-${i}`);
     const room = roomOf([], userIds.length);
     for (const userId of people) {
-      room.participants[userId] = {
-        userId,
-        displayName: userId,
-        role: 'guest',
-        status: 'disconnected',
-        language: null,
-        hardwareReady: false,
-        joinedAt: 0,
-        media: null,
-      };
+      room.participants[userId] = seated(userId, 'guest', 'disconnected');
       room.presence[userId] = { sockets: [], graceUntil: at };
     }
     const step = expireGrace(at)(room);
