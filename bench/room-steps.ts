@@ -32,7 +32,7 @@ function room(inLobby: boolean): RoomContext {
   } as unknown as RoomContext;
   for (let i = 0; i < users; i++) {
     const id = userId(i);
-    if (inLobby) context.lobby[id] = { userId: id, displayName: `Guest ${i}`, language: null, hardwareReady: false, since: i };
+    if (inLobby) context.lobby[id] = { userId: id, displayName: `Guest ${i}`, language: null, hardwareReady: false, since: i, invited: false };
     else
       context.participants[id] = {
         userId: id,

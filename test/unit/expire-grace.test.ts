@@ -34,6 +34,8 @@ const someone = fc.record({
   speaking: fc.boolean(),
 });
 
+type Someone = typeof someone extends fc.Arbitrary<infer T> ? T : never;
+
 /** A participant as the steps see one; what they do not read is left plain. */
 const seated = (userId: string, role: ParticipantRole, status: Participant['status']): Participant => ({
   userId,
@@ -46,7 +48,7 @@ const seated = (userId: string, role: ParticipantRole, status: Participant['stat
   media: null,
 });
 
-const roomOf = (people: fc.RecordValue<typeof someone>[], speakerIndex: number): RoomContext => {
+const roomOf = (people: Someone[], speakerIndex: number): RoomContext => {
   const participants: Record<string, Participant> = {};
   const lobby: Record<string, LobbyEntry> = {};
   const presence: Record<string, Presence> = {};
@@ -57,7 +59,7 @@ const roomOf = (people: fc.RecordValue<typeof someone>[], speakerIndex: number):
     if (role === 'host' || role === 'co_host' || role === 'guest') {
       participants[userId] = seated(userId, role, sockets.length > 0 ? 'connected' : 'disconnected');
     } else if (role === 'lobby') {
-      lobby[userId] = { userId, displayName: userId, language: null, hardwareReady: false, since: i };
+      lobby[userId] = { userId, displayName: userId, language: null, hardwareReady: false, since: i, invited: false };
     }
     if (sockets.length > 0 || graceUntil !== null) presence[userId] = { sockets, graceUntil };
     if (speaks) speaking[userId] = -30;
