@@ -1,5 +1,6 @@
 import {
   chain,
+  dropGrace,
   freeSeats,
   graceEntry,
   graceFor,
@@ -151,12 +152,7 @@ export const rejectWaiting =
     if (waiting.length === 0) return nothing();
     // One copy for everyone turned away (as in `seat`): their reconnect deadlines go, their sockets stay.
     const presence = { ...c.presence };
-    for (const userId of waiting) {
-      const entry = presence[userId];
-      if (entry === undefined || entry.graceUntil === null) continue;
-      if (entry.sockets.length > 0) presence[userId] = { sockets: entry.sockets, graceUntil: null };
-      else delete presence[userId];
-    }
+    for (const userId of waiting) dropGrace(presence, userId);
     return {
       context: { lobby: {}, presence, ...coolDown(c, waiting, at) },
       persist: [],

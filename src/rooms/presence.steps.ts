@@ -1,5 +1,5 @@
 import { moderatorsOf } from './lobby.steps';
-import { joinChannel, nothing, socketsOf, withPresence, type Step } from './step-helpers';
+import { dropGrace, joinChannel, nothing, socketsOf, withPresence, type Step } from './step-helpers';
 import type { MediaState, Participant, RoomContext, RoomNotice } from './room.types';
 
 /**
@@ -79,10 +79,8 @@ export const expireGrace =
     let [unseated, dropped] = [false, false];
     const step = nothing();
     for (const userId of due) {
-      // Their deadline goes; sockets, if any, stay recorded.
       const sockets = next.presence[userId]!.sockets;
-      if (sockets.length > 0) next.presence[userId] = { sockets, graceUntil: null };
-      else delete next.presence[userId];
+      dropGrace(next.presence, userId);
       if (next.participants[userId]) {
         unseated = true;
         delete next.participants[userId];

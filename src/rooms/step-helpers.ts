@@ -58,7 +58,21 @@ export const withPresence = (presence: Record<string, Presence>, userId: string,
 /** The presence record without the user's reconnect deadline (they left the room or the lobby); their sockets stay recorded. */
 export const withoutGrace = (presence: Record<string, Presence>, userId: string): Record<string, Presence> => {
   const entry = presence[userId];
-  return entry === undefined || entry.graceUntil === null ? presence : withPresence(presence, userId, entry.sockets, null);
+  if (entry === undefined || entry.graceUntil === null) return presence;
+  const next = { ...presence };
+  dropGrace(next, userId);
+  return next;
+};
+
+/**
+ * `withoutGrace` in place, on a presence record the step has copied already: for steps that let
+ * many users go at once, which copy the record once rather than once per user.
+ */
+export const dropGrace = (presence: Record<string, Presence>, userId: string): void => {
+  const entry = presence[userId];
+  if (entry === undefined || entry.graceUntil === null) return;
+  if (entry.sockets.length > 0) presence[userId] = { sockets: entry.sockets, graceUntil: null };
+  else delete presence[userId];
 };
 
 /**
