@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { ClusterNode } from './cluster';
 import { attendanceRows } from './db';
-import { roster } from './history-checker';
+import { rosterAnswer } from './history-checker';
 import { guestUser, meetings, type Actor } from './meetings';
 
 /** What the fault tests of a cluster check afterwards: who was told they joined, and that every store agrees. */
@@ -53,9 +53,8 @@ const settleMs = 10_000;
 async function settledRoster(node: ClusterNode, room: WatchedRoom): Promise<string[]> {
   const started = Date.now();
   for (;;) {
-    const ids = await roster(node, room);
-    const retry = /answered 50[34]\)$/.test(ids[0] ?? '');
-    if (!retry || Date.now() - started > settleMs) return ids;
+    const { status, ids } = await rosterAnswer(node, room);
+    if ((status !== 503 && status !== 504) || Date.now() - started > settleMs) return ids;
     const warnings = node.logs.filter((line) => /"level":(40|50)/.test(line)).slice(-3);
     console.log(`${ids[0]} for room ${room.code} ${Date.now() - started} ms into the roster check; its latest warnings:\n${warnings.join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 250));

@@ -146,9 +146,14 @@ function finalBeliefs(room: WorkloadRoom, history: History): Map<string, string>
 
 /** The ids of the room's participants as `node` lists them to its host, sorted (a placeholder when it does not answer). */
 export async function roster(node: ClusterNode, room: { code: string; host: { token: string } }): Promise<string[]> {
+  return (await rosterAnswer(node, room)).ids;
+}
+
+/** `roster`, with the status of the answer beside it. */
+export async function rosterAnswer(node: ClusterNode, room: { code: string; host: { token: string } }): Promise<{ status: number; ids: string[] }> {
   const response = await node.request('GET', `/api/v1/meetings/${room.code}/participants`, { token: room.host.token });
-  if (response.status !== 200) return [`(${node.id} answered ${response.status})`];
-  return (response.body.participants as { user_id: string }[]).map((p) => p.user_id).sort();
+  if (response.status !== 200) return { status: response.status, ids: [`(${node.id} answered ${response.status})`] };
+  return { status: 200, ids: (response.body.participants as { user_id: string }[]).map((p) => p.user_id).sort() };
 }
 
 /** One attendance row: a seat taken and, unless still taken, given up (epoch ms). */
