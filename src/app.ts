@@ -99,10 +99,11 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       ? createSocketAdapter(config.socketAdapter, { target: config.redis!, prefix: config.redisPrefix, nodeId: config.nodeId, logger })
       : undefined;
     cleanups.push(() => socketAdapter?.close());
-    // The in-memory adapter recovers too: a client that blips back to this node misses nothing.
     const sql = createSql(orm);
     const accounts = createAccounts(sql, { ttlMs: accountCacheTtlMs, maxEntries: 10_000 });
-    const io = createSocketServer(tokens, accounts, { adapter: socketAdapter?.adapter, recovers: socketAdapter?.recovers ?? true });
+    // The in-memory adapter recovers too: a client that blips back to this node misses nothing.
+    const recovers = socketAdapter?.recovers ?? true;
+    const io = createSocketServer(tokens, accounts, { adapter: socketAdapter?.adapter, recovers });
     const tunings = createSpeakerTunings(io, socketAdapter !== undefined, logger);
     const metrics = createMetrics({ node: config.nodeId });
     if (socketAdapter) countAdapterMessages(socketAdapter, metrics.registry);
@@ -115,11 +116,10 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       outbox: mail.mailer ? combineOutboxes(webhooks.outbox, createMailOutbox(mail.mailer)) : webhooks.outbox,
       logger,
       // On a Redis Cluster, other nodes' sockets change channels through the cluster router (set below).
-      publish: createRoomPublisher(
-        io,
-        tunings,
-        redis?.isCluster ? { channels: { nodeId: config.nodeId, move: (node, move) => clusterRooms!.moveSockets(node, move) }, logger } : undefined,
-      ),
+      publish: createRoomPublisher(io, tunings, {
+        recovers,
+        remote: redis?.isCluster ? { channels: { nodeId: config.nodeId, move: (node, move) => clusterRooms!.moveSockets(node, move) }, logger } : undefined,
+      }),
       timings: {
         emptyRoomTimeoutMs: config.emptyRoomTimeoutS * 1000,
         soloRoomTimeoutMs: config.soloRoomTimeoutS * 1000,

@@ -13,25 +13,50 @@ const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 /** Rooms record sockets as connection ids (`{node_id}#{socket_id}`); Socket.IO knows socket ids. */
 const socketIds = (connections: readonly string[]) => connections.map((id) => parseConnectionId(id).socketId);
 
+/** Notices that go to the room's channel and nowhere else. */
+const channelOnly: ReadonlySet<RoomNotice['type']> = new Set([
+  'participant:joined',
+  'participant:updated',
+  'participant:left',
+  'speaker:changed',
+  'room:updated',
+  'room:ending',
+]);
+
 /**
  * Turns what a room tells its members into the Socket.IO events of docs/realtime.md "Events", and keeps the
  * room channel's membership in step with the room (`channel:join`/`channel:leave`, and an ended
  * room empties it), in the order of the room's commands. Through the adapter this reaches
  * sockets on every node, and so does a room's speaker tuning (speaker-tunings.ts).
  *
+ * While no socket is attached to a room (its host joined over REST and has not attached yet), its
+ * channel is empty on every node, and what goes only there is not sent: with a Redis adapter that
+ * is a publish every node would decode, for nobody (a socket that attaches later gets the room in
+ * the attach's answer). Not when the server `recovers` connections: a socket that comes back
+ * within the window is in the channel again before its room hears it, and has what it missed
+ * replayed, so nothing may be left out.
+ *
  * With `remote` (a Redis Cluster), sockets of other nodes change channels through it, and the
  * room's later notices wait until those nodes confirm: each room's notices go out through a
  * queue of its own, so one room's wait holds up no other.
  */
-export function createRoomPublisher(io: MeetingServer, tunings: SpeakerTunings, remote?: { channels: RemoteChannels; logger: Logger }): NoticePublisher {
+export function createRoomPublisher(
+  io: MeetingServer,
+  tunings: SpeakerTunings,
+  options: { recovers: boolean; remote?: { channels: RemoteChannels; logger: Logger } },
+): NoticePublisher {
+  const heard = (notices: readonly RoomNotice[], attached: boolean) =>
+    attached || options.recovers ? notices : notices.filter((notice) => !channelOnly.has(notice.type));
+  const { remote } = options;
   if (!remote) {
-    return (roomCode, notices) => {
-      for (const notice of notices) deliver(io, tunings, roomCode, notice);
+    return (roomCode, notices, attached) => {
+      for (const notice of heard(notices, attached)) deliver(io, tunings, roomCode, notice);
     };
   }
   const { channels, logger } = remote;
   const queues = new Map<string, Promise<void>>();
-  return (roomCode, notices) => {
+  return (roomCode, all, attached) => {
+    const notices = heard(all, attached);
     const run = async () => {
       for (const notice of notices) {
         const moved = moveSockets(io, channels, roomCode, notice);

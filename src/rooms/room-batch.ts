@@ -85,3 +85,14 @@ export function answer(letters: readonly Letter[], batch: Batch, unwritten?: { e
     else letter.reject(answer.error);
   });
 }
+
+/**
+ * Whether a socket was attached to the room before a batch, after it, or in between (one that
+ * attached and went again enters the room's channel: a `channel:join`). Sockets of waiting users
+ * count too, though they are not in the channel: the answer may say yes when no socket is in it,
+ * never no when one is.
+ */
+export function socketAttached(before: RoomSnapshot, batch: Batch): boolean {
+  const attached = (snapshot: RoomSnapshot) => Object.values(snapshot.context.presence).some(({ sockets }) => sockets.length > 0);
+  return attached(before) || attached(batch.snapshot) || batch.notices.some((notice) => notice.type === 'channel:join');
+}

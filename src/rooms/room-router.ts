@@ -77,8 +77,10 @@ export type RoomReply<T extends RoomCommandType> = { room: RoomSummary } & Reply
 /**
  * Delivers what a room tells its members (the realtime layer, src/realtime/room-publisher.ts).
  * Called after the effects of the commands it tells of are written, in the room's command order.
+ * `attached`: whether a socket was attached to the room before, during or after those commands
+ * (room-batch.ts); when none was, no socket is in the room's channel on any node.
  */
-export type NoticePublisher = (roomCode: string, notices: readonly RoomNotice[]) => void;
+export type NoticePublisher = (roomCode: string, notices: readonly RoomNotice[], attached: boolean) => void;
 
 export interface RoomRouter {
   /**

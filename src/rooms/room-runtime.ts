@@ -9,7 +9,7 @@ import type { RoomCommand } from './room-router';
 import { LiveStateNotWritten } from './room-store';
 import type { HeldConnection, RoomRuntime, RoomRuntimeDeps } from './room-runtime.types';
 import { createRoomSnapshot, statusOf, type RoomSnapshot } from './machine-runner';
-import { answer, stepBatch, type Letter } from './room-batch';
+import { answer, socketAttached, stepBatch, type Letter } from './room-batch';
 
 /** One live room on this node: its adopted snapshot and its mailbox. */
 interface Actor {
@@ -140,7 +140,7 @@ export function createRoomRuntime(deps: RoomRuntimeDeps): RoomRuntime {
     }
     actor.snapshot = batch.snapshot;
     try {
-      if (batch.notices.length > 0) deps.publish(roomCode, batch.notices);
+      if (batch.notices.length > 0) deps.publish(roomCode, batch.notices, socketAttached(before, batch));
     } catch (error) {
       logger.error({ err: error, room_code: roomCode }, 'publishing room notices failed');
     }
