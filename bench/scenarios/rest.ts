@@ -17,7 +17,8 @@ import type { BenchContext } from './context';
  *   while they fail), then bisection (geometric) between the highest pass and the lowest failure,
  *   until they are within 5% or the step budget is spent. A step that misses only on p99, by less
  *   than 2×, is run once more before it counts as a failure. Every step is kept: they are the
- *   latency-vs-rate curve drawn under the bars.
+ *   latency-vs-rate curve drawn under the bars. Both servers run at once, each idle while the
+ *   other is measured, and the two searches take turns, a step each.
  * - closed loop: autocannon, 32 connections each doing pairs back to back, flat out; a run
  *   with ≥ 0.1% errors counts as 0.
  */
@@ -57,70 +58,98 @@ async function closedLoop(context: BenchContext, url: string, headers: Record<st
   return { pairsPerSecond: flat['2xx'] / 2 / flat.duration, errorRate: completed ? failed / completed : 1 };
 }
 
-/** The goodput search (see the module comment); returns every step in the order run. */
-async function searchGoodput(context: BenchContext, side: string, url: string, headers: Record<string, string>, closedRate: number): Promise<CurvePoint[]> {
-  const stepSeconds = context.quick ? 1.5 : 5;
-  const pauseMs = context.quick ? 400 : 1000;
+/** A server of the row, with what its requests carry. */
+interface Side {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * One side's goodput search (see the module comment), a step at a time: `rate` is the step to run
+ * next, or undefined once the search is done; `record` takes the step's outcome.
+ */
+function goodputSearch(context: BenchContext, side: Side, closedRate: number) {
   const maxSteps = context.quick ? 3 : 8;
   const steps: CurvePoint[] = [];
   let highestPass = 0;
   let lowestFailure = Infinity;
   let rate = closedRate * 0.6;
-  while (steps.length < maxSteps && lowestFailure / highestPass > 1.05) {
-    const run = await pacedPairs(url, headers, rate, stepSeconds);
-    const p50 = run.latencies.at(50);
-    const p99 = run.latencies.at(99);
-    const errors = run.sent ? run.failed / run.sent : 1;
-    const ok = p99 <= limit.p99Ms && errors < limit.failedShare;
-    // A step that misses only on p99, by less than 2×, is run once more before it counts: near the
-    // answer the p99 is near the limit by construction, and one stall of a shared core decides it
-    // (not on the last step of the budget: there is no step left for it).
-    const retry = !ok && errors < limit.failedShare && p99 <= 2 * limit.p99Ms && steps.at(-1)?.rate !== rate && steps.length + 1 < maxSteps;
-    steps.push({ rate, p50, p99, errors, ok });
-    context.log(
-      `(a) ${side} ${rate.toFixed(0)} pairs/s: p50 ${p50.toFixed(1)}, p99 ${p99.toFixed(1)} ms, ${run.failed}/${run.sent} failed: ${ok ? 'pass' : retry ? 'fail, run again' : 'fail'}`,
-    );
-    if (!retry) {
+  return {
+    steps,
+    rate: () => (steps.length < maxSteps && lowestFailure / highestPass > 1.05 ? rate : undefined),
+    record(run: Awaited<ReturnType<typeof pacedPairs>>) {
+      const p50 = run.latencies.at(50);
+      const p99 = run.latencies.at(99);
+      const errors = run.sent ? run.failed / run.sent : 1;
+      const ok = p99 <= limit.p99Ms && errors < limit.failedShare;
+      // A step that misses only on p99, by less than 2×, is run once more before it counts: near the
+      // answer the p99 is near the limit by construction, and one stall of a shared core decides it
+      // (not on the last step of the budget: there is no step left for it).
+      const retry = !ok && errors < limit.failedShare && p99 <= 2 * limit.p99Ms && steps.at(-1)?.rate !== rate && steps.length + 1 < maxSteps;
+      steps.push({ rate, p50, p99, errors, ok });
+      context.log(
+        `(a) ${side.name} ${rate.toFixed(0)} pairs/s: p50 ${p50.toFixed(1)}, p99 ${p99.toFixed(1)} ms, ${run.failed}/${run.sent} failed: ${ok ? 'pass' : retry ? 'fail, run again' : 'fail'}`,
+      );
+      if (retry) return;
       if (ok) highestPass = rate;
       else lowestFailure = rate;
       if (lowestFailure === Infinity) rate *= 1.3;
       else if (highestPass === 0) rate /= 1.3;
       else rate = Math.sqrt(highestPass * lowestFailure);
-    }
-    await sleep(pauseMs); // let the server finish what the step left behind
-  }
-  return steps;
+    },
+  };
 }
 
-async function measure(context: BenchContext, side: string, url: string, headers: Record<string, string>): Promise<Measured> {
-  const closed = await closedLoop(context, url, headers);
-  context.log(`(a) ${side} closed loop: ${closed.pairsPerSecond.toFixed(0)} pairs/s, ${(closed.errorRate * 100).toFixed(2)}% errors`);
-  const steps = await searchGoodput(context, side, url, headers, closed.pairsPerSecond);
-  const goodput = steps.filter((step) => step.ok).sort((x, y) => y.rate - x.rate)[0];
-  return { closed, steps, goodput };
+/**
+ * Both sides measured in turns, so that a slower minute of the shared cores falls on both: the
+ * closed loops one after the other, then the two goodput searches a step of each at a time.
+ */
+async function measureBoth(context: BenchContext, sides: [Side, Side]): Promise<[Measured, Measured]> {
+  const closed: Measured['closed'][] = [];
+  for (const side of sides) {
+    const result = await closedLoop(context, side.url, side.headers);
+    context.log(`(a) ${side.name} closed loop: ${result.pairsPerSecond.toFixed(0)} pairs/s, ${(result.errorRate * 100).toFixed(2)}% errors`);
+    closed.push(result);
+  }
+  const searches = sides.map((side, i) => goodputSearch(context, side, closed[i]!.pairsPerSecond));
+  const stepSeconds = context.quick ? 1.5 : 5;
+  for (;;) {
+    const due = sides.map((side, i) => ({ side, search: searches[i]!, rate: searches[i]!.rate() })).filter((turn) => turn.rate !== undefined);
+    if (due.length === 0) break;
+    for (const { side, search, rate } of due) {
+      search.record(await pacedPairs(side.url, side.headers, rate!, stepSeconds));
+      await sleep(context.quick ? 400 : 1000); // let the server finish what the step left behind
+    }
+  }
+  const measured = (i: number): Measured => {
+    const { steps } = searches[i]!;
+    return { closed: closed[i]!, steps, goodput: steps.filter((step) => step.ok).sort((x, y) => y.rate - x.rate)[0] };
+  };
+  return [measured(0), measured(1)];
 }
 
 export async function rest(context: BenchContext): Promise<Row[]> {
-  context.log('(a) REST create + join: ours (1 node, cluster mode)');
+  context.log('(a) REST create + join: ours (1 node, cluster mode) and the baseline (node:http + pg), in turns');
   // The bench's hosts join over REST and never attach a socket, so each would start a reconnect
   // grace (30 s) that expires during a later step, adding deferred work to it. Real hosts
   // attach; the grace is set past the run.
   const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' });
-  let ours: Measured;
+  let ours: Measured, bare: Measured;
   try {
-    const host = await registerHost(cluster.nodes[0]!.url);
-    ours = await measure(context, 'ours', cluster.nodes[0]!.url, { authorization: `Bearer ${host.token}` });
+    const baseline = await forkHelper('bench/baselines/http-pg.ts');
+    try {
+      const host = await registerHost(cluster.nodes[0]!.url);
+      [ours, bare] = await measureBoth(context, [
+        { name: 'ours', url: cluster.nodes[0]!.url, headers: { authorization: `Bearer ${host.token}` } },
+        { name: 'baseline', url: baseline.hello.url as string, headers: { 'x-user-id': baseline.hello.hostId as string } },
+      ]);
+    } finally {
+      await baseline.stop();
+    }
   } finally {
     await cluster.close();
     await deletePrefix(cluster.prefix);
-  }
-  context.log('(a) REST create + join: baseline (node:http + pg)');
-  const baseline = await forkHelper('bench/baselines/http-pg.ts');
-  let bare: Measured;
-  try {
-    bare = await measure(context, 'baseline', baseline.hello.url as string, { 'x-user-id': baseline.hello.hostId as string });
-  } finally {
-    await baseline.stop();
   }
   const goodputDetail = (m: Measured) => {
     const rates = m.steps.map((step) => step.rate);
