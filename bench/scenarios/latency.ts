@@ -31,12 +31,19 @@ import type { BenchContext } from './context';
  * guest's sockets into the room's channel, `participant:joined` to the guests admitted before
  * (on the other node, as ours are on B); and then answers. Its guests wait connected, not in the
  * room's channel, as a waiting user's sockets are not in ours.
+ *
+ * Both sides' servers run throughout, each idle while the other is measured: ours' (b2), the
+ * baseline's (b2), then (c) with both sides' rooms waiting at once and the admits taking turns,
+ * 20 a room from one side, then 20 from the other, so that a slower minute of the shared cores
+ * falls on both.
  */
 const minMs = 300; // ACTIVE_SPEAKER_MIN_MS, the server default
 const loudDb = -20;
 const quietDb = -60;
 const sampleEveryMs = 50;
 const concurrentRooms = 4;
+/** (c): each side admits this many guests a room, then the other side its next as many. */
+const admitsPerTurn = 20;
 
 /** Room r's share of the trials. */
 const share = (trials: number, r: number) => Math.floor(trials / concurrentRooms) + (r < trials % concurrentRooms ? 1 : 0);
@@ -101,61 +108,71 @@ async function speakerLatency(
   return latencies;
 }
 
-/**
- * Admits each waiting guest in turn, 20 ms apart: from sending `admit` to `lobby:admitted` at the
- * guest's socket; the first `warm` are not recorded.
- */
-async function admitEach<G extends { socket: Socket }>(
-  waiting: G[],
-  warm: number,
-  latencies: Latencies,
-  admit: (waiter: G) => Promise<unknown>,
-): Promise<void> {
-  for (const [i, waiter] of waiting.entries()) {
-    const admitted = nextEvent(waiter.socket, 'lobby:admitted');
-    const sentAt = performance.now();
-    await admit(waiter);
-    const took = (await admitted) - sentAt;
-    if (i >= warm) latencies.add(took);
-    await sleep(20);
-  }
+/** Guests waiting in one room, each with how the host admits them; the first `warm` admits are not recorded. */
+interface Lobby {
+  waiting: { socket: Socket; admit: () => Promise<unknown> }[];
+  warm: number;
+  /** The next guest to admit. */
+  next: number;
 }
 
 /**
- * Guests wait in a locked room owned by `owner`, their sockets on `guestNode`; the host admits them
- * over REST on `restNode`. The first `warmUp` admits (spread over the rooms) are not recorded, as
- * the baseline's warm-up emits are not, and every socket closes only after all rooms are done, so
- * one room's 100 disconnects do not land in another room's samples.
+ * The next `count` admits of every room, the rooms at once, each room's 20 ms apart: from sending
+ * `admit` to `lobby:admitted` at the guest's socket.
  */
-async function admitLatency(
-  nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode },
-  host: Session,
-  trials: number,
-  warmUp: number,
-): Promise<Latencies> {
-  const latencies = new Latencies();
-  const sockets: Socket[] = [];
-  try {
-    await pool(concurrentRooms, concurrentRooms, async (r) => {
-      const code = await createRoom(nodes.owner.url, host, { lock_room: true, max_participants: 1000 });
-      await join(nodes.owner.url, code, host);
-      const warm = share(warmUp, r);
-      const count = warm + share(trials, r);
-      const waiting: { who: Session; socket: Socket }[] = [];
-      for (let i = 0; i < count; i++) {
-        const who = await guest(nodes.owner.url, `Guest ${i}`);
-        const joined = await join(nodes.owner.url, code, who);
-        if (joined.status !== 'waiting') throw new Error(`expected to wait, got ${joined.status}`);
-        const socket = await attachedSocket(nodes.guests.url, code, who.token);
-        sockets.push(socket);
-        waiting.push({ who, socket });
+async function admitBlock(lobbies: Lobby[], count: number, latencies: Latencies): Promise<void> {
+  await Promise.all(
+    lobbies.map(async (lobby) => {
+      for (const end = Math.min(lobby.waiting.length, lobby.next + count); lobby.next < end; lobby.next++) {
+        const { socket, admit } = lobby.waiting[lobby.next]!;
+        const admitted = nextEvent(socket, 'lobby:admitted');
+        const sentAt = performance.now();
+        await admit();
+        const took = (await admitted) - sentAt;
+        if (lobby.next >= lobby.warm) latencies.add(took);
+        await sleep(20);
       }
-      await admitEach(waiting, warm, latencies, ({ who }) => call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token));
-    });
-  } finally {
-    for (const socket of sockets) socket.close();
+    }),
+  );
+}
+
+/**
+ * Both sides' admits in turns, a block of each room's at a time with a pause between, so that a
+ * slower minute of the shared cores falls on both (as (b1) alternates its windows).
+ */
+async function admitInTurns(sides: [Lobby[], Lobby[]]): Promise<[Latencies, Latencies]> {
+  const latencies: [Latencies, Latencies] = [new Latencies(), new Latencies()];
+  const waiting = (lobbies: Lobby[]) => lobbies.some((lobby) => lobby.next < lobby.waiting.length);
+  while (sides.some(waiting)) {
+    for (const [i, lobbies] of sides.entries()) {
+      await admitBlock(lobbies, admitsPerTurn, latencies[i]!);
+      await sleep(500); // what the block left behind (replies, other nodes' notices) settles first
+    }
   }
   return latencies;
+}
+
+/**
+ * Ours: guests wait in locked rooms owned by `owner`, their sockets on `guests`; the host admits
+ * them over REST on `rest`. Every socket goes into `sockets`, closed once both sides are done, so
+ * one room's 100 disconnects do not land in another's samples.
+ */
+function ourLobbies(nodes: { owner: ServerNode; guests: ServerNode; rest: ServerNode }, host: Session, trials: number, warmUp: number, sockets: Socket[]) {
+  return pool(concurrentRooms, concurrentRooms, async (r): Promise<Lobby> => {
+    const code = await createRoom(nodes.owner.url, host, { lock_room: true, max_participants: 1000 });
+    await join(nodes.owner.url, code, host);
+    const warm = share(warmUp, r);
+    const waiting: Lobby['waiting'] = [];
+    for (let i = 0; i < warm + share(trials, r); i++) {
+      const who = await guest(nodes.owner.url, `Guest ${i}`);
+      const joined = await join(nodes.owner.url, code, who);
+      if (joined.status !== 'waiting') throw new Error(`expected to wait, got ${joined.status}`);
+      const socket = await attachedSocket(nodes.guests.url, code, who.token);
+      sockets.push(socket);
+      waiting.push({ socket, admit: () => call(nodes.rest.url, 'POST', `/meetings/${code}/admit/${who.userId}`, host.token) });
+    }
+    return { waiting, warm, next: 0 };
+  });
 }
 
 /**
@@ -178,56 +195,55 @@ async function fencedSpeakerChange(owner: Forked, other: Forked, trials: number,
 
 /**
  * Baseline (c): guests of a running room owned by `owner` wait in its lobby (PostgreSQL rows and
- * live state set up by the node), their sockets on `other`; each is admitted over HTTP on `owner`,
- * paced, warmed up and closed as ours are.
+ * live state set up by the node), their sockets on `other`; each is admitted over HTTP on `owner`.
  */
-async function fencedAdmit(owner: Forked, other: Forked, trials: number, warmUp: number): Promise<Latencies> {
-  const latencies = new Latencies();
-  const sockets: Socket[] = [];
+function baselineLobbies(owner: Forked, other: Forked, trials: number, warmUp: number, sockets: Socket[]) {
   const url = owner.hello.url as string;
-  try {
-    await pool(concurrentRooms, concurrentRooms, async (r) => {
-      const warm = share(warmUp, r);
-      const { roomCode, guestIds } = await owner.call<{ roomCode: string; guestIds: string[] }>('lobbyRoom', { guests: warm + share(trials, r) });
-      const waiting: { userId: string; socket: Socket }[] = [];
-      for (const userId of guestIds) {
-        const socket = await connectedSocket(other.hello.url as string, userId);
-        sockets.push(socket);
-        waiting.push({ userId, socket });
-      }
-      await admitEach(waiting, warm, latencies, ({ userId }) => call(url, 'POST', `/meetings/${roomCode}/admit/${userId}`));
-    });
-  } finally {
-    for (const socket of sockets) socket.close();
-  }
-  return latencies;
+  return pool(concurrentRooms, concurrentRooms, async (r): Promise<Lobby> => {
+    const warm = share(warmUp, r);
+    const { roomCode, guestIds } = await owner.call<{ roomCode: string; guestIds: string[] }>('lobbyRoom', { guests: warm + share(trials, r) });
+    const waiting: Lobby['waiting'] = [];
+    for (const userId of guestIds) {
+      const socket = await connectedSocket(other.hello.url as string, userId);
+      sockets.push(socket);
+      waiting.push({ socket, admit: () => call(url, 'POST', `/meetings/${roomCode}/admit/${userId}`) });
+    }
+    return { waiting, warm, next: 0 };
+  });
 }
 
 export async function latency(context: BenchContext): Promise<Row[]> {
   const trials = context.quick ? 24 : 400;
   const warmUp = 20; // per measurement, ours and the baseline's, not recorded
-  context.log(`(b2, c) latency: ours (3 nodes), ${trials} trials each`);
+  context.log(`(b2, c) latency: ours (3 nodes) and the baseline (2 owner-path nodes), both running throughout, ${trials} trials each`);
   const cluster = await startCluster(3);
-  let speakerLocal: Latencies, speakerThird: Latencies, admit: Latencies;
+  let measured;
   try {
     const [a, b, c] = cluster.nodes as [ServerNode, ServerNode, ServerNode];
     const host = await registerHost(a.url);
-    speakerLocal = await speakerLatency({ rest: a, speakers: a, listener: b }, host, trials, warmUp);
-    context.log(`(b2) ours, speaker on the room's node: ${speakerLocal.describe()}`);
-    speakerThird = await speakerLatency({ rest: c, speakers: a, listener: b }, host, trials, warmUp);
-    context.log(`(b2) ours, room on a third node: ${speakerThird.describe()}`);
-    admit = await admitLatency({ owner: c, guests: b, rest: a }, host, trials, warmUp);
-    context.log(`(c) ours: ${admit.describe()}`);
+    measured = await onOwnerPathPair(async (owner, other) => {
+      const speakerLocal = await speakerLatency({ rest: a, speakers: a, listener: b }, host, trials, warmUp);
+      context.log(`(b2) ours, speaker on the room's node: ${speakerLocal.describe()}`);
+      const speakerThird = await speakerLatency({ rest: c, speakers: a, listener: b }, host, trials, warmUp);
+      context.log(`(b2) ours, room on a third node: ${speakerThird.describe()}`);
+      const plainSpeaker = await fencedSpeakerChange(owner, other, trials, warmUp);
+      context.log(`(b2) baseline: ${plainSpeaker.describe()}`);
+      context.log(`(c) ours and the baseline in turns, ${admitsPerTurn} admits a room each`);
+      const sockets: Socket[] = [];
+      try {
+        const ours = await ourLobbies({ owner: c, guests: b, rest: a }, host, trials, warmUp, sockets);
+        const [admit, plainAdmit] = await admitInTurns([ours, await baselineLobbies(owner, other, trials, warmUp, sockets)]);
+        context.log(`(c) ours: ${admit.describe()}; baseline: ${plainAdmit.describe()}`);
+        return { speakerLocal, speakerThird, plainSpeaker, admit, plainAdmit };
+      } finally {
+        for (const socket of sockets) socket.close();
+      }
+    });
   } finally {
     await cluster.close();
     await deletePrefix(cluster.prefix);
   }
-
-  context.log('(b2, c) latency: baseline (2 owner-path nodes: fenced live-state write, PostgreSQL, Redis adapter)');
-  const [plainSpeaker, plainAdmit] = await onOwnerPathPair(async (owner, other) => {
-    return [await fencedSpeakerChange(owner, other, trials, warmUp), await fencedAdmit(owner, other, trials, warmUp)] as const;
-  });
-  context.log(`(b2, c) baseline: speaker change ${plainSpeaker.describe()}; admit ${plainAdmit.describe()}`);
+  const { speakerLocal, speakerThird, plainSpeaker, admit, plainAdmit } = measured;
 
   const speakerName = '300 ms timer + fenced write + cross-node emit';
   const admitName = 'HTTP + same PG tx + fenced write + the same emits across nodes';
