@@ -113,21 +113,20 @@ async function measureBoth(context: BenchContext, sides: [Side, Side]): Promise<
     context.log(`(a) ${side.name} closed loop: ${result.pairsPerSecond.toFixed(0)} pairs/s, ${(result.errorRate * 100).toFixed(2)}% errors`);
     closed.push(result);
   }
-  const searches = sides.map((side, i) => goodputSearch(context, side, closed[i]!.pairsPerSecond));
+  const turns = sides.map((side, i) => ({ side, closed: closed[i]!, search: goodputSearch(context, side, closed[i]!.pairsPerSecond) }));
   const stepSeconds = context.quick ? 1.5 : 5;
-  for (;;) {
-    const due = sides.map((side, i) => ({ side, search: searches[i]!, rate: searches[i]!.rate() })).filter((turn) => turn.rate !== undefined);
-    if (due.length === 0) break;
-    for (const { side, search, rate } of due) {
-      search.record(await pacedPairs(side.url, side.headers, rate!, stepSeconds));
+  for (let due = turns; due.length > 0; due = turns.filter(({ search }) => search.rate() !== undefined)) {
+    for (const { side, search } of due) {
+      search.record(await pacedPairs(side.url, side.headers, search.rate()!, stepSeconds));
       await sleep(context.quick ? 400 : 1000); // let the server finish what the step left behind
     }
   }
-  const measured = (i: number): Measured => {
-    const { steps } = searches[i]!;
-    return { closed: closed[i]!, steps, goodput: steps.filter((step) => step.ok).sort((x, y) => y.rate - x.rate)[0] };
-  };
-  return [measured(0), measured(1)];
+  const [ours, baseline] = turns.map(({ closed, search: { steps } }): Measured => ({
+    closed,
+    steps,
+    goodput: steps.filter((step) => step.ok).sort((x, y) => y.rate - x.rate)[0],
+  }));
+  return [ours!, baseline!];
 }
 
 export async function rest(context: BenchContext): Promise<Row[]> {
