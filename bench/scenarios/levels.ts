@@ -93,25 +93,28 @@ export async function levels(context: BenchContext): Promise<Row[]> {
       await window(bare, ours, windowMs, sockets);
       await sleep(300);
     }
-    const figures = (side: Side) => perLevel(side).map((us) => us.toFixed(1));
-    for (const side of [ours, bare])
+    const [oursUs, bareUs] = [ours, bare].map(perLevel) as [number[], number[]];
+    const figures = (us: number[]) => us.map((value) => value.toFixed(1));
+    const logSide = (side: Side, us: number[]) =>
       context.log(
-        `(b1) ${side.name}: ${figures(side).join(', ')} µs CPU per level; idle ${side.idle.map((ms) => ms.toFixed(1)).join(', ')} ms CPU per s (median subtracted)`,
+        `(b1) ${side.name}: ${figures(us).join(', ')} µs CPU per level; idle ${side.idle.map((ms) => ms.toFixed(1)).join(', ')} ms CPU per s (median subtracted)`,
       );
+    logSide(ours, oursUs);
+    logSide(bare, bareUs);
     const commandsPerLevel = Math.max(0, commands - idleCommandsPerSecond * levelSeconds) / (rate * levelSeconds);
     context.log(`(b1) ours: ${commands} Redis commands during the windows, ${(idleCommandsPerSecond * levelSeconds).toFixed(0)} expected idle`);
-    const describe = (side: Side) => `${side.name} ${figures(side).join(' / ')} µs`;
+    const describe = (side: Side, us: number[]) => `${side.name} ${figures(us).join(' / ')} µs`;
     return [
       {
         id: 'b1.cpu',
         benchmark: `(b1) node CPU per audio:level at ${rate.toLocaleString('en-US')}/s`,
         unit: 'µs',
         better: 'lower',
-        figure: median(perLevel(ours)),
-        baseline: median(perLevel(bare)),
+        figure: median(oursUs),
+        baseline: median(bareUs),
         baselineName: 'bare Socket.IO, receive and drop',
         target: { ratio: 1.3 },
-        detail: `${sockets} sockets in rooms of ${perRoom + 1}, median of ${windows} alternating windows of ${windowMs / 1000} s, less the idle CPU rate (sampled while the other side's windows ran): ${describe(ours)}; ${describe(bare)}`,
+        detail: `${sockets} sockets in rooms of ${perRoom + 1}, median of ${windows} alternating windows of ${windowMs / 1000} s, less the idle CPU rate (sampled while the other side's windows ran): ${describe(ours, oursUs)}; ${describe(bare, bareUs)}`,
       },
       {
         id: 'b1.redis',

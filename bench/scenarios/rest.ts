@@ -16,9 +16,9 @@ import type { BenchContext } from './context';
  *   it: the first step at 60% of the closed-loop rate, then ×1.3 up while steps pass (÷1.3 down
  *   while they fail), then bisection (geometric) between the highest pass and the lowest failure,
  *   until they are within 5% or the step budget is spent. A step that misses only on p99, with its
- *   median within half the bound, is run once more before it counts as a failure. Every step is kept: they are the
- *   latency-vs-rate curve drawn under the bars. Both servers run at once, each idle while the
- *   other is measured, and the two searches take turns, a step each.
+ *   median within half the bound, is run once more before it counts as a failure. Every step is
+ *   kept: they are the latency-vs-rate curve drawn under the bars. Both servers run at once, each
+ *   idle while the other is measured, and the two searches take turns, a step each.
  * - closed loop: autocannon, 32 connections each doing pairs back to back, flat out; a run
  *   with ≥ 0.1% errors counts as 0.
  */
