@@ -57,6 +57,10 @@ export interface HttpDeps {
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETags: the API's answers are live room state, never revalidated, and hashing every body
+  // cost 1-3 % of a create + join pair's CPU (docs/performance.md). The page is revalidated by its
+  // Last-Modified date; its assets are immutable and keep express.static's own ETags.
+  app.set('etag', false);
   app.set('trust proxy', deps.trustProxy);
   app.use(helmet());
   app.use(accessLog(deps.logger));

@@ -587,6 +587,12 @@ describe('the meeting page in Chromium', () => {
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toMatch(/^text\/html/);
     expect(index.headers.get('cache-control')).toBe('no-cache');
+    // Revalidated by its date (API answers carry no ETag, and Express's setting covers sendFile too).
+    const lastModified = index.headers.get('last-modified') ?? '';
+    expect(lastModified).not.toBe('');
+    // As a browser revalidates (fetch would otherwise add `Cache-Control: no-cache`, which forces a 200).
+    const revalidated = await fetch(`${server.url}/`, { headers: { 'if-modified-since': lastModified, 'cache-control': 'max-age=0' } });
+    expect(revalidated.status).toBe(304);
     const csp = index.headers.get('content-security-policy') ?? '';
     const scriptSrc = csp
       .split(';')

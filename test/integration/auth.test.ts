@@ -303,6 +303,8 @@ describe('transport hygiene', () => {
     expect(generated.headers.get('x-content-type-options')).toBe('nosniff');
     expect(generated.headers.get('x-powered-by')).toBeNull();
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // JSON answers are live state: no ETag to revalidate them with (docs/api.md).
+    expect(generated.headers.get('etag')).toBeNull();
 
     const echoed = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'lb-abc.123' } });
     expect(echoed.headers.get('x-request-id')).toBe('lb-abc.123');

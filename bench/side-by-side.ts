@@ -1,0 +1,75 @@
+import { registerHost } from './lib/api';
+import { pacedPairs } from './lib/paced';
+import { startCluster, type Cluster } from './lib/processes';
+import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
+
+/**
+ * `npx tsx bench/side-by-side.ts BEFORE AFTER [--rate=120] [--windows=4]`: what a change to the
+ * request path costs, with two builds of our node running at once (each a `main.js`, e.g. a copy
+ * of an earlier `dist/` kept inside the checkout so that it finds `node_modules`:
+ * `cp -r dist node_modules/.builds/before`, then `node_modules/.builds/before/src/main.js` and
+ * `dist/src/main.js`). Both get create + join pairs at the same open-loop rate at the same time
+ * (`pacedPairs`, after 5 s of warm-up), window after window, and each window prints each node's
+ * CPU per pair from /proc. Measured side by side, a slower minute of the shared cores falls on
+ * both, which builds measured one after the other cannot promise; swap the two arguments for a
+ * second run, so that neither build always starts first.
+ */
+const option = (name: string, fallback: number) => Number(process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const builds = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const rate = option('rate', 120);
+const windows = option('windows', 4);
+const windowSeconds = 10;
+
+interface Side {
+  build: string;
+  cluster: Cluster;
+  url: string;
+  headers: Record<string, string>;
+  cpuMs: number;
+  pairs: number;
+}
+
+async function start(build: string): Promise<Side> {
+  const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' }, [build]);
+  const node = cluster.nodes[0]!;
+  const host = await registerHost(node.url);
+  return { build, cluster, url: node.url, headers: { authorization: `Bearer ${host.token}` }, cpuMs: 0, pairs: 0 };
+}
+
+async function main(): Promise<void> {
+  if (builds.length !== 2) throw new Error('usage: npx tsx bench/side-by-side.ts BEFORE_MAIN_JS AFTER_MAIN_JS [--rate=120] [--windows=4]');
+  await prepareDatabase();
+  const stopRedis = await startRedis();
+  const sides: Side[] = [];
+  try {
+    sides.push(...(await Promise.all(builds.map(start))));
+    console.log(`CPU per create + join pair, both builds at ${rate} pairs/s at once, ${windows} windows of ${windowSeconds} s after 5 s of warm-up`);
+    await Promise.all(sides.map((side) => pacedPairs(side.url, side.headers, rate, 5)));
+    for (let window = 1; window <= windows; window++) {
+      const before = sides.map((side) => side.cluster.nodes[0]!.cpuMs());
+      const runs = await Promise.all(sides.map((side) => pacedPairs(side.url, side.headers, rate, windowSeconds)));
+      const figures = sides.map((side, i) => {
+        const cpuMs = side.cluster.nodes[0]!.cpuMs() - before[i]!;
+        side.cpuMs += cpuMs;
+        side.pairs += runs[i]!.sent;
+        return `${side.build}: ${(cpuMs / runs[i]!.sent).toFixed(3)} ms (p50 ${runs[i]!.latencies.at(50).toFixed(1)} ms, ${runs[i]!.failed} failed)`;
+      });
+      console.log(`window ${window}: ${figures.join(' | ')}`);
+    }
+    const [first, second] = sides.map((side) => side.cpuMs / side.pairs) as [number, number];
+    console.log(
+      `all windows: ${builds[0]} ${first.toFixed(3)} ms, ${builds[1]} ${second.toFixed(3)} ms per pair (${(((second - first) / first) * 100).toFixed(1)} %)`,
+    );
+  } finally {
+    for (const side of sides) {
+      await side.cluster.close();
+      await deletePrefix(side.cluster.prefix);
+    }
+    await stopRedis();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
