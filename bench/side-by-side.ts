@@ -49,11 +49,11 @@ async function main(): Promise<void> {
     await Promise.all(sides.map((side) => pacedPairs(side.url, side.headers, rate, 5)));
     for (let window = 1; window <= windows; window++) {
       const before = sides.map((side) => side.cluster.nodes[0]!.cpuMs());
-      // Each window the other build's load starts first: the first one's requests lead every tick.
-      const first = window % 2;
+      // The build whose load starts first (its requests lead every tick) changes each window.
+      const leading = window % 2;
       const loads = new Array<ReturnType<typeof pacedPairs>>(2);
-      loads[first] = pacedPairs(sides[first]!.url, sides[first]!.headers, rate, windowSeconds);
-      loads[1 - first] = pacedPairs(sides[1 - first]!.url, sides[1 - first]!.headers, rate, windowSeconds);
+      loads[leading] = pacedPairs(sides[leading]!.url, sides[leading]!.headers, rate, windowSeconds);
+      loads[1 - leading] = pacedPairs(sides[1 - leading]!.url, sides[1 - leading]!.headers, rate, windowSeconds);
       const runs = await Promise.all(loads);
       const figures = sides.map((side, i) => {
         const cpuMs = side.cluster.nodes[0]!.cpuMs() - before[i]!;
