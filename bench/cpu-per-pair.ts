@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { registerHost } from './lib/api';
-import { pacedPairs } from './lib/paced';
-import { forkHelper, startCluster, type Proc } from './lib/processes';
-import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
+import { pacedPairs, pairsNode } from './lib/paced';
+import { forkHelper, type Proc } from './lib/processes';
+import { prepareDatabase, startRedis } from './lib/services';
 
 /**
  * `npm run build && npx tsx bench/cpu-per-pair.ts [--rate=250] [--seconds=10] [--rounds=2]`: what
@@ -24,23 +23,7 @@ interface Side {
   start(): Promise<{ server: Proc; url: string; headers: Record<string, string>; stop(): Promise<void> }>;
 }
 
-const ours = (name: string, env: Record<string, string>): Side => ({
-  name,
-  async start() {
-    const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600', ...env });
-    const node = cluster.nodes[0]!;
-    const host = await registerHost(node.url);
-    return {
-      server: node,
-      url: node.url,
-      headers: { authorization: `Bearer ${host.token}` },
-      stop: async () => {
-        await cluster.close();
-        await deletePrefix(cluster.prefix);
-      },
-    };
-  },
-});
+const ours = (name: string, env: Record<string, string>): Side => ({ name, start: () => pairsNode(env) });
 
 const sides: Side[] = [
   ours('ours, cluster mode', {}),

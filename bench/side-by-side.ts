@@ -1,7 +1,5 @@
-import { registerHost } from './lib/api';
-import { pacedPairs } from './lib/paced';
-import { startCluster, type Cluster } from './lib/processes';
-import { deletePrefix, prepareDatabase, startRedis } from './lib/services';
+import { pacedPairs, pairsNode, type PairsNode } from './lib/paced';
+import { prepareDatabase, startRedis } from './lib/services';
 
 /**
  * `npx tsx bench/side-by-side.ts BEFORE AFTER [--rate=120] [--windows=4]`: what a change to the
@@ -24,18 +22,10 @@ const windowSeconds = 10;
 
 interface Side {
   build: string;
-  cluster: Cluster;
-  url: string;
-  headers: Record<string, string>;
+  node: PairsNode;
+  /** CPU ms and pairs over all windows. */
   cpuMs: number;
   pairs: number;
-}
-
-async function start(build: string): Promise<Side> {
-  const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' }, [build]);
-  const node = cluster.nodes[0]!;
-  const host = await registerHost(node.url);
-  return { build, cluster, url: node.url, headers: { authorization: `Bearer ${host.token}` }, cpuMs: 0, pairs: 0 };
 }
 
 async function main(): Promise<void> {
@@ -44,19 +34,18 @@ async function main(): Promise<void> {
   const stopRedis = await startRedis();
   const sides: Side[] = [];
   try {
-    sides.push(...(await Promise.all(builds.map(start))));
+    sides.push(...(await Promise.all(builds.map(async (build) => ({ build, node: await pairsNode({}, [build]), cpuMs: 0, pairs: 0 })))));
     console.log(`CPU per create + join pair, both builds at ${rate} pairs/s at once, ${windows} windows of ${windowSeconds} s after 5 s of warm-up`);
-    await Promise.all(sides.map((side) => pacedPairs(side.url, side.headers, rate, 5)));
+    await Promise.all(sides.map(({ node }) => pacedPairs(node.url, node.headers, rate, 5)));
     for (let window = 1; window <= windows; window++) {
-      const before = sides.map((side) => side.cluster.nodes[0]!.cpuMs());
+      const before = sides.map(({ node }) => node.server.cpuMs());
       // The build whose load starts first (its requests lead every tick) changes each window.
       const leading = window % 2;
       const loads = new Array<ReturnType<typeof pacedPairs>>(2);
-      loads[leading] = pacedPairs(sides[leading]!.url, sides[leading]!.headers, rate, windowSeconds);
-      loads[1 - leading] = pacedPairs(sides[1 - leading]!.url, sides[1 - leading]!.headers, rate, windowSeconds);
+      for (const i of [leading, 1 - leading]) loads[i] = pacedPairs(sides[i]!.node.url, sides[i]!.node.headers, rate, windowSeconds);
       const runs = await Promise.all(loads);
       const figures = sides.map((side, i) => {
-        const cpuMs = side.cluster.nodes[0]!.cpuMs() - before[i]!;
+        const cpuMs = side.node.server.cpuMs() - before[i]!;
         side.cpuMs += cpuMs;
         side.pairs += runs[i]!.sent;
         return `${side.build}: ${(cpuMs / runs[i]!.sent).toFixed(3)} ms (p50 ${runs[i]!.latencies.at(50).toFixed(1)} ms, ${runs[i]!.failed} failed)`;
@@ -68,10 +57,7 @@ async function main(): Promise<void> {
       `all windows: ${builds[0]} ${first.toFixed(3)} ms, ${builds[1]} ${second.toFixed(3)} ms per pair (${(((second - first) / first) * 100).toFixed(1)} %)`,
     );
   } finally {
-    for (const side of sides) {
-      await side.cluster.close();
-      await deletePrefix(side.cluster.prefix);
-    }
+    for (const side of sides) await side.node.stop();
     await stopRedis();
   }
 }

@@ -1,5 +1,37 @@
 import { Pool } from 'undici';
+import { registerHost } from './api';
+import { startCluster, type ServerNode } from './processes';
+import { deletePrefix } from './services';
 import { Latencies } from './stats';
+
+/** A node of ours taking `pacedPairs`, with the header of the host who makes them; `stop` also deletes its Redis keys. */
+export interface PairsNode {
+  server: ServerNode;
+  url: string;
+  headers: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One node of ours in cluster mode (its own Redis prefix) and a registered host, for loads of
+ * create + join pairs. The hosts join over REST and never attach a socket, so each would start
+ * a reconnect grace (30 s) that expires during a later step, adding deferred work to it; real
+ * hosts attach, so the grace is set past the run (an hour). `nodeArgs` as `startCluster` takes them.
+ */
+export async function pairsNode(env: Record<string, string> = {}, nodeArgs?: string[]): Promise<PairsNode> {
+  const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600', ...env }, nodeArgs);
+  const server = cluster.nodes[0]!;
+  const host = await registerHost(server.url);
+  return {
+    server,
+    url: server.url,
+    headers: { authorization: `Bearer ${host.token}` },
+    stop: async () => {
+      await cluster.close();
+      await deletePrefix(cluster.prefix);
+    },
+  };
+}
 
 /**
  * An open-loop load of create + join pairs: a new pair starts every 1/rate seconds, evenly

@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { registerHost } from '../lib/api';
-import { pacedPairs } from '../lib/paced';
-import { forkHelper, startCluster } from '../lib/processes';
+import { pacedPairs, pairsNode } from '../lib/paced';
+import { forkHelper } from '../lib/processes';
 import type { CurvePoint, Row } from '../lib/report';
-import { deletePrefix } from '../lib/services';
 import type { BenchContext } from './context';
 
 /**
@@ -131,25 +129,20 @@ async function measureBoth(context: BenchContext, sides: [Side, Side]): Promise<
 
 export async function rest(context: BenchContext): Promise<Row[]> {
   context.log('(a) REST create + join: ours (1 node, cluster mode) and the baseline (node:http + pg), in turns');
-  // The bench's hosts join over REST and never attach a socket, so each would start a reconnect
-  // grace (30 s) that expires during a later step, adding deferred work to it. Real hosts
-  // attach; the grace is set past the run.
-  const cluster = await startCluster(1, { RECONNECT_GRACE_S: '3600' });
+  const node = await pairsNode();
   let ours: Measured, bare: Measured;
   try {
     const baseline = await forkHelper('bench/baselines/http-pg.ts');
     try {
-      const host = await registerHost(cluster.nodes[0]!.url);
       [ours, bare] = await measureBoth(context, [
-        { name: 'ours', url: cluster.nodes[0]!.url, headers: { authorization: `Bearer ${host.token}` } },
+        { name: 'ours', url: node.url, headers: node.headers },
         { name: 'baseline', url: baseline.hello.url as string, headers: { 'x-user-id': baseline.hello.hostId as string } },
       ]);
     } finally {
       await baseline.stop();
     }
   } finally {
-    await cluster.close();
-    await deletePrefix(cluster.prefix);
+    await node.stop();
   }
   const goodputDetail = (m: Measured) => {
     const rates = m.steps.map((step) => step.rate);
